@@ -1,0 +1,108 @@
+"""Recording a session: devices -> runtime -> store, alarms and displays.
+
+`SessionRecorder` is what both the CLI and the dashboard use to run a session: it makes
+the clock, the drivers and the session row, wires the sinks, and closes the session with
+the right status however the recording ends.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from devices.base import Driver, SpecError
+from devices.spec import DeviceSpec, create_driver, is_simulated
+from monitor.clock import ScaledClock, SessionClock, VirtualClock
+from monitor.live import LiveState
+from monitor.messages import Message
+from monitor.runtime import IoThread, RuntimeResult, SessionRuntime, Sink
+from monitor.session import DoseProtocol, Patient, SessionStatus
+from monitor.store import SampleWriter, SessionStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingPlan:
+    specs: tuple[DeviceSpec, ...]
+    duration_s: float | None  # None: until every (finite) source ends
+    speed: float | None = 1.0  # None: as fast as possible (--speed max)
+    patient: Patient = field(default_factory=Patient)
+    protocol: DoseProtocol = field(default_factory=DoseProtocol)
+    preset: str | None = None
+
+    def check(self) -> None:
+        """SpecError for a plan that cannot run; nothing is written before this passes."""
+        if not self.specs:
+            raise SpecError("no device given")
+        if self.duration_s is not None and not self.duration_s > 0:
+            raise SpecError(f"duration {self.duration_s:g} s: must be positive")
+        real = [s.text for s in self.specs if not is_simulated(s)]
+        if real and self.speed != 1.0:
+            raise SpecError(f"--speed applies only to sim and replay devices, not {real[0]!r}")
+
+
+def source_names(specs: Sequence[DeviceSpec]) -> list[str]:
+    """A short, unique source id per device: `sim`, `sim-2`, `masimo`, ..."""
+    seen: dict[str, int] = {}
+    names = []
+    for spec in specs:
+        seen[spec.scheme] = seen.get(spec.scheme, 0) + 1
+        n = seen[spec.scheme]
+        names.append(spec.scheme if n == 1 else f"{spec.scheme}-{n}")
+    return names
+
+
+class SessionRecorder:
+    def __init__(self, store: SessionStore, plan: RecordingPlan,
+                 sinks: Iterable[Sink] = (), io: IoThread | None = None,
+                 on_storage_error: Callable[[Exception | None], None] | None = None) -> None:
+        plan.check()
+        self.store = store
+        self.plan = plan
+        self.clock: SessionClock = VirtualClock() if plan.speed is None else ScaledClock(
+            plan.speed)
+        names = source_names(plan.specs)
+        self.drivers: list[Driver] = [create_driver(spec, name, self.clock)
+                                      for spec, name in zip(plan.specs, names, strict=True)]
+        self.session_id = store.create_session(
+            plan.patient, plan.protocol, plan.preset, self.clock.wall0,
+            {name: spec.text for name, spec in zip(names, plan.specs, strict=True)})
+        self.writer: SampleWriter = store.writer(self.session_id, on_storage_error)
+        self.live = LiveState()
+        self.runtime = SessionRuntime(self.drivers, self.clock,
+                                      [self.writer.put, self.live, *sinks], plan.duration_s)
+        self._io = io
+        self._finished = False
+        self.messages = 0
+        self.runtime.add_sink(self._count)
+
+    def _count(self, _msg: Message) -> None:
+        self.messages += 1
+
+    def add_ticker(self, period_s: float, callback: Callable[[float], None]) -> None:
+        self.runtime.add_ticker(period_s, callback)
+
+    def start(self) -> None:
+        self.runtime.start(self._io)
+
+    def wait(self, timeout: float | None = None) -> RuntimeResult:
+        result = self.runtime.wait(timeout)
+        self.finish(result.end_t_s, SessionStatus.COMPLETED)
+        return result
+
+    def stop(self, status: SessionStatus = SessionStatus.COMPLETED) -> None:
+        """Ends the recording now (the nurse ended it, or the process was told to stop)."""
+        result = self.runtime.stop()
+        self.finish(result.end_t_s if result else self.clock.now(), status)
+
+    def finish(self, end_t_s: float, status: SessionStatus) -> None:
+        if self._finished:
+            return
+        self._finished = True
+        self.writer.close()
+        if self.writer.failure is not None:
+            log.error("session %d: some data could not be stored: %s", self.session_id,
+                      self.writer.failure)
+        self.store.end_session(self.session_id, status, self.clock.wall(end_t_s))

@@ -1,0 +1,92 @@
+"""The session store's schema, as numbered migrations.
+
+`PRAGMA user_version` holds the number of migrations applied; `PRAGMA application_id`
+marks the file as Vigil's so that a foreign database is never mistaken for (or turned
+into) a session store. Add a migration; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+APPLICATION_ID = 0x5669674C  # "VigL"
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: sessions, devices, samples, waveforms, device events, timeline with edit history.
+    """
+    CREATE TABLE sessions (
+        id INTEGER PRIMARY KEY,
+        uuid TEXT NOT NULL UNIQUE,
+        patient TEXT,
+        weight_kg REAL,
+        drug TEXT,
+        route TEXT,
+        dose_mg REAL,
+        infusion_min REAL,
+        lot TEXT,
+        preset TEXT,
+        start_wall REAL NOT NULL,
+        end_wall REAL,
+        status TEXT NOT NULL CHECK (status IN ('active', 'completed', 'interrupted')),
+        owner_host TEXT,
+        owner_pid INTEGER,
+        owner_token TEXT
+    );
+    CREATE TABLE devices (
+        session_id INTEGER NOT NULL REFERENCES sessions(id),
+        source TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        PRIMARY KEY (session_id, source)
+    );
+    CREATE TABLE samples (
+        session_id INTEGER NOT NULL,
+        t_s REAL NOT NULL,
+        t_wall REAL NOT NULL,
+        vital TEXT NOT NULL,
+        value REAL NOT NULL,
+        source TEXT NOT NULL
+    );
+    CREATE INDEX samples_by_time ON samples (session_id, t_s);
+    CREATE TABLE waveforms (
+        session_id INTEGER NOT NULL,
+        t_s REAL NOT NULL,
+        t_wall REAL NOT NULL,
+        vital TEXT NOT NULL,
+        rate_hz REAL NOT NULL,
+        data BLOB NOT NULL,
+        source TEXT NOT NULL
+    );
+    CREATE INDEX waveforms_by_time ON waveforms (session_id, vital, t_s);
+    CREATE TABLE device_events (
+        session_id INTEGER NOT NULL,
+        t_s REAL NOT NULL,
+        t_wall REAL NOT NULL,
+        source TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        code TEXT NOT NULL,
+        active INTEGER,
+        vital TEXT,
+        value REAL,
+        detail TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX device_events_by_time ON device_events (session_id, t_s);
+    CREATE TABLE timeline (
+        id INTEGER PRIMARY KEY,
+        session_id INTEGER NOT NULL REFERENCES sessions(id),
+        kind TEXT NOT NULL,
+        t_s REAL NOT NULL,
+        t_wall REAL NOT NULL,
+        data TEXT NOT NULL,
+        author TEXT NOT NULL,
+        created_wall REAL NOT NULL
+    );
+    CREATE TABLE timeline_revisions (
+        id INTEGER PRIMARY KEY,
+        entry_id INTEGER NOT NULL REFERENCES timeline(id),
+        revised_wall REAL NOT NULL,
+        author TEXT NOT NULL,
+        t_s REAL NOT NULL,
+        data TEXT NOT NULL
+    );
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)

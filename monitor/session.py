@@ -1,0 +1,145 @@
+"""The session model: who, what was given, what happened when, and the phases that follow.
+
+Plain frozen dataclasses: the store builds them, the runtime, reports and UI read them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+
+class SessionStatus(StrEnum):
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    INTERRUPTED = "interrupted"  # the recording process died; the data up to then is kept
+
+
+class Route(StrEnum):
+    IV = "iv"
+    IM = "im"
+    SUBLINGUAL = "sublingual"
+    INTRANASAL = "intranasal"
+
+
+class EntryKind(StrEnum):
+    DOSE_START = "dose_start"
+    DOSE_STOP = "dose_stop"
+    DISSOCIATION = "dissociation"  # data: scale ("level" 0-4 or "cadss6"), score
+    SEDATION = "sedation"  # data: scale ("moaas" 0-5 or "rass"), score
+    SIDE_EFFECT = "side_effect"  # data: name, text
+    INTERVENTION = "intervention"  # data: name, text
+    EVENT = "event"
+    NOTE = "note"
+    BASELINE = "baseline"
+    DISCHARGE = "discharge"  # data: scale (aldrete / padss), score, ready_t_s
+
+
+@dataclass(frozen=True, slots=True)
+class Patient:
+    identifier: str | None = None  # clinic id or initials; never written to logs
+    weight_kg: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DoseProtocol:
+    drug: str | None = None
+    route: Route | None = None
+    dose_mg: float | None = None
+    infusion_min: float | None = None  # planned infusion length (IV)
+    lot: str | None = None
+
+    def dose_mg_per_kg(self, patient: Patient) -> float | None:
+        if self.dose_mg is None or not patient.weight_kg:
+            return None
+        return self.dose_mg / patient.weight_kg
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    """One earlier state of a timeline entry, kept when it was edited."""
+
+    revised_wall: float
+    author: str
+    t_s: float
+    data: MappingProxyType[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    id: int
+    kind: str
+    t_s: float
+    t_wall: float
+    data: MappingProxyType[str, Any]
+    author: str
+    created_wall: float
+    revisions: tuple[Revision, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Phase:
+    name: str  # baseline, dosing, peak, recovery
+    start_s: float
+    end_s: float | None
+
+
+# When the effects peak after the dose starts, by route (seconds from dose start).
+# IV 0.5 mg/kg/40 min: BP peaks 30-40 min (Yale 2024, Riva-Posse 2018); intranasal esketamine
+# ~40 min (label). IM and sublingual windows are design choices from the onset times in
+# the clinical reference (IM effects within minutes, < 1 h; sublingual ~20 min after holding).
+PEAK_WINDOW_S: MappingProxyType[Route, tuple[float, float]] = MappingProxyType({
+    Route.IV: (25 * 60, 50 * 60),
+    Route.INTRANASAL: (30 * 60, 50 * 60),
+    Route.IM: (10 * 60, 35 * 60),
+    Route.SUBLINGUAL: (20 * 60, 45 * 60),
+})
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    id: int
+    uuid: str
+    patient: Patient
+    protocol: DoseProtocol
+    preset: str | None
+    start_wall: float
+    end_wall: float | None
+    status: SessionStatus
+    entries: tuple[TimelineEntry, ...] = field(default=())
+
+    @property
+    def duration_s(self) -> float | None:
+        return None if self.end_wall is None else self.end_wall - self.start_wall
+
+    def entries_of(self, kind: str) -> tuple[TimelineEntry, ...]:
+        return tuple(e for e in self.entries if e.kind == kind)
+
+    @property
+    def dose_start_s(self) -> float | None:
+        starts = self.entries_of(EntryKind.DOSE_START)
+        return min(e.t_s for e in starts) if starts else None
+
+    def phases(self) -> tuple[Phase, ...]:
+        """Baseline, dosing, peak and recovery, from the dose entries and the route."""
+        end = self.duration_s
+        dose = self.dose_start_s
+        if dose is None:
+            return (Phase("baseline", 0.0, end),)
+        stops = [e.t_s for e in self.entries_of(EntryKind.DOSE_STOP) if e.t_s >= dose]
+        if stops:
+            dose_end = min(stops)
+        elif self.protocol.infusion_min:
+            dose_end = dose + self.protocol.infusion_min * 60
+        else:
+            dose_end = dose
+        route = self.protocol.route or Route.IV
+        peak_lo, peak_hi = PEAK_WINDOW_S[route]
+        phases = [Phase("baseline", 0.0, dose)]
+        if dose_end > dose:
+            phases.append(Phase("dosing", dose, dose_end))
+        phases.append(Phase("peak", dose + peak_lo, dose + peak_hi))
+        phases.append(Phase("recovery", max(dose + peak_hi, dose_end), end))
+        return tuple(phases)

@@ -1,0 +1,513 @@
+"""The session store: one SQLite file (mode 0600, WAL) holding every session.
+
+Crash safety: samples reach the file through `SampleWriter`, a thread that commits a batch
+at least every `COMMIT_INTERVAL_S`, so a killed process loses at most that much. A session
+still `active` whose recording process is gone becomes `interrupted` the next time the
+store is opened. A file that is not a Vigil store is refused and never written to.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import sqlite3
+import threading
+import time
+import uuid as uuidlib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import platformdirs
+
+from monitor.messages import (
+    Battery,
+    DeviceCondition,
+    DeviceStatus,
+    Message,
+    Numerics,
+    TimelineMark,
+    Waveform,
+)
+from monitor.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+from monitor.session import (
+    DoseProtocol,
+    Patient,
+    Revision,
+    Route,
+    Session,
+    SessionStatus,
+    TimelineEntry,
+)
+
+log = logging.getLogger(__name__)
+
+COMMIT_INTERVAL_S = 0.25
+STORE_FILENAME = "sessions.sqlite3"
+
+
+class StoreError(Exception):
+    """The store cannot be used; the message says which file and why."""
+
+
+def default_store_path() -> Path:
+    return Path(platformdirs.user_data_dir("vigil", appauthor=False)) / STORE_FILENAME
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSummary:
+    id: int
+    patient: str | None
+    start_wall: float
+    end_wall: float | None
+    status: SessionStatus
+    sample_count: int
+
+
+def _process_token(pid: int) -> str | None:
+    """The process start time from /proc, so a recycled pid is not taken for ours."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            return f.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _pid_alive(pid: int, token: str | None) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return token is None or _process_token(pid) in (None, token)
+
+
+def _create_private_file(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    os.close(fd)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    # mode=rw: never let sqlite create a file behind our back (the 0600 file is made above).
+    uri = f"file:{path.resolve().as_posix()}?mode=rw"
+    conn = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=10.0)
+    conn.execute("PRAGMA busy_timeout = 10000")
+    return conn
+
+
+class SessionStore:
+    """The open store. Metadata calls are serialised by a lock; samples go via a writer."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        created = False
+        if not self.path.exists():
+            try:
+                _create_private_file(self.path)
+            except OSError as e:
+                raise StoreError(f"{self.path}: cannot create the session store: "
+                                 f"{e.strerror}") from e
+            created = True
+        elif self.path.is_dir():
+            raise StoreError(f"{self.path}: is a directory, not a session store")
+        try:
+            self._conn = _connect(self.path)
+        except sqlite3.Error as e:
+            raise StoreError(f"{self.path}: cannot open the session store: {e}") from e
+        try:
+            self._check_and_migrate(created)
+        except BaseException:
+            self._conn.close()
+            raise
+        os.chmod(self.path, 0o600)
+        self.recover_orphans()
+
+    # -- opening -------------------------------------------------------------------------
+
+    def _check_and_migrate(self, created: bool) -> None:
+        try:
+            app_id = self._conn.execute("PRAGMA application_id").fetchone()[0]
+            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = self._conn.execute(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table'").fetchone()[0]
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"{self.path}: not a Vigil session store (not an SQLite "
+                             f"database, or corrupt: {e}); it was left untouched") from e
+        if app_id != APPLICATION_ID and (app_id != 0 or tables):
+            raise StoreError(f"{self.path}: an SQLite database of another application "
+                             "(not a Vigil session store); it was left untouched")
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"{self.path}: made by a newer Vigil (schema {version}, this "
+                             f"version reads up to {SCHEMA_VERSION}); it was left untouched")
+        try:
+            mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if mode.lower() != "wal":
+                raise StoreError(f"{self.path}: cannot use write-ahead logging ({mode})")
+            self._conn.execute("PRAGMA synchronous = FULL")
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            for number in range(version, SCHEMA_VERSION):
+                with self._conn:
+                    self._conn.executescript("BEGIN;" + MIGRATIONS[number] +
+                                             f"; PRAGMA user_version = {number + 1};"
+                                             f" PRAGMA application_id = {APPLICATION_ID};"
+                                             " COMMIT;")
+                log.info("session store migrated to schema %d", number + 1)
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"{self.path}: cannot prepare the session store: {e}") from e
+        if created:
+            log.info("created session store %s", self.path)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> SessionStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _execute(self, sql: str, params: tuple[Any, ...] | Mapping[str, Any] = ()
+                 ) -> sqlite3.Cursor:
+        with self._lock:
+            try:
+                return self._conn.execute(sql, params)
+            except sqlite3.DatabaseError as e:
+                raise StoreError(f"{self.path}: {e}") from e
+
+    def _write(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        with self._lock:
+            try:
+                with self._conn:
+                    return self._conn.execute(sql, params)
+            except sqlite3.DatabaseError as e:
+                raise StoreError(f"{self.path}: cannot write: {e}") from e
+
+    # -- sessions ------------------------------------------------------------------------
+
+    def create_session(self, patient: Patient, protocol: DoseProtocol, preset: str | None,
+                       start_wall: float, devices: Mapping[str, str] = MappingProxyType({})
+                       ) -> int:
+        pid = os.getpid()
+        with self._lock:
+            try:
+                with self._conn:
+                    cur = self._conn.execute(
+                        "INSERT INTO sessions (uuid, patient, weight_kg, drug, route, dose_mg,"
+                        " infusion_min, lot, preset, start_wall, status, owner_host, owner_pid,"
+                        " owner_token) VALUES (?,?,?,?,?,?,?,?,?,?,'active',?,?,?)",
+                        (str(uuidlib.uuid4()), patient.identifier, patient.weight_kg,
+                         protocol.drug, protocol.route, protocol.dose_mg, protocol.infusion_min,
+                         protocol.lot, preset, start_wall, socket.gethostname(), pid,
+                         _process_token(pid)))
+                    session_id = int(cur.lastrowid or 0)
+                    self._conn.executemany(
+                        "INSERT INTO devices (session_id, source, spec) VALUES (?,?,?)",
+                        [(session_id, s, spec) for s, spec in devices.items()])
+            except sqlite3.DatabaseError as e:
+                raise StoreError(f"{self.path}: cannot create a session: {e}") from e
+        return session_id
+
+    def end_session(self, session_id: int, status: SessionStatus, end_wall: float) -> None:
+        self._write("UPDATE sessions SET status = ?, end_wall = ? WHERE id = ?",
+                    (str(status), end_wall, session_id))
+
+    def recover_orphans(self) -> list[int]:
+        """Marks `interrupted` every active session whose recording process is gone."""
+        host = socket.gethostname()
+        rows = self._execute(
+            "SELECT id, owner_host, owner_pid, owner_token, start_wall FROM sessions"
+            " WHERE status = 'active'").fetchall()
+        recovered = []
+        for sid, owner_host, pid, token, start_wall in rows:
+            if owner_host != host or (pid is not None and _pid_alive(pid, token)):
+                continue
+            last = self._last_data_wall(sid)
+            self.end_session(sid, SessionStatus.INTERRUPTED, max(start_wall, last or start_wall))
+            log.warning("session %d was left active by a process that ended; "
+                        "marked interrupted", sid)
+            recovered.append(sid)
+        return recovered
+
+    def _last_data_wall(self, session_id: int) -> float | None:
+        values = [self._execute(f"SELECT max(t_wall) FROM {table} WHERE session_id = ?",
+                                (session_id,)).fetchone()[0]
+                  for table in ("samples", "waveforms", "device_events")]
+        present = [v for v in values if v is not None]
+        return max(present) if present else None
+
+    def list_sessions(self) -> list[SessionSummary]:
+        rows = self._execute(
+            "SELECT s.id, s.patient, s.start_wall, s.end_wall, s.status,"
+            " (SELECT count(*) FROM samples WHERE session_id = s.id)"
+            " FROM sessions s ORDER BY s.id").fetchall()
+        return [SessionSummary(r[0], r[1], r[2], r[3], SessionStatus(r[4]), r[5]) for r in rows]
+
+    def latest_session_id(self) -> int | None:
+        row = self._execute("SELECT max(id) FROM sessions").fetchone()
+        return row[0]
+
+    def resolve_session(self, ref: str | int | None) -> int:
+        """`latest`, None or an id, checked to exist; StoreError otherwise."""
+        if ref is None or ref == "latest":
+            sid = self.latest_session_id()
+            if sid is None:
+                raise StoreError(f"{self.path}: holds no sessions yet")
+            return sid
+        try:
+            sid = int(ref)
+        except ValueError:
+            raise StoreError(f"session {ref!r}: not a session id (a number, or 'latest')"
+                             ) from None
+        if self._execute("SELECT 1 FROM sessions WHERE id = ?", (sid,)).fetchone() is None:
+            raise StoreError(f"{self.path}: has no session {sid}")
+        return sid
+
+    def load_session(self, session_id: int) -> Session:
+        row = self._execute(
+            "SELECT id, uuid, patient, weight_kg, drug, route, dose_mg, infusion_min, lot,"
+            " preset, start_wall, end_wall, status FROM sessions WHERE id = ?",
+            (session_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"{self.path}: has no session {session_id}")
+        return Session(
+            id=row[0], uuid=row[1], patient=Patient(row[2], row[3]),
+            protocol=DoseProtocol(row[4], Route(row[5]) if row[5] else None, row[6], row[7],
+                                  row[8]),
+            preset=row[9], start_wall=row[10], end_wall=row[11],
+            status=SessionStatus(row[12]), entries=self.timeline(session_id))
+
+    def devices(self, session_id: int) -> dict[str, str]:
+        return dict(self._execute("SELECT source, spec FROM devices WHERE session_id = ?",
+                                  (session_id,)).fetchall())
+
+    # -- timeline ------------------------------------------------------------------------
+
+    def add_entry(self, session_id: int, kind: str, t_s: float, t_wall: float,
+                  data: Mapping[str, Any], author: str) -> int:
+        cur = self._write(
+            "INSERT INTO timeline (session_id, kind, t_s, t_wall, data, author, created_wall)"
+            " VALUES (?,?,?,?,?,?,?)",
+            (session_id, kind, t_s, t_wall, json.dumps(dict(data), sort_keys=True), author,
+             time.time()))
+        return int(cur.lastrowid or 0)
+
+    def edit_entry(self, entry_id: int, author: str, *, t_s: float | None = None,
+                   data: Mapping[str, Any] | None = None) -> None:
+        """Changes an entry; its previous state is kept as a revision with who and when."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT t_s, t_wall, data FROM timeline WHERE id = ?", (entry_id,)).fetchone()
+            if row is None:
+                raise StoreError(f"{self.path}: has no timeline entry {entry_id}")
+            old_t, old_wall, old_data = row
+            new_t = old_t if t_s is None else t_s
+            new_data = old_data if data is None else json.dumps(dict(data), sort_keys=True)
+            try:
+                with self._conn:
+                    self._conn.execute(
+                        "INSERT INTO timeline_revisions (entry_id, revised_wall, author, t_s,"
+                        " data) VALUES (?,?,?,?,?)",
+                        (entry_id, time.time(), author, old_t, old_data))
+                    self._conn.execute(
+                        "UPDATE timeline SET t_s = ?, t_wall = ?, data = ? WHERE id = ?",
+                        (new_t, old_wall + (new_t - old_t), new_data, entry_id))
+            except sqlite3.DatabaseError as e:
+                raise StoreError(f"{self.path}: cannot edit entry {entry_id}: {e}") from e
+
+    def timeline(self, session_id: int) -> tuple[TimelineEntry, ...]:
+        revs: dict[int, list[Revision]] = {}
+        for entry_id, wall, author, t_s, data in self._execute(
+                "SELECT r.entry_id, r.revised_wall, r.author, r.t_s, r.data"
+                " FROM timeline_revisions r JOIN timeline t ON t.id = r.entry_id"
+                " WHERE t.session_id = ? ORDER BY r.id", (session_id,)).fetchall():
+            revs.setdefault(entry_id, []).append(
+                Revision(wall, author, t_s, MappingProxyType(json.loads(data))))
+        return tuple(
+            TimelineEntry(r[0], r[1], r[2], r[3], MappingProxyType(json.loads(r[4])), r[5], r[6],
+                          tuple(revs.get(r[0], ())))
+            for r in self._execute(
+                "SELECT id, kind, t_s, t_wall, data, author, created_wall FROM timeline"
+                " WHERE session_id = ? ORDER BY t_s, id", (session_id,)).fetchall())
+
+    # -- reading samples -----------------------------------------------------------------
+
+    def iter_samples(self, session_id: int) -> Iterator[tuple[float, float, str, float, str]]:
+        """(t_s, t_wall, vital, value, source), in time order, as stored."""
+        with self._lock:
+            cur = self._conn.execute(
+                "SELECT t_s, t_wall, vital, value, source FROM samples WHERE session_id = ?"
+                " ORDER BY t_s, rowid", (session_id,))
+            rows = cur.fetchall()
+        yield from rows
+
+    def sample_arrays(self, session_id: int, vital: str) -> tuple[np.ndarray, np.ndarray]:
+        """Times (t_s) and values of one vital as float64 arrays, in time order."""
+        rows = self._execute(
+            "SELECT t_s, value FROM samples WHERE session_id = ? AND vital = ?"
+            " ORDER BY t_s, rowid", (session_id, vital)).fetchall()
+        arr = np.array(rows, dtype=np.float64).reshape(-1, 2)
+        return arr[:, 0].copy(), arr[:, 1].copy()
+
+    def waveform_chunks(self, session_id: int, vital: str
+                        ) -> list[tuple[float, float, np.ndarray]]:
+        """(t_s, rate_hz, float32 values) per stored chunk, in time order."""
+        return [(t, rate, np.frombuffer(blob, dtype="<f4"))
+                for t, rate, blob in self._execute(
+                    "SELECT t_s, rate_hz, data FROM waveforms WHERE session_id = ? AND"
+                    " vital = ? ORDER BY t_s", (session_id, vital)).fetchall()]
+
+    def device_events(self, session_id: int) -> list[tuple[Any, ...]]:
+        """(t_s, t_wall, source, kind, code, active, vital, value, detail) in time order."""
+        return self._execute(
+            "SELECT t_s, t_wall, source, kind, code, active, vital, value, detail"
+            " FROM device_events WHERE session_id = ? ORDER BY t_s, rowid",
+            (session_id,)).fetchall()
+
+    def writer(self, session_id: int, on_error: Callable[[Exception | None], None] | None = None
+               ) -> SampleWriter:
+        return SampleWriter(self.path, session_id, on_error)
+
+
+class SampleWriter:
+    """A thread that commits messages to the store in batches at most 0.25 s apart.
+
+    `put` is cheap and never blocks the device thread. If a write fails (a full disk, an
+    I/O error) the batch is kept in memory, `on_error(exc)` is called once, and the write
+    is retried; `on_error(None)` says storage works again. Nothing is dropped.
+    """
+
+    def __init__(self, path: Path, session_id: int,
+                 on_error: Callable[[Exception | None], None] | None = None) -> None:
+        self.path = path
+        self.session_id = session_id
+        self._on_error = on_error
+        self._pending: list[Message] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._closing = False
+        self._failed: Exception | None = None
+        self._written = 0
+        self._flushed = threading.Condition(self._lock)
+        self._submitted = 0
+        self._thread = threading.Thread(target=self._run, name="store-writer", daemon=False)
+        self._thread.start()
+
+    @property
+    def failure(self) -> Exception | None:
+        return self._failed
+
+    def put(self, msg: Message) -> None:
+        with self._lock:
+            self._pending.append(msg)
+            self._submitted += 1
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Blocks until everything put so far is committed; False on timeout or failure."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            target = self._submitted
+            self._wake.set()
+            while self._written < target:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or not self._thread.is_alive():
+                    return False
+                self._flushed.wait(min(remaining, 0.1))
+                self._wake.set()
+        return True
+
+    def close(self, timeout: float = 30.0) -> None:
+        self.flush(timeout)
+        self._closing = True
+        self._wake.set()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        conn = _connect(self.path)
+        conn.execute("PRAGMA synchronous = FULL")
+        batch: list[Message] = []
+        try:
+            while True:
+                self._wake.wait(COMMIT_INTERVAL_S)
+                self._wake.clear()
+                with self._lock:
+                    batch.extend(self._pending)
+                    self._pending = []
+                    closing = self._closing
+                if batch:
+                    if self._commit(conn, batch):
+                        with self._lock:
+                            self._written += len(batch)
+                            self._flushed.notify_all()
+                        batch = []
+                    elif closing:
+                        log.error("store writer closing with %d unsaved messages", len(batch))
+                        return
+                    else:
+                        time.sleep(COMMIT_INTERVAL_S)  # back off before retrying a failed write
+                if closing and not batch:
+                    with self._lock:
+                        if not self._pending:
+                            return
+        finally:
+            conn.close()
+
+    def _commit(self, conn: sqlite3.Connection, batch: list[Message]) -> bool:
+        sid = self.session_id
+        samples: list[tuple[Any, ...]] = []
+        waves: list[tuple[Any, ...]] = []
+        events: list[tuple[Any, ...]] = []
+        marks: list[tuple[Any, ...]] = []
+        for m in batch:
+            if isinstance(m, Numerics):
+                samples.extend((sid, m.t_s, m.t_wall, k, v, m.source) for k, v in m.values)
+            elif isinstance(m, Waveform):
+                waves.append((sid, m.t_s, m.t_wall, m.vital, m.rate_hz,
+                              m.values.astype("<f4").tobytes(), m.source))
+            elif isinstance(m, DeviceStatus):
+                events.append((sid, m.t_s, m.t_wall, m.source, "status", str(m.state), None,
+                               None, None, m.detail))
+            elif isinstance(m, DeviceCondition):
+                events.append((sid, m.t_s, m.t_wall, m.source, "condition", str(m.condition),
+                               int(m.active), m.vital, None, m.detail))
+            elif isinstance(m, Battery):
+                events.append((sid, m.t_s, m.t_wall, m.source, "battery", "battery", None, None,
+                               m.percent, ""))
+            elif isinstance(m, TimelineMark):
+                marks.append((sid, m.kind, m.t_s, m.t_wall, json.dumps(dict(m.data)), m.source,
+                              time.time()))
+        try:
+            with conn:
+                if samples:
+                    conn.executemany("INSERT INTO samples VALUES (?,?,?,?,?,?)", samples)
+                if waves:
+                    conn.executemany("INSERT INTO waveforms VALUES (?,?,?,?,?,?,?)", waves)
+                if events:
+                    conn.executemany("INSERT INTO device_events VALUES (?,?,?,?,?,?,?,?,?,?)",
+                                     events)
+                if marks:
+                    conn.executemany(
+                        "INSERT INTO timeline (session_id, kind, t_s, t_wall, data, author,"
+                        " created_wall) VALUES (?,?,?,?,?,?,?)", marks)
+        except sqlite3.Error as e:
+            if self._failed is None:
+                self._failed = e
+                log.error("cannot write to the session store %s: %s; keeping %d messages in "
+                          "memory and retrying", self.path, e, len(batch))
+                if self._on_error:
+                    self._on_error(e)
+            return False
+        if self._failed is not None:
+            self._failed = None
+            log.warning("writing to the session store works again")
+            if self._on_error:
+                self._on_error(None)
+        return True

@@ -1,0 +1,27 @@
+"""Time and number formats shared by the CLI and the exports."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+
+def iso_utc(t_wall: float, millis: bool = True) -> str:
+    """ISO 8601 in UTC with a Z, e.g. 2026-11-21T09:30:00.250Z."""
+    dt = datetime.fromtimestamp(t_wall, tz=UTC)
+    text = dt.isoformat(timespec="milliseconds" if millis else "seconds")
+    return text.replace("+00:00", "Z")
+
+
+def number(value: float) -> str:
+    """The shortest text that reads back as the same float; integers without a point."""
+    if not math.isfinite(value):
+        raise ValueError(f"not a finite number: {value}")
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return repr(value)
+
+
+def seconds(t_s: float) -> str:
+    """Seconds since session start, to the millisecond, without trailing zeros."""
+    return number(round(t_s, 3))
