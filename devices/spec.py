@@ -34,6 +34,10 @@ class DeviceSpec:
 _SCHEMES: dict[str, str] = {
     "sim": "devices.sim.driver:SimulatorDriver",
     "replay": "devices.replay:ReplayDriver",
+    "masimo": "devices.serial.masimo:MasimoDriver",
+    "nonin": "devices.serial.nonin:NoninDriver",
+    "contec": "devices.serial.contec:ContecDriver",
+    "ble": "devices.ble.driver:BleDriver",
 }
 _SERIAL_SCHEMES = {"masimo", "nonin", "contec", "intellivue", "datex"}
 
