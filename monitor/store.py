@@ -398,6 +398,10 @@ class SampleWriter:
         self._written = 0
         self._flushed = threading.Condition(self._lock)
         self._submitted = 0
+        #: Caps the file at this many pages, as a full disk would; None: no cap. It lets the
+        #: full-disk path be exercised without filling a real disk.
+        self.max_page_count: int | None = None
+        self._applied_cap: int | None = None
         self._thread = threading.Thread(target=self._run, name="store-writer", daemon=False)
         self._thread.start()
 
@@ -485,6 +489,10 @@ class SampleWriter:
                 marks.append((sid, m.kind, m.t_s, m.t_wall, json.dumps(dict(m.data)), m.source,
                               time.time()))
         try:
+            if self.max_page_count != self._applied_cap:
+                cap = self.max_page_count or 1_073_741_823  # SQLite's default maximum
+                conn.execute(f"PRAGMA max_page_count = {int(cap)}")
+                self._applied_cap = self.max_page_count
             with conn:
                 if samples:
                     conn.executemany("INSERT INTO samples VALUES (?,?,?,?,?,?)", samples)

@@ -1,0 +1,173 @@
+"""The command line as a user and the external checks call it (`main.py` is a contract)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import resource
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from devices.sim.driver import TICKS_PER_S
+from monitor.store import COMMIT_INTERVAL_S, SessionStore
+from monitor.vitals import VITALS
+
+REPO = Path(__file__).resolve().parent.parent
+EXPORT_HEADER = ["time_utc", "t_s", "vital", "value", "unit", "source"]
+
+
+def vigil(*args: str, check: bool = True, **kw: object) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run([sys.executable, str(REPO / "main.py"), *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=120, **kw)  # type: ignore[call-overload]
+    if check and proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}: {proc.stderr}")
+    return proc
+
+
+def export_rows(db: Path, session: str = "latest") -> list[dict[str, str]]:
+    out = vigil("export", "--db", str(db), "--session", session, "--format", "csv", "--out", "-")
+    reader = csv.DictReader(io.StringIO(out.stdout))
+    assert reader.fieldnames == EXPORT_HEADER
+    return list(reader)
+
+
+def test_two_hour_session_at_max_speed(db_path: Path) -> None:
+    started = time.monotonic()
+    vigil("record", "--device", "sim", "--duration", "7200", "--speed", "max",
+          "--db", str(db_path), "--patient", "JD")
+    assert time.monotonic() - started < 60
+    rows = export_rows(db_path)
+    by_vital: dict[str, list[dict[str, str]]] = {}
+    for r in rows:
+        by_vital.setdefault(r["vital"], []).append(r)
+    # Numerics once a second; one NIBP reading per 300 s cycle, ready 30 s after it starts.
+    for key in ("hr", "pr", "spo2", "rr"):
+        assert len(by_vital[key]) == 7200, key
+    readings = len(range(30, 7200, 300))
+    assert {k: len(by_vital[k]) for k in ("sbp", "dbp", "map")} == dict.fromkeys(
+        ("sbp", "dbp", "map"), readings)
+    assert "pleth" not in by_vital  # waveforms are not numerics
+    for r in rows:
+        assert r["unit"] == VITALS[r["vital"]].unit and r["source"] == "sim"
+        assert r["value"] != "" and r["time_utc"].endswith("Z")
+    t = [float(r["t_s"]) for r in rows]
+    assert t == sorted(t) and t[0] == 0.0 and t[-1] < 7200
+    out = vigil("sessions", "--db", str(db_path)).stdout.splitlines()
+    assert len(out) == 1
+    sid, patient, start, end, status, count = out[0].split("\t")
+    assert (sid, patient, status, int(count)) == ("1", "JD", "completed", len(rows))
+    from datetime import datetime
+    assert (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds() == 7200
+
+
+def test_replaying_mimic_exports_exactly_its_values(db_path: Path, mimic_csv: Path) -> None:
+    vigil("replay", str(mimic_csv), "--speed", "max", "--db", str(db_path))
+    got = {(float(r["t_s"]), r["vital"]): float(r["value"]) for r in export_rows(db_path)}
+    expected = {}
+    with open(mimic_csv, newline="") as f:
+        for row in csv.DictReader(f):
+            for key, text in row.items():
+                if key != "time_s" and text != "":
+                    expected[(float(row["time_s"]), key)] = float(text)
+    assert got == expected
+    [line] = vigil("sessions", "--db", str(db_path)).stdout.splitlines()
+    assert line.split("\t")[4] == "completed"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["record", "--device", "sim:nope", "--duration", "10"], "unknown scenario"),
+    (["record", "--device", "warp:1", "--duration", "10"], "unknown kind 'warp'"),
+    (["record", "--device", "sim", "--duration", "-5"], "must be positive"),
+    (["record", "--device", "sim", "--duration", "10", "--speed", "fast"], "not a number"),
+    (["record", "--device", "sim", "--duration", "10", "--preset", "x"], "invalid choice"),
+    (["record", "--duration", "10"], "--device"),
+    (["export", "--format", "xml", "--out", "-"], "invalid choice"),
+])
+def test_bad_arguments_exit_2_and_write_nothing(db_path: Path, args: list[str],
+                                                message: str) -> None:
+    proc = vigil(*args, "--db", str(db_path), check=False)
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert not db_path.exists()
+
+
+def test_malformed_replay_file_names_the_line_and_writes_nothing(tmp_path: Path,
+                                                                 db_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("time_s,hr\n0,60\n60,6O\n")
+    proc = vigil("replay", str(bad), "--db", str(db_path), check=False)
+    assert proc.returncode == 2
+    assert "bad.csv:3: column hr: '6O' is not a number" in proc.stderr
+    assert not db_path.exists()
+
+
+def test_foreign_store_is_a_clear_error(tmp_path: Path) -> None:
+    other = tmp_path / "notes.db"
+    other.write_text("shopping list\n" * 200)
+    proc = vigil("sessions", "--db", str(other), check=False)
+    assert proc.returncode == 1
+    assert "notes.db: not a Vigil session store" in proc.stderr
+    assert other.read_text() == "shopping list\n" * 200
+
+
+def test_export_failures_leave_no_partial_file(db_path: Path, tmp_path: Path) -> None:
+    vigil("record", "--device", "sim", "--duration", "600", "--speed", "max", "--db", str(db_path))
+    missing = tmp_path / "no-such-folder" / "out.csv"
+    proc = vigil("export", "--db", str(db_path), "--format", "csv", "--out", str(missing),
+                 check=False)
+    assert proc.returncode == 1 and "no-such-folder/out.csv: cannot write there" in proc.stderr
+
+    def small_disk() -> None:  # the export may not grow a file past 40 KB: a full disk
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (40_000, resource.RLIM_INFINITY))
+
+    out = tmp_path / "out.csv"
+    before = db_path.read_bytes()
+    proc = vigil("export", "--db", str(db_path), "--format", "csv", "--out", str(out),
+                 check=False, preexec_fn=small_disk)
+    assert proc.returncode == 1 and "out.csv: cannot write" in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        p.name for p in tmp_path.iterdir() if not p.name.startswith(".out.csv"))
+    assert not out.exists()
+    assert db_path.read_bytes() == before  # export never changes the store
+    ok = vigil("export", "--db", str(db_path), "--format", "csv", "--out", str(out))
+    assert "rows written" in ok.stderr and out.stat().st_size > 40_000
+
+
+def test_kill_9_loses_at_most_the_last_second(db_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "main.py"), "record", "--device", "sim", "--duration",
+         "3600", "--db", str(db_path), "--live"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout is not None
+        for _ in range(3):  # three live lines: three seconds of session recorded
+            assert proc.stdout.readline(), "record ended early"
+        killed_at = time.time()
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        if proc.stdout is not None:
+            proc.stdout.close()
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    newest = conn.execute("SELECT max(t_wall) FROM waveforms").fetchone()[0]
+    conn.close()
+    # Data arrives every 1/TICKS_PER_S s and is committed every COMMIT_INTERVAL_S.
+    assert newest >= killed_at - 1.0, (killed_at - newest)
+    assert 1.0 / TICKS_PER_S + COMMIT_INTERVAL_S < 1.0
+    [line] = vigil("sessions", "--db", str(db_path)).stdout.splitlines()
+    assert line.split("\t")[4] == "interrupted"
+    with SessionStore(db_path) as store:
+        assert store.list_sessions()[0].end_wall == pytest.approx(newest, abs=0.2)
+    assert os.stat(db_path).st_mode & 0o777 == 0o600
