@@ -171,3 +171,23 @@ def test_kill_9_loses_at_most_the_last_second(db_path: Path) -> None:
     with SessionStore(db_path) as store:
         assert store.list_sessions()[0].end_wall == pytest.approx(newest, abs=0.2)
     assert os.stat(db_path).st_mode & 0o777 == 0o600
+
+
+def test_sigterm_ends_the_session_as_interrupted_with_its_data(db_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "main.py"), "record", "--device", "sim", "--duration",
+         "3600", "--db", str(db_path), "--live"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline(), "record ended early"
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 1 and "interrupted" in err
+    [line] = vigil("sessions", "--db", str(db_path)).stdout.splitlines()
+    _, _, _, end, status, count = line.split("\t")
+    assert status == "interrupted" and end != "-" and int(count) >= 4
