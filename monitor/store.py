@@ -175,13 +175,18 @@ class SessionStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _execute(self, sql: str, params: tuple[Any, ...] | Mapping[str, Any] = ()
-                 ) -> sqlite3.Cursor:
+    def _query(self, sql: str, params: tuple[Any, ...] | Mapping[str, Any] = ()
+               ) -> list[Any]:
+        """All rows of a read, fetched under the lock (the connection is shared)."""
         with self._lock:
             try:
-                return self._conn.execute(sql, params)
+                return self._conn.execute(sql, params).fetchall()
             except sqlite3.DatabaseError as e:
                 raise StoreError(f"{self.path}: {e}") from e
+
+    def _one(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        rows = self._query(sql, params)
+        return rows[0] if rows else None
 
     def _write(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
         with self._lock:
@@ -223,9 +228,9 @@ class SessionStore:
     def recover_orphans(self) -> list[int]:
         """Marks `interrupted` every active session whose recording process is gone."""
         host = socket.gethostname()
-        rows = self._execute(
+        rows = self._query(
             "SELECT id, owner_host, owner_pid, owner_token, start_wall FROM sessions"
-            " WHERE status = 'active'").fetchall()
+            " WHERE status = 'active'")
         recovered = []
         for sid, owner_host, pid, token, start_wall in rows:
             if owner_host != host or (pid is not None and _pid_alive(pid, token)):
@@ -238,21 +243,21 @@ class SessionStore:
         return recovered
 
     def _last_data_wall(self, session_id: int) -> float | None:
-        values = [self._execute(f"SELECT max(t_wall) FROM {table} WHERE session_id = ?",
-                                (session_id,)).fetchone()[0]
+        values = [self._one(f"SELECT max(t_wall) FROM {table} WHERE session_id = ?",
+                            (session_id,))[0]
                   for table in ("samples", "waveforms", "device_events")]
         present = [v for v in values if v is not None]
         return max(present) if present else None
 
     def list_sessions(self) -> list[SessionSummary]:
-        rows = self._execute(
+        rows = self._query(
             "SELECT s.id, s.patient, s.start_wall, s.end_wall, s.status,"
             " (SELECT count(*) FROM samples WHERE session_id = s.id)"
-            " FROM sessions s ORDER BY s.id").fetchall()
+            " FROM sessions s ORDER BY s.id")
         return [SessionSummary(r[0], r[1], r[2], r[3], SessionStatus(r[4]), r[5]) for r in rows]
 
     def latest_session_id(self) -> int | None:
-        row = self._execute("SELECT max(id) FROM sessions").fetchone()
+        row = self._one("SELECT max(id) FROM sessions")
         return row[0]
 
     def resolve_session(self, ref: str | int | None) -> int:
@@ -267,15 +272,15 @@ class SessionStore:
         except ValueError:
             raise StoreError(f"session {ref!r}: not a session id (a number, or 'latest')"
                              ) from None
-        if self._execute("SELECT 1 FROM sessions WHERE id = ?", (sid,)).fetchone() is None:
+        if self._one("SELECT 1 FROM sessions WHERE id = ?", (sid,)) is None:
             raise StoreError(f"{self.path}: has no session {sid}")
         return sid
 
     def load_session(self, session_id: int) -> Session:
-        row = self._execute(
+        row = self._one(
             "SELECT id, uuid, patient, weight_kg, drug, route, dose_mg, infusion_min, lot,"
             " preset, start_wall, end_wall, status FROM sessions WHERE id = ?",
-            (session_id,)).fetchone()
+            (session_id,))
         if row is None:
             raise StoreError(f"{self.path}: has no session {session_id}")
         return Session(
@@ -286,8 +291,8 @@ class SessionStore:
             status=SessionStatus(row[12]), entries=self.timeline(session_id))
 
     def devices(self, session_id: int) -> dict[str, str]:
-        return dict(self._execute("SELECT source, spec FROM devices WHERE session_id = ?",
-                                  (session_id,)).fetchall())
+        return dict(self._query("SELECT source, spec FROM devices WHERE session_id = ?",
+                                  (session_id,)))
 
     # -- timeline ------------------------------------------------------------------------
 
@@ -325,18 +330,18 @@ class SessionStore:
 
     def timeline(self, session_id: int) -> tuple[TimelineEntry, ...]:
         revs: dict[int, list[Revision]] = {}
-        for entry_id, wall, author, t_s, data in self._execute(
+        for entry_id, wall, author, t_s, data in self._query(
                 "SELECT r.entry_id, r.revised_wall, r.author, r.t_s, r.data"
                 " FROM timeline_revisions r JOIN timeline t ON t.id = r.entry_id"
-                " WHERE t.session_id = ? ORDER BY r.id", (session_id,)).fetchall():
+                " WHERE t.session_id = ? ORDER BY r.id", (session_id,)):
             revs.setdefault(entry_id, []).append(
                 Revision(wall, author, t_s, MappingProxyType(json.loads(data))))
         return tuple(
             TimelineEntry(r[0], r[1], r[2], r[3], MappingProxyType(json.loads(r[4])), r[5], r[6],
                           tuple(revs.get(r[0], ())))
-            for r in self._execute(
+            for r in self._query(
                 "SELECT id, kind, t_s, t_wall, data, author, created_wall FROM timeline"
-                " WHERE session_id = ? ORDER BY t_s, id", (session_id,)).fetchall())
+                " WHERE session_id = ? ORDER BY t_s, id", (session_id,)))
 
     # -- reading samples -----------------------------------------------------------------
 
@@ -351,9 +356,9 @@ class SessionStore:
 
     def sample_arrays(self, session_id: int, vital: str) -> tuple[np.ndarray, np.ndarray]:
         """Times (t_s) and values of one vital as float64 arrays, in time order."""
-        rows = self._execute(
+        rows = self._query(
             "SELECT t_s, value FROM samples WHERE session_id = ? AND vital = ?"
-            " ORDER BY t_s, rowid", (session_id, vital)).fetchall()
+            " ORDER BY t_s, rowid", (session_id, vital))
         arr = np.array(rows, dtype=np.float64).reshape(-1, 2)
         return arr[:, 0].copy(), arr[:, 1].copy()
 
@@ -361,16 +366,16 @@ class SessionStore:
                         ) -> list[tuple[float, float, np.ndarray]]:
         """(t_s, rate_hz, float32 values) per stored chunk, in time order."""
         return [(t, rate, np.frombuffer(blob, dtype="<f4"))
-                for t, rate, blob in self._execute(
+                for t, rate, blob in self._query(
                     "SELECT t_s, rate_hz, data FROM waveforms WHERE session_id = ? AND"
-                    " vital = ? ORDER BY t_s", (session_id, vital)).fetchall()]
+                    " vital = ? ORDER BY t_s", (session_id, vital))]
 
     def device_events(self, session_id: int) -> list[tuple[Any, ...]]:
         """(t_s, t_wall, source, kind, code, active, vital, value, detail) in time order."""
-        return self._execute(
+        return self._query(
             "SELECT t_s, t_wall, source, kind, code, active, vital, value, detail"
             " FROM device_events WHERE session_id = ? ORDER BY t_s, rowid",
-            (session_id,)).fetchall()
+            (session_id,))
 
     def writer(self, session_id: int, on_error: Callable[[Exception | None], None] | None = None
                ) -> SampleWriter:
