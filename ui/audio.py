@@ -98,7 +98,7 @@ class AlarmAudio(QObject):
         self._pcm = {p: burst_pcm(p) for p in Priority}
         self._timer = QTimer(self)
         self._timer.setInterval(TICK_MS)
-        self._timer.timeout.connect(self._on_tick)
+        self._timer.timeout.connect(self.tick)
 
     @property
     def sounding(self) -> Priority | None:
@@ -106,13 +106,13 @@ class AlarmAudio(QObject):
 
     def set_sounding(self, priority: Priority | None) -> None:
         self._sounding = priority
-        self._on_tick()
+        self.tick()
         if priority is None:
             self._timer.stop()
         elif not self._timer.isActive():
             self._timer.start()
 
-    def _on_tick(self) -> None:
+    def tick(self) -> None:
         start = self._scheduler.update(self._sounding, self._now())
         if start is not None:
             self.output.play(self._pcm[start], SAMPLE_RATE)

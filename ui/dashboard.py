@@ -152,12 +152,13 @@ class DashboardWindow(QMainWindow):
             "hr": VitalTile("HR", VITALS["hr"].unit, vital_colour("hr")),
             "spo2": VitalTile("SpO2", VITALS["spo2"].unit, vital_colour("spo2"),
                               vital_colour("pr")),
-            "nibp": VitalTile("NIBP", VITALS["sbp"].unit, vital_colour("sbp")),
+            "nibp": VitalTile("NIBP", VITALS["sbp"].unit, vital_colour("sbp"),
+                              template="188/118"),
             "rr": VitalTile("RR", VITALS["rr"].unit, vital_colour("rr")),
         }
         for i, key in enumerate(("hr", "spo2", "nibp", "rr")):
             tiles.addWidget(self.tiles[key], 0, i)
-            tiles.setColumnStretch(i, 13 if key == "nibp" else 10)
+            tiles.setColumnStretch(i, {"hr": 9, "spo2": 10, "nibp": 16, "rr": 8}[key])
         outer.addLayout(tiles, 34)
 
         self.pleth = PlethView(s.pleth, s.now_s)

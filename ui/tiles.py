@@ -38,8 +38,10 @@ class TileContent:
 
 class VitalTile(QWidget):
     def __init__(self, title: str, unit: str, colour: QColor,
-                 secondary_colour: QColor | None = None, parent: QWidget | None = None) -> None:
+                 secondary_colour: QColor | None = None, template: str = "888",
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.template = template  # the widest value: the digit size does not jump with it
         self.title = title
         self.unit = unit
         self.colour = colour
@@ -48,7 +50,7 @@ class VitalTile(QWidget):
         self.alarm: Priority | None = None
         self.lit = False  # the alarm colour is showing (flash phase)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setMinimumSize(200, 150)
+        self.setMinimumSize(160, 120)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
 
     def set_content(self, content: TileContent) -> None:
@@ -69,7 +71,7 @@ class VitalTile(QWidget):
     def _value_font_px(self) -> int:
         w, h = self.width(), self.height()
         size = int(h * 0.52)
-        sample = self.content.value if len(self.content.value) > 3 else "888"
+        sample = self.template
         fm = QFontMetricsF(numeric_font(size))
         width = fm.horizontalAdvance(sample)
         avail = w * 0.80
