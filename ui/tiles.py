@@ -126,15 +126,18 @@ class VitalTile(QWidget):
         # Bottom row: note at the left, the secondary number at the right.
         note_px = max(12, int(h * 0.07))
         bottom = QRectF(pad, h * 0.76, w - 2 * pad, h * 0.24 - pad * 0.5)
+        note_w = bottom.width()
         if c.secondary:
             sec_px = max(16, int(h * 0.16))
             p.setFont(numeric_font(sec_px))
             p.setPen(on_alarm or (self.secondary_colour if c.secondary_live else STALE))
             p.drawText(bottom, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
                        c.secondary)
+            note_w -= QFontMetricsF(p.font()).horizontalAdvance(c.secondary) + pad
         if c.note:
             p.setFont(text_font(note_px, bold=not c.live))
             p.setPen(on_alarm or TEXT_DIM)
-            p.drawText(bottom, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                       c.note)
+            p.drawText(QRectF(bottom.left(), bottom.top(), max(note_w, 0), bottom.height()),
+                       Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+                       | Qt.TextFlag.TextWordWrap, c.note)
         p.end()
