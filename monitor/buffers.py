@@ -65,24 +65,31 @@ class PlethRing:
             self._rate_hz = rate_hz
             self._last_t_s = t_s + n / rate_hz
 
-    def read(self, n: int) -> tuple[np.ndarray, int, float, float | None]:
-        """The newest `n` samples, oldest first (NaN where never written), the write index,
-        the rate and the session time the newest sample ends at."""
+    def status(self) -> tuple[int, float, float | None]:
+        """(samples written, rate, session time the newest sample ends at)."""
+        with self._lock:
+            return self._written, self._rate_hz, self._last_t_s
+
+    def read(self, n: int, end: int | None = None) -> tuple[np.ndarray, int, float, float | None]:
+        """The `n` samples before index `end` (default: the newest), oldest first, NaN where
+        never written or already overwritten; with the write index, the rate and the session
+        time the newest sample ends at."""
         cap = len(self._buf)
         n = min(n, cap)
         with self._lock:
             w, rate, last = self._written, self._rate_hz, self._last_t_s
-            idx = (np.arange(w - n, w) % cap)
-            out = self._buf[idx]
-        if w < n:
-            out[: n - w] = np.nan
+            stop = w if end is None else max(0, min(end, w))
+            idx = np.arange(stop - n, stop)
+            out = self._buf[idx % cap]
+        out[(idx < 0) | (idx < w - cap)] = np.nan
         return out, w, rate, last
 
-    def sweep(self, width: int, gap: int) -> tuple[np.ndarray, int]:
-        """The sweep display: slot `i % width` holds sample i of the last `width` samples,
-        with `gap` NaN slots ahead of the write head. Returns (y, head slot)."""
-        values, w, _rate, _last = self.read(width)
-        head = w % width
+    def sweep(self, width: int, gap: int, upto: int | None = None) -> tuple[np.ndarray, int]:
+        """The sweep display up to sample index `upto` (default: all written): slot
+        `i % width` holds sample i of the last `width` samples, with `gap` NaN slots ahead of
+        the head. Returns (y, head slot)."""
+        values, w, _rate, _last = self.read(width, upto)
+        head = (w if upto is None else max(0, min(upto, w))) % width
         y = np.roll(values, head)
         ahead = (head + np.arange(min(gap, width))) % width
         y[ahead] = np.nan

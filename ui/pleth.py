@@ -21,6 +21,8 @@ SWEEP_S = 6.0
 GAP_S = 0.25
 FRAME_MS = 33  # ~30 fps
 NO_SIGNAL_AFTER_S = 1.0  # no samples for this long: the trace is cleared
+DELAY_S = 0.05  # the head trails the newest sample time by this much
+SEGMENTS = 6
 
 
 class PlethView(pg.PlotWidget):
@@ -37,9 +39,13 @@ class PlethView(pg.PlotWidget):
         self.frames = 0  # setData calls, for the benchmark
         self.showing_signal = False
         colour = vital_colour("pleth")
-        self.curve = pg.PlotCurveItem(pen=pg.mkPen(colour, width=2), connect="finite",
-                                      antialias=False)
-        self.addItem(self.curve)
+        # The sweep is drawn as SEGMENTS curves side by side: a frame changes only the one or
+        # two segments around the head, so only their strip of the view is repainted.
+        self.segments = [pg.PlotCurveItem(pen=pg.mkPen(colour, width=2), connect="finite",
+                                          antialias=False) for _ in range(SEGMENTS)]
+        for seg in self.segments:
+            self.addItem(seg)
+        self._drawn_y: np.ndarray | None = None
         item = self.getPlotItem()
         item.hideAxis("left")
         item.hideAxis("bottom")
@@ -68,32 +74,63 @@ class PlethView(pg.PlotWidget):
         self.timer.stop()
 
     def refresh(self) -> None:
-        _values, written, rate, last_t = self.ring.read(1)
+        written, rate, last_t = self.ring.status()
         if rate and rate != self._rate:
             self._rate = rate
             self._width = int(SWEEP_S * rate)
             self._x = np.arange(self._width, dtype=np.float64) / rate
             self._drawn_index = -1
-        signal = last_t is not None and self._now_s() - last_t <= NO_SIGNAL_AFTER_S
-        if not signal:
+            self._drawn_y = None
+        now = self._now_s()
+        if last_t is None or now - last_t > NO_SIGNAL_AFTER_S:
             if self.showing_signal or self._drawn_index == -1:
-                self.curve.setData([], [])
+                for seg in self.segments:
+                    seg.setData([], [])
+                self._drawn_y = None
                 lo, hi = self._y_range or (0.0, 1.0)
                 self.no_signal.setPos(SWEEP_S / 2, (lo + hi) / 2)
                 self.no_signal.show()
                 self.showing_signal = False
                 self._drawn_index = written
             return
-        if written == self._drawn_index and self.showing_signal:
+        # Samples arrive in chunks (0.1 s from the simulator); the head advances smoothly by
+        # drawing only up to `now - DELAY_S`, so every frame moves it a little.
+        hold = int(max(0.0, (last_t - (now - DELAY_S)) * self._rate))
+        upto = max(0, written - min(hold, written))
+        if upto == self._drawn_index and self.showing_signal:
             return  # nothing new since the last frame
-        y, _head = self.ring.sweep(self._width, int(GAP_S * self._rate))
+        y, _head = self.ring.sweep(self._width, int(GAP_S * self._rate), upto)
         self._autoscale(y)
-        self.curve.setData(self._x, y)
+        self._draw(y, upto)
         self.frames += 1
-        self._drawn_index = written
+        self._drawn_index = upto
         if not self.showing_signal:
             self.no_signal.hide()
             self.showing_signal = True
+
+    def sweep_data(self) -> np.ndarray:
+        """The y values drawn now, one per slot (NaN where nothing is drawn)."""
+        if self._drawn_y is None:
+            return np.full(self._width, np.nan)
+        return self._drawn_y.copy()
+
+    def _draw(self, y: np.ndarray, upto: int) -> None:
+        """Sets the data of the segments whose slots changed since the last frame: the new
+        samples and the gap that moved ahead of them."""
+        n = len(y)
+        bounds = np.linspace(0, n, SEGMENTS + 1).astype(int)
+        prev = self._drawn_index
+        if self._drawn_y is None or len(self._drawn_y) != n or prev < 0 or upto - prev >= n:
+            dirty = set(range(SEGMENTS))
+        else:
+            gap = int(GAP_S * self._rate)
+            slots = np.arange(prev - 1, upto + gap + 1) % n  # -1/+1: the overlapping slots
+            dirty = set(np.searchsorted(bounds, slots, side="right") - 1)
+            dirty |= {k - 1 for k in dirty if k > 0 and bounds[k] in slots}
+        for k in sorted(dirty):
+            a, b = bounds[k], min(n, bounds[k + 1] + 1)  # one slot of overlap joins them
+            self.segments[k].setData(self._x[a:b], y[a:b])
+        self._drawn_y = y
 
     def _autoscale(self, y: np.ndarray) -> None:
         finite = y[np.isfinite(y)]

@@ -84,6 +84,9 @@ class TrendView(pg.GraphicsLayoutWidget):
         self._episode_items: list[list[pg.LinearRegionItem]] = [[] for _ in ROWS]
         self._limit_lines: dict[tuple[str, int], pg.InfiniteLine] = {}
         self._phase_labels: list[pg.TextItem] = []
+        self._nibp_counts: tuple[int, int, int] = (-1, -1, -1)
+        self._phases_drawn: list[tuple[str, float, float]] = []
+        self._spans: dict[int, list[tuple[float, float, int]]] = {}
         self._now_lines: list[pg.InfiniteLine] = []
         self._build()
         self.timer = QTimer(self)
@@ -105,7 +108,6 @@ class TrendView(pg.GraphicsLayoutWidget):
             plot.setYRange(y0, y1, padding=0)
             plot.setLimits(xMin=-600, xMax=SESSION_MAX_S + 600, minXRange=120)
             plot.getViewBox().disableAutoRange()
-            plot.showGrid(x=True, y=True, alpha=0.15)
             for side in ("left", "bottom"):
                 ax = plot.getAxis(side)
                 ax.setPen(pg.mkPen(BORDER))
@@ -192,9 +194,14 @@ class TrendView(pg.GraphicsLayoutWidget):
             self._setting_range = False
 
     def _apply_follow(self) -> None:
+        """Keeps now near the right edge. The range moves in steps of ~4 % of the window
+        rather than every second: each move repaints every item of the plot."""
         now = self._now_s()
         span = self.window_min * 60.0
-        lo = max(-span * 0.02, now + span * 0.04 - span)  # early on: the session start at left
+        lo, hi = self.x_range()
+        if abs((hi - lo) - span) < 1e-6 * span and hi - span * 0.06 <= now <= hi - span * 0.01:
+            return
+        lo = max(-span * 0.02, now + span * 0.05 - span)  # early on: the session start at left
         self._set_x(lo, lo + span)
 
     def _on_manual_range(self, *_args: object) -> None:
@@ -226,6 +233,10 @@ class TrendView(pg.GraphicsLayoutWidget):
         ts, sys_ = self.trends.series("sbp")
         td, dia = self.trends.series("dbp")
         tm, mean = self.trends.series("map")
+        counts = (len(ts), len(td), len(tm))
+        if counts == self._nibp_counts:
+            return  # readings arrive every few minutes: rebuild the markers only then
+        self._nibp_counts = counts
         if len(ts) and len(ts) == len(td) and np.array_equal(ts, td):
             x = np.repeat(ts, 2)
             y = np.empty(2 * len(ts))
@@ -244,6 +255,10 @@ class TrendView(pg.GraphicsLayoutWidget):
 
     def _sync_regions(self, items: list[pg.LinearRegionItem], plot: pg.PlotItem,
                       spans: list[tuple[float, float, QColor]]) -> None:
+        key = [(round(a, 1), round(b, 1), c.rgba()) for a, b, c in spans]
+        if self._spans.get(id(items)) == key:
+            return  # unchanged: touching a region repaints the plot
+        self._spans[id(items)] = key
         while len(items) < len(spans):
             region = pg.LinearRegionItem(movable=False, pen=pg.mkPen(None))
             region.setZValue(-10)
@@ -257,22 +272,25 @@ class TrendView(pg.GraphicsLayoutWidget):
             region.hide()
 
     def _draw_phases(self, now: float) -> None:
-        spans = [(ph.start_s, ph.end_s if ph.end_s is not None else now,
-                  PHASE_COLOURS.get(ph.name, QColor(128, 128, 128, 30)))
-                 for ph in self.trends.phases(now)]
-        spans = [s for s in spans if s[1] > s[0]]
+        """The running phase extends to the right edge: it does not end at 'now'."""
+        phases = [(ph.name, ph.start_s, ph.end_s if ph.end_s is not None else SESSION_MAX_S)
+                  for ph in self.trends.phases(now)]
+        phases = [p for p in phases if p[2] > p[1]]
+        if phases == self._phases_drawn:
+            return
+        self._phases_drawn = phases
+        spans = [(a, b, PHASE_COLOURS.get(name, QColor(128, 128, 128, 30)))
+                 for name, a, b in phases]
         for row, plot in enumerate(self.plots):
             self._sync_regions(self._phase_items[row], plot, spans)
-        phases = [ph for ph in self.trends.phases(now)
-                  if (ph.end_s if ph.end_s is not None else now) > ph.start_s]
         while len(self._phase_labels) < len(phases):
             label = pg.TextItem("", color=TEXT_DIM, anchor=(0, 1))
             label.setFont(text_font(14))
             self.plots[-1].addItem(label, ignoreBounds=True)
             self._phase_labels.append(label)
-        for label, ph in zip(self._phase_labels, phases, strict=False):
-            label.setText(ph.name.upper())
-            label.setPos(ph.start_s + 20, 0.5)
+        for label, (name, start, _end) in zip(self._phase_labels, phases, strict=False):
+            label.setText(name.upper())
+            label.setPos(start + 20, 0.5)
             label.show()
         for label in self._phase_labels[len(phases):]:
             label.hide()

@@ -193,7 +193,7 @@ def test_pleth_sweeps_and_clears_without_signal(rig, qtbot):
     rig.feed(Waveform("sim", 0.0, 0.0, "pleth", 100.0, wave[:100]),
              Waveform("sim", 1.0, 1.0, "pleth", 100.0, wave[100:]))
     qtbot.waitUntil(lambda: rig.window.pleth.showing_signal)
-    _x, y = rig.window.pleth.curve.getData()
+    y = rig.window.pleth.sweep_data()
     assert np.isfinite(y).sum() == 200  # 200 samples drawn, the rest of the sweep empty
     rig.clock.t = 5.0
     rig.window.pleth.refresh()
