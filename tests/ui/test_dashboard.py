@@ -194,7 +194,12 @@ def test_pleth_sweeps_and_clears_without_signal(rig, qtbot):
              Waveform("sim", 1.0, 1.0, "pleth", 100.0, wave[100:]))
     qtbot.waitUntil(lambda: rig.window.pleth.showing_signal)
     y = rig.window.pleth.sweep_data()
-    assert np.isfinite(y).sum() == 200  # 200 samples drawn, the rest of the sweep empty
+    assert np.isfinite(y).sum() == 195  # the head trails the newest sample by 50 ms
+    rig.clock.t = 2.1
+    rig.window.pleth.refresh()
+    y = rig.window.pleth.sweep_data()
+    assert np.isfinite(y).sum() == 200  # all 200 samples, the rest of the 6 s sweep empty
+    assert np.array_equal(y[:200], wave)
     rig.clock.t = 5.0
     rig.window.pleth.refresh()
     assert not rig.window.pleth.showing_signal
@@ -268,3 +273,21 @@ def test_tile_paints_alarm_colour_when_lit(qtbot):
     tile.set_alarm(Priority.HIGH, False)
     img = tile.grab().toImage()
     assert img.pixelColor(20, 100).name() != ALARM_COLOURS[Priority.HIGH].name()
+
+
+def test_pleth_segments_match_the_sweep_across_wraps(rig):
+    """Only changed segments get new data each frame; none may be left stale."""
+    pleth = rig.window.pleth
+    rng = np.random.default_rng(5)
+    t = 0.0
+    for chunk in range(95):  # 9.5 s of 0.1 s chunks: the 6 s sweep wraps
+        values = rng.normal(size=10).astype(np.float32)
+        rig.pleth.write(values, t, 100.0)
+        t += 0.1
+        for lag in (0.0, 0.03, 0.06):
+            rig.clock.t = t - 0.05 + lag
+            pleth.refresh()
+            expected, _head = rig.pleth.sweep(600, 25, pleth._drawn_index)
+            drawn = np.concatenate([seg.getData()[1][:-1] for seg in pleth.segments[:-1]]
+                                   + [pleth.segments[-1].getData()[1]])
+            assert np.array_equal(drawn, expected, equal_nan=True), (chunk, lag)
