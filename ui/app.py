@@ -9,10 +9,13 @@ engine) followed by the relay that hands its snapshots to the GUI. `run_dashboar
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from devices.spec import DeviceSpec
@@ -80,15 +83,34 @@ class DashboardSession:
     def start(self) -> None:
         self.recorder.start()
 
-    def stop(self) -> None:
+    def stop(self, status: SessionStatus = SessionStatus.COMPLETED) -> None:
         """Ends the recording and stops the device thread; safe to call twice."""
         if self._stopped:
             return
         self._stopped = True
         try:
-            self.recorder.stop(SessionStatus.COMPLETED)
+            self.recorder.stop(status)
         finally:
             self.io.stop()
+
+
+def _quit_on_signals(app: QApplication, session: DashboardSession) -> None:
+    """SIGINT (Ctrl+C) ends the session as completed, SIGTERM as interrupted, as the CLI
+    does. Python runs signal handlers only between bytecodes, so a timer keeps it looking."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def on_signal(signum: int, _frame: object) -> None:
+        status = (SessionStatus.INTERRUPTED if signum == signal.SIGTERM
+                  else SessionStatus.COMPLETED)
+        session.stop(status)
+        app.quit()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    wake = QTimer(app)
+    wake.timeout.connect(lambda: None)
+    wake.start(250)
 
 
 def run_dashboard(store_path: Path, plan: RecordingPlan, kiosk: bool = False,
@@ -103,6 +125,7 @@ def run_dashboard(store_path: Path, plan: RecordingPlan, kiosk: bool = False,
         window = DashboardWindow(session.sources(), output, kiosk=kiosk)
         app.aboutToQuit.connect(session.stop)
         window.closing.connect(session.stop)
+        _quit_on_signals(app, session)
         print(f"vigil: recording session {session.recorder.session_id} to {store.path}",
               file=sys.stderr, flush=True)
         session.start()
