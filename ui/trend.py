@@ -144,8 +144,11 @@ class TrendView(pg.GraphicsLayoutWidget):
         for key in keys:
             if key in ("sbp", "dbp", "map"):
                 continue  # NIBP readings are drawn as bars and markers
-            item = pg.PlotDataItem(pen=pg.mkPen(vital_colour(key), width=2), connect="finite",
+            item = pg.PlotDataItem(pen=pg.mkPen(vital_colour(key), width=1), connect="finite",
                                    antialias=False)
+            # Segments, not one path: the path mode (default at width 1) left a one-point gap
+            # in an 8 h curve with connect='finite' (pyqtgraph 0.14, seen on screenshots).
+            item.curve.setSegmentedLineMode("on")
             item.setDownsampling(auto=True, method="peak")
             item.setClipToView(True)
             plot.addItem(item)

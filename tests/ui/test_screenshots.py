@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint
+from PySide6.QtCore import QPoint, QPointF
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QWidget
 from ui_fakes import Rig, make_rig, physiological_alarm
@@ -116,6 +116,26 @@ def test_screenshot_normal(qtbot, tmp_path, shots_dir):
                         vital_colour("sbp")) > 0.03
         assert share_of(region(shot, w, w.pleth), vital_colour("pleth")) > 0.002
         assert share_of(region(shot, w, w.trend), vital_colour("hr")) > 0.001
+        # The HR trend is one unbroken line: every pixel column of the session has HR green
+        # between 55 and 100 bpm (the limit lines at 50 and 120 are outside that band), except
+        # where an NIBP marker is drawn over it.
+        vb = w.trend.plots[0].getViewBox()
+        origin = w.trend.mapTo(w, QPoint(0, 0))
+
+        def to_window(t_s: float, value: float) -> tuple[int, int]:
+            p = w.trend.mapFromScene(vb.mapViewToScene(QPointF(t_s, value)))
+            return origin.x() + p.x(), origin.y() + p.y()
+
+        x0, y_top = to_window(60.0, 100.0)
+        x1, y_bottom = to_window(SESSION_S - 60, 55.0)
+        band = shot[y_top:y_bottom, x0:x1]
+        has_hr = (np.abs(band - np.array(vital_colour("hr").getRgb()[:3])).max(axis=-1)
+                  <= 40).any(axis=0)
+        covered = np.zeros(x1 - x0, dtype=bool)
+        for t in r.trends.series("sbp")[0]:
+            c = to_window(float(t), 0.0)[0] - x0
+            covered[max(0, c - 8): max(0, c + 9)] = True
+        assert (has_hr | covered).all(), np.flatnonzero(~(has_hr | covered))
     finally:
         r.window.close()
         r.io.stop()
