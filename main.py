@@ -1,6 +1,7 @@
 """Vigil: the entry point and its command line.
 
     python main.py                      the dashboard on the simulator
+    python main.py dashboard [--device SPEC ...] [--db PATH] [--kiosk] [--duration SECONDS]
     python main.py record --device SPEC [--device SPEC ...] --duration SECONDS
                           [--speed N|max] [--db PATH] [--patient ID] [--preset NAME]
     python main.py replay FILE [--speed N|max] [--db PATH] [--preset NAME]
@@ -94,6 +95,14 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("file", type=Path)
     session_opts(rep)
 
+    dash = sub.add_parser("dashboard", help="the session-room dashboard (the default)")
+    dash.add_argument("--device", action="append", metavar="SPEC",
+                      help="device SPEC (repeatable; default sim)")
+    db(dash)
+    dash.add_argument("--kiosk", action="store_true", help="full screen, no window frame")
+    dash.add_argument("--duration", type=_positive, default=8 * 3600.0, metavar="SECONDS",
+                      help="session length (default 8 h)")
+
     ses = sub.add_parser("sessions", help="list the sessions in the store")
     db(ses)
 
@@ -182,6 +191,18 @@ def cmd_replay(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
     return _run_recording(args, plan)
 
 
+def cmd_dashboard(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    try:
+        specs = tuple(parse_spec(s) for s in (args.device or ["sim"]))
+        plan = RecordingPlan(specs, args.duration, 1.0)
+        plan.check()
+    except SpecError as e:
+        parser.error(str(e))
+    from ui.app import run_dashboard  # Qt only here: the CLI commands never import it
+
+    return run_dashboard(args.db or default_store_path(), plan, kiosk=args.kiosk)
+
+
 def cmd_sessions(args: argparse.Namespace) -> int:
     with _open_store(args.db) as store:
         for s in store.list_sessions():
@@ -212,12 +233,14 @@ def main(argv: list[str] | None = None) -> int:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)
     if args.command is None:
-        args = parser.parse_args(["record", "--device", "sim", "--duration", "7200", "--live"])
+        args = parser.parse_args(["dashboard"])
     try:
         if args.command == "record":
             return cmd_record(args, parser)
         if args.command == "replay":
             return cmd_replay(args, parser)
+        if args.command == "dashboard":
+            return cmd_dashboard(args, parser)
         if args.command == "sessions":
             return cmd_sessions(args)
         if args.command == "export":

@@ -1,0 +1,172 @@
+"""Dashboard benchmarks: steady-state CPU at 1x, and alarm-to-banner latency.
+
+CPU: the whole process (GUI thread, device-io thread, simulator) over a wall window, via
+time.process_time, with the real dashboard at 1920x1080 showing all vitals from the
+simulator at 1x, the pleth at 30 fps and a 4-hour session already in the trend (x range:
+the last hour, following now). Baseline: the same process with an idle Qt event loop.
+
+Latency: from the moment the device thread dispatches the sample that completes an alarm
+condition to the end of the banner's paint that shows it, while the dashboard runs.
+"""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+
+import numpy as np
+from PySide6.QtCore import QSettings
+
+from alarms.model import AlarmKind, AlarmSnapshot, AlarmState, AlarmStatus, Priority
+from devices.sim.driver import SimulatorDriver
+from devices.sim.model import PatientModel
+from devices.sim.scenarios import SCENARIOS, SimSettings
+from devices.spec import parse_spec
+from monitor.buffers import PlethRing, SessionTrends
+from monitor.clock import ScaledClock
+from monitor.live import LiveState
+from monitor.messages import Message, Numerics, TimelineMark
+from monitor.runtime import IoThread, SessionRuntime
+from ui.bridge import AlarmControl, AlarmRelay, Bridge
+from ui.dashboard import DashboardSources, DashboardWindow
+
+LOADED_S = 4 * 3600.0
+WINDOW_S = 10.0
+
+
+class Silent:
+    def available(self) -> bool:
+        return True
+
+    def play(self, pcm: np.ndarray, rate: int) -> None:
+        return None
+
+
+class ThresholdSource:
+    """An alarm source with one rule, SpO2 < 85 -> HIGH, evaluated on each sample; it
+    records when the completing sample was dispatched."""
+
+    def __init__(self, clock: ScaledClock) -> None:
+        self.clock = clock
+        self.active = False
+        self.raised_at: float | None = None
+
+    def sink(self, msg: Message) -> None:
+        if isinstance(msg, Numerics):
+            spo2 = msg.get("spo2")
+            if spo2 is not None:
+                self.active = spo2 < 85
+
+    def snapshot(self) -> AlarmSnapshot:
+        alarms = ()
+        if self.active:
+            alarms = (AlarmStatus("spo2-critical", AlarmKind.PHYSIOLOGICAL, Priority.HIGH,
+                                  "spo2", "SpO2 LOW", "*** SpO2 80 < 85", AlarmState.ACTIVE,
+                                  0.0, 0.0, 80.0, 85.0, False),)
+        return AlarmSnapshot(self.clock.now(), alarms, None, True, None)
+
+    def acknowledge(self, key: str | None = None, user: str = "") -> None:
+        return None
+
+    def pause_audio(self, user: str = "") -> None:
+        return None
+
+    def set_audio_available(self, available: bool) -> None:
+        return None
+
+    def limits_for(self, vital: str) -> tuple[float | None, float | None] | None:
+        return {"spo2": (90, None), "hr": (50, 120), "rr": (8, 30), "sbp": (90, 180),
+                "dbp": (None, 110)}.get(vital)
+
+
+def preload(trends: SessionTrends, live: LiveState, until_s: float) -> None:
+    model = PatientModel(SimSettings(SCENARIOS["normal"], seed=1, dose_at_s=600.0))
+    trends(TimelineMark("sim", 0.0, 600.0, "dose_start", (("route", "iv"),
+                                                          ("infusion_min", 40.0))))
+    for t in range(int(until_s)):
+        msg = Numerics("sim", float(t), float(t), tuple(model.numerics(float(t)).items()))
+        trends(msg)
+        live(msg)
+        if t % 300 == 30:
+            trends(Numerics("sim", float(t), float(t), tuple(model.nibp(float(t)).items())))
+
+
+def cpu_share(qtbot, seconds: float) -> float:
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    qtbot.wait(int(seconds * 1000))
+    return (time.process_time() - cpu0) / (time.perf_counter() - wall0)
+
+
+def test_bench_dashboard(qtbot, tmp_path):
+    idle = cpu_share(qtbot, WINDOW_S)
+
+    clock = ScaledClock(1.0, offset_s=LOADED_S)
+    driver = SimulatorDriver(parse_spec("sim:normal"), "sim", clock)
+    live, pleth, trends = LiveState(), PlethRing(), SessionTrends()
+    preload(trends, live, LOADED_S)
+    bridge = Bridge()
+    source = ThresholdSource(clock)
+    relay = AlarmRelay(source, bridge, trends)
+    io = IoThread().start()
+    runtime = SessionRuntime([driver], clock, [live, pleth, trends, bridge.sink, source.sink,
+                                               relay.sink], duration_s=LOADED_S + 3600)
+    runtime.add_ticker(0.25, relay.tick)
+    sources = DashboardSources(clock.now, clock.wall, live, pleth, trends, bridge,
+                               AlarmControl(relay, io), source, 300.0)
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    window = DashboardWindow(sources, Silent(), settings)
+    qtbot.addWidget(window)
+    window.resize(1920, 1080)
+    window.show()
+    qtbot.waitExposed(window)
+    try:
+        runtime.start(io)
+        window.start()
+        qtbot.waitUntil(lambda: window.tiles["hr"].content.live, timeout=5000)
+        qtbot.wait(1000)  # settle
+        frames0 = window.pleth.frames
+        busy = cpu_share(qtbot, WINDOW_S)
+        fps = (window.pleth.frames - frames0) / WINDOW_S
+
+        latencies = []
+        for _ in range(15):
+            painted: list[float] = []
+
+            def on_paint(t: float, painted: list[float] = painted) -> None:
+                if window.banner.shown_keys == ("spo2-critical",) and not painted:
+                    painted.append(t)
+
+            window.banner.painted.connect(on_paint)
+            start: list[float] = []
+
+            def complete(start: list[float] = start) -> None:
+                start.append(time.perf_counter())
+                msg = Numerics("sim", clock.wall(), clock.now(), (("spo2", 80.0),))
+                for sink in (live, trends, bridge.sink, source.sink, relay.sink):
+                    sink(msg)
+
+            io.call(complete)
+            qtbot.waitUntil(lambda painted=painted: bool(painted), timeout=2000)
+            latencies.append((painted[0] - start[0]) * 1000)
+            window.banner.painted.disconnect(on_paint)
+            io.call(lambda: [s(Numerics("sim", clock.wall(), clock.now(), (("spo2", 97.0),)))
+                             for s in (source.sink, relay.sink)])
+            qtbot.waitUntil(lambda: window.banner.shown_keys == (), timeout=2000)
+            qtbot.wait(150)
+    finally:
+        window.close()
+        runtime.stop()
+        io.stop()
+    assert not any(t.name == "device-io" and t.is_alive() for t in threading.enumerate())
+
+    print()
+    print(f"ui_idle_event_loop_cpu: {idle * 100:.2f} % of one core")
+    print(f"ui_dashboard_cpu_1x_4h_loaded: {busy * 100:.2f} % of one core")
+    print(f"ui_dashboard_cpu_over_idle: {(busy - idle) * 100:.2f} % of one core "
+          f"(ratio {busy / max(idle, 1e-4):.1f}x idle)")
+    print(f"ui_pleth_fps: {fps:.1f} fps")
+    print(f"ui_alarm_to_banner_median: {statistics.median(latencies):.1f} ms")
+    print(f"ui_alarm_to_banner_max: {max(latencies):.1f} ms (n={len(latencies)}, "
+          f"target 100 ms, ratio {max(latencies) / 100:.2f})")
+    assert busy < 0.5 and max(latencies) < 1000  # gross regressions only; figures printed

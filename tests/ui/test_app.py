@@ -1,0 +1,71 @@
+"""The real window on the simulator, and the CLI staying free of Qt."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+from ui_fakes import FakeAlarmSource, FakeAudioOutput
+
+from devices.spec import parse_spec
+from monitor.recorder import RecordingPlan
+from monitor.store import SessionStore
+from ui.app import DashboardSession, nibp_interval
+from ui.dashboard import DashboardWindow
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_real_window_on_the_simulator_runs_and_stops_cleanly(qtbot, tmp_path):
+    """A short real-time smoke run: the sim's numerics reach the tiles through the bridge,
+    the pleth sweeps, alarm commands reach the engine on the device thread, and closing
+    the window ends the session and its threads (the conftest guard checks)."""
+    plan = RecordingPlan((parse_spec("sim:normal?nibp=60"),), 3600.0, 1.0)
+    with SessionStore(tmp_path / "vigil.sqlite3") as store:
+        engines: list[FakeAlarmSource] = []
+
+        def factory(recorder):
+            engine = FakeAlarmSource(recorder.clock)  # type: ignore[arg-type]
+            engines.append(engine)
+            return engine
+
+        session = DashboardSession(store, plan, factory)
+        settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+        window = DashboardWindow(session.sources(), FakeAudioOutput(available=False), settings)
+        qtbot.addWidget(window)
+        window.closing.connect(session.stop)
+        session.start()
+        window.show()
+        window.start()
+        try:
+            qtbot.waitUntil(lambda: window.tiles["hr"].content.live, timeout=5000)
+            qtbot.waitUntil(lambda: window.pleth.frames >= 3, timeout=5000)
+            assert window.tiles["hr"].content.value.isdigit()
+            assert window.tiles["hr"].content.limits == "120\n50"
+            qtbot.waitUntil(lambda: any("visual only" in a.message
+                                        for a in window.banner.alarms), timeout=5000)
+            assert engines[0].calls[0] == ("audio_available=False", "device-io")
+            assert window.device_states.get("sim") is not None
+        finally:
+            window.close()
+        assert not session.io.running
+        assert not any(t.name == "device-io" and t.is_alive() for t in threading.enumerate())
+        summary = store.list_sessions()[0]
+        assert str(summary.status) == "completed" and summary.sample_count > 0
+
+
+def test_nibp_interval_comes_from_the_sim_spec():
+    assert nibp_interval((parse_spec("sim:normal?nibp=120"),)) == 120.0
+    assert nibp_interval((parse_spec("sim"),)) == 300.0
+
+
+def test_cli_commands_never_import_qt(tmp_path):
+    code = ("import sys, main; rc = main.main(['sessions', '--db', sys.argv[1]]); "
+            "bad = [m for m in sys.modules if m.startswith(('PySide6', 'pyqtgraph', 'ui'))]; "
+            "print(bad); sys.exit(rc or bool(bad))")
+    result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "v.sqlite3")],
+                            cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -1,0 +1,215 @@
+"""Screenshots of the main states at 1920x1080 with semantic pixel checks.
+
+`VIGIL_SCREENSHOTS=1` saves them into docs/screenshots/ (committed for review); otherwise
+they go to the test's tmp_path.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF
+from PySide6.QtGui import QColor, QImage
+from PySide6.QtWidgets import QWidget
+from ui_fakes import Rig, make_rig, physiological_alarm
+
+from alarms.model import Priority
+from devices.sim.model import PLETH_HZ, PatientModel
+from devices.sim.scenarios import SCENARIOS, SimSettings
+from monitor.messages import Message, Numerics, TimelineMark, Waveform
+from ui.theme import ALARM_COLOURS, STALE, vital_colour
+
+REPO = Path(__file__).resolve().parents[2]
+SESSION_S = 45 * 60.0  # 35 min after a dose at 10 min: the peak phase
+
+
+def to_array(img: QImage) -> np.ndarray:
+    img = img.convertToFormat(QImage.Format.Format_RGB32)
+    w, h = img.width(), img.height()
+    arr = np.frombuffer(img.constBits(), np.uint8).reshape(h, img.bytesPerLine() // 4, 4)
+    return arr[:, :w, 2::-1].astype(int)  # BGRA -> RGB
+
+
+def region(shot: np.ndarray, window: QWidget, widget: QWidget, frac: tuple[float, ...] = (
+        0, 0, 1, 1)) -> np.ndarray:
+    top_left = widget.mapTo(window, QPoint(0, 0))
+    x0 = top_left.x() + int(widget.width() * frac[0])
+    y0 = top_left.y() + int(widget.height() * frac[1])
+    x1 = top_left.x() + int(widget.width() * frac[2])
+    y1 = top_left.y() + int(widget.height() * frac[3])
+    return shot[y0:y1, x0:x1]
+
+
+def share_of(pixels: np.ndarray, colour: QColor, tol: int = 40) -> float:
+    target = np.array([colour.red(), colour.green(), colour.blue()])
+    return float((np.abs(pixels - target).max(axis=-1) <= tol).mean())
+
+
+def session_messages(scenario: str, until_s: float, probe_off_from: float | None = None
+                     ) -> list[Message]:
+    """A simulated session up to `until_s`: vitals each second, NIBP every 5 min, dose
+    marks, and the last 6 s of pleth."""
+    settings = SimSettings(SCENARIOS[scenario], seed=3, dose_at_s=600.0)
+    model = PatientModel(settings)
+    out: list[Message] = [TimelineMark("sim", 0.0, 600.0, "dose_start",
+                                       (("route", "iv"), ("infusion_min", 40.0)))]
+    for t in range(int(until_s)):
+        values = model.numerics(float(t))
+        if probe_off_from is not None and t >= probe_off_from:
+            values = {k: v for k, v in values.items() if k not in ("spo2", "pr")}
+        out.append(Numerics("sim", float(t), float(t), tuple(values.items())))
+        if t % 300 == 30:
+            out.append(Numerics("sim", float(t), float(t), tuple(model.nibp(float(t)).items())))
+    if probe_off_from is None:
+        for k in range(60):
+            t = until_s - 6 + k * 0.1
+            out.append(Waveform("sim", t, t, "pleth", PLETH_HZ, model.pleth(t, 10)))
+    return out
+
+
+@pytest.fixture
+def shots_dir(tmp_path: Path) -> Path:
+    if os.environ.get("VIGIL_SCREENSHOTS"):
+        out = REPO / "docs" / "screenshots"
+        out.mkdir(parents=True, exist_ok=True)
+        return out
+    return tmp_path
+
+
+def open_rig(qtbot, tmp_path: Path) -> Rig:
+    r = make_rig(tmp_path)
+    qtbot.addWidget(r.window)
+    r.window.show()
+    qtbot.waitExposed(r.window)
+    r.window.resize(1920, 1080)
+    return r
+
+
+def settle(r: Rig, qtbot) -> np.ndarray:
+    r.window.start()
+    r.window.refresh()
+    r.window.pleth.refresh()
+    r.window.trend.refresh(force=True)
+    r.mono.t = 1000.1  # a lit phase of every flash
+    r.window.flash.refresh()
+    qtbot.wait(10)
+    return to_array(r.window.grab().toImage())
+
+
+def test_screenshot_normal(qtbot, tmp_path, shots_dir):
+    r = open_rig(qtbot, tmp_path)
+    try:
+        r.clock.t = SESSION_S
+        r.feed(*session_messages("normal", SESSION_S))
+        shot = settle(r, qtbot)
+        r.window.grab().save(str(shots_dir / "normal.png"))
+        w = r.window
+        banner = region(shot, w, w.banner)
+        for p in Priority:
+            assert share_of(banner, ALARM_COLOURS[p]) < 0.01
+        assert share_of(region(shot, w, w.tiles["hr"], (0.1, 0.2, 0.9, 0.75)),
+                        vital_colour("hr")) > 0.05
+        assert share_of(region(shot, w, w.tiles["nibp"], (0.1, 0.2, 0.9, 0.75)),
+                        vital_colour("sbp")) > 0.03
+        assert share_of(region(shot, w, w.pleth), vital_colour("pleth")) > 0.002
+        assert share_of(region(shot, w, w.trend), vital_colour("hr")) > 0.001
+        # The HR trend is one unbroken line: every pixel column of the session has HR green
+        # between 55 and 100 bpm (the limit lines at 50 and 120 are outside that band), except
+        # where an NIBP marker is drawn over it.
+        vb = w.trend.plots[0].getViewBox()
+        origin = w.trend.mapTo(w, QPoint(0, 0))
+
+        def to_window(t_s: float, value: float) -> tuple[int, int]:
+            p = w.trend.mapFromScene(vb.mapViewToScene(QPointF(t_s, value)))
+            return origin.x() + p.x(), origin.y() + p.y()
+
+        x0, y_top = to_window(60.0, 100.0)
+        x1, y_bottom = to_window(SESSION_S - 60, 55.0)
+        band = shot[y_top:y_bottom, x0:x1]
+        has_hr = (np.abs(band - np.array(vital_colour("hr").getRgb()[:3])).max(axis=-1)
+                  <= 40).any(axis=0)
+        covered = np.zeros(x1 - x0, dtype=bool)
+        for t in r.trends.series("sbp")[0]:
+            c = to_window(float(t), 0.0)[0] - x0
+            covered[max(0, c - 8): max(0, c + 9)] = True
+        assert (has_hr | covered).all(), np.flatnonzero(~(has_hr | covered))
+    finally:
+        r.window.close()
+        r.io.stop()
+
+
+def test_screenshot_high_priority_alarm(qtbot, tmp_path, shots_dir):
+    r = open_rig(qtbot, tmp_path)
+    try:
+        until = 600.0 + 26 * 60 + 40  # 100 s into the simulated desaturation
+        r.clock.t = until
+        r.alarms.alarms = [
+            physiological_alarm("spo2-critical", "spo2", Priority.HIGH, "*** SpO2 82 < 85",
+                                onset=until - 45),
+            physiological_alarm("rr-low", "rr", Priority.MEDIUM, "** RR 6 < 8",
+                                onset=until - 130)]
+        r.feed(*session_messages("desaturation", until))
+        r.poll_alarms()
+        qtbot.waitUntil(lambda: len(r.window.banner.alarms) == 2)
+        shot = settle(r, qtbot)
+        r.window.grab().save(str(shots_dir / "alarm-high.png"))
+        w = r.window
+        red = ALARM_COLOURS[Priority.HIGH]
+        assert share_of(region(shot, w, w.banner, (0, 0, 0.55, 1)), red) > 0.6
+        assert share_of(region(shot, w, w.tiles["spo2"]), red) > 0.5
+        assert share_of(region(shot, w, w.tiles["rr"]), ALARM_COLOURS[Priority.MEDIUM]) > 0.5
+        assert share_of(region(shot, w, w.tiles["hr"]), red) < 0.01
+        r.mono.t = 1000.3  # the dark half of the 2 Hz flash
+        r.window.flash.refresh()
+        dark = to_array(r.window.grab().toImage())
+        assert share_of(region(dark, w, w.banner, (0, 0, 0.55, 1)), red) < 0.2
+    finally:
+        r.window.close()
+        r.io.stop()
+
+
+def test_screenshot_stale_spo2(qtbot, tmp_path, shots_dir):
+    r = open_rig(qtbot, tmp_path)
+    try:
+        r.clock.t = SESSION_S
+        r.feed(*session_messages("normal", SESSION_S, probe_off_from=SESSION_S - 45))
+        shot = settle(r, qtbot)
+        r.window.grab().save(str(shots_dir / "stale-spo2.png"))
+        w = r.window
+        value = region(shot, w, w.tiles["spo2"], (0.05, 0.15, 0.95, 0.75))
+        assert share_of(value, vital_colour("spo2")) < 0.001  # no live-looking number
+        assert share_of(value, STALE, tol=12) > 0.01  # grey dashes
+        assert w.tiles["spo2"].content.value == "--"
+        assert share_of(region(shot, w, w.tiles["hr"], (0.1, 0.2, 0.9, 0.75)),
+                        vital_colour("hr")) > 0.05
+        assert not w.pleth.showing_signal
+    finally:
+        r.window.close()
+        r.io.stop()
+
+
+def test_screenshot_audio_paused(qtbot, tmp_path, shots_dir):
+    r = open_rig(qtbot, tmp_path)
+    try:
+        r.clock.t = SESSION_S
+        r.alarms.alarms = [physiological_alarm("sbp-high", "sbp", Priority.MEDIUM,
+                                               "** NIBP SYS 184 > 180", onset=SESSION_S - 30)]
+        r.window.act_pause.trigger()
+        qtbot.waitUntil(lambda: r.window.snapshot is not None
+                        and r.window.snapshot.audio_paused_until_s is not None)
+        r.clock.t += 17
+        r.feed(*session_messages("normal", r.clock.t))
+        shot = settle(r, qtbot)
+        r.window.grab().save(str(shots_dir / "audio-paused.png"))
+        w = r.window
+        assert w.audio_label.text() == "AUDIO PAUSED 1:43"
+        yellow = ALARM_COLOURS[Priority.MEDIUM]
+        assert share_of(region(shot, w, w.audio_label), yellow) > 0.05
+        assert share_of(region(shot, w, w.banner, (0, 0, 0.95, 1)), yellow) > 0.5
+        assert r.window.audio.sounding is None
+    finally:
+        r.window.close()
+        r.io.stop()

@@ -1,0 +1,168 @@
+"""Fakes with the real interfaces, and a dashboard wired as the app wires it."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSettings
+
+from alarms.model import (
+    AlarmKind,
+    AlarmSnapshot,
+    AlarmState,
+    AlarmStatus,
+    Priority,
+)
+from monitor.buffers import PlethRing, SessionTrends
+from monitor.live import LiveState
+from monitor.messages import Message
+from monitor.runtime import IoThread
+from ui.bridge import AlarmControl, AlarmRelay, Bridge
+from ui.dashboard import DashboardSources, DashboardWindow
+from ui.sources import Limits
+
+AUDIO_PAUSE_S = 120.0
+
+
+class FakeClock:
+    """Session seconds that a test sets; thread-safe enough for float reads."""
+
+    def __init__(self, t: float = 0.0, wall0: float = 1_700_000_000.0) -> None:
+        self.t = t
+        self.wall0 = wall0
+
+    def now(self) -> float:
+        return self.t
+
+    def wall(self, t_s: float | None = None) -> float:
+        return self.wall0 + (self.t if t_s is None else t_s)
+
+
+class FakeMonotonic:
+    def __init__(self, t: float = 1000.0) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+class FakeAlarmSource:
+    """The alarm engine's interface: state the test sets, commands it records (and on which
+    thread they ran). Unacknowledged alarms sound unless audio is paused or unavailable."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.alarms: list[AlarmStatus] = []
+        self.paused_until: float | None = None
+        self.audio_available = True
+        self.calls: list[tuple[str, str]] = []  # (command, thread name)
+        self.limits: dict[str, Limits] = {"hr": (50, 120), "spo2": (90, None),
+                                          "sbp": (90, 180), "dbp": (None, 110), "rr": (8, 30)}
+
+    def snapshot(self) -> AlarmSnapshot:
+        alarms = list(self.alarms)
+        if not self.audio_available:
+            alarms.append(technical_alarm("audio-unavailable", Priority.MEDIUM,
+                                          "No audio output: alarms are visual only"))
+        alarms.sort(key=lambda a: -a.priority)
+        paused = self.paused_until is not None and self.paused_until > self.clock.now()
+        loud = [a.priority for a in alarms if not a.acknowledged]
+        sounding = max(loud) if loud and not paused and self.audio_available else None
+        return AlarmSnapshot(self.clock.now(), tuple(alarms),
+                             self.paused_until if paused else None, self.audio_available,
+                             sounding)
+
+    def acknowledge(self, key: str | None = None, user: str = "") -> None:
+        self.calls.append(("acknowledge", threading.current_thread().name))
+        self.alarms = [replace(a, acknowledged=True) if key in (None, a.key) else a
+                       for a in self.alarms]
+
+    def pause_audio(self, user: str = "") -> None:
+        self.calls.append(("pause_audio", threading.current_thread().name))
+        self.paused_until = self.clock.now() + AUDIO_PAUSE_S
+
+    def set_audio_available(self, available: bool) -> None:
+        self.calls.append((f"audio_available={available}", threading.current_thread().name))
+        self.audio_available = available
+
+    def limits_for(self, vital: str) -> Limits | None:
+        return self.limits.get(vital)
+
+
+def physiological_alarm(key: str, vital: str, priority: Priority, message: str,
+                        onset: float = 0.0) -> AlarmStatus:
+    return AlarmStatus(key, AlarmKind.PHYSIOLOGICAL, priority, vital, message, message,
+                       AlarmState.ACTIVE, onset, onset, None, None, False)
+
+
+def technical_alarm(key: str, priority: Priority, message: str) -> AlarmStatus:
+    return AlarmStatus(key, AlarmKind.TECHNICAL, priority, None, message, message,
+                       AlarmState.ACTIVE, 0.0, 0.0, None, None, False)
+
+
+class FakeAudioOutput:
+    def __init__(self, available: bool = True) -> None:
+        self._available = available
+        self.played: list[np.ndarray] = []
+
+    def available(self) -> bool:
+        return self._available
+
+    def play(self, pcm: np.ndarray, rate: int) -> None:
+        self.played.append(pcm)
+
+
+@dataclass
+class Rig:
+    """A dashboard wired like the app, with fakes at the edges; `feed` runs messages through
+    the sinks on the real device-io thread."""
+
+    window: DashboardWindow
+    clock: FakeClock
+    mono: FakeMonotonic
+    alarms: FakeAlarmSource
+    audio: FakeAudioOutput
+    io: IoThread
+    relay: AlarmRelay
+    live: LiveState
+    pleth: PlethRing
+    trends: SessionTrends
+    bridge: Bridge
+    settings_path: Path
+    sinks: list = field(default_factory=list)
+
+    def feed(self, *messages: Message) -> None:
+        def run() -> None:
+            for msg in messages:
+                for sink in self.sinks:
+                    sink(msg)
+        self.io.call(run)
+
+    def poll_alarms(self) -> None:
+        self.io.call(self.relay.poll)
+
+
+def make_rig(tmp_path: Path, audio: FakeAudioOutput | None = None, kiosk: bool = False,
+             size: tuple[int, int] = (1920, 1080)) -> Rig:
+    clock = FakeClock()
+    mono = FakeMonotonic()
+    source = FakeAlarmSource(clock)
+    audio = audio or FakeAudioOutput()
+    io = IoThread().start()
+    bridge = Bridge()
+    live, pleth, trends = LiveState(), PlethRing(), SessionTrends(hours=1)
+    relay = AlarmRelay(source, bridge, trends)
+    control = AlarmControl(relay, io)
+    sources = DashboardSources(clock.now, clock.wall, live, pleth, trends, bridge, control,
+                               source, 300.0)
+    settings_path = tmp_path / "settings.ini"
+    settings = QSettings(str(settings_path), QSettings.Format.IniFormat)
+    window = DashboardWindow(sources, audio, settings, kiosk=kiosk, monotonic=mono)
+    window.resize(*size)
+    rig = Rig(window, clock, mono, source, audio, io, relay, live, pleth, trends, bridge,
+              settings_path)
+    rig.sinks = [live, pleth, trends, bridge.sink, relay.sink]
+    return rig

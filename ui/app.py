@@ -1,0 +1,137 @@
+"""Running the dashboard: a session on the device thread, the window on the GUI thread.
+
+`DashboardSession` records a session with `SessionRecorder` (the same path as the CLI),
+adds the display buffers and the bridge as sinks, and optionally an alarm source (the
+engine) followed by the relay that hands its snapshots to the GUI. `run_dashboard` is what
+`python main.py` calls.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from devices.spec import DeviceSpec
+from monitor.buffers import PlethRing, SessionTrends
+from monitor.recorder import RecordingPlan, SessionRecorder
+from monitor.runtime import IoThread
+from monitor.session import SessionStatus
+from monitor.store import SessionStore
+from ui.audio import AudioOutput, QtAudioOutput
+from ui.bridge import AlarmControl, AlarmRelay, Bridge
+from ui.dashboard import DashboardSources, DashboardWindow
+from ui.sources import AlarmSource, LimitSource
+
+log = logging.getLogger(__name__)
+
+SESSION_S = 8 * 3600.0
+ALARM_POLL_S = 0.25  # session seconds between alarm snapshot re-reads (delays, pause ends)
+
+# Builds the alarm engine for a recorder (adding its own sinks and tickers) before start.
+AlarmFactory = Callable[[SessionRecorder], AlarmSource]
+
+
+def nibp_interval(specs: tuple[DeviceSpec, ...]) -> float | None:
+    """The NIBP cycle the first simulator runs (its `nibp` option, default 300 s)."""
+    for spec in specs:
+        if spec.scheme == "sim":
+            try:
+                return float(spec.options.get("nibp", 300.0))
+            except ValueError:
+                return None
+    return None
+
+
+class DashboardSession:
+    def __init__(self, store: SessionStore, plan: RecordingPlan,
+                 alarm_factory: AlarmFactory | None = None,
+                 limits: LimitSource | None = None) -> None:
+        self.bridge = Bridge()  # on the GUI thread: its signals are delivered there
+        self.pleth = PlethRing()
+        self.trends = SessionTrends(hours=(plan.duration_s or SESSION_S) / 3600)
+        self.io = IoThread()
+        self.recorder = SessionRecorder(store, plan, [self.pleth, self.trends,
+                                                      self.bridge.sink], io=self.io)
+        self.alarm_source: AlarmSource | None = None
+        self.control: AlarmControl | None = None
+        if alarm_factory is not None:
+            self.alarm_source = alarm_factory(self.recorder)
+            relay = AlarmRelay(self.alarm_source, self.bridge, self.trends)
+            self.recorder.runtime.add_sink(relay.sink)  # after the engine's own sink
+            self.recorder.add_ticker(ALARM_POLL_S, relay.tick)
+            self.control = AlarmControl(relay, self.io)
+        if limits is None and alarm_factory is not None and hasattr(self.alarm_source,
+                                                                    "limits_for"):
+            limits = self.alarm_source  # type: ignore[assignment]
+        self.limits = limits
+        self.nibp_interval_s = nibp_interval(plan.specs)
+        self._stopped = False
+
+    def sources(self) -> DashboardSources:
+        clock = self.recorder.clock
+        return DashboardSources(clock.now, clock.wall, self.recorder.live, self.pleth,
+                                self.trends, self.bridge, self.control, self.limits,
+                                self.nibp_interval_s)
+
+    def start(self) -> None:
+        self.recorder.start()
+
+    def stop(self, status: SessionStatus = SessionStatus.COMPLETED) -> None:
+        """Ends the recording and stops the device thread; safe to call twice."""
+        if self._stopped:
+            return
+        self._stopped = True
+        try:
+            self.recorder.stop(status)
+        finally:
+            self.io.stop()
+
+
+def _quit_on_signals(app: QApplication, session: DashboardSession) -> None:
+    """SIGINT (Ctrl+C) ends the session as completed, SIGTERM as interrupted, as the CLI
+    does. Python runs signal handlers only between bytecodes, so a timer keeps it looking."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def on_signal(signum: int, _frame: object) -> None:
+        status = (SessionStatus.INTERRUPTED if signum == signal.SIGTERM
+                  else SessionStatus.COMPLETED)
+        session.stop(status)
+        app.quit()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    wake = QTimer(app)
+    wake.timeout.connect(lambda: None)
+    wake.start(250)
+
+
+def run_dashboard(store_path: Path, plan: RecordingPlan, kiosk: bool = False,
+                  alarm_factory: AlarmFactory | None = None,
+                  audio: Callable[[], AudioOutput] | None = None) -> int:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Vigil")
+    app.setOrganizationName("Vigil")
+    with SessionStore(store_path) as store:
+        session = DashboardSession(store, plan, alarm_factory)
+        output = audio() if audio is not None else QtAudioOutput()
+        window = DashboardWindow(session.sources(), output, kiosk=kiosk)
+        app.aboutToQuit.connect(session.stop)
+        window.closing.connect(session.stop)
+        _quit_on_signals(app, session)
+        print(f"vigil: recording session {session.recorder.session_id} to {store.path}",
+              file=sys.stderr, flush=True)
+        session.start()
+        window.show_for_session()
+        window.start()
+        try:
+            return app.exec()
+        finally:
+            session.stop()

@@ -1,0 +1,369 @@
+"""The session-room dashboard window: header, alarm banner, numeric tiles, pleth, trend.
+
+It answers, in one glance from across a dim room: is my patient all right (the tiles),
+what is happening (the banner), how long since the dose (the header), what needs me now
+(the banner's first alarm, acknowledge and audio pause beside it).
+
+Everything here runs on the GUI thread. Numerics and alarm snapshots arrive as queued
+bridge signals; the tiles are re-read from `LiveState` a few times a second (staleness is
+a matter of time passing, not of messages arriving) and repainted only when their text
+changes; the pleth and trend pull their buffers on their own timers.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from alarms.model import AlarmSnapshot, Priority
+from monitor.buffers import PlethRing, SessionTrends
+from monitor.live import LiveState
+from monitor.messages import DeviceState, DeviceStatus
+from monitor.vitals import VITALS
+from ui.audio import AlarmAudio, AudioOutput
+from ui.banner import AlarmBanner
+from ui.bridge import AlarmControl, Bridge
+from ui.flash import FlashClock
+from ui.pleth import PlethView
+from ui.readouts import clock_text, continuous_tile, nibp_tile
+from ui.sources import LimitSource
+from ui.theme import ALARM_COLOURS, STYLESHEET, TEXT_DIM, vital_colour
+from ui.tiles import VitalTile
+from ui.trend import TrendView
+
+TILE_REFRESH_MS = 250
+USER = "nurse"  # until sign-in exists, commands are logged under this role
+
+# Which tile an alarm on a vital flashes.
+TILE_OF_VITAL = {"hr": "hr", "spo2": "spo2", "pr": "spo2", "sbp": "nibp", "dbp": "nibp",
+                 "map": "nibp", "rr": "rr", "pleth": "spo2"}
+
+
+@dataclass
+class DashboardSources:
+    """What the window reads. `now_s` is the session clock; `wall_of` turns session seconds
+    into epoch seconds for the times shown."""
+
+    now_s: Callable[[], float]
+    wall_of: Callable[[float], float]
+    live: LiveState
+    pleth: PlethRing
+    trends: SessionTrends
+    bridge: Bridge
+    alarms: AlarmControl | None = None
+    limits: LimitSource | None = None
+    nibp_interval_s: float | None = None
+
+
+class DashboardWindow(QMainWindow):
+    closing = Signal()
+
+    def __init__(self, sources: DashboardSources, audio_output: AudioOutput,
+                 settings: QSettings | None = None, kiosk: bool = False,
+                 monotonic: Callable[[], float] = time.monotonic,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.sources = sources
+        self.settings = settings if settings is not None else QSettings("Vigil", "dashboard")
+        self.kiosk = kiosk
+        self.snapshot: AlarmSnapshot | None = None
+        self.device_states: dict[str, DeviceState] = {}
+        self.setWindowTitle("Vigil")
+        self.setStyleSheet(STYLESHEET)
+        self.flash = FlashClock(monotonic, self)
+        self.audio = AlarmAudio(audio_output, monotonic, self)
+        self._build()
+        self._actions()
+        self.flash.changed.connect(self._apply_tile_alarms)
+        b = sources.bridge
+        b.numericsArrived.connect(self._on_numerics)
+        b.alarmsChanged.connect(self._on_alarms)
+        b.deviceChanged.connect(self._on_device)
+        b.timelineMarked.connect(self._on_timeline)
+        self._timer = QTimer(self)
+        self._timer.setInterval(TILE_REFRESH_MS)
+        self._timer.timeout.connect(self.refresh)
+        if sources.alarms is not None:
+            sources.alarms.set_audio_available(audio_output.available())
+            changed = getattr(audio_output, "availabilityChanged", None)
+            if changed is not None:
+                changed.connect(sources.alarms.set_audio_available)
+        self._restore()
+
+    # -- layout ------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        s = self.sources
+        root = QWidget(self)
+        outer = QVBoxLayout(root)
+        outer.setContentsMargins(10, 6, 10, 8)
+        outer.setSpacing(8)
+
+        header = QHBoxLayout()
+        self.session_label = QLabel("Session 0:00", objectName="header")
+        self.dose_label = QLabel("", objectName="dose")
+        self.audio_label = QLabel("", objectName="audio")
+        self.device_label = QLabel("", objectName="headerDim")
+        self.clock_label = QLabel("", objectName="header")
+        header.addWidget(self.session_label)
+        header.addSpacing(30)
+        header.addWidget(self.dose_label)
+        header.addStretch(1)
+        header.addWidget(self.audio_label)
+        header.addSpacing(24)
+        header.addWidget(self.device_label)
+        header.addSpacing(24)
+        header.addWidget(self.clock_label)
+        outer.addLayout(header)
+
+        alarm_row = QHBoxLayout()
+        self.banner = AlarmBanner(self.flash)
+        self.banner.setFixedHeight(96)
+        alarm_row.addWidget(self.banner, 1)
+        buttons = QVBoxLayout()
+        self.ack_button = QPushButton("Acknowledge  [A]")
+        self.pause_button = QPushButton("Audio pause 2:00  [P]")
+        for btn in (self.ack_button, self.pause_button):
+            btn.setFixedHeight(44)
+            btn.setMinimumWidth(260)
+            btn.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            buttons.addWidget(btn)
+        self.ack_button.clicked.connect(self.acknowledge)
+        self.pause_button.clicked.connect(self.pause_audio)
+        alarm_row.addLayout(buttons)
+        outer.addLayout(alarm_row)
+
+        tiles = QGridLayout()
+        tiles.setSpacing(8)
+        self.tiles = {
+            "hr": VitalTile("HR", VITALS["hr"].unit, vital_colour("hr")),
+            "spo2": VitalTile("SpO2", VITALS["spo2"].unit, vital_colour("spo2"),
+                              vital_colour("pr")),
+            "nibp": VitalTile("NIBP", VITALS["sbp"].unit, vital_colour("sbp"),
+                              template="188/118"),
+            "rr": VitalTile("RR", VITALS["rr"].unit, vital_colour("rr")),
+        }
+        for i, key in enumerate(("hr", "spo2", "nibp", "rr")):
+            tiles.addWidget(self.tiles[key], 0, i)
+            tiles.setColumnStretch(i, {"hr": 9, "spo2": 10, "nibp": 16, "rr": 8}[key])
+        outer.addLayout(tiles, 34)
+
+        self.pleth = PlethView(s.pleth, s.now_s)
+        outer.addWidget(self.pleth, 14)
+
+        trend_bar = QHBoxLayout()
+        self.follow_button = QPushButton("Follow now  [F]")
+        self.follow_button.setCheckable(True)
+        self.follow_button.setChecked(True)
+        self.follow_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.follow_button.clicked.connect(lambda: self.trend.set_follow(True))
+        self.window_label = QLabel("", objectName="headerDim")
+        trend_bar.addWidget(QLabel("Session trend", objectName="headerDim"))
+        trend_bar.addSpacing(20)
+        trend_bar.addWidget(self.window_label)
+        trend_bar.addStretch(1)
+        trend_bar.addWidget(QLabel("zoom  [+] [-]   pan: drag", objectName="headerDim"))
+        trend_bar.addSpacing(16)
+        trend_bar.addWidget(self.follow_button)
+        outer.addLayout(trend_bar)
+        self.trend = TrendView(s.trends, s.now_s, s.limits)
+        self.trend.followChanged.connect(self._on_follow_changed)
+        outer.addWidget(self.trend, 40)
+        self.setCentralWidget(root)
+
+    def _actions(self) -> None:
+        def add(text: str, keys: list[str], slot: Callable[[], object]) -> QAction:
+            action = QAction(text, self)
+            action.setShortcuts([QKeySequence(k) for k in keys])
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            action.triggered.connect(slot)
+            self.addAction(action)
+            return action
+
+        self.act_ack = add("Acknowledge", ["A"], self.acknowledge)
+        self.act_pause = add("Audio pause", ["P"], self.pause_audio)
+        self.act_follow = add("Follow now", ["F"], lambda: self.trend.set_follow(True))
+        self.act_zoom_out = add("Trend: more time", ["-"], lambda: self._zoom(+1))
+        self.act_zoom_in = add("Trend: less time", ["+", "="], lambda: self._zoom(-1))
+        self.act_full = add("Full screen", ["F11"], self.toggle_full_screen)
+        self.act_quit = add("Quit", ["Ctrl+Q"], self.close)
+
+    # -- life cycle ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Starts the display timers (after the session is running)."""
+        self.refresh()
+        self._timer.start()
+        self.pleth.start()
+        self.trend.start()
+        if self.sources.alarms is not None:
+            self.sources.alarms.refresh()
+
+    def show_for_session(self) -> None:
+        if self.kiosk:
+            self.setWindowFlag(Qt.WindowType.FramelessWindowHint, True)
+            self.showFullScreen()
+        elif self.settings.value("window/fullscreen", False, type=bool):
+            self.showFullScreen()
+        else:
+            self.show()
+
+    def _restore(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        if isinstance(geometry, QByteArray | bytes) and not self.kiosk:
+            self.restoreGeometry(QByteArray(geometry))
+        else:
+            self.resize(1920, 1080)
+        window = self.settings.value("trend/window_min", None)
+        if window is not None:
+            self.trend.window_min = int(window)
+        self._update_window_label()
+
+    def save_layout(self) -> None:
+        if not self.kiosk:
+            self.settings.setValue("window/geometry", self.saveGeometry())
+            self.settings.setValue("window/fullscreen", self.isFullScreen())
+        self.settings.setValue("trend/window_min", self.trend.window_min)
+        self.settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_layout()
+        self._timer.stop()
+        self.pleth.stop()
+        self.trend.stop()
+        self.audio.stop()
+        self.flash.set_running(False)
+        self.closing.emit()
+        super().closeEvent(event)
+
+    def toggle_full_screen(self) -> None:
+        if self.kiosk:
+            return  # kiosk mode stays full screen
+        if self.isFullScreen():
+            self.showNormal()
+        else:
+            self.showFullScreen()
+
+    # -- commands ------------------------------------------------------------------------
+
+    def acknowledge(self) -> None:
+        if self.sources.alarms is not None:
+            self.sources.alarms.acknowledge(None, USER)
+
+    def pause_audio(self) -> None:
+        if self.sources.alarms is not None:
+            self.sources.alarms.pause_audio(USER)
+
+    def _zoom(self, steps: int) -> None:
+        self.trend.zoom(steps)
+        self._update_window_label()
+
+    def _update_window_label(self) -> None:
+        m = self.trend.window_min
+        self.window_label.setText(f"{m} min" if m < 60 else f"{m // 60} h")
+
+    def _on_follow_changed(self, follow: bool) -> None:
+        self.follow_button.setChecked(follow)
+
+    # -- updates -------------------------------------------------------------------------
+
+    def _on_numerics(self, _msg: object) -> None:
+        self.refresh_tiles()
+
+    def _on_device(self, msg: object) -> None:
+        if isinstance(msg, DeviceStatus):
+            self.device_states[msg.source] = msg.state
+            self._update_header()
+
+    def _on_timeline(self, _msg: object) -> None:
+        self._update_header()
+
+    def _on_alarms(self, snap: AlarmSnapshot) -> None:
+        self.snapshot = snap
+        self.banner.set_snapshot(snap)
+        self.audio.set_sounding(snap.sounding if snap.audio_available else None)
+        flashing = any(a.priority in (Priority.HIGH, Priority.MEDIUM) for a in snap.alarms)
+        self.flash.set_running(flashing)
+        self._apply_tile_alarms()
+        self._update_header()
+
+    def _apply_tile_alarms(self) -> None:
+        worst: dict[str, Priority] = {}
+        if self.snapshot is not None:
+            for a in self.snapshot.alarms:
+                tile = TILE_OF_VITAL.get(a.vital or "")
+                if tile is not None and a.priority > worst.get(tile, 0):
+                    worst[tile] = a.priority
+        for key, tile in self.tiles.items():
+            p = worst.get(key)
+            tile.set_alarm(p, p is not None and self.flash.is_on(p))
+
+    def refresh(self) -> None:
+        self.refresh_tiles()
+        self._update_header()
+
+    def refresh_tiles(self) -> None:
+        s = self.sources
+        snap = s.live.snapshot(s.now_s())
+        self.tiles["hr"].set_content(continuous_tile(snap, "hr", s.limits))
+        self.tiles["spo2"].set_content(continuous_tile(snap, "spo2", s.limits, "pr"))
+        self.tiles["rr"].set_content(continuous_tile(snap, "rr", s.limits))
+        self.tiles["nibp"].set_content(nibp_tile(snap, s.limits, s.nibp_interval_s, s.wall_of))
+
+    def _set_text(self, label: QLabel, text: str, style: str = "") -> None:
+        if label.text() != text:
+            label.setText(text)
+        if label.styleSheet() != style:
+            label.setStyleSheet(style)
+
+    def _update_header(self) -> None:
+        s = self.sources
+        now = s.now_s()
+        self._set_text(self.session_label, f"Session {clock_text(now)}")
+        dose = s.trends.dose_start_s()
+        if dose is None:
+            self._set_text(self.dose_label, "Baseline  ·  no dose yet")
+        else:
+            phase = next((p.name for p in reversed(s.trends.phases(now))
+                          if p.start_s <= now), "")
+            self._set_text(self.dose_label, f"Dose +{clock_text(now - dose)}  ·  {phase.upper()}")
+        self._set_text(self.clock_label, time.strftime("%H:%M", time.localtime(s.wall_of(now))))
+        devices = "  ".join(f"{src}: {state}" for src, state in self.device_states.items())
+        bad = any(st is not DeviceState.STREAMING for st in self.device_states.values())
+        self._set_text(self.device_label, devices,
+                       f"color: {ALARM_COLOURS[Priority.MEDIUM].name()};" if bad else "")
+        self._update_audio_state(now)
+
+    def _update_audio_state(self, now: float) -> None:
+        snap = self.snapshot
+        if self.sources.alarms is None:
+            self._set_text(self.audio_label, "ALARMS NOT CONNECTED",
+                           f"color: {ALARM_COLOURS[Priority.MEDIUM].name()};")
+            self._set_text(self.pause_button, "Audio pause 2:00  [P]")
+            return
+        if snap is not None and not snap.audio_available:
+            self._set_text(self.audio_label, "NO AUDIO: alarms visual only",
+                           f"color: {ALARM_COLOURS[Priority.MEDIUM].name()};")
+        elif snap is not None and snap.audio_paused_until_s is not None \
+                and snap.audio_paused_until_s > now:
+            left = clock_text(snap.audio_paused_until_s - now)
+            self._set_text(self.audio_label, f"AUDIO PAUSED {left}",
+                           f"color: {ALARM_COLOURS[Priority.MEDIUM].name()};")
+            self._set_text(self.pause_button, f"AUDIO PAUSED {left}  [P]")
+            return
+        else:
+            self._set_text(self.audio_label, "Audio on", f"color: {TEXT_DIM.name()};")
+        self._set_text(self.pause_button, "Audio pause 2:00  [P]")

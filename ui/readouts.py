@@ -1,0 +1,106 @@
+"""What each tile says, from a LiveState snapshot: pure functions, no widgets.
+
+Display conventions (clinical reference §10): a value that is not current is never shown as
+a number; NIBP shows the time of the reading, its age and a countdown to the next, is
+greyed once it is older than the interval plus a margin and blanked after an hour.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from monitor.live import Freshness, Reading, Snapshot
+from monitor.vitals import VITALS
+from ui.sources import Limits, LimitSource
+from ui.tiles import TileContent
+
+NIBP_GREY_MARGIN_S = 120.0  # an NIBP reading older than interval + this is greyed
+NIBP_DEFAULT_GREY_S = 15 * 60.0  # when the interval is unknown
+NIBP_BLANK_S = 3600.0  # older than this it is not shown at all (as Philips does)
+
+
+def duration_text(seconds: float) -> str:
+    """'45 s', '3 min', '1 h 05' — for ages and countdowns at a glance."""
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min"
+    return f"{s // 3600} h {s % 3600 // 60:02d}"
+
+
+def clock_text(seconds: float) -> str:
+    """m:ss (or h:mm:ss) for countdowns and elapsed times."""
+    s = max(0, int(seconds))
+    h, rem = divmod(s, 3600)
+    return f"{h}:{rem // 60:02d}:{rem % 60:02d}" if h else f"{rem // 60}:{rem % 60:02d}"
+
+
+def _not_current_note(r: Reading) -> str:
+    if r.freshness is Freshness.STALE:
+        return f"NOT CURRENT: no data {duration_text(r.age_s or 0)}"
+    if r.freshness is Freshness.ARTEFACT:
+        return "INVALID: artefact"
+    return "no data"
+
+
+def _side(value: float | None, precision: int) -> str:
+    return "off" if value is None else f"{value:.{precision}f}"
+
+
+def limits_text(limits: LimitSource | None, key: str, prefix: str = "") -> str:
+    """The limits in force as the tile shows them, high over low; '' when none are known."""
+    lim: Limits | None = limits.limits_for(key) if limits is not None else None
+    if lim is None:
+        return ""
+    p = VITALS[key].precision
+    return f"{prefix}{_side(lim[1], p)}\n{prefix}{_side(lim[0], p)}"
+
+
+def nibp_limits_text(limits: LimitSource | None) -> str:
+    s = limits_text(limits, "sbp").split("\n")
+    d = limits_text(limits, "dbp").split("\n")
+    if s == [""] and d == [""]:
+        return ""
+    s, d = (x if x != [""] else ["off", "off"] for x in (s, d))
+    return f"{s[0]}/{d[0]}\n{s[1]}/{d[1]}"
+
+
+def continuous_tile(snap: Snapshot, key: str, limits: LimitSource | None,
+                    secondary_key: str | None = None) -> TileContent:
+    r = snap.readings[key]
+    live = r.freshness is Freshness.CURRENT
+    secondary, secondary_live = "", True
+    if secondary_key is not None:
+        s = snap.readings[secondary_key]
+        secondary = f"{VITALS[secondary_key].label} {s.text()}"
+        secondary_live = s.freshness is Freshness.CURRENT
+    return TileContent(r.text(), live, "" if live else _not_current_note(r), secondary,
+                       secondary_live, limits_text(limits, key))
+
+
+def nibp_tile(snap: Snapshot, limits: LimitSource | None, interval_s: float | None,
+              wall_of: Callable[[float], float]) -> TileContent:
+    s, d, m = (snap.readings[k] for k in ("sbp", "dbp", "map"))
+    lim = nibp_limits_text(limits)
+    if s.freshness is Freshness.NONE or s.t_s is None:
+        note = "no reading yet"
+        return TileContent("---/---", False, note, "", True, lim)
+    age = s.age_s or 0.0
+    grey_after = (interval_s + NIBP_GREY_MARGIN_S) if interval_s else NIBP_DEFAULT_GREY_S
+    at = time.strftime("%H:%M", time.localtime(wall_of(s.t_s)))
+    parts = [at, f"{duration_text(age)} ago"]
+    if interval_s:
+        due = s.t_s + interval_s - snap.t_s
+        parts.append(f"next {clock_text(due)}" if due >= 0 else f"OVERDUE {clock_text(-due)}")
+    note = "  ·  ".join(parts)
+    valid = s.freshness is Freshness.CURRENT and d.freshness is Freshness.CURRENT
+    if not valid:
+        return TileContent("---/---", False, f"INVALID reading  ·  {note}", "", True, lim)
+    if age > NIBP_BLANK_S:
+        return TileContent("---/---", False, f"last reading {duration_text(age)} ago", "",
+                           True, lim)
+    mean = f"({m.text()})" if m.freshness is Freshness.CURRENT else "(--)"
+    return TileContent(f"{s.text()}/{d.text()}", age <= grey_after, note, mean,
+                       age <= grey_after, lim)

@@ -1,0 +1,332 @@
+"""The session trend: HR, NIBP, SpO2 and RR for the whole session, with limits, alarm
+episodes and the dosing phases; zoom and pan, or follow now.
+
+The x axis is session time in seconds, labelled h:mm from the session start. Session time
+is what the nurse reasons in (time since start and since the dose), it comes from the
+monotonic session clock (no jumps when the wall clock is set), it keeps full precision in
+float64, and the timeline widget planned under the trend shares it by linking its x axis
+(`link_x`). Wall-clock times are shown where they matter (the NIBP reading time).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QWidget
+
+from alarms.model import Priority
+from monitor.buffers import SessionTrends
+from ui.sources import LimitSource
+from ui.theme import ALARM_COLOURS, BACKGROUND, BORDER, TEXT_DIM, text_font, vital_colour
+
+WINDOWS_MIN = (10, 30, 60, 120, 240, 480)
+DEFAULT_WINDOW_MIN = 60
+SESSION_MAX_S = 8 * 3600
+REDRAW_MS = 1000  # the vitals arrive at ~1 Hz
+
+PHASE_COLOURS = {
+    "baseline": QColor(96, 125, 139, 34),
+    "dosing": QColor(126, 87, 194, 46),
+    "peak": QColor(156, 100, 60, 46),
+    "recovery": QColor(46, 125, 50, 34),
+}
+# Rows: (title, vitals, y range). Fixed y ranges keep the picture stable for a glance.
+ROWS = (
+    ("HR  ·  NIBP", ("hr", "sbp", "dbp", "map"), (30.0, 230.0)),
+    ("SpO2 %", ("spo2",), (50.0, 101.0)),
+    ("RR /min", ("rr",), (0.0, 40.0)),
+)
+
+
+class SessionTimeAxis(pg.AxisItem):
+    """Ticks in h:mm of session time, at minute multiples."""
+
+    STEPS_S = (60, 120, 300, 600, 900, 1800, 3600, 7200)
+
+    def tickSpacing(self, minVal: float, maxVal: float, size: float
+                    ) -> list[tuple[float, float]]:
+        span = max(maxVal - minVal, 1.0)
+        target = max(2, int(size / 110))  # one label per ~110 px
+        major = next((s for s in self.STEPS_S if span / s <= target), self.STEPS_S[-1])
+        minor = next((s for s in reversed(self.STEPS_S) if s < major), major / 2)
+        return [(float(major), 0.0), (float(minor), 0.0)]
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        out = []
+        for v in values:
+            m = round(v / 60)
+            out.append(f"{'-' if m < 0 else ''}{abs(m) // 60}:{abs(m) % 60:02d}")
+        return out
+
+
+class TrendView(pg.GraphicsLayoutWidget):
+    followChanged = Signal(bool)
+
+    def __init__(self, trends: SessionTrends, now_s: Callable[[], float],
+                 limits: LimitSource | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent=parent)
+        self.setBackground(BACKGROUND)
+        self.trends = trends
+        self._now_s = now_s
+        self.limits = limits
+        self.window_min = DEFAULT_WINDOW_MIN
+        self.follow = True
+        self._drawn_revision = -1
+        self._setting_range = False
+        self.plots: list[pg.PlotItem] = []
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self._row_of: dict[str, int] = {}
+        self._phase_items: list[list[pg.LinearRegionItem]] = [[] for _ in ROWS]
+        self._episode_items: list[list[pg.LinearRegionItem]] = [[] for _ in ROWS]
+        self._limit_lines: dict[tuple[str, int], pg.InfiniteLine] = {}
+        self._phase_labels: list[pg.TextItem] = []
+        self._nibp_counts: tuple[int, int, int] = (-1, -1, -1)
+        self._phases_drawn: list[tuple[str, float, float]] = []
+        self._spans: dict[int, list[tuple[float, float, int]]] = {}
+        self._now_lines: list[pg.InfiniteLine] = []
+        self._build()
+        self.timer = QTimer(self)
+        self.timer.setInterval(REDRAW_MS)
+        self.timer.timeout.connect(self.refresh)
+
+    # -- construction ------------------------------------------------------------------
+
+    def _build(self) -> None:
+        ci = self.ci
+        ci.setSpacing(0)
+        for row, (title, keys, (y0, y1)) in enumerate(ROWS):
+            last = row == len(ROWS) - 1
+            axis = {"bottom": SessionTimeAxis(orientation="bottom")}
+            plot: pg.PlotItem = ci.addPlot(row=row, col=0, axisItems=axis)
+            plot.setMenuEnabled(False)
+            plot.hideButtons()
+            plot.setMouseEnabled(x=True, y=False)
+            plot.setYRange(y0, y1, padding=0)
+            plot.setLimits(xMin=-600, xMax=SESSION_MAX_S + 600, minXRange=120)
+            plot.getViewBox().disableAutoRange()
+            for side in ("left", "bottom"):
+                ax = plot.getAxis(side)
+                ax.setPen(pg.mkPen(BORDER))
+                ax.setTextPen(pg.mkPen(TEXT_DIM))
+                ax.setStyle(tickFont=text_font(15))
+            plot.getAxis("left").setWidth(54)
+            if not last:
+                plot.getAxis("bottom").setStyle(showValues=False)
+                plot.getAxis("bottom").setHeight(4)
+            label = pg.TextItem(title, color=TEXT_DIM, anchor=(0, 0))
+            label.setFont(text_font(16, bold=True))
+            label.setParentItem(plot.getViewBox())
+            label.setPos(4, 0)
+            if self.plots:
+                plot.setXLink(self.plots[0])
+            plot.getViewBox().sigRangeChangedManually.connect(self._on_manual_range)
+            self.plots.append(plot)
+            now_line = pg.InfiniteLine(angle=90, movable=False,
+                                       pen=pg.mkPen(TEXT_DIM, width=1,
+                                                    style=pg.QtCore.Qt.PenStyle.DashLine))
+            plot.addItem(now_line, ignoreBounds=True)
+            self._now_lines.append(now_line)
+            for key in keys:
+                self._row_of[key] = row
+            self._add_series(plot, keys)
+        self._nibp_bars = pg.PlotCurveItem(pen=pg.mkPen(vital_colour("sbp"), width=2),
+                                           connect="pairs", antialias=False)
+        self.plots[0].addItem(self._nibp_bars)
+        self._nibp_points = pg.ScatterPlotItem(size=11, pen=None, antialias=False)
+        self.plots[0].addItem(self._nibp_points)
+        self.ci.layout.setRowStretchFactor(0, 2)
+
+    def _add_series(self, plot: pg.PlotItem, keys: tuple[str, ...]) -> None:
+        for key in keys:
+            if key in ("sbp", "dbp", "map"):
+                continue  # NIBP readings are drawn as bars and markers
+            item = pg.PlotDataItem(pen=pg.mkPen(vital_colour(key), width=1), connect="finite",
+                                   antialias=False)
+            # Segments, not one path: the path mode (default at width 1) left a one-point gap
+            # in an 8 h curve with connect='finite' (pyqtgraph 0.14, seen on screenshots).
+            item.curve.setSegmentedLineMode("on")
+            item.setDownsampling(auto=True, method="peak")
+            item.setClipToView(True)
+            plot.addItem(item)
+            self.curves[key] = item
+
+    def link_x(self, plot: pg.PlotItem) -> None:
+        """Shares this trend's time axis with another plot (the timeline under it)."""
+        plot.setXLink(self.plots[0])
+
+    # -- view control ------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.refresh(force=True)
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+    def set_follow(self, follow: bool) -> None:
+        if follow != self.follow:
+            self.follow = follow
+            self.followChanged.emit(follow)
+        if follow:
+            self._apply_follow()
+
+    def zoom(self, steps: int) -> None:
+        """Steps through the window lengths: +1 shows more time, -1 less."""
+        i = min(range(len(WINDOWS_MIN)), key=lambda k: abs(WINDOWS_MIN[k] - self.window_min))
+        self.window_min = WINDOWS_MIN[max(0, min(len(WINDOWS_MIN) - 1, i + steps))]
+        if self.follow:
+            self._apply_follow()
+        else:
+            lo, hi = self.x_range()
+            mid = (lo + hi) / 2
+            self._set_x(mid - self.window_min * 30, mid + self.window_min * 30)
+
+    def x_range(self) -> tuple[float, float]:
+        lo, hi = self.plots[0].getViewBox().viewRange()[0]
+        return float(lo), float(hi)
+
+    def _set_x(self, lo: float, hi: float) -> None:
+        self._setting_range = True
+        try:
+            self.plots[0].setXRange(lo, hi, padding=0)
+        finally:
+            self._setting_range = False
+
+    def _apply_follow(self) -> None:
+        """Keeps now near the right edge. The range moves in steps of ~4 % of the window
+        rather than every second: each move repaints every item of the plot."""
+        now = self._now_s()
+        span = self.window_min * 60.0
+        lo, hi = self.x_range()
+        if abs((hi - lo) - span) < 1e-6 * span and hi - span * 0.06 <= now <= hi - span * 0.01:
+            return
+        lo = max(-span * 0.02, now + span * 0.05 - span)  # early on: the session start at left
+        self._set_x(lo, lo + span)
+
+    def _on_manual_range(self, *_args: object) -> None:
+        if not self._setting_range and self.follow:
+            self.follow = False
+            self.followChanged.emit(False)
+
+    # -- drawing -----------------------------------------------------------------------
+
+    def refresh(self, force: bool = False) -> None:
+        now = self._now_s()
+        for line in self._now_lines:
+            line.setValue(now)
+        if self.follow:
+            self._apply_follow()
+        revision = self.trends.revision
+        if revision == self._drawn_revision and not force:
+            return
+        self._drawn_revision = revision
+        for key, item in self.curves.items():
+            t, v = self.trends.series(key)
+            item.setData(t, v)
+        self._draw_nibp()
+        self._draw_phases(now)
+        self._draw_episodes(now)
+        self._draw_limits()
+
+    def _draw_nibp(self) -> None:
+        ts, sys_ = self.trends.series("sbp")
+        td, dia = self.trends.series("dbp")
+        tm, mean = self.trends.series("map")
+        counts = (len(ts), len(td), len(tm))
+        if counts == self._nibp_counts:
+            return  # readings arrive every few minutes: rebuild the markers only then
+        self._nibp_counts = counts
+        if len(ts) and len(ts) == len(td) and np.array_equal(ts, td):
+            x = np.repeat(ts, 2)
+            y = np.empty(2 * len(ts))
+            y[0::2], y[1::2] = sys_, dia
+            self._nibp_bars.setData(x, y)
+        spots = []
+        nibp = vital_colour("sbp")
+        for t, v in zip(ts, sys_, strict=True):
+            spots.append({"pos": (t, v), "symbol": "t1", "brush": nibp})
+        for t, v in zip(td, dia, strict=True):
+            spots.append({"pos": (t, v), "symbol": "t", "brush": nibp})
+        for t, v in zip(tm, mean, strict=True):
+            spots.append({"pos": (t, v), "symbol": "o", "brush": QColor(nibp).darker(130),
+                          "size": 8})
+        self._nibp_points.setData(spots)
+
+    def _sync_regions(self, items: list[pg.LinearRegionItem], plot: pg.PlotItem,
+                      spans: list[tuple[float, float, QColor]]) -> None:
+        key = [(round(a, 1), round(b, 1), c.rgba()) for a, b, c in spans]
+        if self._spans.get(id(items)) == key:
+            return  # unchanged: touching a region repaints the plot
+        self._spans[id(items)] = key
+        while len(items) < len(spans):
+            region = pg.LinearRegionItem(movable=False, pen=pg.mkPen(None))
+            region.setZValue(-10)
+            plot.addItem(region, ignoreBounds=True)
+            items.append(region)
+        for region, (a, b, colour) in zip(items, spans, strict=False):
+            region.setRegion((a, b))
+            region.setBrush(pg.mkBrush(colour))
+            region.show()
+        for region in items[len(spans):]:
+            region.hide()
+
+    def _draw_phases(self, now: float) -> None:
+        """The running phase extends to the right edge: it does not end at 'now'."""
+        phases = [(ph.name, ph.start_s, ph.end_s if ph.end_s is not None else SESSION_MAX_S)
+                  for ph in self.trends.phases(now)]
+        phases = [p for p in phases if p[2] > p[1]]
+        if phases == self._phases_drawn:
+            return
+        self._phases_drawn = phases
+        spans = [(a, b, PHASE_COLOURS.get(name, QColor(128, 128, 128, 30)))
+                 for name, a, b in phases]
+        for row, plot in enumerate(self.plots):
+            self._sync_regions(self._phase_items[row], plot, spans)
+        while len(self._phase_labels) < len(phases):
+            label = pg.TextItem("", color=TEXT_DIM, anchor=(0, 1))
+            label.setFont(text_font(14))
+            self.plots[-1].addItem(label, ignoreBounds=True)
+            self._phase_labels.append(label)
+        for label, (name, start, _end) in zip(self._phase_labels, phases, strict=False):
+            label.setText(name.upper())
+            label.setPos(start + 20, 0.5)
+            label.show()
+        for label in self._phase_labels[len(phases):]:
+            label.hide()
+
+    def _draw_episodes(self, now: float) -> None:
+        per_row: list[list[tuple[float, float, QColor]]] = [[] for _ in self.plots]
+        for ep in self.trends.episodes():
+            colour = QColor(ALARM_COLOURS[ep.priority])
+            colour.setAlpha(70 if ep.priority is Priority.HIGH else 55)
+            end = ep.end_s if ep.end_s is not None else now
+            rows = [self._row_of[ep.vital]] if ep.vital in self._row_of else range(
+                len(self.plots))
+            for r in rows:
+                per_row[r].append((ep.start_s, max(end, ep.start_s + 1), colour))
+        for row, plot in enumerate(self.plots):
+            self._sync_regions(self._episode_items[row], plot, per_row[row])
+
+    def _draw_limits(self) -> None:
+        """Dotted lines at the limits in force, in the vital's colour."""
+        for key in ("hr", "sbp", "dbp", "spo2", "rr"):
+            lim = self.limits.limits_for(key) if self.limits is not None else None
+            for side in (0, 1):
+                value = lim[side] if lim is not None else None
+                line = self._limit_lines.get((key, side))
+                if value is None:
+                    if line is not None:
+                        line.hide()
+                    continue
+                if line is None:
+                    line = pg.InfiniteLine(angle=0, movable=False,
+                                           pen=pg.mkPen(vital_colour(key), width=1,
+                                                        style=pg.QtCore.Qt.PenStyle.DotLine))
+                    self.plots[self._row_of[key]].addItem(line, ignoreBounds=True)
+                    self._limit_lines[(key, side)] = line
+                line.setValue(value)
+                line.show()
