@@ -34,8 +34,8 @@ def zone(wall: float) -> str:
 
 
 def iso(wall: float) -> str:
-    """ISO 8601 with the local offset, to the second (FHIR dateTime/instant)."""
-    return local(wall).isoformat(timespec="seconds")
+    """ISO 8601 with the local offset, to the millisecond (FHIR dateTime/instant)."""
+    return local(wall).isoformat(timespec="milliseconds")
 
 
 def since(t_s: float, ref_s: float | None) -> str:
