@@ -76,6 +76,8 @@ class Axis:
 def envelope(t: np.ndarray, v: np.ndarray, axis: Axis, gap_s: float
              ) -> list[list[tuple[float, float]]]:
     """Polylines (x, value) per stretch without gaps; min and max per point column."""
+    inside = (t >= axis.t0) & (t <= axis.t1)
+    t, v = t[inside], v[inside]
     if len(t) == 0:
         return []
     cols = max(int(axis.x1 - axis.x0) * 2, 1)
@@ -138,6 +140,8 @@ class _Panel:
 
     def line(self, pts: Sequence[tuple[float, float]], colour: colors.Color,
              dash: tuple[int, int] | None = None, width: float = 0.8) -> None:
+        if not pts:
+            return
         if len(pts) == 1:
             x, v = pts[0]
             self.g.add(Rect(x - 0.6, self.y(v) - 0.6, 1.2, 1.2, fillColor=colour,
@@ -326,6 +330,8 @@ def vitals_chart(data: ReportData, width: float, height: float) -> Drawing:
             panels[key].line(pts, print_colour(key), DASH.get(key))
     nibp_colour = print_colour("sbp")
     for r in data.nibp:
+        if not axis.t0 <= r.t_s <= axis.t1:
+            continue
         x = axis.x(r.t_s)
         if r.sbp is not None and r.dbp is not None:
             hr_panel.g.add(Line(x, hr_panel.y(r.dbp), x, hr_panel.y(r.sbp),
@@ -384,7 +390,8 @@ def ratings_chart(data: ReportData, width: float, panel_h: float = 58) -> Drawin
                                                                                       0.5)}
     for kind, scale in scales:
         name, lo, hi, hint = SCALES.get(scale, (scale, 0, 10, ""))
-        pts = [(r.t_s, r.score) for r in data.ratings if r.kind == kind and r.scale == scale]
+        pts = [(r.t_s, r.score) for r in data.ratings if r.kind == kind and r.scale == scale
+               and axis.t0 <= r.t_s <= axis.t1]
         lo = min([lo, *(v for _, v in pts)])
         hi = max([hi, *(v for _, v in pts)])
         step = 1 if hi - lo <= 10 else 4

@@ -138,7 +138,8 @@ def _header(data: ReportData, opts: ReportOptions) -> list[Any]:
         ["Clinic", _p(_or_blank(opts.clinic)), "Date", _p(f"<b>{fmt.date(start)}</b>")],
         ["Patient", _p(patient), "Weight", weight],
         ["Session", session, "Time",
-         _p(f"{fmt.clock(start)} to {fmt.clock(end)} ({fmt.minutes(data.end_t_s)})<br/>"
+         _p(f"{fmt.clock(start)} to {'' if fmt.date(end) == fmt.date(start) else fmt.date(end)}"
+            f" {fmt.clock(end)} ({fmt.minutes(data.end_t_s)})<br/>"
             f"<font size=6.5>{_esc(fmt.zone(start))}</font>")],
         ["Clinician", _p(_or_blank(opts.clinician)), "Monitoring nurse",
          _p(_or_blank(opts.nurse))],
