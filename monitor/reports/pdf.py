@@ -513,7 +513,9 @@ def build_pdf(data: ReportData, out: IO[bytes], opts: ReportOptions | None = Non
     buf = io.BytesIO()
     doc = SimpleDocTemplate(buf, pagesize=PAGE, leftMargin=MARGIN, rightMargin=MARGIN,
                             topMargin=MARGIN, bottomMargin=MARGIN + 4 * mm, title=title,
-                            author="Vigil", subject="Ketamine session monitoring record")
+                            author="Vigil", subject="Ketamine session monitoring record",
+                            # de-identified: no real creation date in the file's metadata
+                            invariant=1 if data.deidentified else None)
     story: list[Any] = [
         _p(title, _H1),
         _p("Recorded by Vigil, a secondary display and recorder; the primary monitor's "

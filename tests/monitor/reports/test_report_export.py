@@ -69,6 +69,10 @@ def test_deidentified_pdf(recorded: Recorded, tmp_path: Path) -> None:
     assert real.strftime("%Y-%m-%d") not in text
     assert shifted.strftime("%Y-%m-%d") in text
     assert real.strftime("%H:%M:%S") in text  # time of day kept: intervals stay exact
+    info = subprocess.run(["pdfinfo", str(tmp_path / "d.pdf")], capture_output=True,
+                          text=True, check=True).stdout
+    created = next(ln for ln in info.splitlines() if ln.startswith("CreationDate:"))
+    assert str(real.year) not in created  # no real date in the metadata either
 
 
 def test_pseudonym_is_stable_distinct_and_not_the_uuid(recorded: Recorded) -> None:
