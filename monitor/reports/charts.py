@@ -346,14 +346,14 @@ def vitals_chart(data: ReportData, width: float, height: float) -> Drawing:
             g.add(Line(x - 1.8, y, x + 1.8, y, strokeColor=nibp_colour, strokeWidth=0.8))
     for p in (hr_panel, spo2_panel, rr_panel):
         p.label()
-    _legend(g, axis, plot_top, [("hr", "HR"), ("pr", "PR")], hr_panel, nibp_colour)
+    _legend(g, axis, plot_top, [("hr", "HR"), ("pr", "PR")], nibp_colour)
     _alarm_strip(g, axis, data, alarm_y0, alarm_y1)
     _technical_strip(g, axis, data, tech_y0, tech_y1)
     _markers(g, axis, data, mark_y0, mark_y1, plot_top)
     return d
 
 
-def _legend(g: Group, axis: Axis, y_top: float, keys: list[tuple[str, str]], panel: _Panel,
+def _legend(g: Group, axis: Axis, y_top: float, keys: list[tuple[str, str]],
             nibp_colour: colors.Color) -> None:
     x = axis.x1 - 190
     y = y_top - 9
@@ -367,7 +367,6 @@ def _legend(g: Group, axis: Axis, y_top: float, keys: list[tuple[str, str]], pan
     g.add(PolyLine([x, y - 1, x + 2.2, y + 2.2, x + 4.4, y - 1], strokeColor=nibp_colour,
                    strokeWidth=0.8))
     g.add(String(x + 8, y, "NIBP systolic / diastolic, - mean", fontName=FONT, fontSize=6.5))
-    del panel
 
 
 def ratings_chart(data: ReportData, width: float, panel_h: float = 58) -> Drawing | None:
