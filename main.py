@@ -6,7 +6,9 @@
                           [--speed N|max] [--db PATH] [--patient ID] [--preset NAME]
     python main.py replay FILE [--speed N|max] [--db PATH] [--preset NAME]
     python main.py sessions [--db PATH]
-    python main.py export [--db PATH] [--session ID|latest] --format csv --out FILE|-
+    python main.py export [--db PATH] [--session ID|latest] --format csv|pdf|fhir
+                          [--deidentify] [--clinic NAME] [--clinician NAME] [--nurse NAME]
+                          --out FILE|-
 
 Exit status: 0 done, 1 the work failed (the message says why), 2 a bad argument or SPEC.
 """
@@ -34,7 +36,7 @@ from monitor.timefmt import iso_utc
 log = logging.getLogger("vigil")
 
 PRESETS = ("iv-ketamine", "esketamine-rems", "im-ketamine", "sublingual")
-EXPORT_FORMATS = ("csv",)
+EXPORT_FORMATS = ("csv", "pdf", "fhir")
 
 
 class _Terminated(Exception):
@@ -111,6 +113,13 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--session", default="latest", metavar="ID|latest")
     exp.add_argument("--format", choices=EXPORT_FORMATS, required=True)
     exp.add_argument("--out", required=True, metavar="FILE|-")
+    # -- reports (issue 6) --
+    exp.add_argument("--deidentify", action="store_true",
+                     help="replace the patient with a pseudonym, shift dates, drop free text")
+    exp.add_argument("--clinic", help="clinic name printed on the report")
+    exp.add_argument("--clinician", help="responsible clinician (else a blank line)")
+    exp.add_argument("--nurse", help="monitoring nurse (else a blank line)")
+    # -- end reports --
     return p
 
 
@@ -215,7 +224,21 @@ def cmd_sessions(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     with _open_store(args.db) as store:
         sid = store.resolve_session(args.session)
-        rows = write_atomically(args.out, lambda f: write_vitals_csv(store, sid, f))
+        # -- reports (issue 6): pdf, fhir, --deidentify --
+        if args.format in ("pdf", "fhir"):
+            from monitor.reports.export import export_report
+            what = export_report(store, sid, args.format, args.out, deidentify=args.deidentify,
+                                 clinic=args.clinic, clinician=args.clinician, nurse=args.nurse)
+            if args.out != "-":
+                print(f"vigil: session {sid}: {what} written to {args.out}", file=sys.stderr)
+            return 0
+        shift = 0.0
+        if args.deidentify:
+            from monitor.reports.data import DAY_S, date_shift_days
+            shift = -date_shift_days(store.load_session(sid).uuid) * DAY_S
+        # -- end reports --
+        rows = write_atomically(args.out, lambda f: write_vitals_csv(store, sid, f,
+                                                                     wall_shift_s=shift))
     if args.out != "-":
         print(f"vigil: session {sid}: {rows} rows written to {args.out}", file=sys.stderr)
     return 0

@@ -17,20 +17,23 @@ from monitor.vitals import VITALS, VitalKind
 HEADER = ("time_utc", "t_s", "vital", "value", "unit", "source")
 
 
-def vitals_rows(store: SessionStore, session_id: int) -> Iterator[tuple[str, ...]]:
+def vitals_rows(store: SessionStore, session_id: int, wall_shift_s: float = 0.0
+                ) -> Iterator[tuple[str, ...]]:
+    """`wall_shift_s` moves time_utc (a de-identified export shifts dates); t_s is kept."""
     for t_s, t_wall, key, value, source in store.iter_samples(session_id):
         v = VITALS.get(key)
         if v is None or v.kind is VitalKind.WAVEFORM:
             continue
-        yield (iso_utc(t_wall), seconds(t_s), key, number(value), v.unit, source)
+        yield (iso_utc(t_wall + wall_shift_s), seconds(t_s), key, number(value), v.unit, source)
 
 
-def write_vitals_csv(store: SessionStore, session_id: int, out: io.TextIOBase) -> int:
+def write_vitals_csv(store: SessionStore, session_id: int, out: io.TextIOBase, *,
+                     wall_shift_s: float = 0.0) -> int:
     """Writes the CSV to an open text stream; returns the number of data rows."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(HEADER)
     n = 0
-    for row in vitals_rows(store, session_id):
+    for row in vitals_rows(store, session_id, wall_shift_s):
         writer.writerow(row)
         n += 1
     return n

@@ -1,0 +1,549 @@
+"""The clinician's session report as a PDF (reportlab): vector charts, tables, signature lines.
+
+Page one carries who, what was given and the REMS monitoring fields; then the charts; then
+the tables a chart reviewer or the REMS form needs. A session still running or interrupted
+says so in a banner at the top of page one.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import IO, Any
+
+import numpy as np
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER
+from reportlab.lib.pagesizes import LETTER
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    CondPageBreak,
+    KeepTogether,
+    PageBreak,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+from monitor.reports import fmt
+from monitor.reports.charts import (
+    PRIORITY,
+    SCALES,
+    technical_episodes,
+    timeline_rows,
+    vitals_chart,
+)
+from monitor.reports.charts import (
+    ratings_chart as make_ratings_chart,
+)
+from monitor.reports.data import (
+    REMS_MIN_MONITORING_MIN,
+    TABLE_INTERVAL_S,
+    NibpReading,
+    ReportData,
+    continuous_keys,
+    route_label,
+)
+from monitor.session import SessionStatus
+from monitor.vitals import NIBP_KEYS, NUMERIC_KEYS, VITALS
+
+PAGE = LETTER  # the REMS form and most of Vigil's clinics are in the US
+MARGIN = 15 * mm
+BLANK = "_" * 28
+
+_BASE = ParagraphStyle("base", fontName="Helvetica", fontSize=8.5, leading=10.5)
+_SMALL = ParagraphStyle("small", parent=_BASE, fontSize=7.5, leading=9)
+_CELL = ParagraphStyle("cell", parent=_BASE, fontSize=7.5, leading=9)
+_H1 = ParagraphStyle("h1", parent=_BASE, fontName="Helvetica-Bold", fontSize=15, leading=18)
+_H2 = ParagraphStyle("h2", parent=_BASE, fontName="Helvetica-Bold", fontSize=10.5, leading=13,
+                     spaceBefore=8, spaceAfter=3, textColor=colors.Color(0.1, 0.2, 0.4))
+_BANNER = ParagraphStyle("banner", parent=_BASE, fontName="Helvetica-Bold", fontSize=10,
+                         leading=13, alignment=TA_CENTER, textColor=colors.Color(0.6, 0, 0))
+_HEADER_BG = colors.Color(0.9, 0.92, 0.96)
+_LINE = colors.Color(0.7, 0.7, 0.7)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportOptions:
+    clinic: str | None = None
+    clinician: str | None = None  # the responsible prescriber / clinician
+    nurse: str | None = None  # the monitoring nurse
+
+
+def _esc(text: object) -> str:
+    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
+
+
+def _p(text: str, style: ParagraphStyle = _CELL) -> Paragraph:
+    return Paragraph(text, style)
+
+
+def _table(rows: Sequence[Sequence[Any]], widths: Sequence[float], *, header: bool = True,
+           extra: Sequence[tuple[Any, ...]] = ()) -> Table:
+    t = Table([list(r) for r in rows], colWidths=list(widths), repeatRows=1 if header else 0,
+              hAlign="LEFT")
+    style: list[tuple[Any, ...]] = [
+        ("FONT", (0, 0), (-1, -1), "Helvetica", 7.5),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("TOPPADDING", (0, 0), (-1, -1), 1.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+        ("LEFTPADDING", (0, 0), (-1, -1), 3), ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+        ("LINEBELOW", (0, 0), (-1, -1), 0.25, _LINE),
+    ]
+    if header:
+        style += [("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 7.5),
+                  ("BACKGROUND", (0, 0), (-1, 0), _HEADER_BG)]
+    t.setStyle(TableStyle(style + list(extra)))
+    return t
+
+
+def _status_banner(data: ReportData) -> list[Any]:
+    if data.status is SessionStatus.COMPLETED:
+        return []
+    last = f"{fmt.clock(data.wall(data.end_t_s))} ({fmt.minutes(data.end_t_s)} into the session)"
+    if data.status is SessionStatus.ACTIVE:
+        text = (f"SESSION STILL RUNNING - this report covers the record up to {last}; "
+                "it is incomplete. Export again after the session ends.")
+    else:
+        text = (f"SESSION INTERRUPTED - the recording stopped unexpectedly at {last}. "
+                "Nothing after that time was recorded.")
+    t = Table([[_p(text, _BANNER)]], colWidths=[PAGE[0] - 2 * MARGIN])
+    t.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 1.5, colors.Color(0.7, 0, 0)),
+                           ("BACKGROUND", (0, 0), (-1, -1), colors.Color(1, 0.93, 0.93)),
+                           ("TOPPADDING", (0, 0), (-1, -1), 5),
+                           ("BOTTOMPADDING", (0, 0), (-1, -1), 5)]))
+    return [t, Spacer(1, 6)]
+
+
+def _or_blank(value: str | None) -> str:
+    return _esc(value) if value else BLANK
+
+
+def _header(data: ReportData, opts: ReportOptions) -> list[Any]:
+    start, end = data.start_wall, data.wall(data.end_t_s)
+    if data.deidentified:
+        patient = (f"<b>{_esc(data.patient)}</b> (pseudonym; de-identified report: dates "
+                   f"shifted by a fixed per-session number of days, free text withheld)")
+    else:
+        patient = f"<b>{_esc(data.patient)}</b>" if data.patient else BLANK
+    weight = f"{fmt.number(data.weight_kg)} kg" if data.weight_kg else "not recorded"
+    session = (f"#{data.session_id}, " if data.session_id is not None else "") + \
+        str(data.status)
+    devices = ", ".join(f"{_esc(src)} ({_esc(spec)})" for src, spec in data.devices) or "--"
+    rows = [
+        ["Clinic", _p(_or_blank(opts.clinic)), "Date", _p(f"<b>{fmt.date(start)}</b>")],
+        ["Patient", _p(patient), "Weight", weight],
+        ["Session", session, "Time",
+         _p(f"{fmt.clock(start)} to {'' if fmt.date(end) == fmt.date(start) else fmt.date(end)}"
+            f" {fmt.clock(end)} ({fmt.minutes(data.end_t_s)})<br/>"
+            f"<font size=6.5>{_esc(fmt.zone(start))}</font>")],
+        ["Clinician", _p(_or_blank(opts.clinician)), "Monitoring nurse",
+         _p(_or_blank(opts.nurse))],
+        ["Devices", _p(devices), "Alarm preset", data.preset or "--"],
+    ]
+    w = PAGE[0] - 2 * MARGIN
+    return [_table(rows, [22 * mm, w / 2 - 22 * mm, 27 * mm, w / 2 - 27 * mm], header=False,
+                   extra=[("FONT", (0, 0), (0, -1), "Helvetica-Bold", 7.5),
+                          ("FONT", (2, 0), (2, -1), "Helvetica-Bold", 7.5),
+                          ("BACKGROUND", (0, 0), (0, -1), _HEADER_BG),
+                          ("BACKGROUND", (2, 0), (2, -1), _HEADER_BG)])]
+
+
+def _doses(data: ReportData) -> list[Any]:
+    out: list[Any] = [_p("Protocol and dose record", _H2)]
+    if not data.doses:
+        return [*out, _p("No dose was recorded on the timeline.", _BASE)]
+    rows: list[list[Any]] = [["Drug", "Route", "Dose (mg)", "mg/kg", "Start", "Stop",
+                              "Planned", "Lot number", "Entered by"]]
+    for d in data.doses:
+        stop = (f"{fmt.clock(data.wall(d.stop_s))} ({fmt.minutes(d.stop_s - d.start_s)})"
+                if d.stop_s is not None else "--")
+        rows.append([d.drug or "--", route_label(d.route), fmt.number(d.dose_mg),
+                     fmt.number(d.mg_per_kg, 2) + ("" if data.weight_kg else " (no weight)"),
+                     fmt.clock(data.wall(d.start_s)), stop,
+                     f"{fmt.number(d.infusion_min)} min" if d.infusion_min else "--",
+                     d.lot or BLANK[:14], d.author])
+    w = [22, 16, 16, 16, 18, 30, 16, 26, 26]
+    return [*out, _table(rows, [x * mm for x in w])]
+
+
+def _baseline(data: ReportData) -> list[Any]:
+    dose = data.dose_start_s
+    where = ("the 5 minutes before the dose start" if dose is not None
+             else "the first 5 minutes (no dose recorded)")
+    head = ["", *(VITALS[k].label for k in continuous_keys()), "NIBP (last before dose)"]
+    vals = [f"{fmt.value(k, data.baseline.get(k))} {VITALS[k].unit}" if k in data.baseline
+            else "--" for k in continuous_keys()]
+    pre = data.rems.bp_pre
+    nibp = (f"{pre.text()} mmHg at {fmt.clock(data.wall(pre.t_s))}" if pre else
+            "no reading before the dose")
+    rows = [head, ["Median", *vals, nibp]]
+    return [_p("Pre-dose baseline vitals", _H2),
+            _table(rows, [16 * mm, *([20 * mm] * len(vals)), 50 * mm]),
+            _p(f"Median of the measured values in {where}.", _SMALL)]
+
+
+def _bp_line(data: ReportData, r: NibpReading | None, missing: str) -> str:
+    if r is None:
+        return missing
+    dose = data.dose_start_s
+    rel = f", {fmt.since(r.t_s, dose)} from dose" if dose is not None else ""
+    return (f"<b>{fmt.value('sbp', r.sbp)}/{fmt.value('dbp', r.dbp)} mmHg</b> "
+            f"at {fmt.clock(data.wall(r.t_s))}{rel}")
+
+
+def _yes_no(value: bool | None, *, none: str) -> str:
+    if value is None:
+        return none
+    return "<b>Yes</b>" if value else "<b>No</b>"
+
+
+def _rems(data: ReportData) -> list[Any]:
+    r = data.rems
+    dose = data.dose_start_s
+    check = "Acceptable:  [  ] Yes   [  ] No"
+    minutes = "--"
+    if r.monitoring_min is not None:
+        minutes = f"<b>{r.monitoring_min:.0f} min</b> (first device datum to end of monitoring)"
+        if r.monitoring_min < REMS_MIN_MONITORING_MIN:
+            minutes += f" - <b>under the {REMS_MIN_MONITORING_MIN:.0f} min minimum</b>"
+    ready = "not recorded"
+    if r.ready_t_s is not None:
+        ready = f"<b>{fmt.clock(data.wall(r.ready_t_s))}</b>"
+        if dose is not None:
+            ready += f" ({(r.ready_t_s - dose) / 60:.0f} min after the dose start)"
+    sed = [x for x in data.ratings if x.kind == "sedation"]
+    dis = [x for x in data.ratings if x.kind == "dissociation"]
+
+    def worst(items: list[Any], sedation: bool) -> str:
+        if not items:
+            return ""
+        w = min(items, key=lambda x: x.score) if sedation else max(items, key=lambda x: x.score)
+        name = SCALES.get(w.scale, (w.scale,))[0]
+        return f" (worst {name} {fmt.number(w.score)} at {fmt.clock(data.wall(w.t_s))})"
+
+    resp_note = ("logged as a side effect" if r.respiratory_depression
+                 else "none logged")
+    ext = data.extremes
+    review = []
+    for key in ("spo2", "rr"):
+        if key in ext:
+            e = ext[key]
+            review.append(f"lowest {VITALS[key].label} {fmt.value(key, e.min_value)} "
+                          f"{VITALS[key].unit} at {fmt.clock(data.wall(e.min_t_s))}")
+    rows = [
+        ["BP before dosing", _p(_bp_line(data, r.bp_pre, "no reading before the dose")),
+         check],
+        ["BP ~40 min after dose", _p(_bp_line(data, r.bp_40, "no reading 35-45 min after the "
+                                              "dose")), ""],
+        ["BP at end of monitoring", _p(_bp_line(data, r.bp_end, "no reading after the dose")),
+         check],
+        ["Total monitoring", _p(minutes), ""],
+        ["Sedation", _p(_yes_no(r.sedation, none="not rated") + worst(sed, True)), ""],
+        ["Dissociation", _p(_yes_no(r.dissociation, none="not rated") + worst(dis, False)), ""],
+        ["Respiratory depression", _p(f"{_yes_no(r.respiratory_depression, none='')} "
+                                      f"({resp_note}; {'; '.join(review) or 'no data'})"), ""],
+        ["Clinically ready to leave", _p(ready), ""],
+    ]
+    w = PAGE[0] - 2 * MARGIN
+    return [KeepTogether([
+        _p("REMS patient monitoring fields", _H2),
+        _table(rows, [40 * mm, w - 92 * mm, 52 * mm], header=False,
+               extra=[("FONT", (0, 0), (0, -1), "Helvetica-Bold", 7.5),
+                      ("BACKGROUND", (0, 0), (0, -1), _HEADER_BG),
+                      ("BOX", (0, 0), (-1, -1), 0.8, colors.Color(0.1, 0.2, 0.4))]),
+        _p("Sedation: Yes if any MOAA/S below 5 or RASS below 0. Dissociation: Yes if any "
+           "rating above 0. Respiratory depression as logged by staff; the lowest SpO2 and RR "
+           "are shown for review. Submit the REMS form within 7 days.", _SMALL)])]
+
+
+def _data_note(data: ReportData) -> list[Any]:
+    n = data.excluded
+    if not n:
+        return [_p("Data quality: every recorded value was within its plausible range.", _SMALL)]
+    parts = [f"{s.excluded} {VITALS[k].label}" for k, s in data.series.items() if s.excluded]
+    return [_p(f"<b>Data quality: {n} implausible values were excluded</b> from the tables, "
+               f"extremes and charts ({', '.join(parts)}): values outside the plausible range "
+               "of the vital, such as a monitor's 0 placeholder, are device artefacts, not "
+               "measurements.", _SMALL)]
+
+
+def _extremes(data: ReportData) -> list[Any]:
+    rows: list[list[Any]] = [["Vital", "Minimum", "at", "Maximum", "at", "Values"]]
+    dose = data.dose_start_s
+    for key in NUMERIC_KEYS:
+        v = VITALS[key]
+        e = data.extremes.get(key)
+        if e is None:
+            rows.append([v.label, "--", "", "--", "", "0"])
+            continue
+        rows.append([f"{v.label} ({v.unit})", fmt.value(key, e.min_value),
+                     f"{fmt.clock(data.wall(e.min_t_s))}  {fmt.since(e.min_t_s, dose)}",
+                     fmt.value(key, e.max_value),
+                     f"{fmt.clock(data.wall(e.max_t_s))}  {fmt.since(e.max_t_s, dose)}",
+                     str(e.count)])
+    return [KeepTogether([_p("Minimum and maximum of each vital", _H2),
+                          _table(rows, [30 * mm, 18 * mm, 32 * mm, 18 * mm, 32 * mm, 16 * mm])])]
+
+
+def _cell(key: str, at: float | None, window: np.ndarray) -> str:
+    text = fmt.value(key, at)
+    if len(window) and float(window.min()) != float(window.max()):
+        text += f"  ({fmt.value(key, float(window.min()))}-{fmt.value(key, float(window.max()))})"
+    return text
+
+
+def _five_minute(data: ReportData) -> list[Any]:
+    keys = continuous_keys()
+    head = ["Time", "From dose", *(f"{VITALS[k].label} ({VITALS[k].unit})" for k in keys),
+            "NIBP (mmHg)"]
+    rows: list[list[Any]] = [head]
+    dose = data.dose_start_s
+    readings = list(data.nibp)
+    for mark, cells in data.table_rows():
+        in_window = [r for r in readings if mark - TABLE_INTERVAL_S < r.t_s <= mark]
+        bp = in_window[-1].text() if in_window else ""
+        rows.append([fmt.clock(data.wall(mark)), fmt.since(mark, dose),
+                     *(_cell(k, *cells[k]) for k in keys), bp])
+    return [CondPageBreak(60 * mm), _p("Vitals every 5 minutes", _H2),
+            _p("Each value is the one on the monitor at that time (dashes: none current); in "
+               "brackets the range measured in the 5 minutes up to it. NIBP: the reading "
+               "taken in those 5 minutes, systolic/diastolic (mean).", _SMALL),
+            Spacer(1, 3), _table(rows, [18 * mm, 16 * mm, *([26 * mm] * len(keys)), 30 * mm])]
+
+
+def _nibp_table(data: ReportData) -> list[Any]:
+    out: list[Any] = [CondPageBreak(40 * mm), _p("Every NIBP reading", _H2)]
+    if not data.nibp:
+        return [*out, _p("No NIBP reading was recorded.", _BASE)]
+    r = data.rems
+    flags = {}
+    for reading, label in ((r.bp_pre, "pre-dose (REMS)"), (r.bp_40, "~40 min (REMS)"),
+                           (r.bp_end, "end (REMS)")):
+        if reading is not None:
+            flags[reading.t_s] = flags.get(reading.t_s, "") + (", " if reading.t_s in flags
+                                                                else "") + label
+    pre = r.bp_pre
+    dose = data.dose_start_s
+    rows: list[list[Any]] = [["Time", "From dose", "Systolic", "Diastolic", "Mean",
+                              "Change from pre-dose", "Note"]]
+    bold: list[int] = []
+    for i, x in enumerate(data.nibp, start=1):
+        change = ""
+        if pre is not None and x.t_s > pre.t_s and x.sbp is not None and x.dbp is not None:
+            assert pre.sbp is not None and pre.dbp is not None
+            change = f"{x.sbp - pre.sbp:+.0f} / {x.dbp - pre.dbp:+.0f}"
+        if x.t_s in flags:
+            bold.append(i)
+        rows.append([fmt.clock(data.wall(x.t_s)), fmt.since(x.t_s, dose),
+                     *(fmt.value(k, getattr(x, k)) for k in NIBP_KEYS), change,
+                     flags.get(x.t_s, "")])
+    extra = [("FONT", (0, i), (-1, i), "Helvetica-Bold", 7.5) for i in bold]
+    return [*out, _table(rows, [20 * mm, 18 * mm, 18 * mm, 18 * mm, 16 * mm, 32 * mm, 40 * mm],
+                         extra=extra)]
+
+
+def _alarm_log(data: ReportData) -> list[Any]:
+    out: list[Any] = [CondPageBreak(30 * mm), _p("Alarm log", _H2)]
+    if data.alarms is None:
+        return [*out, _p("The alarm log is not available for this session: it was recorded "
+                         "without Vigil's alarm log. The primary monitor's own alarm record "
+                         "applies.", _BASE)]
+    if not data.alarms:
+        return [*out, _p("No alarm condition occurred during the session.", _BASE)]
+    dose = data.dose_start_s
+    rows: list[list[Any]] = [["Start", "From dose", "End", "Duration", "Priority", "Condition",
+                              "Worst", "Limit", "Acknowledged"]]
+    extra = []
+    for i, a in enumerate(data.alarms, start=1):
+        colour, letter = PRIORITY.get(a.priority, (colors.grey, "?"))
+        unit = VITALS[a.vital].unit if a.vital in VITALS else ""
+        key = a.vital if a.vital in VITALS else None
+        worst = "" if a.worst is None else (fmt.value(key, a.worst) if key else
+                                            fmt.number(a.worst)) + f" {unit}"
+        limit = "" if a.limit is None else (fmt.value(key, a.limit) if key else
+                                            fmt.number(a.limit)) + f" {unit}"
+        end = fmt.clock(data.wall(a.end_s)) if a.end_s is not None else "still active"
+        dur = fmt.since(a.end_s, a.start_s).lstrip("+") if a.end_s is not None else ""
+        ack = fmt.clock(data.wall(a.acknowledged_s)) if a.acknowledged_s is not None else "no"
+        rows.append([fmt.clock(data.wall(a.start_s)), fmt.since(a.start_s, dose), end, dur,
+                     f"{letter} {a.priority}", _p(f"{_esc(a.condition)} <font size=6.5>"
+                                                  f"({_esc(a.kind)})</font>"), worst.strip(),
+                     limit.strip(), ack])
+        extra.append(("TEXTCOLOR", (4, i), (4, i), colour))
+        extra.append(("FONT", (4, i), (4, i), "Helvetica-Bold", 7.5))
+    return [*out, _table(rows, [17 * mm, 15 * mm, 17 * mm, 15 * mm, 17 * mm, 42 * mm, 18 * mm,
+                                18 * mm, 22 * mm], extra=extra)]
+
+
+def _timeline(data: ReportData) -> list[Any]:
+    out: list[Any] = [CondPageBreak(40 * mm),
+                      _p("Ratings, side effects, interventions and notes", _H2)]
+    dose = data.dose_start_s
+    numbered = {(t, kind, name): i for i, (t, kind, name) in enumerate(timeline_rows(data), 1)}
+    rows: list[tuple[float, list[Any]]] = []
+    for r in data.ratings:
+        name = SCALES.get(r.scale, (r.scale,))[0]
+        rows.append((r.t_s, ["", fmt.clock(data.wall(r.t_s)), fmt.since(r.t_s, dose), r.kind,
+                             _p(f"{_esc(name)} <b>{fmt.number(r.score)}</b>"
+                                + (" (edited)" if r.edited else "")), r.author]))
+    for e in data.events:
+        text = f"<b>{_esc(e.name)}</b>"
+        if e.text:
+            text += f": {_esc(e.text)}"
+        elif data.deidentified and e.kind == "note":
+            text += " (free text withheld)"
+        if e.edited:
+            text += " (edited)"
+        tag = str(numbered.get((e.t_s, e.kind, e.name), ""))
+        rows.append((e.t_s, [tag, fmt.clock(data.wall(e.t_s)), fmt.since(e.t_s, dose),
+                             e.kind.replace("_", " "), _p(text), e.author]))
+    for d in data.discharges:
+        tag = str(numbered.get((d.t_s, "discharge", d.scale), ""))
+        rows.append((d.t_s, [tag, fmt.clock(data.wall(d.t_s)), fmt.since(d.t_s, dose),
+                             "discharge", _p(_discharge_text(data, d)), d.author]))
+    if not rows:
+        return [*out, _p("Nothing was logged on the timeline.", _BASE)]
+    rows.sort(key=lambda r: r[0])
+    table = [["#", "Time", "From dose", "Kind", "Entry", "By"], *(r for _, r in rows)]
+    return [*out, _p("# is the marker on the vitals chart.", _SMALL), Spacer(1, 2),
+            _table(table, [8 * mm, 17 * mm, 16 * mm, 22 * mm, 98 * mm, 25 * mm])]
+
+
+def _discharge_text(data: ReportData, d: Any) -> str:
+    names = {"aldrete": "Modified Aldrete", "padss": "PADSS"}
+    text = f"{names.get(d.scale, _esc(d.scale))} <b>{fmt.number(d.score)}/10</b>"
+    if d.ready_t_s is not None:
+        text += f"; clinically ready to leave at {fmt.clock(data.wall(d.ready_t_s))}"
+    return text
+
+
+def _technical(data: ReportData) -> list[Any]:
+    episodes = technical_episodes(data)
+    out: list[Any] = [CondPageBreak(30 * mm), _p("Device and technical events", _H2)]
+    if not episodes:
+        return [*out, _p("No device condition or loss of link during the session.", _BASE)]
+    rows: list[list[Any]] = [["Start", "End", "Duration", "Event"]]
+    for start, end, label in episodes:
+        rows.append([fmt.clock(data.wall(start)), fmt.clock(data.wall(end)),
+                     fmt.since(end, start).lstrip("+"), label])
+    return [*out, _table(rows, [20 * mm, 20 * mm, 18 * mm, 100 * mm])]
+
+
+def _discharge(data: ReportData, opts: ReportOptions) -> list[Any]:
+    out: list[Any] = [_p("Discharge", _H2)]
+    if data.discharges:
+        for d in data.discharges:
+            out.append(_p(f"{fmt.clock(data.wall(d.t_s))}: {_discharge_text(data, d)} "
+                          f"(by {_esc(d.author)})", _BASE))
+    else:
+        out.append(_p("Discharge score: ________ /10  (Modified Aldrete / PADSS)", _BASE))
+    last = [f"{VITALS[k].label} {fmt.value(k, data.series[k].values[-1])} {VITALS[k].unit}"
+            for k in continuous_keys() if len(data.series[k].values)]
+    if data.nibp:
+        last.append(f"NIBP {data.nibp[-1].text()} mmHg at "
+                    f"{fmt.clock(data.wall(data.nibp[-1].t_s))}")
+    out.append(_p("Last vitals: " + (", ".join(last) or "none"), _BASE))
+    out.append(_p("Escort home: [  ] Yes   Instructed not to drive until the next day: "
+                  "[  ] Yes", _BASE))
+    if data.revisions:
+        out.append(_p("Edit history", _H2))
+        rows: list[list[Any]] = [["Entry", "Entry time", "Edited at", "By"]]
+        for rv in data.revisions:
+            rows.append([rv.entry_kind.replace("_", " "), fmt.clock(data.wall(rv.entry_t_s)),
+                         f"{fmt.date(rv.revised_wall)} {fmt.clock(rv.revised_wall)}",
+                         rv.author])
+        out.append(_table(rows, [30 * mm, 22 * mm, 40 * mm, 40 * mm]))
+    def name(x: str | None) -> str:
+        return _esc(x) if x else BLANK[:22]
+
+    sign = [["Monitoring nurse", name(opts.nurse), "Signature", BLANK, "Date/time", BLANK[:16]],
+            ["Clinician", name(opts.clinician), "Signature", BLANK, "Date/time", BLANK[:16]]]
+    t = Table(sign, colWidths=[26 * mm, 42 * mm, 17 * mm, 46 * mm, 17 * mm, 28 * mm],
+              hAlign="LEFT", rowHeights=[11 * mm, 11 * mm])
+    t.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), "Helvetica", 8),
+                           ("FONT", (0, 0), (0, -1), "Helvetica-Bold", 8),
+                           ("VALIGN", (0, 0), (-1, -1), "BOTTOM")]))
+    out += [Spacer(1, 6), _p("Attestation", _H2),
+            _p("I have reviewed this record of the session.", _BASE), t]
+    return [KeepTogether(out)]
+
+
+class _NumberedCanvas(Canvas):
+    """Writes 'page i of n' once every page is laid out."""
+
+    def __init__(self, *args: Any, footer: str = "", counted: list[int] | None = None,
+                 **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self._pages: list[dict[str, Any]] = []
+        self._footer = footer
+        self._counted = counted if counted is not None else []
+
+    def showPage(self) -> None:
+        self._pages.append(dict(self.__dict__))
+        self._startPage()
+
+    def save(self) -> None:
+        n = len(self._pages)
+        self._counted.append(n)
+        for state in self._pages:
+            self.__dict__.update(state)
+            self.setFont("Helvetica", 7)
+            self.setFillColor(colors.Color(0.35, 0.35, 0.35))
+            self.drawString(MARGIN, 9 * mm, self._footer)
+            self.drawRightString(PAGE[0] - MARGIN, 9 * mm, f"Page {self._pageNumber} of {n}")
+            super().showPage()
+        super().save()
+
+
+def build_pdf(data: ReportData, out: IO[bytes], opts: ReportOptions | None = None) -> int:
+    """Writes the report to a binary stream; returns the number of pages."""
+    opts = opts or ReportOptions()
+    width = PAGE[0] - 2 * MARGIN
+    title = "Session report" + (" (de-identified)" if data.deidentified else "")
+    who = data.patient or "patient not recorded"
+    footer = f"Vigil {title.lower()} - {who} - {fmt.date(data.start_wall)}"
+    if data.generated_wall is not None:
+        footer += (f" - generated {fmt.date(data.generated_wall)} "
+                   f"{fmt.clock(data.generated_wall)}")
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(buf, pagesize=PAGE, leftMargin=MARGIN, rightMargin=MARGIN,
+                            topMargin=MARGIN, bottomMargin=MARGIN + 4 * mm, title=title,
+                            author="Vigil", subject="Ketamine session monitoring record",
+                            # de-identified: no real creation date in the file's metadata
+                            invariant=1 if data.deidentified else None)
+    story: list[Any] = [
+        _p(title, _H1),
+        _p("Recorded by Vigil, a secondary display and recorder; the primary monitor's "
+           "alarms and records apply.", _SMALL),
+        Spacer(1, 6),
+        *_status_banner(data), *_header(data, opts), *_doses(data), *_baseline(data),
+        *_rems(data), Spacer(1, 4), *_data_note(data), *_extremes(data),
+        PageBreak(),
+        _p("Whole-session vitals", _H2),
+        _p("Phases on top; NIBP readings as V (systolic) and ^ (diastolic) with a tick at the "
+           "mean; lines break where no value was measured. Below: alarm episodes (H high, "
+           "M medium, L low), technical conditions, and markers D (dose start), S (dose stop) "
+           "and numbers (timeline entries).", _SMALL),
+        vitals_chart(data, width, 142 * mm),
+    ]
+    ratings = make_ratings_chart(data, width)
+    story.append(_p("Dissociation and sedation", _H2))
+    story.append(ratings if ratings is not None else
+                 _p("No dissociation or sedation rating was recorded.", _BASE))
+    story += [PageBreak(), *_alarm_log(data), *_timeline(data),
+              *_technical(data), *_five_minute(data), *_nibp_table(data),
+              *_discharge(data, opts)]
+
+    counted: list[int] = []
+
+    def canvas(*args: Any, **kw: Any) -> _NumberedCanvas:
+        return _NumberedCanvas(*args, footer=footer, counted=counted, **kw)
+
+    doc.build(story, canvasmaker=canvas)
+    out.write(buf.getvalue())
+    return counted[-1]
