@@ -21,7 +21,7 @@ from monitor.messages import Condition
 DEFAULT_BAUD = 9600
 MAX_LINE = 512  # real lines are < 200 bytes; a longer run without CR/LF is noise
 
-_VALUE = re.compile(r"(\d{1,3})%?|(-+)%?")
+_VALUE = re.compile(r"(\d{3})%?|(-+)%?")  # always zero-padded: fewer digits is damage
 _HEX = re.compile(r"([0-9A-Fa-f]{1,8})(?::[ -~]*)?")
 _TAGS = {"SPO2": "spo2", "BPM": "pr", "PR": "pr", "EXC": "exc", "ALARM": "alarm"}
 _PRINTABLE = re.compile(rb"[\x20-\x7e\t]*")
