@@ -25,7 +25,7 @@ FRAMES_PER_PACKET = 25
 PLETH_HZ = {2: 75.0, 7: 75.0}
 HR_MISSING = 511
 SPO2_MISSING = 127
-_LOCK_FRAMES = 3  # consecutive good frames needed to recognise a format
+_DETECT_WINDOW = 16  # bytes to recognise a format: 3 frames of #2/#7, 4 packets of #8
 _UNLOCK_BYTES = 64  # bytes without a good frame before the format is searched for again
 
 
@@ -105,8 +105,6 @@ def _ok8(b: bytes | bytearray, i: int) -> bool:
     return (hr <= 300 or hr == HR_MISSING) and (b[i + 2] <= 100 or b[i + 2] == SPO2_MISSING)
 
 
-_CHECK = {2: _ok2, 7: _ok7, 8: _ok8}
-_SIZE = {2: 5, 7: 5, 8: 4}
 
 
 def decode8(b: bytes | bytearray) -> NoninPacket:
@@ -163,21 +161,29 @@ class NoninParser:
 
     def _detect(self) -> bool:
         """Finds the first offset where one format gives consecutive good frames."""
-        b = self._buf
-        for i in range(len(b)):
-            for fmt in (2, 7, 8):
-                size = _SIZE[fmt]
-                need = size * (_LOCK_FRAMES + (fmt == 8))
-                if i + need > len(b):
-                    continue
-                if all(_CHECK[fmt](b, i + k * size) for k in range(need // size)):
-                    del b[:i]
-                    self.fmt = fmt
-                    self._junk = 0
-                    return True
-        keep = 4 * 5  # a partial lock window may still complete
-        if len(b) > keep:
-            del b[:len(b) - keep]
+        b, n = self._buf, len(self._buf)
+        for i in range(n):
+            x = b[i]
+            if x == 0x01:
+                fmt = 2 if i + 15 <= n and _ok2(b, i) and _ok2(b, i + 5) and _ok2(b, i + 10) \
+                    else None
+            elif x & 0x80:
+                if i + 15 <= n and _ok7(b, i) and _ok7(b, i + 5) and _ok7(b, i + 10):
+                    fmt = 7
+                elif (i + 16 <= n and _ok8(b, i) and _ok8(b, i + 4) and _ok8(b, i + 8)
+                      and _ok8(b, i + 12)):
+                    fmt = 8
+                else:
+                    fmt = None
+            else:
+                continue
+            if fmt is not None:
+                del b[:i]
+                self.fmt = fmt
+                self._junk = 0
+                return True
+        if n > _DETECT_WINDOW:  # keep what a later byte could still complete
+            del b[:n - _DETECT_WINDOW]
         return False
 
     def _skip(self, out: list[NoninPacket]) -> None:

@@ -6,8 +6,6 @@ from __future__ import annotations
 import pytest
 
 from devices.serial.contec_protocol import (
-    KEEP_ALIVE,
-    START,
     ContecParser,
     ContecProtocol,
     decode_legacy,
@@ -250,11 +248,6 @@ def test_contec_v7_invalid_codes_and_flags() -> None:
     assert [c for c, _ in f.conditions] == [Condition.SEARCHING, Condition.SEARCHING]
     (f,) = ContecParser().feed(contec_v7(pi_invalid=True))
     assert f.pi is None
-
-
-def test_contec_commands() -> None:
-    assert START == bytes.fromhex("7D81A1808080808080")
-    assert KEEP_ALIVE == bytes.fromhex("7D81AF808080808080")
 
 
 def test_contec_v7_skips_other_packet_types_and_resynchronises() -> None:
