@@ -44,6 +44,16 @@ def is_url(port: str) -> bool:
     return "://" in port
 
 
+def _identity(path: str) -> tuple[int, int] | None:
+    """What the path names now (inode, device number); None where ports are not files
+    (COM3 on Windows), where only read errors can tell that the port went away."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_ino, st.st_rdev
+
+
 async def _in_thread(fn: Callable[[], T], on_late: Callable[[T], None], name: str) -> T:
     """Runs a blocking `fn` in a dedicated thread that ends with it.
 
@@ -122,13 +132,14 @@ class SerialLink:
                 self._ser = await _in_thread(self._make, lambda s: s.close(), "serial-open")
             else:
                 self._ser = self._make()
-                st = os.stat(self.port)
-                self._identity = (st.st_ino, st.st_rdev)
+                self._identity = _identity(self.port)
         except (serial.SerialException, OSError, ValueError) as e:
             await self.close()
             if getattr(e, "errno", None) in _ABSENT:
                 raise DeviceDisconnected(f"{self.source}: no device at {self.port}") from e
             reason = str(e) or type(e).__name__
+            if getattr(e, "errno", None) == errno.EACCES:
+                reason += " (is this user allowed to use serial ports, e.g. in 'dialout'?)"
             raise DeviceError(f"{self.source}: cannot open {self.port}: {reason}") from e
         self._last_rx = self._loop.time()
         try:
@@ -136,7 +147,10 @@ class SerialLink:
         except (AttributeError, NotImplementedError, serial.SerialException, OSError):
             self._fd = None
         if self._fd is not None:
-            self._loop.add_reader(self._fd, self._on_readable)
+            try:
+                self._loop.add_reader(self._fd, self._on_readable)
+            except NotImplementedError:  # Windows' proactor loop: poll instead
+                self._fd = None
 
     def _on_readable(self) -> None:
         assert self._fd is not None
@@ -175,13 +189,11 @@ class SerialLink:
         if self._error is not None:
             raise DeviceDisconnected(f"{self.source}: lost {self.port}: {self._error}")
         if self._identity is not None:
-            try:
-                st = os.stat(self.port)
-            except OSError:
+            now = _identity(self.port)
+            if now is None:
                 self._fail("the port disappeared")
-            else:
-                if (st.st_ino, st.st_rdev) != self._identity:
-                    self._fail("the port now names another device")
+            elif now != self._identity:
+                self._fail("the port now names another device")
             if self._error is not None:
                 raise DeviceDisconnected(f"{self.source}: lost {self.port}: {self._error}")
         if self.silence_s is not None and self._loop.time() - self._last_rx > self.silence_s:
