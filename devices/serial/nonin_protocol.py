@@ -207,8 +207,11 @@ class NoninParser:
                     return
                 continue
             self._junk = 0
-            st, fl = b[i + 1] if not wide else b[i], b[i + 3]
-            pleth = (b[i + 1] << 8 | b[i + 2]) if wide else b[i + 2]
+            fl = b[i + 3]
+            if wide:
+                st, pleth = b[i], b[i + 1] << 8 | b[i + 2]
+            else:
+                st, pleth = b[i + 1], b[i + 2]
             self.frames += 1
             i += 5
             if st & 0x01:  # SYNC: frame 1 of a packet

@@ -146,11 +146,16 @@ class SerialLink:
             self._fd = self._ser.fileno()
         except (AttributeError, NotImplementedError, serial.SerialException, OSError):
             self._fd = None
+        if self._fd is None:
+            # Written through pyserial: a short command may block briefly rather than be
+            # dropped (a zero write timeout makes some URL handlers refuse every write).
+            self._ser.write_timeout = None
         if self._fd is not None:
             try:
                 self._loop.add_reader(self._fd, self._on_readable)
             except NotImplementedError:  # Windows' proactor loop: poll instead
                 self._fd = None
+                self._ser.write_timeout = None
 
     def _on_readable(self) -> None:
         assert self._fd is not None
