@@ -40,6 +40,7 @@ class ContecDriver(SerialDriver):
     numerics_period_s = 1.0  # 60 reports a second
     pleth_hz = PLETH_HZ
     pleth_chunk = 15
+    hold_s = 1.0  # flags come 3 (Nonin) or 60 (Contec) times a second
     keep_alive_s = KEEP_ALIVE_S
 
     def __init__(self, spec: DeviceSpec, source: str, clock: SessionClock) -> None:

@@ -47,13 +47,15 @@ class SerialDriver(Driver):
     numerics_period_s: ClassVar[float] = 0.0  # at most one Numerics per period (0: every report)
     pleth_hz: ClassVar[float | None] = None
     pleth_chunk: ClassVar[int] = 25
+    hold_s: ClassVar[float] = 0.0  # a condition ends after this long unreported
     read_slice_s: ClassVar[float] = 1.0
 
     def __init__(self, spec: DeviceSpec, source: str, clock: SessionClock) -> None:
         super().__init__(source, spec.text, clock)
         self.port = spec.target
         self.baud = spec.baud or self.default_baud
-        self.oximetry = Oximetry(source, self.numerics_period_s, self.pleth_hz, self.pleth_chunk)
+        self.oximetry = Oximetry(source, self.numerics_period_s, self.pleth_hz, self.pleth_chunk,
+                                 self.hold_s)
         self.link: SerialLink | None = None
         self.parser: Parser | None = None
         self._pending: list[Any] = []

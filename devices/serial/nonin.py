@@ -17,6 +17,7 @@ class NoninDriver(SerialDriver):
     numerics_period_s = 1.0  # #2/#7 repeat the values three times a second
     pleth_hz = 75.0
     pleth_chunk = FRAMES_PER_PACKET
+    hold_s = 1.0  # flags come 3 (Nonin) or 60 (Contec) times a second
 
     def new_parser(self) -> Parser:
         return NoninParser()

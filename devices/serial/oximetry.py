@@ -8,7 +8,11 @@ then applies the clinical rules once for all drivers:
   or sensor-fault state is active, the device did not mark it invalid, and it lies in the
   vital registry's plausible range (outside it is a device placeholder, e.g. a 0);
 - a missing or rejected value becomes a `measurement_invalid` condition on that vital;
-- conditions are sent as transitions (active, then ended), not repeated every frame.
+- conditions are sent as transitions (active, then ended), not repeated every frame;
+- with `hold_s`, a condition ends only once it has been absent that long, and a blocking
+  one keeps blocking values meanwhile: devices reporting 60 times a second flicker at the
+  edges of a state, which must neither flood the alarm engine nor let a number through
+  between two "finger out" frames.
 """
 
 from __future__ import annotations
@@ -52,9 +56,12 @@ class Oximetry:
     """Turns a driver's Readings into messages; keeps the active conditions across reconnects."""
 
     def __init__(self, source: str, numerics_period_s: float = 0.0,
-                 pleth_hz: float | None = None, pleth_chunk: int = 25) -> None:
+                 pleth_hz: float | None = None, pleth_chunk: int = 25,
+                 hold_s: float = 0.0) -> None:
         self.source = source
         self.numerics_period_s = numerics_period_s
+        self.hold_s = hold_s
+        self._absent_since: dict[ConditionKey, float] = {}
         self.pleth_hz = pleth_hz
         self.pleth_chunk = pleth_chunk
         self.active: dict[ConditionKey, str] = {}
@@ -66,7 +73,9 @@ class Oximetry:
         for cond, words in reading.conditions:
             key = (cond, None)
             wanted[key] = f"{wanted[key]}; {words}" if key in wanted else words
-        blocked = reading.blocked
+        blocked = reading.blocked or any(
+            key[0] in BLOCKING and key[1] is None and self._held(key, t)
+            for key in self.active if key not in wanted)
         values: list[tuple[str, float]] = []
         for key, value in reading.values:
             if blocked:
@@ -91,14 +100,22 @@ class Oximetry:
     def _transitions(self, wanted: dict[ConditionKey, str], t: float, wall: float
                      ) -> list[Message]:
         out: list[Message] = []
-        for key in [k for k in self.active if k not in wanted]:
-            del self.active[key]
-            out.append(DeviceCondition(self.source, wall, t, key[0], False, key[1]))
+        for key in list(self.active):
+            if key in wanted:
+                self._absent_since.pop(key, None)
+            elif not self._held(key, t):
+                del self.active[key]
+                self._absent_since.pop(key, None)
+                out.append(DeviceCondition(self.source, wall, t, key[0], False, key[1]))
         for key, words in wanted.items():
             if key not in self.active:
                 self.active[key] = words
                 out.append(DeviceCondition(self.source, wall, t, key[0], True, key[1], words))
         return out
+
+    def _held(self, key: ConditionKey, t: float) -> bool:
+        """Whether an active condition the device no longer reports is still held."""
+        return t - self._absent_since.setdefault(key, t) < self.hold_s
 
     def _pleth_chunk(self, samples: tuple[float, ...], t: float, wall: float) -> list[Waveform]:
         if not samples:

@@ -76,3 +76,20 @@ def test_numerics_period_and_pleth_chunks() -> None:
     assert np.array_equal(np.concatenate([w.values for w in waves]), np.arange(20.0))
     assert waves[0].t_s == pytest.approx(0.1 - 3 / 50.0)  # first sample dated back
     assert all(w.rate_hz == 50.0 and w.vital == "pleth" for w in waves)
+
+
+def test_hold_debounces_flicker_and_keeps_blocking_until_stable() -> None:
+    ox = Oximetry("ox", hold_s=1.0)
+    out = []
+    finger_out = Reading((("spo2", 0),), ((Condition.NO_FINGER, "finger out"),))
+    good = Reading((("spo2", 97),))
+    # 60 reports a second, alternating at the edge of the state for half a second
+    for k in range(30):
+        out += [(k, m) for m in ox.update(finger_out if k % 2 else good, k / 60, k / 60)]
+    for k in range(30, 150):
+        out += [(k, m) for m in ox.update(good, k / 60, k / 60)]
+    conds = [(k, m.active) for k, m in out if isinstance(m, DeviceCondition)]
+    # one start; the end once it has been unreported for 1 s (60 reports from k=30)
+    assert conds == [(1, True), (30 + 60, False)]
+    valued = [k for k, m in out if isinstance(m, Numerics) and m.values]
+    assert valued == [0, *range(90, 150)]  # no number while the condition is held
