@@ -66,7 +66,7 @@ class ContecFrame:
                        (float(self.pleth),))
 
 
-def _flags(data: bytes | bytearray, table: tuple[tuple[int, int, Condition, str], ...]
+def _flags(data: bytes | bytearray | list[int], table: tuple[tuple[int, int, Condition, str], ...]
            ) -> tuple[tuple[Condition, str], ...]:
     return tuple((cond, words) for i, mask, cond, words in table if data[i] & mask)
 
@@ -74,9 +74,7 @@ def _flags(data: bytes | bytearray, table: tuple[tuple[int, int, Condition, str]
 def decode_v7(p: bytes | bytearray) -> ContecFrame:
     """A type-0x01 packet (9 bytes, framing already checked) with bit7 restored."""
     hi = p[1]
-    d = bytearray(p)
-    for k in range(7):
-        d[2 + k] = (p[2 + k] & 0x7F) | (((hi >> k) & 1) << 7)
+    d = [0, 0, *((p[2 + k] & 0x7F) | (((hi >> k) & 1) << 7) for k in range(7))]
     pi_raw = d[7] | d[8] << 8
     return ContecFrame(
         ContecProtocol.V7,
@@ -132,6 +130,13 @@ class ContecParser:
         b = self._buf
         i, n = 0, len(b)
         while i < n:
+            if (b[i] == 0x01 and i + 9 <= n and min(b[i + 1:i + 9]) >= 0x80
+                    and (i + 9 == n or b[i + 9] < 0x80) and self.protocol is not
+                    ContecProtocol.LEGACY):  # fast path: a whole real-time packet
+                out.append(decode_v7(b[i:i + 9]))
+                self._good(ContecProtocol.V7)
+                i += 9
+                continue
             if self.protocol is not ContecProtocol.LEGACY:
                 size = _v7_at(b, i)
                 if size < 0:
