@@ -115,6 +115,7 @@ class SerialLink:
         self._ready = asyncio.Event()
         self._last_rx = 0.0
         self._identity: tuple[int, int] | None = None
+        self._last_path_check = 0.0
         self._loop: asyncio.AbstractEventLoop | None = None
         self.rx_bytes = 0
 
@@ -191,19 +192,24 @@ class SerialLink:
         assert self._loop is not None
         if self._ser is None:
             raise DeviceDisconnected(f"{self.source}: {self.port} is closed")
+        if self._error is None:
+            self._check_path()
         if self._error is not None:
             raise DeviceDisconnected(f"{self.source}: lost {self.port}: {self._error}")
+        if self.silence_s is not None and self._loop.time() - self._last_rx > self.silence_s:
+            raise DeviceDisconnected(
+                f"{self.source}: no data from {self.port} for {self.silence_s:g} s")
+
+    def _check_path(self) -> None:
+        """Marks the link failed if its path is gone or names another device now."""
+        assert self._loop is not None
+        self._last_path_check = self._loop.time()
         if self._identity is not None:
             now = _identity(self.port)
             if now is None:
                 self._fail("the port disappeared")
             elif now != self._identity:
                 self._fail("the port now names another device")
-            if self._error is not None:
-                raise DeviceDisconnected(f"{self.source}: lost {self.port}: {self._error}")
-        if self.silence_s is not None and self._loop.time() - self._last_rx > self.silence_s:
-            raise DeviceDisconnected(
-                f"{self.source}: no data from {self.port} for {self.silence_s:g} s")
 
     def _poll(self) -> None:
         assert self._ser is not None
@@ -223,6 +229,11 @@ class SerialLink:
             if self._fd is None and self._error is None and self._ser is not None:
                 self._poll()
             if self._buf:
+                if self._loop.time() - self._last_path_check >= CHECK_S:
+                    self._check_path()  # a busy port is checked too
+                    if self._error is not None:
+                        raise DeviceDisconnected(
+                            f"{self.source}: lost {self.port}: {self._error}")
                 data = bytes(self._buf)
                 self._buf.clear()
                 return data
