@@ -1,0 +1,142 @@
+"""From protocol frames to messages: what every serial oximeter driver shares.
+
+Each protocol module turns its frames into a protocol-neutral `Reading`: the values the
+device sent (None where it marked a value invalid) and the states it reported. `Oximetry`
+then applies the clinical rules once for all drivers:
+
+- a value is yielded only when the device vouches for it: no probe-off, no-finger, search
+  or sensor-fault state is active, the device did not mark it invalid, and it lies in the
+  vital registry's plausible range (outside it is a device placeholder, e.g. a 0);
+- a missing or rejected value becomes a `measurement_invalid` condition on that vital;
+- conditions are sent as transitions (active, then ended), not repeated every frame;
+- with `hold_s`, a condition ends only once it has been absent that long, and a blocking
+  one keeps blocking values meanwhile: devices reporting 60 times a second flicker at the
+  edges of a state, which must neither flood the alarm engine nor let a number through
+  between two "finger out" frames.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from monitor.messages import Condition, DeviceCondition, Message, Numerics, Waveform
+from monitor.vitals import VITALS
+
+#: States in which the device's numbers do not describe the patient: no value is yielded.
+BLOCKING: frozenset[Condition] = frozenset({
+    Condition.SENSOR_OFF, Condition.NO_FINGER, Condition.SEARCHING, Condition.SENSOR_FAULT})
+
+ConditionKey = tuple[Condition, str | None]  # (condition, vital it affects; None: the probe)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One device report in protocol-neutral terms."""
+
+    values: tuple[tuple[str, float | None], ...]  # (vital key, value or None = device-invalid)
+    conditions: tuple[tuple[Condition, str], ...] = ()  # (condition, why, in words)
+    pleth: tuple[float, ...] = ()  # pleth samples carried by this report, oldest first
+
+    @property
+    def blocked(self) -> bool:
+        return any(c in BLOCKING for c, _ in self.conditions)
+
+
+def collect(flags: int, table: Iterable[tuple[int, Condition, str]]
+            ) -> tuple[tuple[Condition, str], ...]:
+    """The conditions of a flag word, from a (mask, condition, words) table."""
+    return tuple((cond, words) for mask, cond, words in table if flags & mask)
+
+
+class Oximetry:
+    """Turns a driver's Readings into messages; keeps the active conditions across reconnects."""
+
+    def __init__(self, source: str, numerics_period_s: float = 0.0,
+                 pleth_hz: float | None = None, pleth_chunk: int = 25,
+                 hold_s: float = 0.0) -> None:
+        self.source = source
+        self.numerics_period_s = numerics_period_s
+        self.hold_s = hold_s
+        self._absent_since: dict[ConditionKey, float] = {}
+        self.pleth_hz = pleth_hz
+        self.pleth_chunk = pleth_chunk
+        self.active: dict[ConditionKey, str] = {}
+        self._last_numerics_t = -math.inf
+        self._pleth: list[float] = []
+
+    def update(self, reading: Reading, t: float, wall: float) -> list[Message]:
+        wanted: dict[ConditionKey, str] = {}
+        for cond, words in reading.conditions:
+            key = (cond, None)
+            wanted[key] = f"{wanted[key]}; {words}" if key in wanted else words
+        blocked = reading.blocked or any(
+            key[0] in BLOCKING and key[1] is None and self._held(key, t)
+            for key in self.active if key not in wanted)
+        values: list[tuple[str, float]] = []
+        for key, value in reading.values:
+            if blocked:
+                continue
+            label = VITALS[key].label
+            if value is None:
+                wanted[(Condition.MEASUREMENT_INVALID, key)] = f"the device marked {label} invalid"
+            elif not VITALS[key].is_plausible(value):
+                wanted[(Condition.MEASUREMENT_INVALID, key)] = (
+                    f"{label} from the device is outside the plausible range")
+            else:
+                values.append((key, float(value)))
+        out: list[Message] = self._transitions(wanted, t, wall)
+        if self.pleth_hz:
+            out.extend(self._pleth_chunk(() if blocked else reading.pleth, t, wall))
+        if t - self._last_numerics_t >= self.numerics_period_s - 1e-9:
+            self._last_numerics_t = t
+            # Sent even when empty: the device did report, so it is neither silent nor stale.
+            out.append(Numerics(self.source, wall, t, tuple(values)))
+        return out
+
+    def _transitions(self, wanted: dict[ConditionKey, str], t: float, wall: float
+                     ) -> list[Message]:
+        out: list[Message] = []
+        for key in list(self.active):
+            if key in wanted:
+                self._absent_since.pop(key, None)
+            elif not self._held(key, t):
+                del self.active[key]
+                self._absent_since.pop(key, None)
+                out.append(DeviceCondition(self.source, wall, t, key[0], False, key[1]))
+        for key, words in wanted.items():
+            if key not in self.active:
+                self.active[key] = words
+                out.append(DeviceCondition(self.source, wall, t, key[0], True, key[1], words))
+        return out
+
+    def _held(self, key: ConditionKey, t: float) -> bool:
+        """Whether an active condition the device no longer reports is still held."""
+        return t - self._absent_since.setdefault(key, t) < self.hold_s
+
+    def _pleth_chunk(self, samples: tuple[float, ...], t: float, wall: float) -> list[Waveform]:
+        if not samples:
+            # A gap (probe off, frames lost): what is buffered is sent, not joined across it.
+            return self.flush_pleth(t, wall)
+        self._pleth.extend(samples)
+        if len(self._pleth) < self.pleth_chunk:
+            return []
+        return self.flush_pleth(t, wall)
+
+    def drop_pleth(self) -> None:
+        """Forgets buffered pleth (the link was lost: the next samples do not follow on)."""
+        self._pleth = []
+
+    def flush_pleth(self, t: float, wall: float) -> list[Waveform]:
+        """The buffered pleth as one chunk, its first sample dated back from `t`."""
+        if not self._pleth or not self.pleth_hz:
+            return []
+        n = len(self._pleth)
+        back = (n - 1) / self.pleth_hz
+        chunk = Waveform(self.source, wall - back, t - back, "pleth", self.pleth_hz,
+                         np.asarray(self._pleth, dtype=np.float32))
+        self._pleth = []
+        return [chunk]
