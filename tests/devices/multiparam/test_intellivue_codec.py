@@ -85,7 +85,7 @@ AARQ_DOC = """
 
 
 def test_association_request_is_the_documented_238_bytes() -> None:
-    assert pdu.AARQ == h(AARQ_DOC)
+    assert h(AARQ_DOC) == pdu.AARQ
     assert len(pdu.AARQ) == 238 and pdu.AARQ[1] == 236
     i = pdu.AARQ.index(h("81 48")) + 2  # user data: ASN length 72
     profile = pdu.AARQ[i + 32:i + 72]  # PollProfileSupport, after 32 bytes of headers
@@ -94,12 +94,12 @@ def test_association_request_is_the_documented_238_bytes() -> None:
 
 
 def test_release_abort_refuse_are_the_guides_bytes() -> None:
-    assert pdu.RLRQ == h("09 18 C1 16 61 80 30 80 02 01 01 A0 80 62 80 80 01 00 00 00 00 00 00"
-                         "00 00 00")
-    assert pdu.ABRT == h("19 2E 11 01 03 C1 29 A0 80 A0 80 30 80 02 01 01 06 02 51 01 00 00 00"
+    assert h("09 18 C1 16 61 80 30 80 02 01 01 A0 80 62 80 80 01 00 00 00 00 00 00"
+                         "00 00 00") == pdu.RLRQ
+    assert h("19 2E 11 01 03 C1 29 A0 80 A0 80 30 80 02 01 01 06 02 51 01 00 00 00"
                          "00 61 80 30 80 02 01 01 A0 80 64 80 80 01 01 00 00 00 00 00 00 00 00"
-                         "00 00")
-    assert pdu.REFUSE == h("0C 03 32 01 00")
+                         "00 00") == pdu.ABRT
+    assert h("0C 03 32 01 00") == pdu.REFUSE
     assert fake.RELEASE_RESPONSE.startswith(h("0A 18 C1 16"))
     assert h("63 80 80 01 00") in fake.RELEASE_RESPONSE
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from devices.multiparam.events import ConditionChange, LinkDown, LinkUp, Reading
@@ -60,7 +62,7 @@ def test_polls_are_renewed_before_they_expire_and_results_never_stop() -> None:
     w, host, mon = wired(timing=timing)
     w.run_until(95.0)
     times = [t for t, _ in continuous(w)]
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert max(gaps) < 1.1 and times[-1] > 94.0
     assert mon.stats.polls == host.polls_sent >= 11
 
@@ -72,7 +74,7 @@ def test_keep_alive_stops_the_monitor_aborting() -> None:
     w.run_until(120.0)
     assert mon.stats.aborts_sent == 0 and mon.stats.keepalives == host.keepalives_sent > 10
     tx = [t for t, _ in w.host_bytes]
-    assert max(b - a for a, b in zip(tx, tx[1:], strict=False)) <= timing.keepalive_s + DT + 1e-6
+    assert max(b - a for a, b in itertools.pairwise(tx)) <= timing.keepalive_s + DT + 1e-6
 
 
 def test_without_keep_alive_the_monitor_aborts_and_the_host_reassociates() -> None:
