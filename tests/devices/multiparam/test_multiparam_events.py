@@ -55,3 +55,20 @@ def test_tracker_reports_transitions_only() -> None:
     assert tr.clear() == [ConditionChange(Condition.MEASUREMENT_INVALID, False, "hr", ""),
                           ConditionChange(Condition.DEMO_DATA, False, "spo2", "")]
     assert tr.clear() == []
+
+
+def test_line_settings_and_baud_checks() -> None:
+    import pytest
+
+    from devices.base import SpecError
+    from devices.multiparam.ports import DATEX, INTELLIVUE
+
+    assert INTELLIVUE.baud("intellivue:/dev/ttyUSB0", None) == 115200
+    assert INTELLIVUE.baud("intellivue:/dev/ttyUSB0@19200", "19200") == 19200
+    assert not INTELLIVUE.rtscts and INTELLIVUE.parity == "N"
+    assert DATEX.baud("datex:/dev/ttyS0", None) == 19200 and DATEX.rtscts
+    assert DATEX.parity == "E"
+    with pytest.raises(SpecError, match="9600 baud is not available.*115200 or 19200"):
+        INTELLIVUE.baud("intellivue:/dev/ttyUSB0@9600", "9600")
+    with pytest.raises(SpecError, match="'fast' is not a number"):
+        DATEX.baud("datex:/dev/ttyS0@fast", "fast")
