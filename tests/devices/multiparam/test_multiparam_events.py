@@ -68,7 +68,7 @@ def test_line_settings_and_baud_checks() -> None:
     assert not INTELLIVUE.rtscts and INTELLIVUE.parity == "N"
     assert DATEX.baud("datex:/dev/ttyS0", None) == 19200 and DATEX.rtscts
     assert DATEX.parity == "E"
-    with pytest.raises(SpecError, match="9600 baud is not available.*115200 or 19200"):
+    with pytest.raises(SpecError, match=r"9600 baud is not available.*115200 or 19200"):
         INTELLIVUE.baud("intellivue:/dev/ttyUSB0@9600", "9600")
     with pytest.raises(SpecError, match="'fast' is not a number"):
         DATEX.baud("datex:/dev/ttyS0@fast", "fast")
