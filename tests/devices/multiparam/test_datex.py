@@ -188,3 +188,15 @@ def test_record_header_fields() -> None:
     assert r_len == len(rec) == 40 + dri.AUX_LEN and level == 9 and r_time == EPOCH + 3
     parsed = dri.parse_record(rec)
     assert parsed is not None and dri.find_aux(parsed) == 0  # no NIBP yet: time unknown
+
+
+def test_fake_monitor_obeys_ges_documented_request() -> None:
+    mon = FakeDatex()
+    mon.feed(GE_DISPLAYED_10S, 0.0)
+    assert mon.requests == [(dri.DRI_PH_DISPL, 10, 0x0E)] and mon.transmitting
+    frames = FrameDecoder().feed(mon.poll(0.0) + mon.poll(9.9) + mon.poll(10.0))
+    assert len(frames) == 2 and all(len(f) == 874 for f in frames)  # r_len of the capture
+    stop = GE_DISPLAYED_10S[:42] + bytes(7) + b"\x31\x7e"  # GE's stop example (S5CI p.A-2)
+    assert stop.endswith(bytes.fromhex("00 01 00 00 00 00 00 00 00 00 31 7e"))
+    mon.feed(stop, 11.0)
+    assert not mon.transmitting

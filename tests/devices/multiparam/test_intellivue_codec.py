@@ -230,3 +230,21 @@ def test_bad_fcs_is_dropped_and_counted() -> None:
     dec = FrameDecoder()
     assert dec.feed(bytes(frame) + encode_frame(b"ok")) == [b"ok"]
     assert dec.stats.bad_fcs == 1
+
+
+def test_fake_monitor_answers_the_documented_poll_frame() -> None:
+    """The 56 wire bytes of VSMP's ext_poll_request_msg5 (85 times in a host capture)."""
+    doc = h("C0 11 01 00 30 E1 00 00 02 00 01 00 28 00 01 00 07 00 22 00 21 00 00 00 00 00 00"
+            "00 00 F1 3B 00 14 00 01 00 01 00 06 00 00 00 01 00 08 F1 3E 00 04 00 03 A9 80 58 71"
+            "C1")
+    mon = fake.FakeIntelliVue()
+    mon.feed(encode_frame(pdu.AARQ), 0.0)
+    (_, report) = FrameDecoder().feed(mon.poll(0.0))
+    mon.feed(encode_frame(pdu.mds_create_result(int.from_bytes(report[8:10], "big"),
+                                                report[14:20], 0)), 0.1)
+    mon.feed(doc, 0.2)
+    assert mon.stats.polls == 1 and mon.associated
+    first = [pdu.decode(u) for u in FrameDecoder().feed(mon.poll(0.2))]
+    assert [m.linked_state for m in first] == [1, 2, 3, 0]  # LRS 1/2/3 then RORS
+    assert all(m.sequence_no == 0 and m.invoke_id == 1 for m in first)
+    assert FrameDecoder().feed(mon.poll(30.1)) and not FrameDecoder().feed(mon.poll(30.3))
