@@ -196,7 +196,7 @@ def test_fake_monitor_obeys_ges_documented_request() -> None:
     assert mon.requests == [(dri.DRI_PH_DISPL, 10, 0x0E)] and mon.transmitting
     frames = FrameDecoder().feed(mon.poll(0.0) + mon.poll(9.9) + mon.poll(10.0))
     assert len(frames) == 2 and all(len(f) == 874 for f in frames)  # r_len of the capture
-    stop = GE_DISPLAYED_10S[:42] + bytes(7) + b"\x31\x7e"  # GE's stop example (S5CI p.A-2)
+    stop = GE_DISPLAYED_10S[:42] + bytes(8) + b"\x31\x7e"  # GE's stop example (S5CI p.A-2)
     assert stop.endswith(bytes.fromhex("00 01 00 00 00 00 00 00 00 00 31 7e"))
     mon.feed(stop, 11.0)
     assert not mon.transmitting
