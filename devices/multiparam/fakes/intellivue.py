@@ -311,7 +311,7 @@ def _ext_period(ext: bytes) -> float:
 # ---- monitor-side message builders ----
 # Release response (PIPG p.301 gives `0A 18 C1 16 … 63 80 80 01 00 …`); the bytes between
 # are the release request's, as the guide shows the two side by side.
-RELEASE_RESPONSE = bytes.fromhex("0a18c11661803080020101a080638080010000000000000000" "00")
+RELEASE_RESPONSE = bytes.fromhex("0a18c11661803080020101a08063808001000000000000000000")
 
 
 def association_result(min_poll_s: float) -> bytes:
