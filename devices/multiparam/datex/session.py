@@ -55,6 +55,7 @@ class DatexSession:
         self._last_request = -1e9
         self._nibp_seen: tuple[int, int, int] | None = None  # last displayed raw sys/dia/mean
         self._nibp_old = False  # label bit 8 (data older than 60 s) in the last record
+        self._nibp_pending_old = False
         self._nibp_pending: tuple[tuple[str, float], ...] | None = None
         self._nibp_pending_since = 0.0
         self._aux_due: float | None = None
@@ -134,14 +135,14 @@ class DatexSession:
             self._next_request = now_s
         if self._nibp_pending is not None \
                 and now_s - self._nibp_pending_since >= self.timing.aux_wait_s:
-            self._emit_nibp(None, None)
+            self._emit_nibp(None, None, now_s)
 
     def _record(self, rec: dri.Record, now_s: float) -> None:
         aux = dri.find_aux(rec)
         if aux is not None:
             self._last_rx = now_s
             if self._nibp_pending is not None:
-                self._emit_nibp(aux, rec.r_time)
+                self._emit_nibp(aux, rec.r_time, now_s)
             return
         basic = dri.find_basic(rec)
         if basic is None:
@@ -187,10 +188,11 @@ class DatexSession:
             return
         self._nibp_seen = seen
         self._nibp_pending = (("sbp", raw[0] / 100), ("dbp", raw[1] / 100), ("map", raw[2] / 100))
+        self._nibp_pending_old = self._nibp_old
         self._nibp_pending_since = now_s
         self._aux_due = now_s
 
-    def _emit_nibp(self, nibp_time: int | None, r_time: int | None) -> None:
+    def _emit_nibp(self, nibp_time: int | None, r_time: int | None, now_s: float) -> None:
         values, self._nibp_pending = self._nibp_pending, None
         self._aux_due = None
         if values is None:
@@ -204,7 +206,10 @@ class DatexSession:
         else:
             if values == self._last_nibp_values:
                 return
-            age = 0.0
+            if self._nibp_pending_old:  # older than 60 s, at a time the monitor did not say
+                self._last_nibp_values = values
+                return
+            age = now_s - self._nibp_pending_since  # when it was first displayed to us
         self._last_nibp_values = values
         self._events.append(Reading(values, age))
 

@@ -31,6 +31,7 @@ class FakeIntelliVueConfig:
     nibp_first_s: float = 40.0  # when the first NBP cuff cycle completes
     linked: bool = True
     nibp_kpa: bool = False
+    nibp_time: bool = True  # attach NOM_ATTR_TIME_STAMP_ABS to the NBP object
     min_poll_period_s: float = 0.5  # what the monitor grants in the association result
     abort_after_s: float = 10.0  # no host message for this long: the monitor aborts
     start: datetime = datetime(2026, 11, 21, 9, 0, 0)
@@ -283,7 +284,7 @@ class FakeIntelliVue:
                      for p, v in ((pdu.NOM_PRESS_BLD_NONINV_SYS, m.sbp),
                                   (pdu.NOM_PRESS_BLD_NONINV_DIA, m.dbp),
                                   (pdu.NOM_PRESS_BLD_NONINV_MEAN, m.map))]
-            when = self.abs_time(m.t_s)
+            when = self.abs_time(m.t_s) if self.cfg.nibp_time else None
         return compound_object(H_NBP, elems, when)
 
     def _pressure(self, mmhg: float) -> int:

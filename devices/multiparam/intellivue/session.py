@@ -81,6 +81,7 @@ class IntelliVueSession:
         self._linked: list[pdu.ObservedObject] = []
         self._linked_invoke: int | None = None
         self._last_nibp_key: object = None
+        self._nibp_watched = False  # an NBP object was seen since this association began
         self.reports_answered = 0
         self.polls_sent = 0
         self.keepalives_sent = 0
@@ -225,6 +226,7 @@ class IntelliVueSession:
                 if msg.abs_time is not None and msg.rel_time is not None:
                     self._mds_clock = (msg.abs_time, msg.rel_time)
             if self.phase == Phase.AWAIT_MDS:
+                self._nibp_watched = False
                 self._enter(Phase.OPERATING, now_s)
                 self._up = True
                 period = (f"; min poll period {self.min_poll_period_s:g} s"
@@ -297,24 +299,27 @@ class IntelliVueSession:
         if not values:
             return
         key = obj.abs_time_raw or obj.rel_time or tuple(sorted(values.items()))
+        first_sight, self._nibp_watched = not self._nibp_watched, True
         if key == self._last_nibp_key:
             return
         self._last_nibp_key = key
-        self._events.append(Reading(tuple(sorted(values.items(), key=_order)),
-                                    self._age(obj, rel_time)))
+        age = self._age(obj, rel_time)
+        if age is None and first_sight:
+            return  # measured before we watched, at a time the monitor did not say
+        self._events.append(Reading(tuple(sorted(values.items(), key=_order)), age or 0.0))
 
-    def _age(self, obj: pdu.ObservedObject, rel_time: int) -> float:
-        """How long ago, by the monitor's clock, the NBP was measured (0 when unknown)."""
+    def _age(self, obj: pdu.ObservedObject, rel_time: int) -> float | None:
+        """How long ago, by the monitor's clock, the NBP was measured (None when unknown)."""
         if obj.rel_time:
             age = ((rel_time - obj.rel_time) & 0xFFFFFFFF) / pdu.REL_TICKS_PER_S
-            return age if age < _DAY_S else 0.0
+            return age if age < _DAY_S else None
         if obj.abs_time is not None and self._mds_clock is not None and rel_time:
             abs0, rel0 = self._mds_clock
             mon_now = abs0 + timedelta(seconds=((rel_time - rel0) & 0xFFFFFFFF)
                                        / pdu.REL_TICKS_PER_S)
             age = (mon_now - obj.abs_time).total_seconds()
-            return age if 0.0 <= age < _DAY_S else 0.0
-        return 0.0
+            return age if 0.0 <= age < _DAY_S else None
+        return None
 
 
 def _order(item: tuple[str, float]) -> int:

@@ -141,8 +141,26 @@ def test_nibp_without_aux_answer_is_kept_without_its_time() -> None:
     w, host, _ = wired(cfg)
     w.run_until(110.0)
     got = [(t, e) for t, e in w.of(Reading) if "sbp" in dict(e.values)]
-    assert len(got) == 2 and all(r.age_s == 0.0 for _, r in got)
-    assert got[0][0] == pytest.approx(20.0 + host.timing.aux_wait_s, abs=DT + 1e-6)
+    assert len(got) == 2
+    for (t, r), shown in zip(got, (20.0, 90.0), strict=True):  # first displayed at
+        assert t == pytest.approx(shown + host.timing.aux_wait_s, abs=DT + 1e-6)
+        assert t - r.age_s == pytest.approx(shown, abs=DT + 1e-6)
+
+
+def test_old_nibp_without_its_time_is_not_recorded() -> None:
+    """Vigil starts 90 s after a measurement, the monitor labels it older than 60 s and does
+    not answer AUX_INFO: its time is unknown, so it is not recorded; the next one is."""
+    cfg = FakeDatexConfig(nibp_first_s=17.0, nibp_interval_s=150.0, answer_aux=False)
+    host, mon = DatexSession(), FakeDatex(cfg)
+    w = BackToBack(host, mon, DT)
+    w.run_until(107.0)
+    host.start(107.0)
+    w.run_until(200.0)
+    old = [s for s in mon.sent if s.t_s < 137.0]
+    assert old and all(s.nibp_label == dri.NIBP_LABEL_OLD for s in old)  # shown, labelled old
+    got = [(t, e) for t, e in w.of(Reading) if "sbp" in dict(e.values)]
+    m = mon.nibp_at(1)
+    assert [dict(r.values) for _, r in got] == [{"sbp": m.sbp, "dbp": m.dbp, "map": m.map}]
 
 
 def test_codes_are_conditions_never_numbers() -> None:

@@ -225,3 +225,18 @@ def test_report_invoke_id_is_echoed_not_assumed() -> None:
     answer, poll = FrameDecoder().feed(host.poll(0.1))
     assert answer[8:10] == b"\x43\x21" and answer[4:6] == b"\x00\x02"
     assert poll[24:26] == b"\xf1\x3b"
+
+
+def test_nibp_without_a_time_is_kept_only_when_seen_arriving() -> None:
+    """No time attribute: the reading shown at association has an unknown age and is not
+    recorded; the next one is seen arriving and is recorded at that moment."""
+    cfg = FakeIntelliVueConfig(nibp_first_s=20.0, nibp_interval_s=60.0, nibp_time=False)
+    host, mon = IntelliVueSession(), FakeIntelliVue(cfg)
+    w = BackToBack(host, mon, DT)
+    w.run_until(30.0)  # the monitor measured at 20 s, before Vigil started at 30 s
+    host.start(30.0)
+    w.run_until(100.0)
+    (t, r), = nibp(w)
+    m = mon.nibp_at(1)
+    assert dict(r.values) == {"sbp": m.sbp, "dbp": m.dbp, "map": m.map}
+    assert r.age_s == 0.0 and m.t_s <= t <= m.t_s + 1.1
