@@ -1,0 +1,92 @@
+"""Protocol-neutral session events, and their pure mapping to Vigil messages.
+
+The IntelliVue and Datex sessions both speak in these four events, so a driver needs one
+mapping for both monitors. Conditions are tracked per vital by the session, which emits a
+`ConditionChange` only on a transition; the mapping is then stateless.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from monitor.messages import Condition, DeviceCondition, Message, Numerics
+
+
+@dataclass(frozen=True, slots=True)
+class LinkUp:
+    """The monitor is talking to us (association accepted / first data record)."""
+
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LinkDown:
+    """The link is lost: the monitor aborted, refused, or has been silent too long."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """Values the monitor marked valid, measured together.
+
+    `age_s` is how long before the feeding moment the monitor measured them, by the
+    monitor's own clock (an NIBP reading is often minutes old); 0 for live numerics.
+    """
+
+    values: tuple[tuple[str, float], ...]
+    age_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionChange:
+    condition: Condition
+    active: bool
+    vital: str | None
+    detail: str = ""
+
+
+Event = LinkUp | LinkDown | Reading | ConditionChange
+
+
+def to_messages(event: Event, source: str, t_s: float, t_wall: float) -> list[Message]:
+    """The Vigil messages for one event received at session time `t_s` / wall `t_wall`.
+
+    A reading measured before the session began (an NIBP taken before recording started)
+    belongs to no session and maps to nothing. Link events map to nothing: the driver
+    turns `LinkDown` into `DeviceDisconnected` and the runtime reports device status.
+    """
+    if isinstance(event, Reading):
+        if not event.values or t_s - event.age_s < 0:
+            return []
+        return [Numerics(source, t_wall - event.age_s, t_s - event.age_s, event.values)]
+    if isinstance(event, ConditionChange):
+        return [DeviceCondition(source, t_wall, t_s, event.condition, event.active,
+                                event.vital, event.detail)]
+    return []
+
+
+class ConditionTracker:
+    """The one current condition of each vital; reports transitions only."""
+
+    def __init__(self) -> None:
+        self._now: dict[str, tuple[Condition, str]] = {}
+
+    def set(self, vital: str, state: tuple[Condition, str] | None) -> list[ConditionChange]:
+        old = self._now.get(vital)
+        if old == state or (old is not None and state is not None and old[0] == state[0]):
+            return []
+        out = []
+        if old is not None:
+            out.append(ConditionChange(old[0], False, vital, ""))
+            del self._now[vital]
+        if state is not None:
+            self._now[vital] = state
+            out.append(ConditionChange(state[0], True, vital, state[1]))
+        return out
+
+    def clear(self) -> list[ConditionChange]:
+        """Ends every condition: after the link is lost they are no longer known."""
+        out = [ConditionChange(c, False, v, "") for v, (c, _) in sorted(self._now.items())]
+        self._now.clear()
+        return out
