@@ -84,7 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     rec = sub.add_parser("record", help="record a session from devices")
     rec.add_argument("--device", action="append", required=True, metavar="SPEC",
-                     help="sim[:SCENARIO] or replay:FILE (repeatable)")
+                     help="sim[:SCENARIO], replay:FILE, masimo:PORT, nonin:PORT, "
+                          "contec:PORT, ble:ADDRESS, intellivue:PORT or datex:PORT "
+                          "(serial PORTs take @BAUD; repeatable)")
     rec.add_argument("--duration", type=_positive, required=True, metavar="SECONDS")
     session_opts(rec)
     rec.add_argument("--patient", metavar="ID", help="patient id or initials")
