@@ -2,8 +2,12 @@
 driver (or `main.py record` in another process) opens the slave path as a serial port.
 
 The thread keeps the slave open too, so the pty survives the host closing and reopening
-the port (a reconnect), as a cable does. Every chunk the monitor writes is logged with
-the wall time it was written, to judge the host's timing against the monitor's truth.
+the port (a reconnect), as a cable does. A pty has no parity: Linux drops PARENB, and then
+refuses (EINVAL) a later tcsetattr whose only change is PARENB, which is what pyserial does
+when it reopens the port at 8E1. So the thread puts the pty's nominal speed back to 38400
+whenever the host has set another: the host's next open then changes the speed too.
+Every chunk the monitor writes is logged with the wall time it was written, to judge the
+host's timing against the monitor's truth.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import select
+import termios
 import threading
 import time
 import tty
@@ -73,9 +78,17 @@ class MonitorPty:
         with self._lock:
             return self.writes[-1][1] if self.writes else None
 
+    def _unpin_speed(self) -> None:
+        attrs = termios.tcgetattr(self._slave)
+        if attrs[4] != termios.B38400 or attrs[5] != termios.B38400:
+            attrs[2] = (attrs[2] & ~termios.CBAUD) | termios.B38400
+            attrs[4] = attrs[5] = termios.B38400
+            termios.tcsetattr(self._slave, termios.TCSANOW, attrs)
+
     def _run(self) -> None:
         try:
             while not self._stop.is_set():
+                self._unpin_speed()
                 ready, _, _ = select.select([self.master], [], [], self.STEP_S)
                 data = os.read(self.master, 4096) if ready else b""
                 with self._lock:

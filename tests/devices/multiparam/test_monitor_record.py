@@ -1,0 +1,301 @@
+"""End to end: `main.py record --device intellivue:/dev/pts/N` (and `datex:`) against the
+fake monitors served on a pty, through states, an abort and a silent monitor, then the
+store and `main.py export` are checked against the fake's own log of what it sent.
+
+Each step waits on the store (read-only, as another process would) or on the fake, with a
+deadline; the recording is ended with SIGINT once the last step is seen.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devices.multiparam.datex import records as dri
+from devices.multiparam.datex.session import Timing as DatexTiming
+from devices.multiparam.fakes.datex import FakeDatex, FakeDatexConfig
+from devices.multiparam.fakes.intellivue import FakeIntelliVue, FakeIntelliVueConfig
+from devices.multiparam.intellivue import pdu
+from devices.multiparam.intellivue.session import Timing as IntelliVueTiming
+from tests.conftest import REPO
+from tests.devices.multiparam.monitor_pty import MonitorPty
+
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs POSIX ptys")]
+
+STEP_DEADLINE_S = 20.0
+DETECT_S = 2.0  # a silent monitor is shown disconnected within this of its silence being sure
+NEVER = 1e9
+LATENCY_S = 1.0  # from the fake writing a value to Vigil stamping it (results are 1.024 s apart)
+SLACK_S = 0.05  # the fake logs the scheduled time; it writes within its 20 ms step
+
+
+class Recording:
+    """`main.py record` in a subprocess, and read-only queries of its live store."""
+
+    def __init__(self, tmp_path: Path, spec: str, duration_s: float = 60.0) -> None:
+        self.db = tmp_path / "vigil.sqlite3"
+        self.proc = subprocess.Popen(
+            [sys.executable, "main.py", "record", "--device", spec, "--duration",
+             str(duration_s), "--db", str(self.db)],
+            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.err = ""
+
+    def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        if not self.db.exists():
+            return []
+        try:
+            with sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=1) as conn:
+                return conn.execute(sql, params).fetchall()
+        except sqlite3.OperationalError:  # the schema is not created yet
+            return []
+
+    def wait(self, what: str, sql: str, params: tuple[Any, ...] = (),
+             done: Callable[[list[tuple[Any, ...]]], bool] = bool) -> list[tuple[Any, ...]]:
+        """The rows of `sql` once `done(rows)`; fails after STEP_DEADLINE_S."""
+        deadline = time.monotonic() + STEP_DEADLINE_S
+        while not done(rows := self.rows(sql, params)):
+            assert self.proc.poll() is None, f"vigil ended early: {self.proc.communicate()}"
+            assert time.monotonic() < deadline, f"{what}: not seen in {STEP_DEADLINE_S:g} s"
+            time.sleep(0.05)  # another process's file: the wait is on its content
+        return rows
+
+    def status_after(self, code: str, t_s: float, detail: str = "") -> tuple[Any, ...]:
+        """The first status `code` after session time `t_s` (detail containing `detail`)."""
+        return self.wait(f"status {code} ({detail}) after {t_s:.1f} s",
+                         "SELECT t_s, t_wall, detail FROM device_events WHERE kind = 'status'"
+                         " AND code = ? AND t_s > ? AND instr(detail, ?) > 0 ORDER BY t_s",
+                         (code, t_s, detail))[0]
+
+    def samples(self, vital: str, after_t_s: float = -1.0) -> list[tuple[Any, ...]]:
+        return self.rows("SELECT t_s, t_wall, value FROM samples WHERE vital = ? AND t_s > ?"
+                         " ORDER BY t_s, rowid", (vital, after_t_s))
+
+    def wait_samples(self, vital: str, n: int = 1, after_t_s: float = -1.0) -> None:
+        self.wait(f"{n} {vital} sample(s) after {after_t_s:.1f} s",
+                  "SELECT COUNT(*) FROM samples WHERE vital = ? AND t_s > ?",
+                  (vital, after_t_s), lambda r: bool(r) and r[0][0] >= n)
+
+    def conditions(self) -> list[tuple[Any, ...]]:
+        """(t_s, code, active, vital) of every condition event, in order."""
+        return self.rows("SELECT t_s, code, active, vital FROM device_events"
+                         " WHERE kind = 'condition' ORDER BY t_s, rowid")
+
+    def stop(self) -> None:
+        """SIGINT: the session is completed and the devices closed (released)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        _, self.err = self.proc.communicate(timeout=20)
+        assert self.proc.returncode == 0, self.err
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.communicate()
+
+    def export(self, fmt: str) -> str:
+        out = subprocess.run([sys.executable, "main.py", "export", "--db", str(self.db),
+                              "--format", fmt, "--out", "-"],
+                             cwd=REPO, capture_output=True, text=True, timeout=30)
+        assert out.returncode == 0, out.stderr
+        return out.stdout
+
+
+@contextmanager
+def recording(tmp_path: Path, spec: str) -> Iterator[Recording]:
+    rec = Recording(tmp_path, spec)
+    try:
+        yield rec
+    finally:
+        rec.kill()
+
+
+def _csv_values(text: str) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {}
+    for row in csv.DictReader(io.StringIO(text)):
+        out.setdefault(row["vital"], []).append(float(row["value"]))
+    return out
+
+
+def _episodes(conds: list[tuple[Any, ...]], code: str, vital: str) -> list[tuple[float, float]]:
+    """(start, end) of each episode of a condition (end: inf while it lasts)."""
+    out: list[tuple[float, float]] = []
+    for t, c, active, v in conds:
+        if (c, v) != (code, vital):
+            continue
+        if active:
+            out.append((t, float("inf")))
+        elif out and out[-1][1] == float("inf"):
+            out[-1] = (out[-1][0], t)
+    return out
+
+
+def _streaming(rec: Recording) -> list[tuple[float, float]]:
+    """(from, to) wall times of each stretch the device was streaming."""
+    statuses = rec.rows("SELECT t_wall, code FROM device_events WHERE kind = 'status'"
+                        " ORDER BY t_s, rowid")
+    return [(w, statuses[i + 1][0] if i + 1 < len(statuses) else float("inf"))
+            for i, (w, code) in enumerate(statuses) if code == "streaming"]
+
+
+def _check_log(rec: Recording, vital: str, sent: list[tuple[float, float | None]]) -> None:
+    """The stored `vital` against the fake's log (wall time sent, value or None if marked):
+    each stored number is the one the monitor sent last, just before; each valid number sent
+    while the device was streaming was stored. (Values sent while Vigil's port was closed,
+    between a disconnect and the reconnect, are lost, as on a real cable.)"""
+    stored = [(s[1], s[2]) for s in rec.samples(vital)]
+    assert stored, f"no {vital} stored"
+    for w, v in stored:
+        before = [(sw, sv) for sw, sv in sent if sw <= w + SLACK_S]
+        assert before and w - before[-1][0] < LATENCY_S, f"{vital} {v} at {w}: never sent"
+        assert before[-1][1] == v, f"{vital}: stored {v}, the monitor sent {before[-1][1]}"
+    for sw, sv in sent:
+        if sv is not None and any(a <= sw < b - LATENCY_S for a, b in _streaming(rec)):
+            assert any(-SLACK_S <= w - sw < LATENCY_S for w, _ in stored), \
+                f"{vital} {sv} sent at {sw} while streaming, not stored"
+
+
+def _no_numbers_during(rec: Recording, vital: str, episodes: list[tuple[float, float]]) -> None:
+    assert episodes
+    for t0, t1 in episodes:
+        during = [s for s in rec.samples(vital) if t0 <= s[0] < t1]
+        assert not during, f"{vital} numbers while the monitor marked it: {during}"
+
+
+def _ended(vital: str, code: str) -> Callable[[list[tuple[Any, ...]]], bool]:
+    return lambda rows: any(r[1:] == (code, 0, vital) for r in rows)
+
+
+def test_record_intellivue(tmp_path: Path) -> None:
+    mon = FakeIntelliVue(FakeIntelliVueConfig(nibp_first_s=NEVER))
+    silence_s = IntelliVueTiming().silence_s
+    with MonitorPty(mon) as pty, recording(tmp_path, f"intellivue:{pty.path}") as rec:
+        wall0 = time.time() - pty.now()  # the wall time of the fake's time 0
+        rec.wait_samples("hr", 3)
+        with pty.control() as now:  # a cuff cycle completes
+            mon.cfg.nibp_first_s = now + 0.5
+        rec.wait_samples("sbp")
+        with pty.control() as now:  # invalid, unavailable and demo values, for 2.5 s
+            mon.cfg.states = ((now, now + 2.5, "spo2", pdu.MS_INVALID),
+                              (now, now + 2.5, "hr", pdu.MS_UNAVAILABLE),
+                              (now, now + 2.5, "pr", pdu.MS_DEMO_DATA),
+                              (now, now + 2.5, "sbp", pdu.MS_INVALID))
+        rec.wait("every state ended",
+                 "SELECT t_s, code, active, vital FROM device_events WHERE kind = 'condition'",
+                 done=lambda rows: all(_ended(v, c)(rows) for v, c in (
+                     ("spo2", "measurement_invalid"), ("hr", "searching"),
+                     ("pr", "demo_data"), ("sbp", "measurement_invalid"))))
+
+        with pty.control() as now:  # the monitor aborts the association
+            mon.abort(now)
+        aborted = rec.status_after("disconnected", 0.0, "aborted")
+        back = rec.status_after("streaming", aborted[0])
+        rec.wait_samples("hr", 2, back[0])
+
+        with pty.control():  # the monitor falls silent (cable pulled)
+            mon.muted = True
+        silent = rec.status_after("disconnected", back[0], "no data")
+        last_sent = pty.last_write_wall()
+        with pty.control():
+            mon.muted = False
+        assert last_sent is not None
+        assert silent[1] <= last_sent + silence_s + DETECT_S, \
+            f"disconnected {silent[1] - last_sent:.2f} s after the monitor's last byte"
+        assert silent[1] >= last_sent + silence_s - 0.5, "disconnected before silence was sure"
+        again = rec.status_after("streaming", silent[0])
+        rec.wait_samples("hr", 2, again[0])
+        rec.stop()
+        pty.wait_for(lambda _: mon.stats.releases == 1)  # released on close
+        with pty.control():
+            sent = list(mon.sent_numerics)
+            associations = mon.stats.associations
+            nibp = mon.last_nibp(pty.now())
+
+    assert associations >= 3  # the first, after the abort, after the silence
+    for vital in ("hr", "spo2", "pr"):
+        _check_log(rec, vital, [(wall0 + s.t_s, s.value if s.state == 0 else None)
+                                for s in sent if s.vital == vital])
+    assert nibp is not None
+    stored = [(s[1], s[2]) for s in rec.samples("sbp")]
+    assert [v for _, v in stored] == [nibp.sbp], "an NIBP reading lost or stored twice"
+    assert stored[0][0] == pytest.approx(wall0 + nibp.t_s, abs=1.2), "NIBP at the wrong time"
+    assert [s[2] for s in rec.samples("dbp")] == [nibp.dbp]
+    assert [s[2] for s in rec.samples("map")] == [nibp.map]
+
+    conds = rec.conditions()
+    for vital, code in (("spo2", "measurement_invalid"), ("hr", "searching"),
+                        ("pr", "demo_data"), ("sbp", "measurement_invalid")):
+        _no_numbers_during(rec, vital, _episodes(conds, code, vital))
+
+    exported = _csv_values(rec.export("csv"))
+    for vital in ("hr", "spo2", "pr", "sbp", "dbp", "map"):
+        assert exported[vital] == [s[2] for s in rec.samples(vital)], vital
+
+
+def test_record_datex(tmp_path: Path) -> None:
+    # The first record shows HR "not updated" and SpO2 "invalid"; no NIBP measured yet.
+    mon = FakeDatex(FakeDatexConfig(nibp_first_s=NEVER, codes=(
+        (0.0, NEVER, "hr", dri.DATA_NOT_UPDATED), (0.0, NEVER, "spo2", dri.DATA_INVALID))))
+    silence_s = DatexTiming().silence_s
+    with MonitorPty(mon) as pty, recording(tmp_path, f"datex:{pty.path}") as rec:
+        wall0 = time.time() - pty.now()
+        rec.wait("the first record's states",
+                 "SELECT t_s, code, active, vital FROM device_events WHERE kind = 'condition'",
+                 done=lambda rows: {("searching", "hr"), ("measurement_invalid", "spo2")}
+                 <= {(r[1], r[3]) for r in rows})
+        with pty.control() as now:  # valid values from the next record on; an NIBP now
+            mon.cfg.codes = ()
+            mon.cfg.nibp_first_s = now
+        rec.wait_samples("sbp")
+        rec.wait_samples("hr")
+
+        with pty.control():  # the monitor falls silent (cable pulled)
+            mon.muted = True
+        silent = rec.status_after("disconnected", 0.0, "no data")
+        last_sent = pty.last_write_wall()
+        with pty.control():
+            mon.muted = False
+        assert last_sent is not None
+        assert silent[1] <= last_sent + silence_s + DETECT_S, \
+            f"disconnected {silent[1] - last_sent:.2f} s after the monitor's last byte"
+        assert silent[1] >= last_sent + silence_s - 0.5, "disconnected before silence was sure"
+        again = rec.status_after("streaming", silent[0])
+        rec.wait_samples("hr", 1, again[0])
+        rec.stop()
+        pty.wait_for(lambda _: not mon.transmitting)  # the stop request on close
+        with pty.control():
+            sent = list(mon.sent)
+            nibp = mon.last_nibp(pty.now())
+
+    for vital, scale in (("hr", 1.0), ("spo2", 0.01), ("pr", 1.0)):
+        _check_log(rec, vital, [(wall0 + r.t_s, round(getattr(r, vital) * scale, 2)
+                                 if getattr(r, vital) > dri.DATA_INVALID_LIMIT else None)
+                                for r in sent])
+    assert nibp is not None
+    stored = [(s[1], s[2]) for s in rec.samples("sbp")]
+    assert [v for _, v in stored] == [nibp.sbp]
+    assert stored[0][0] == pytest.approx(wall0 + nibp.t_s, abs=1.5), "NIBP at the wrong time"
+    assert [s[2] for s in rec.samples("dbp")] == [nibp.dbp]
+    assert [s[2] for s in rec.samples("map")] == [nibp.map]
+
+    conds = rec.conditions()
+    _no_numbers_during(rec, "hr", _episodes(conds, "searching", "hr"))
+    _no_numbers_during(rec, "spo2", _episodes(conds, "measurement_invalid", "spo2"))
+    assert rec.samples("pr")[0][0] <= _episodes(conds, "searching", "hr")[0][1], \
+        "the valid pulse rate was held back with the invalid values"
+
+    exported = _csv_values(rec.export("csv"))
+    for vital in ("hr", "spo2", "pr", "sbp", "dbp", "map"):
+        assert exported[vital] == [s[2] for s in rec.samples(vital)], vital
