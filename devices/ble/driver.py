@@ -240,8 +240,9 @@ class BleDriver(Driver):
             self._queue.put_nowait(_DISCONNECTED)
 
     def _explain(self, e: Exception) -> DeviceError:
-        if isinstance(e, BleakBluetoothNotAvailableError | OSError) or getattr(
-                e, "dbus_error", "").endswith(("ServiceUnknown", "NotReady")):
+        dbus_error = getattr(e, "dbus_error", None) or ""
+        if isinstance(e, BleakBluetoothNotAvailableError | OSError) or dbus_error.endswith(
+                ("ServiceUnknown", "NotReady")):
             return DeviceError(f"{self.source}: Bluetooth is not available on this computer: "
                                f"{explain_unavailable(e)}")
         if isinstance(e, BleakDeviceNotFoundError):
