@@ -208,7 +208,7 @@ class GattMapper:
         conds: dict[ConditionKey, str] = {}
         if percent < LOW_BATTERY_PERCENT or (key in self._active
                                              and percent < BATTERY_OK_PERCENT):
-            conds = {key: f"battery at {percent} %: charge or replace it"}
+            conds = {key: "the battery is low: charge or replace it"}
         wall = self.clock.wall(t)
         return [Battery(self.source, wall, t, float(percent)),
                 *self._conditions("battery", conds, t)]
