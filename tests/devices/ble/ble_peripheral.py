@@ -9,9 +9,9 @@ BlueZoo lists them in no fixed order) and advertises its services. KIND is one o
 - plx: Pulse Oximeter 0x1822 (2A5F notify, SpO2 97 % PR 72, every 0.25 s; 2A60 features);
 - bp:  Blood Pressure 0x1810 (2A35 indicate: 120/80 mmHg, MAP 93, pulse 64, every 0.5 s
        while subscribed; 2A36 notify).
-Prints READY once everything is registered. SIGUSR1 drops the central's links to the hr
-devices and silences them for 3 s (a strap walking out of range), then they advertise
-again. Runs until SIGTERM.
+Prints READY once everything is registered. SIGUSR1 drops the central's link to each
+connected hr device and silences it for 3 s (a strap walking out of range), then it
+advertises again. Runs until SIGTERM.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from bluez_peripheral.gatt.characteristic import CharacteristicFlags as Flags
 from bluez_peripheral.gatt.characteristic import characteristic
 from bluez_peripheral.gatt.service import Service, ServiceCollection
 from bluez_peripheral.util import Adapter, get_message_bus
+from dbus_next.errors import DBusError
 
 HRM = bytes([0x16, 72, 0x00, 0x04])  # contact detected, HR 72, RR 1.000 s
 PLX = bytes([0x00, 0x61, 0x00, 0x48, 0x00])  # SpO2 97, PR 72
@@ -106,20 +107,27 @@ KINDS = {
 
 
 async def _adapter_by_address(bus, address: str) -> Adapter:
-    for adapter in await Adapter.get_all(bus):
-        if (await adapter.get_address()).upper() == address.upper():
-            return adapter
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 15
+    while loop.time() < deadline:  # BlueZoo adds its adapters just after it starts
+        with contextlib.suppress(DBusError):
+            for adapter in await Adapter.get_all(bus):
+                if (await adapter.get_address()).upper() == address.upper():
+                    return adapter
+        await asyncio.sleep(0.05)
     raise SystemExit(f"no adapter with address {address}")
 
 
-async def _drop_link(bus, central: Adapter, address: str) -> None:
+async def _drop_link(bus, central: Adapter, address: str) -> bool:
     """Ends the central's link to `address` as a radio loss would: BlueZoo cannot drop a
     link from the peripheral's side, so this disconnects the central's device object."""
     path = f"{central._proxy.path}/dev_{address.upper().replace(':', '_')}"
     proxy = bus.get_proxy_object("org.bluez", path, await bus.introspect("org.bluez", path))
     device = proxy.get_interface("org.bluez.Device1")
-    if await device.get_connected():
-        await device.call_disconnect()
+    if not await device.get_connected():
+        return False
+    await device.call_disconnect()
+    return True
 
 
 class _Advertiser:
@@ -169,19 +177,17 @@ async def main(central_address: str, devices: list[tuple[str, str]]) -> None:
     loop.add_signal_handler(signal.SIGUSR1, drop.set)
     print("READY", flush=True)
     tick = 0
-    muted_until = 0.0
+    muted_until: dict[str, float] = {}
     while not stop.is_set():
         now = loop.time()
         if drop.is_set():
             drop.clear()
-            muted_until = now + DROP_S
             for kind, advertiser, _services, address in served:
-                if kind == "hr":
+                if kind == "hr" and await _drop_link(bus, central, address):
+                    muted_until[address] = now + DROP_S
                     await advertiser.stop()
-                    await _drop_link(bus, central, address)
-        for kind, advertiser, services, _address in served:
-            muted = kind == "hr" and now < muted_until
-            if muted:
+        for kind, advertiser, services, address in served:
+            if now < muted_until.get(address, 0.0):
                 continue
             if tick % 4 == 0:
                 await advertiser.refresh()
