@@ -8,7 +8,8 @@ thread). Notification callbacks only stamp and enqueue; `stream()` decodes and m
 `devices.ble.mapping`). A dropped link wakes `stream()` at once through bleak's
 disconnected callback, so the device is `disconnected` as soon as BlueZ reports the loss;
 the runtime then reconnects with back-off. Every await on the radio has a time limit, so
-a silent device never blocks the runtime.
+a silent device never blocks the runtime (`asyncio.timeout`, not `wait_for`, which on
+Python 3.11 can swallow a cancellation that arrives as the awaited call finishes).
 
 A blood pressure cuff connects only to send its readings and then hangs up: between
 readings it is simply `disconnected`, and the driver looks for it again. There is no
@@ -157,7 +158,8 @@ class BleDriver(Driver):
                     "measurement)")
             client = self._make_client(device, bluez)
             self._client = client
-            await asyncio.wait_for(client.connect(), CONNECT_TIMEOUT_S)
+            async with asyncio.timeout(CONNECT_TIMEOUT_S):
+                await client.connect()
             self._kind = self._describe(client.services)
             await self._subscribe(client)
         except DeviceError:
@@ -203,8 +205,8 @@ class BleDriver(Driver):
             char = chars.get(uuid16(short))
             if char is None or not {"notify", "indicate"} & set(char.properties):
                 continue
-            await asyncio.wait_for(
-                client.start_notify(char, self._callback(short)), GATT_TIMEOUT_S)
+            async with asyncio.timeout(GATT_TIMEOUT_S):
+                await client.start_notify(char, self._callback(short))
             subscribed.append(what)
         if not subscribed:
             raise DeviceError(
@@ -215,13 +217,13 @@ class BleDriver(Driver):
             t = self.clock.now()
             try:
                 if "read" in battery.properties:
-                    data = await asyncio.wait_for(client.read_gatt_char(battery),
-                                                  GATT_TIMEOUT_S)
+                    async with asyncio.timeout(GATT_TIMEOUT_S):
+                        data = await client.read_gatt_char(battery)
                     self._pending += self.mapper.battery(gatt.parse_battery_level(data), t)
                 if "notify" in battery.properties:
-                    await asyncio.wait_for(
-                        client.start_notify(battery, self._callback(gatt.BATTERY_LEVEL)),
-                        GATT_TIMEOUT_S)
+                    async with asyncio.timeout(GATT_TIMEOUT_S):
+                        await client.start_notify(battery,
+                                                  self._callback(gatt.BATTERY_LEVEL))
             except GattDecodeError as e:  # a broken battery value costs only the battery
                 log.warning("%s: battery level unreadable: %s", self._where, e)
         self._pending += self.mapper.condition("link", {}, self.clock.now())
@@ -286,6 +288,7 @@ class BleDriver(Driver):
         if client is None:
             return
         try:
-            await asyncio.wait_for(client.disconnect(), DISCONNECT_TIMEOUT_S)
+            async with asyncio.timeout(DISCONNECT_TIMEOUT_S):
+                await client.disconnect()
         except Exception as e:  # closing must not raise; the link is gone either way
             log.debug("%s: disconnect: %r", self._where, e)
