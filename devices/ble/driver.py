@@ -26,7 +26,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from bleak import BleakClient, BleakScanner
-from bleak.exc import BleakBluetoothNotAvailableError, BleakDeviceNotFoundError
+from bleak.exc import BleakBluetoothNotAvailableError, BleakDeviceNotFoundError, BleakError
 
 from devices.base import DeviceDisconnected, DeviceError, Driver, SpecError
 from devices.ble import gatt
@@ -224,7 +224,8 @@ class BleDriver(Driver):
                     async with asyncio.timeout(GATT_TIMEOUT_S):
                         await client.start_notify(battery,
                                                   self._callback(gatt.BATTERY_LEVEL))
-            except GattDecodeError as e:  # a broken battery value costs only the battery
+            except (GattDecodeError, BleakError, TimeoutError) as e:
+                # The battery is extra: an unreadable level costs only the battery reading.
                 log.warning("%s: battery level unreadable: %s", self._where, e)
         self._pending += self.mapper.condition("link", {}, self.clock.now())
         log.info("%s: connected; reading %s", self._where, ", ".join(subscribed))

@@ -57,12 +57,13 @@ class FakeClient:
 
     def __init__(self, device: Any, disconnected_callback: Any, *, services: list[FakeService],
                  battery: bytes = b"\x5a", fail: BaseException | None = None,
-                 hang: bool = False) -> None:
+                 battery_error: BaseException | None = None, hang: bool = False) -> None:
         self.device = device
         self.disconnected_callback = disconnected_callback
         self.services = services
         self.battery = battery
         self.fail = fail
+        self.battery_error = battery_error
         self.hang = hang
         self.callbacks: dict[str, Any] = {}
         self.connected = False
@@ -79,6 +80,8 @@ class FakeClient:
         self.callbacks[char.uuid] = callback
 
     async def read_gatt_char(self, char: FakeChar) -> bytearray:
+        if self.battery_error is not None:
+            raise self.battery_error
         return bytearray(self.battery)
 
     async def disconnect(self) -> None:
@@ -292,3 +295,15 @@ def test_runtime_marks_a_drop_disconnected_within_2_s_and_reconnects() -> None:
     finally:
         runtime.stop()
     assert hx.clients[1].disconnects >= 1
+
+
+def test_unreadable_battery_costs_only_the_battery() -> None:
+    async def run() -> None:
+        hx = Harness(battery_error=BleakDBusError("org.bluez.Error.Failed", ["Read failed"]))
+        await hx.driver.connect()
+        stream = hx.driver.stream()
+        hx.clients[0].notify(gatt.HEART_RATE_MEASUREMENT, bytes([0x00, 60]))
+        (msg,) = await next_messages(stream, 1)  # no Battery message, the HR all the same
+        assert isinstance(msg, Numerics) and msg.values == (("hr", 60.0),)
+        await hx.driver.close()
+    asyncio.run(run())
