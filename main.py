@@ -233,8 +233,8 @@ def cmd_devices(args: argparse.Namespace) -> int:
               "be used.")
         return 0
     shown = [d for d in found if d.readable or args.all]
-    print(f"Bluetooth LE devices with vital-sign services ({len(shown)}); use --device "
-          "ble:ADDRESS:")
+    what = "Bluetooth LE devices" if args.all else "Bluetooth LE devices with vital-sign services"
+    print(f"{what} ({len(shown)}); use --device ble:ADDRESS:")
     for d in shown:
         rssi = f"{d.rssi} dBm" if d.rssi is not None else "-"
         print(f"  {d.address}\t{d.name or '(no name)'}\t{rssi}\t"
