@@ -9,6 +9,7 @@
     python main.py export [--db PATH] [--session ID|latest] --format csv|pdf|fhir
                           [--deidentify] [--clinic NAME] [--clinician NAME] [--nurse NAME]
                           --out FILE|-
+    python main.py devices [--timeout S] [--adapter hciN] [--all]
 
 Exit status: 0 done, 1 the work failed (the message says why), 2 a bad argument or SPEC.
 """
@@ -122,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--clinician", help="responsible clinician (else a blank line)")
     exp.add_argument("--nurse", help="monitoring nurse (else a blank line)")
     # -- end reports --
+    add_devices_parser(sub)
     return p
 
 
@@ -246,6 +248,52 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- devices: list nearby Bluetooth LE devices and serial ports (BLE driver work) ---------
+
+def add_devices_parser(sub: argparse._SubParsersAction) -> None:
+    dev = sub.add_parser("devices", help="list nearby Bluetooth devices and serial ports")
+    dev.add_argument("--timeout", type=_positive, default=5.0, metavar="S",
+                     help="how long to scan for Bluetooth devices (default 5)")
+    dev.add_argument("--adapter", metavar="hciN", help="Bluetooth adapter (Linux; default: "
+                     "the system's)")
+    dev.add_argument("--all", action="store_true",
+                     help="also list Bluetooth devices that advertise no vital-sign service")
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    """Serial ports, then BLE devices; a computer without Bluetooth still gets its ports."""
+    import asyncio
+
+    from serial.tools import list_ports
+
+    ports = sorted(list_ports.comports(), key=lambda p: p.device)
+    print(f"Serial ports ({len(ports)}):")
+    for port in ports:
+        print(f"  {port.device}\t{port.description or '-'}\t{port.hwid or '-'}")
+    from devices.ble.scan import explain_unavailable, scan
+
+    try:
+        found = asyncio.run(scan(args.timeout, args.adapter))
+    except Exception as e:  # no adapter, no D-Bus, no BlueZ: say so, the ports still count
+        print(f"Bluetooth: unavailable: {explain_unavailable(e)}. Serial devices can still "
+              "be used.")
+        return 0
+    shown = [d for d in found if d.readable or args.all]
+    what = "Bluetooth LE devices" if args.all else "Bluetooth LE devices with vital-sign services"
+    print(f"{what} ({len(shown)}); use --device ble:ADDRESS:")
+    for d in shown:
+        rssi = f"{d.rssi} dBm" if d.rssi is not None else "-"
+        print(f"  {d.address}\t{d.name or '(no name)'}\t{rssi}\t"
+              f"{', '.join(d.profiles) or '-'}")
+    hidden = len(found) - len(shown)
+    if hidden:
+        print(f"  ({hidden} other Bluetooth device(s) advertise none; --all lists them. A "
+              "paired cuff may not advertise its service: try ble:ADDRESS anyway.)")
+    return 0
+
+# --- end devices ---------------------------------------------------------------------------
+
+
 def _on_sigterm(_signum: int, _frame: FrameType | None) -> None:
     raise _Terminated()
 
@@ -270,6 +318,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_sessions(args)
         if args.command == "export":
             return cmd_export(args)
+        if args.command == "devices":
+            return cmd_devices(args)
     except (StoreError, ExportError) as e:
         print(f"vigil: error: {e}", file=sys.stderr)
         return 1
