@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -15,7 +16,7 @@ from devices.multiparam.fakes.datex import FakeDatex, FakeDatexConfig
 from devices.multiparam.fakes.intellivue import FakeIntelliVue, FakeIntelliVueConfig
 from devices.serial.datex import DatexDriver
 from devices.serial.intellivue import IntelliVueDriver
-from devices.spec import create_driver, parse_spec
+from devices.spec import create_driver, known_schemes, parse_spec
 from monitor.clock import ScaledClock
 from monitor.messages import Message, Numerics
 from tests.devices.multiparam.monitor_pty import MonitorPty
@@ -125,3 +126,10 @@ def test_silent_port_names_the_monitor_setup() -> None:
 
         with pytest.raises(DeviceDisconnected, match="Data Export"):
             asyncio.run(run())
+
+
+def test_device_help_names_every_scheme() -> None:
+    from main import DEVICE_HELP
+
+    named = set(re.findall(r"\b([a-z]+)(?:\[?:)", DEVICE_HELP))
+    assert named == set(known_schemes())
