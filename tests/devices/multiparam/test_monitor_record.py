@@ -39,6 +39,8 @@ STEP_DEADLINE_S = 20.0
 DETECT_S = 2.0  # a silent monitor is shown disconnected within this of its silence being sure
 NEVER = 1e9
 LATENCY_S = 1.0  # from the fake writing a value to Vigil stamping it (results are 1.024 s apart)
+MARKED_S = 2.5  # how long the fake marks values invalid or demo
+UNAVAILABLE_S = 2.5  # how long it marks HR unavailable
 SLACK_S = 0.05  # the fake logs the scheduled time; it writes within its 20 ms step
 
 
@@ -184,14 +186,13 @@ def test_record_intellivue(tmp_path: Path) -> None:
     with MonitorPty(mon) as pty, recording(tmp_path, f"intellivue:{pty.path}") as rec:
         wall0 = time.time() - pty.now()  # the wall time of the fake's time 0
         rec.wait_samples("hr", 3)
-        with pty.control() as now:  # a cuff cycle completes
+        with pty.control() as now:  # a cuff cycle completes; invalid, unavailable, demo values
             mon.cfg.nibp_first_s = now + 0.5
-        rec.wait_samples("sbp")
-        with pty.control() as now:  # invalid, unavailable and demo values, for 2.5 s
-            mon.cfg.states = ((now, now + 2.5, "spo2", pdu.MS_INVALID),
-                              (now, now + 2.5, "hr", pdu.MS_UNAVAILABLE),
-                              (now, now + 2.5, "pr", pdu.MS_DEMO_DATA),
-                              (now, now + 2.5, "sbp", pdu.MS_INVALID))
+            mon.cfg.states = ((now, now + MARKED_S, "spo2", pdu.MS_INVALID),
+                              (now, now + UNAVAILABLE_S, "hr", pdu.MS_UNAVAILABLE),
+                              (now, now + MARKED_S, "pr", pdu.MS_DEMO_DATA),
+                              (now, now + MARKED_S, "sbp", pdu.MS_INVALID))
+        rec.wait_samples("sbp")  # once its invalid mark is gone
         rec.wait("every state ended",
                  "SELECT t_s, code, active, vital FROM device_events WHERE kind = 'condition'",
                  done=lambda rows: all(_ended(v, c)(rows) for v, c in (
