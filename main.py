@@ -5,7 +5,7 @@
                           [--speed N|max] [--db PATH] [--patient ID] [--preset NAME]
     python main.py replay FILE [--speed N|max] [--db PATH] [--preset NAME]
     python main.py sessions [--db PATH]
-    python main.py export [--db PATH] [--session ID|latest] --format csv --out FILE|-
+    python main.py export [--db PATH] [--session ID|latest] --format csv|alarms --out FILE|-
 
 Exit status: 0 done, 1 the work failed (the message says why), 2 a bad argument or SPEC.
 """
@@ -20,9 +20,12 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from alarms.model import AlarmEvent, AlarmEventKind
+from alarms.presets import DEFAULT_PRESET, PRESET_NAMES
 from devices.base import SpecError
 from devices.spec import parse_spec
 from monitor.atomic import ExportError, write_atomically
+from monitor.export_alarms import write_alarms_csv
 from monitor.export_csv import write_vitals_csv
 from monitor.live import Freshness, Snapshot
 from monitor.recorder import RecordingPlan, SessionRecorder
@@ -32,8 +35,7 @@ from monitor.timefmt import iso_utc
 
 log = logging.getLogger("vigil")
 
-PRESETS = ("iv-ketamine", "esketamine-rems", "im-ketamine", "sublingual")
-EXPORT_FORMATS = ("csv",)
+EXPORT_FORMATS = ("csv", "alarms")
 
 
 class _Terminated(Exception):
@@ -75,8 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--speed", type=_speed, default=1.0, metavar="N|max",
                         help="time acceleration for sim and replay devices (default 1)")
         db(sp)
-        sp.add_argument("--preset", choices=PRESETS, default="iv-ketamine",
-                        help="alarm preset (default iv-ketamine)")
+        sp.add_argument("--preset", choices=PRESET_NAMES, default=DEFAULT_PRESET,
+                        help=f"alarm preset (default {DEFAULT_PRESET})")
         sp.add_argument("--live", action="store_true", help="print live numerics each second")
 
     rec = sub.add_parser("record", help="record a session from devices")
@@ -130,6 +132,14 @@ def _live_line(snap: Snapshot) -> str:
     return "  ".join(parts)
 
 
+def _print_alarm(ev: AlarmEvent) -> None:
+    a = ev.alarm
+    if a is None:
+        print(f"alarm: {ev.event} at {ev.t_s:.1f} s", flush=True)
+    elif ev.event in (AlarmEventKind.START, AlarmEventKind.ESCALATE, AlarmEventKind.END):
+        print(f"alarm: {ev.event} {a.message} ({a.kind}) at {ev.t_s:.1f} s", flush=True)
+
+
 def _run_recording(args: argparse.Namespace, plan: RecordingPlan) -> int:
     with _open_store(args.db) as store:
         recorder = SessionRecorder(store, plan)
@@ -137,6 +147,7 @@ def _run_recording(args: argparse.Namespace, plan: RecordingPlan) -> int:
             def show(t_s: float) -> None:
                 print(_live_line(recorder.live.snapshot(t_s)), flush=True)
             recorder.add_ticker(1.0, show)
+            recorder.alarms.add_listener(_print_alarm)
         print(f"vigil: recording session {recorder.session_id} to {store.path}",
               file=sys.stderr, flush=True)
         status = SessionStatus.COMPLETED
@@ -194,9 +205,11 @@ def cmd_sessions(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     with _open_store(args.db) as store:
         sid = store.resolve_session(args.session)
-        rows = write_atomically(args.out, lambda f: write_vitals_csv(store, sid, f))
+        write = write_alarms_csv if args.format == "alarms" else write_vitals_csv
+        rows = write_atomically(args.out, lambda f: write(store, sid, f))
     if args.out != "-":
-        print(f"vigil: session {sid}: {rows} rows written to {args.out}", file=sys.stderr)
+        what = "alarm episodes" if args.format == "alarms" else "rows"
+        print(f"vigil: session {sid}: {rows} {what} written to {args.out}", file=sys.stderr)
     return 0
 
 
