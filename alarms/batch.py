@@ -7,9 +7,10 @@ overdue and the dose advisories. Device-reported conditions, link states and ope
 actions are not in the arrays and stay with the streaming engine. A property test holds the
 two to identical episodes.
 
-Each condition is a two-state machine over its events (samples, resets): an event sets
-it (1), clears it (0) or holds it (NaN); a forward fill gives the state, and its edges give
-the condition runs. Delays and escalations are then comparisons on the run bounds.
+Each condition is a two-state machine over its events (samples, resets): an event sets it,
+clears it or (inside the hysteresis band) holds it; the runs of the set state are found
+from the few events that do not clear. Delays and escalations are then comparisons on the
+run bounds.
 """
 
 from __future__ import annotations
@@ -54,27 +55,42 @@ def _plausible(key: str, v: np.ndarray) -> np.ndarray:
         return np.isfinite(v) & (v >= lo) & (v <= hi)
 
 
-def _runs(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Start and end indices of the runs of state 1 (end = len for a run still open)."""
-    n = len(codes)
-    if n == 0:
+def _runs(enter: np.ndarray, clear: np.ndarray | None = None
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end indices of the condition runs (end = len for a run still open).
+
+    Event i sets the condition (`enter`), clears it (`clear`) or holds it (neither). A run
+    can only live in a stretch of events that do not clear: it starts at the stretch's
+    first `enter` and ends at the clearing event after the stretch. Only the (few) events
+    that do not clear are looked at one by one.
+    """
+    if clear is None:
+        clear = ~enter
+    c = np.flatnonzero(~clear)
+    if len(c) == 0:
         return np.empty(0, np.intp), np.empty(0, np.intp)
-    idx = np.where(np.isnan(codes), -1, np.arange(n))
-    np.maximum.accumulate(idx, out=idx)
-    state = np.where(idx >= 0, codes[np.maximum(idx, 0)], 0.0) == 1.0
-    edges = np.diff(np.concatenate(([False], state, [False])).astype(np.int8))
-    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    breaks = np.flatnonzero(np.diff(c) != 1) + 1  # where a new stretch begins, within c
+    seg = np.zeros(len(c), np.intp)
+    seg[breaks] = 1
+    np.cumsum(seg, out=seg)
+    e = np.flatnonzero(enter[c])
+    if len(e) == 0:
+        return np.empty(0, np.intp), np.empty(0, np.intp)
+    segs, first = np.unique(seg[e], return_index=True)
+    last = np.append(breaks - 1, len(c) - 1)  # the last event of each stretch, within c
+    return c[e[first]], c[last[segs]] + 1
 
 
 def _worst(values: np.ndarray, starts: np.ndarray, ends: np.ndarray, low: bool
            ) -> np.ndarray:
     if len(starts) == 0:
         return np.empty(0)
-    ext = np.append(values, np.nan)
     bounds = np.empty(2 * len(starts), np.intp)
     bounds[0::2], bounds[1::2] = starts, ends
+    if bounds[-1] == len(values):  # the last run is open: reduce it to the end
+        bounds = bounds[:-1]
     red = np.fmin if low else np.fmax
-    return red.reduceat(ext, bounds)[0::2]
+    return red.reduceat(values, bounds)[0::2]
 
 
 class _Out:
@@ -109,7 +125,9 @@ def _stale_times(tv: np.ndarray, after: float, until: float) -> np.ndarray:
     """When each gap between valid data (and after the last) passes `after`."""
     if len(tv) == 0:
         return np.empty(0)
-    gap = np.diff(np.append(tv, until)) > after
+    gap = np.empty(len(tv), bool)
+    np.greater(tv[1:] - tv[:-1], after, out=gap[:-1])
+    gap[-1] = until - tv[-1] > after
     return tv[gap] + after
 
 
@@ -169,27 +187,27 @@ def _continuous(out: _Out, preset: Preset, src: str, key: str, t: np.ndarray,
     if not recorded:
         stale_after = cur.timeout_s if cur is not None else VITALS[key].stale_after_s
     stale = _stale_times(tv, stale_after, out.until) if stale_after is not None else np.empty(0)
-    times = np.concatenate((ts, stale))
-    order = np.argsort(times, kind="stable")
-    times = times[order]
-    vals = np.concatenate((vs, np.full(len(stale), np.nan)))[order]
-    valid = np.concatenate((ok, np.zeros(len(stale), bool)))[order]
-    row_of = np.concatenate((rows, np.full(len(stale), -1)))[order]
+    times, vals, valid, row_of = ts, vs, ok, rows
+    if len(stale):  # a stale instant ends every condition of the vital (an event that clears)
+        at = np.searchsorted(ts, stale, side="right")
+        times = np.insert(ts, at, stale)
+        vals = np.insert(vs, at, np.nan)
+        valid = np.insert(ok, at, False)
+        row_of = np.insert(rows, at, -1)
     for rule in (r for r in preset.limits if r.vital == key):
         with np.errstate(invalid="ignore"):
             enter = valid & rule.op.fn(vals, rule.limit)
-            clear = ~valid | ~rule.op.fn(vals, rule.clear_limit)
+            clear = ~(valid & rule.op.fn(vals, rule.clear_limit))
         if rule.fallback_for is not None and rule.fallback_for in first_row:
             clear |= row_of >= first_row[rule.fallback_for]
             enter &= ~clear
-        codes = np.where(enter, 1.0, np.where(clear, 0.0, np.nan))
-        starts, ends = _runs(codes)
+        starts, ends = _runs(enter, clear)
         out.add(f"{rule.id}:{src}", rule.kind, rule.priority, key, rule.condition, times,
                 starts, ends, rule.delay_s, rule.escalate_after_s,
                 _worst(vals, starts, ends, rule.op.low), rule.limit)
     art = next((r for r in preset.artefacts if r.vital == key), None)
     if art is not None:
-        starts, ends = _runs((~ok).astype(np.float64))
+        starts, ends = _runs(~ok)
         out.add(f"{art.id}:{src}", AlarmKind.TECHNICAL, art.priority, key, art.condition, ts,
                 starts, ends, art.delay_s, art.escalate_after_s)
     if cur is not None and stale_after is not None and len(stale):
@@ -222,7 +240,7 @@ def _nibp(out: _Out, preset: Preset, src: str, t: np.ndarray,
     pre = np.ones(len(tr), bool) if dose is None else tr < dose
     inv = next((a for a in preset.artefacts if a.vital == "sbp"), None)
     if inv is not None:
-        starts, ends = _runs((~valid).astype(np.float64))
+        starts, ends = _runs(~valid)
         out.add(f"{inv.id}:{src}", AlarmKind.TECHNICAL, inv.priority, "sbp", inv.condition,
                 tr, starts, ends)
     for rule in preset.limits:
@@ -233,17 +251,16 @@ def _nibp(out: _Out, preset: Preset, src: str, t: np.ndarray,
         vals = r[rule.vital]
         with np.errstate(invalid="ignore"):
             hit = valid & applies & ~np.isnan(vals) & rule.op.fn(vals, rule.limit)
-        times, codes, v = tr, hit.astype(np.float64), vals
+        times, v = tr, vals
         if rule.when is When.PRE_DOSE and dose is not None:  # ends at the dose start
             k = int(np.searchsorted(tr, dose, side="left"))
             times = np.insert(tr, k, dose)
-            codes = np.insert(codes, k, 0.0)
+            hit = np.insert(hit, k, False)
             v = np.insert(vals, k, np.nan)
-        starts, ends = _runs(codes)
+        starts, ends = _runs(hit)
         out.add(f"{rule.id}:{src}", rule.kind, rule.priority, rule.vital, rule.condition,
                 times, starts, ends, 0.0, rule.escalate_after_s,
-                _worst(np.where(codes == 1.0, v, np.nan), starts, ends, rule.op.low),
-                rule.limit)
+                _worst(np.where(hit, v, np.nan), starts, ends, rule.op.low), rule.limit)
     base_rows = np.flatnonzero(valid & pre) if dose is not None else np.empty(0, np.intp)
     if len(base_rows):
         b = base_rows[-1]
@@ -255,7 +272,7 @@ def _nibp(out: _Out, preset: Preset, src: str, t: np.ndarray,
             vals = r[rel.vital]
             with np.errstate(invalid="ignore"):
                 hit = valid & ~pre & ~np.isnan(vals) & (vals >= limit)
-            starts, ends = _runs(hit.astype(np.float64))
+            starts, ends = _runs(hit)
             out.add(f"{rel.id}:{src}", rel.kind, rel.priority, rel.vital, rel.condition, tr,
                     starts, ends, 0.0, rel.escalate_after_s,
                     _worst(np.where(hit, vals, np.nan), starts, ends, False), limit)
