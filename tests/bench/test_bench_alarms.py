@@ -162,7 +162,7 @@ def _best(fn, repeat: int) -> tuple[float, object]:
 def test_bench_batch_against_python_loop() -> None:
     rec = session()
     t_batch, episodes = _best(lambda: evaluate(rec, PRESET, dose_start_t_s=DOSE_S,
-                                               ended=True), 5)
+                                               ended=True), 30)
     t_loop, ref = _best(lambda: reference_loop(rec), 3)
     keys = {k for k, *_ in ref}
     mine = [(e.key, e.onset_t_s, e.signal_t_s, e.end_t_s, e.worst_value, e.escalated_t_s)
