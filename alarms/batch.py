@@ -125,10 +125,11 @@ def _stale_times(tv: np.ndarray, after: float, until: float) -> np.ndarray:
     """When each gap between valid data (and after the last) passes `after`."""
     if len(tv) == 0:
         return np.empty(0)
+    due = tv + after  # computed as the streaming engine does, to the last bit
     gap = np.empty(len(tv), bool)
-    np.greater(tv[1:] - tv[:-1], after, out=gap[:-1])
-    gap[-1] = until - tv[-1] > after
-    return tv[gap] + after
+    np.less(due[:-1], tv[1:], out=gap[:-1])
+    gap[-1] = due[-1] < until
+    return due[gap]
 
 
 def _intervals(starts_t: np.ndarray, valid_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

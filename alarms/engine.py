@@ -150,6 +150,7 @@ class AlarmEngine:
         self._recorded = frozenset(recorded_sources)
         self._wall0 = wall0
         self._lock = threading.RLock()
+        self._deliver = threading.RLock()
         self._listeners: list[Listener] = []
         self._outbox: list[AlarmEvent] = []
         self._now = float("-inf")
@@ -182,11 +183,14 @@ class AlarmEngine:
         self._listeners.append(listener)
 
     def _flush(self) -> None:
-        with self._lock:
-            out, self._outbox = self._outbox, []
-        for ev in out:
-            for listener in self._listeners:
-                listener(ev)
+        # Listeners run outside the state lock (a slow one cannot stall the engine) but
+        # under the delivery lock, so that they see events in the order they happened.
+        with self._deliver:
+            with self._lock:
+                out, self._outbox = self._outbox, []
+            for ev in out:
+                for listener in self._listeners:
+                    listener(ev)
 
     # -- inputs ----------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from alarms.batch import Recording, evaluate
 from alarms.presets import PRESETS
 from monitor.vitals import NIBP_KEYS
-from tests.alarms.helpers import stream
+from tests.alarms.alarm_helpers import stream
 
 # Steps and values sit on and around the limits, delays, timeouts and escalation times,
 # so that ties (a sample exactly when a delay runs out) are common.
@@ -52,7 +52,7 @@ def recordings(draw: st.DrawFn) -> tuple[Recording, float | None, float, str, bo
     return Recording(t, values, "dev"), dose, until, preset, recorded
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(recordings())
 def test_streaming_and_batch_give_identical_episodes(case) -> None:
     rec, dose, until, name, recorded = case
