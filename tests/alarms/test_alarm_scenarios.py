@@ -128,3 +128,21 @@ def test_bradycardia_raises_hr_low_only(db_path: Path) -> None:
     assert eps[0].onset_t_s == first_sample(store, sid, "hr", lambda v: v < 50)
     assert eps[0].worst_value == min(store.sample_arrays(sid, "hr")[1])
     store.close()
+
+
+def test_a_storage_failure_raises_a_technical_alarm_through_the_recorder(db_path: Path
+                                                                         ) -> None:
+    with SessionStore(db_path) as store:
+        seen: list[Exception | None] = []
+        rec = SessionRecorder(store, RecordingPlan((parse_spec("sim:normal"),), 60, None),
+                              on_storage_error=seen.append)
+        rec.start()
+        rec.wait(60)
+        # What the writer thread calls when a commit fails, then when it works again.
+        rec._storage_error(OSError("disk full"))
+        snap = rec.alarms.snapshot()
+        assert [a.key for a in snap.alarms] == ["storage-failure:vigil"]
+        assert snap.alarms[0].kind is TECH and snap.alarms[0].priority is M
+        rec._storage_error(None)
+        assert rec.alarms.snapshot().alarms == ()
+        assert len(seen) == 2 and seen[1] is None
