@@ -636,8 +636,26 @@ class AlarmEngine:
             self._link_down.add(source)
             self._system("link-lost", True, t, source)
         elif state is DeviceState.STREAMING:
-            self._link_down.discard(source)
+            if source in self._link_down:
+                self._link_down.discard(source)
+                for tr in self._tracks.values():  # vitals that went stale while it was down
+                    if tr.source == source and tr.stale and tr.not_current is None:
+                        self._rearm(tr, t)
             self._system("link-lost", False, t, source)
+
+    def _rearm(self, tr: _Track, since: float) -> None:
+        """After a reconnection a vital gets its staleness limit again to resume."""
+        assert tr.stale_after is not None
+
+        def check(when: float) -> None:
+            rule = self._currency.get(tr.vital)
+            if (tr.stale and tr.not_current is None and rule is not None
+                    and (tr.last_valid is None or tr.last_valid < since)
+                    and tr.source not in self._link_down):
+                tr.not_current = self._new(f"{rule.id}:{tr.source}", AlarmKind.TECHNICAL,
+                                           rule.priority, tr.vital, rule.condition, when)
+
+        self._at(since + tr.stale_after, _ENDING, check)
 
     def _battery(self, source: str, t: float, percent: float) -> None:
         rule = self.preset.system_rule("battery-low")

@@ -130,6 +130,19 @@ def test_recorded_sources_raise_no_currency_or_link_alarms() -> None:
     assert r.started() == []
 
 
+def test_link_loss_covers_not_current_until_the_device_is_back() -> None:
+    r = Run()
+    r.series("spo2", [97] * 5)
+    r.engine(DeviceStatus("dev", 0, 5, DeviceState.DISCONNECTED, "link lost"))
+    r.engine.tick(100)  # SpO2 is stale, but the link alarm already says why
+    r.engine(DeviceStatus("dev", 0, 100, DeviceState.STREAMING))
+    r.engine.tick(129)
+    assert r.started() == ["link-lost:dev"]
+    r.engine.tick(131)  # back, but no SpO2 for 30 s: now it is "not current"
+    assert r.started() == ["link-lost:dev", "spo2-not-current:dev"]
+    assert r.episodes()[-1].signal_t_s == 130
+
+
 def test_nibp_overdue_after_cycle_and_grace() -> None:
     r = Run()
     r.num(0, sbp=120, dbp=80, map=93)
