@@ -51,34 +51,36 @@ class Recording:
 
 def _plausible(key: str, v: np.ndarray) -> np.ndarray:
     lo, hi = VITALS[key].plausible
-    with np.errstate(invalid="ignore"):
-        return np.isfinite(v) & (v >= lo) & (v <= hi)
+    return (v >= lo) & (v <= hi)  # NaN fails both comparisons, and so does an infinity one
 
 
-def _runs(enter: np.ndarray, clear: np.ndarray | None = None
-          ) -> tuple[np.ndarray, np.ndarray]:
+def _runs_at(c: np.ndarray, enter_c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Start and end indices of the condition runs (end = len for a run still open).
 
-    Event i sets the condition (`enter`), clears it (`clear`) or holds it (neither). A run
-    can only live in a stretch of events that do not clear: it starts at the stretch's
-    first `enter` and ends at the clearing event after the stretch. Only the (few) events
-    that do not clear are looked at one by one.
+    `c` are the indices of the events that do not clear the condition, in order, and
+    `enter_c` says which of them set it (the others hold it, inside the hysteresis band).
+    A run lives in a stretch of consecutive such events: it starts at the stretch's first
+    setting event and ends at the clearing event after the stretch. Only these (few) events
+    are looked at, never the whole recording.
     """
-    if clear is None:
-        clear = ~enter
-    c = np.flatnonzero(~clear)
     if len(c) == 0:
         return np.empty(0, np.intp), np.empty(0, np.intp)
-    breaks = np.flatnonzero(np.diff(c) != 1) + 1  # where a new stretch begins, within c
+    breaks = np.flatnonzero(c[1:] - c[:-1] != 1) + 1  # where a new stretch begins, in c
     seg = np.zeros(len(c), np.intp)
     seg[breaks] = 1
     np.cumsum(seg, out=seg)
-    e = np.flatnonzero(enter[c])
+    e = np.flatnonzero(enter_c)
     if len(e) == 0:
         return np.empty(0, np.intp), np.empty(0, np.intp)
     segs, first = np.unique(seg[e], return_index=True)
     last = np.append(breaks - 1, len(c) - 1)  # the last event of each stretch, within c
     return c[e[first]], c[last[segs]] + 1
+
+
+def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Runs of a condition without hysteresis: each event sets it or clears it."""
+    c = np.flatnonzero(mask)
+    return _runs_at(c, np.ones(len(c), bool))
 
 
 def _worst(values: np.ndarray, starts: np.ndarray, ends: np.ndarray, low: bool
@@ -101,24 +103,36 @@ class _Out:
         self.episodes: list[Episode] = []
 
     def add(self, key: str, kind: AlarmKind, priority: Priority, vital: str | None,
-            condition: str, times: np.ndarray, starts: np.ndarray, ends: np.ndarray,
-            delay: float = 0.0, escalate: float | None = None,
-            worst: np.ndarray | None = None, limit: float | None = None) -> None:
-        n = len(times)
-        until = self.until
-        for i, (s, e) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
-            onset = float(times[s])
-            end = float(times[e]) if e < n else None
-            stop = until if end is None else end
-            signal = onset + delay
-            if delay > 0 and not signal < stop:
-                continue
-            esc = None
-            if escalate is not None and priority < Priority.HIGH and signal + escalate < stop:
-                esc = signal + escalate
-            w = None if worst is None or np.isnan(worst[i]) else float(worst[i])
-            self.episodes.append(Episode(key, kind, vital, condition, priority, onset, signal,
-                                         end, w, limit, esc))
+            condition: str, onsets: np.ndarray, ends: np.ndarray, delay: float = 0.0,
+            escalate: float | None = None, worst: np.ndarray | None = None,
+            limit: float | None = None) -> None:
+        """Condition runs from `onsets` to `ends` (NaN: still present) become episodes if
+        they outlast the delay; they escalate if they outlast `escalate` after the signal."""
+        if len(onsets) == 0:
+            return
+        stop = np.where(np.isnan(ends), self.until, ends)
+        signal = onsets + delay
+        keep = signal < stop if delay > 0 else np.ones(len(onsets), bool)
+        esc = np.full(len(onsets), np.nan)
+        if escalate is not None and priority < Priority.HIGH:
+            late = signal + escalate
+            esc = np.where(late < stop, late, np.nan)
+        w = np.full(len(onsets), np.nan) if worst is None else worst
+        self.episodes.extend(  # NaN (x != x) is "no value"
+            Episode(key, kind, vital, condition, priority, o, sg, None if e != e else e,
+                    None if x != x else x, limit, None if z != z else z)
+            for o, sg, e, x, z in zip(onsets[keep].tolist(), signal[keep].tolist(),
+                                      ends[keep].tolist(), w[keep].tolist(),
+                                      esc[keep].tolist(), strict=True))
+
+
+def _bounds(times: np.ndarray, starts: np.ndarray, ends: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Run indices to onset and end times (NaN for a run still open at the end)."""
+    end_t = np.full(len(ends), np.nan)
+    closed = ends < len(times)
+    end_t[closed] = times[ends[closed]]
+    return times[starts], end_t
 
 
 def _stale_times(tv: np.ndarray, after: float, until: float) -> np.ndarray:
@@ -133,11 +147,12 @@ def _stale_times(tv: np.ndarray, after: float, until: float) -> np.ndarray:
 
 
 def _intervals(starts_t: np.ndarray, valid_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Episodes that start at `starts_t` and end at the next valid datum (strictly later)."""
+    """Runs that start at `starts_t` and end at the next valid datum (strictly later)."""
     j = np.searchsorted(valid_t, starts_t, side="right")
-    times = np.concatenate((starts_t, valid_t))
-    ends = np.where(j < len(valid_t), len(starts_t) + j, len(times))
-    return times, ends
+    ends = np.full(len(starts_t), np.nan)
+    inside = j < len(valid_t)
+    ends[inside] = valid_t[j[inside]]
+    return starts_t, ends
 
 
 def evaluate(rec: Recording, preset: Preset, *, dose_start_t_s: float | None = None,
@@ -155,20 +170,17 @@ def evaluate(rec: Recording, preset: Preset, *, dose_start_t_s: float | None = N
     src = rec.source
     dose = dose_start_t_s
     cols = {k: np.asarray(v, dtype=np.float64) for k, v in rec.values.items() if k in VITALS}
-    first_row: dict[str, int] = {}
-    for key, col in cols.items():
-        ok = np.flatnonzero(_plausible(key, col))
-        if len(ok):
-            first_row[key] = int(ok[0])
+    oks = {k: _plausible(k, col) for k, col in cols.items()}
+    first_row = {k: int(np.argmax(ok)) for k, ok in oks.items() if ok.any()}
     for key, col in cols.items():
         if VITALS[key].kind is VitalKind.CONTINUOUS:
-            _continuous(out, preset, src, key, t, col, first_row, recorded)
+            _continuous(out, preset, src, key, t, col, oks[key], first_row, recorded)
     nibp = [cols.get(k) for k in NIBP_KEYS]
-    present = [c for c in nibp if c is not None]
-    if present:
-        _nibp(out, preset, src, t, nibp, dose, recorded)
+    readings = _valid_readings(t, nibp) if any(c is not None for c in nibp) else None
+    if readings is not None:
+        _nibp(out, preset, src, t, readings, dose, recorded)
     if dose is not None and preset.bp_check is not None:
-        _bp_check(out, preset, t, nibp, dose)
+        _bp_check(out, preset, t, readings, dose)
     mm = preset.min_monitoring
     if ended and mm is not None and dose is not None and until - dose < mm.min_s:
         out.episodes.append(Episode(f"{mm.id}:session", AlarmKind.ADVISORY, None,
@@ -178,43 +190,52 @@ def evaluate(rec: Recording, preset: Preset, *, dose_start_t_s: float | None = N
 
 
 def _continuous(out: _Out, preset: Preset, src: str, key: str, t: np.ndarray,
-                col: np.ndarray, first_row: Mapping[str, int], recorded: bool) -> None:
-    rows = np.flatnonzero(~np.isnan(col))
-    ts, vs = t[rows], col[rows]
-    ok = _plausible(key, vs)
-    tv = ts[ok]
+                col: np.ndarray, ok_col: np.ndarray, first_row: Mapping[str, int],
+                recorded: bool) -> None:
+    present = ~np.isnan(col)
+    rows = None
+    if present.all():
+        ts, vs, ok = t, col, ok_col
+    else:
+        rows = np.flatnonzero(present)
+        ts, vs, ok = t[rows], col[rows], ok_col[rows]
+    if ok.all():
+        clean, tv = vs, ts
+    else:  # an invalid value clears every condition, as NaN does
+        clean, tv = np.where(ok, vs, np.nan), ts[ok]
     cur = next((r for r in preset.currency if r.vital == key), None)
     stale_after = None
     if not recorded:
         stale_after = cur.timeout_s if cur is not None else VITALS[key].stale_after_s
     stale = _stale_times(tv, stale_after, out.until) if stale_after is not None else np.empty(0)
-    times, vals, valid, row_of = ts, vs, ok, rows
-    if len(stale):  # a stale instant ends every condition of the vital (an event that clears)
+    times, vals, at = ts, clean, None
+    if len(stale):  # a stale instant ends every condition of the vital: a NaN event
         at = np.searchsorted(ts, stale, side="right")
         times = np.insert(ts, at, stale)
-        vals = np.insert(vs, at, np.nan)
-        valid = np.insert(ok, at, False)
-        row_of = np.insert(rows, at, -1)
-    for rule in (r for r in preset.limits if r.vital == key):
-        with np.errstate(invalid="ignore"):
-            enter = valid & rule.op.fn(vals, rule.limit)
-            clear = ~(valid & rule.op.fn(vals, rule.clear_limit))
-        if rule.fallback_for is not None and rule.fallback_for in first_row:
-            clear |= row_of >= first_row[rule.fallback_for]
-            enter &= ~clear
-        starts, ends = _runs(enter, clear)
-        out.add(f"{rule.id}:{src}", rule.kind, rule.priority, key, rule.condition, times,
-                starts, ends, rule.delay_s, rule.escalate_after_s,
+        vals = np.insert(clean, at, np.nan)
+    for rule in preset.limits:
+        if rule.vital != key:
+            continue
+        holds = rule.op.fn(vals, rule.clear_limit)  # the events that do not clear it
+        fb = rule.fallback_for
+        if fb is not None and fb in first_row:  # from the first valid `fb` on, no rule
+            k = first_row[fb] if rows is None else int(np.searchsorted(rows, first_row[fb]))
+            if at is not None:
+                k += int(np.searchsorted(at, k, side="right"))
+            holds[k:] = False
+        c = np.flatnonzero(holds)
+        starts, ends = _runs_at(c, rule.op.fn(vals[c], rule.limit))
+        out.add(f"{rule.id}:{src}", rule.kind, rule.priority, key, rule.condition,
+                *_bounds(times, starts, ends), rule.delay_s, rule.escalate_after_s,
                 _worst(vals, starts, ends, rule.op.low), rule.limit)
     art = next((r for r in preset.artefacts if r.vital == key), None)
     if art is not None:
         starts, ends = _runs(~ok)
-        out.add(f"{art.id}:{src}", AlarmKind.TECHNICAL, art.priority, key, art.condition, ts,
-                starts, ends, art.delay_s, art.escalate_after_s)
+        out.add(f"{art.id}:{src}", AlarmKind.TECHNICAL, art.priority, key, art.condition,
+                *_bounds(ts, starts, ends), art.delay_s, art.escalate_after_s)
     if cur is not None and stale_after is not None and len(stale):
-        st_times, ends = _intervals(stale, tv)
         out.add(f"{cur.id}:{src}", AlarmKind.TECHNICAL, cur.priority, key, cur.condition,
-                st_times, np.arange(len(stale)), ends)
+                *_intervals(stale, tv))
 
 
 def _valid_readings(t: np.ndarray, nibp: list[np.ndarray | None]
@@ -228,30 +249,30 @@ def _valid_readings(t: np.ndarray, nibp: list[np.ndarray | None]
         has |= ~np.isnan(c)
     rows = np.flatnonzero(has)
     s, d, m = (cols[k][rows] for k in NIBP_KEYS)
-    with np.errstate(invalid="ignore"):
-        valid = (_plausible("sbp", s) & _plausible("dbp", d) & (s > d)
-                 & (np.isnan(m) | (_plausible("map", m) & (d <= m) & (m <= s))))
+    valid = (_plausible("sbp", s) & _plausible("dbp", d) & (s > d)
+             & (np.isnan(m) | (_plausible("map", m) & (d <= m) & (m <= s))))
     return rows, valid, {"sbp": s, "dbp": d, "map": m}
 
 
-def _nibp(out: _Out, preset: Preset, src: str, t: np.ndarray,
-          nibp: list[np.ndarray | None], dose: float | None, recorded: bool) -> None:
-    rows, valid, r = _valid_readings(t, nibp)
+_Readings = tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]
+
+
+def _nibp(out: _Out, preset: Preset, src: str, t: np.ndarray, readings: _Readings,
+          dose: float | None, recorded: bool) -> None:
+    rows, valid, r = readings
     tr = t[rows]
     pre = np.ones(len(tr), bool) if dose is None else tr < dose
     inv = next((a for a in preset.artefacts if a.vital == "sbp"), None)
     if inv is not None:
         starts, ends = _runs(~valid)
         out.add(f"{inv.id}:{src}", AlarmKind.TECHNICAL, inv.priority, "sbp", inv.condition,
-                tr, starts, ends)
+                *_bounds(tr, starts, ends))
+    applies = {When.ANY: valid, When.PRE_DOSE: valid & pre, When.POST_DOSE: valid & ~pre}
     for rule in preset.limits:
         if rule.vital not in NIBP_KEYS:
             continue
-        applies = {When.ANY: np.ones(len(tr), bool), When.PRE_DOSE: pre,
-                   When.POST_DOSE: ~pre}[rule.when]
         vals = r[rule.vital]
-        with np.errstate(invalid="ignore"):
-            hit = valid & applies & ~np.isnan(vals) & rule.op.fn(vals, rule.limit)
+        hit = applies[rule.when] & rule.op.fn(vals, rule.limit)
         times, v = tr, vals
         if rule.when is When.PRE_DOSE and dose is not None:  # ends at the dose start
             k = int(np.searchsorted(tr, dose, side="left"))
@@ -260,7 +281,7 @@ def _nibp(out: _Out, preset: Preset, src: str, t: np.ndarray,
             v = np.insert(vals, k, np.nan)
         starts, ends = _runs(hit)
         out.add(f"{rule.id}:{src}", rule.kind, rule.priority, rule.vital, rule.condition,
-                times, starts, ends, 0.0, rule.escalate_after_s,
+                *_bounds(times, starts, ends), 0.0, rule.escalate_after_s,
                 _worst(np.where(hit, v, np.nan), starts, ends, rule.op.low), rule.limit)
     base_rows = np.flatnonzero(valid & pre) if dose is not None else np.empty(0, np.intp)
     if len(base_rows):
@@ -271,32 +292,28 @@ def _nibp(out: _Out, preset: Preset, src: str, t: np.ndarray,
                 continue
             limit = float(base) + rel.rise
             vals = r[rel.vital]
-            with np.errstate(invalid="ignore"):
-                hit = valid & ~pre & ~np.isnan(vals) & (vals >= limit)
+            hit = valid & ~pre & (vals >= limit)
             starts, ends = _runs(hit)
-            out.add(f"{rel.id}:{src}", rel.kind, rel.priority, rel.vital, rel.condition, tr,
-                    starts, ends, 0.0, rel.escalate_after_s,
+            out.add(f"{rel.id}:{src}", rel.kind, rel.priority, rel.vital, rel.condition,
+                    *_bounds(tr, starts, ends), 0.0, rel.escalate_after_s,
                     _worst(np.where(hit, vals, np.nan), starts, ends, False), limit)
     od = preset.nibp_overdue
     tv = tr[valid]
     if od is not None and not recorded and len(tv):
         due = _stale_times(tv, od.timeout_s, out.until)
-        times, ends = _intervals(due, tv)
         out.add(f"{od.id}:{src}", AlarmKind.TECHNICAL, od.priority, "sbp", od.condition,
-                times, np.arange(len(due)), ends)
+                *_intervals(due, tv))
 
 
-def _bp_check(out: _Out, preset: Preset, t: np.ndarray, nibp: list[np.ndarray | None],
+def _bp_check(out: _Out, preset: Preset, t: np.ndarray, readings: _Readings | None,
               dose: float) -> None:
     check = preset.bp_check
     assert check is not None
     due = dose + check.after_dose_s
     if not due < out.until:
         return
-    rows, valid, _ = _valid_readings(t, nibp)
-    tv = t[rows][valid]
+    tv = np.empty(0) if readings is None else t[readings[0]][readings[1]]
     if np.any((tv >= due - check.window_s) & (tv <= due)):
         return
-    times, ends = _intervals(np.array([due]), tv)
     out.add(f"{check.id}:session", AlarmKind.ADVISORY, check.priority, "sbp",
-            check.condition, times, np.arange(1), ends)
+            check.condition, *_intervals(np.array([due]), tv))

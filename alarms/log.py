@@ -8,13 +8,16 @@ same `Episode`s, so both engines, the store and the CSV export speak one format.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 from alarms.model import AlarmEvent, AlarmEventKind, AlarmKind, Priority
 
 
-@dataclass(frozen=True, slots=True)
-class Episode:
+class Episode(NamedTuple):
+    """One alarm episode. Immutable; a named tuple because a long recording makes many
+    (the batch engine builds them in bulk). Equality ignores the wall-clock times, which
+    only the streaming engine knows."""
+
     key: str  # rule id and source, e.g. "spo2-low:sim"
     kind: AlarmKind
     vital: str | None
@@ -27,8 +30,17 @@ class Episode:
     limit: float | None
     escalated_t_s: float | None = None  # raised one priority step, unacknowledged
     acknowledged_t_s: float | None = None
-    start_wall: float | None = field(default=None, compare=False)
-    end_wall: float | None = field(default=None, compare=False)
+    start_wall: float | None = None
+    end_wall: float | None = None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Episode) and self[:_COMPARED] == other[:_COMPARED]
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash(self[:_COMPARED])
 
     @property
     def rule_id(self) -> str:
@@ -44,6 +56,9 @@ class Episode:
     @property
     def delay_s(self) -> float:
         return self.signal_t_s - self.onset_t_s
+
+
+_COMPARED = 12  # the fields before start_wall
 
 
 def episodes_from_events(events: Iterable[AlarmEvent]) -> list[Episode]:
@@ -67,15 +82,15 @@ def episodes_from_events(events: Iterable[AlarmEvent]) -> list[Episode]:
                 continue
             done.remove(ep)
         if ev.event is AlarmEventKind.ESCALATE and ep.escalated_t_s is None:
-            ep = replace(ep, escalated_t_s=ev.t_s)
+            ep = ep._replace(escalated_t_s=ev.t_s)
         elif ev.event is AlarmEventKind.ACKNOWLEDGE and ep.acknowledged_t_s is None:
-            ep = replace(ep, acknowledged_t_s=ev.t_s)
+            ep = ep._replace(acknowledged_t_s=ev.t_s)
         if ev.event is AlarmEventKind.END:
-            ep = replace(ep, end_t_s=ev.t_s, end_wall=ev.t_wall, worst_value=a.worst_value)
+            ep = ep._replace(end_t_s=ev.t_s, end_wall=ev.t_wall, worst_value=a.worst_value)
             open_.pop(ident, None)
             done.append(ep)
             continue
-        ep = replace(ep, worst_value=a.worst_value)
+        ep = ep._replace(worst_value=a.worst_value)
         if ident in open_:
             open_[ident] = ep
         else:
