@@ -6,7 +6,7 @@
                           [--speed N|max] [--db PATH] [--patient ID] [--preset NAME]
     python main.py replay FILE [--speed N|max] [--db PATH] [--preset NAME]
     python main.py sessions [--db PATH]
-    python main.py export [--db PATH] [--session ID|latest] --format csv|pdf|fhir
+    python main.py export [--db PATH] [--session ID|latest] --format csv|alarms|pdf|fhir
                           [--deidentify] [--clinic NAME] [--clinician NAME] [--nurse NAME]
                           --out FILE|-
     python main.py devices [--timeout S] [--adapter hciN] [--all]
@@ -24,9 +24,12 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from alarms.model import AlarmEvent, AlarmEventKind
+from alarms.presets import DEFAULT_PRESET, PRESET_NAMES
 from devices.base import SpecError
 from devices.spec import parse_spec
 from monitor.atomic import ExportError, write_atomically
+from monitor.export_alarms import write_alarms_csv
 from monitor.export_csv import write_vitals_csv
 from monitor.live import Freshness, Snapshot
 from monitor.recorder import RecordingPlan, SessionRecorder
@@ -36,8 +39,7 @@ from monitor.timefmt import iso_utc
 
 log = logging.getLogger("vigil")
 
-PRESETS = ("iv-ketamine", "esketamine-rems", "im-ketamine", "sublingual")
-EXPORT_FORMATS = ("csv", "pdf", "fhir")
+EXPORT_FORMATS = ("csv", "alarms", "pdf", "fhir")
 DEVICE_HELP = ("sim[:SCENARIO], replay:FILE, masimo:PORT, nonin:PORT, contec:PORT, ble:ADDRESS, "
                "intellivue:PORT or datex:PORT; a serial PORT may end in @BAUD (repeatable)")
 
@@ -81,8 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--speed", type=_speed, default=1.0, metavar="N|max",
                         help="time acceleration for sim and replay devices (default 1)")
         db(sp)
-        sp.add_argument("--preset", choices=PRESETS, default="iv-ketamine",
-                        help="alarm preset (default iv-ketamine)")
+        sp.add_argument("--preset", choices=PRESET_NAMES, default=DEFAULT_PRESET,
+                        help=f"alarm preset (default {DEFAULT_PRESET})")
         sp.add_argument("--live", action="store_true", help="print live numerics each second")
 
     rec = sub.add_parser("record", help="record a session from devices")
@@ -152,6 +154,14 @@ def _live_line(snap: Snapshot) -> str:
     return "  ".join(parts)
 
 
+def _print_alarm(ev: AlarmEvent) -> None:
+    a = ev.alarm
+    if a is None:
+        print(f"alarm: {ev.event} at {ev.t_s:.1f} s", flush=True)
+    elif ev.event in (AlarmEventKind.START, AlarmEventKind.ESCALATE, AlarmEventKind.END):
+        print(f"alarm: {ev.event} {a.message} ({a.kind}) at {ev.t_s:.1f} s", flush=True)
+
+
 def _run_recording(args: argparse.Namespace, plan: RecordingPlan) -> int:
     with _open_store(args.db) as store:
         recorder = SessionRecorder(store, plan)
@@ -159,6 +169,7 @@ def _run_recording(args: argparse.Namespace, plan: RecordingPlan) -> int:
             def show(t_s: float) -> None:
                 print(_live_line(recorder.live.snapshot(t_s)), flush=True)
             recorder.add_ticker(1.0, show)
+            recorder.alarms.add_listener(_print_alarm)
         print(f"vigil: recording session {recorder.session_id} to {store.path}",
               file=sys.stderr, flush=True)
         status = SessionStatus.COMPLETED
@@ -241,10 +252,15 @@ def cmd_export(args: argparse.Namespace) -> int:
             from monitor.reports.data import DAY_S, date_shift_days
             shift = -date_shift_days(store.load_session(sid).uuid) * DAY_S
         # -- end reports --
-        rows = write_atomically(args.out, lambda f: write_vitals_csv(store, sid, f,
-                                                                     wall_shift_s=shift))
+        if args.format == "alarms":
+            rows = write_atomically(args.out, lambda f: write_alarms_csv(store, sid, f,
+                                                                         wall_shift_s=shift))
+        else:
+            rows = write_atomically(args.out, lambda f: write_vitals_csv(store, sid, f,
+                                                                         wall_shift_s=shift))
     if args.out != "-":
-        print(f"vigil: session {sid}: {rows} rows written to {args.out}", file=sys.stderr)
+        what = "alarm episodes" if args.format == "alarms" else "rows"
+        print(f"vigil: session {sid}: {rows} {what} written to {args.out}", file=sys.stderr)
     return 0
 
 

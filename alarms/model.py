@@ -71,6 +71,7 @@ class AlarmEventKind(StrEnum):
     ESCALATE = "escalate"
     ACKNOWLEDGE = "acknowledge"
     AUDIO_PAUSE = "audio_pause"
+    SESSION_END = "session_end"  # the session ended with this alarm still active (its final state)
 
 
 @dataclass(frozen=True, slots=True)

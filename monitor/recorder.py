@@ -11,6 +11,8 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from alarms.engine import AlarmEngine
+from alarms.presets import preset as alarm_preset
 from devices.base import Driver, SpecError
 from devices.spec import DeviceSpec, create_driver, is_simulated
 from monitor.clock import ScaledClock, SessionClock, VirtualClock
@@ -21,6 +23,8 @@ from monitor.session import DoseProtocol, Patient, SessionStatus
 from monitor.store import SampleWriter, SessionStore
 
 log = logging.getLogger(__name__)
+
+ALARM_TICK_S = 0.5  # alarm decisions reach the display and the log within this
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,14 +73,27 @@ class SessionRecorder:
         self.session_id = store.create_session(
             plan.patient, plan.protocol, plan.preset, self.clock.wall0,
             {name: spec.text for name, spec in zip(names, plan.specs, strict=True)})
-        self.writer: SampleWriter = store.writer(self.session_id, on_storage_error)
+        # The alarm engine: fed every message and ticked on the session clock; its events
+        # go to the store; a storage failure is itself a technical alarm.
+        self.alarms = AlarmEngine(alarm_preset(plan.preset), wall0=self.clock.wall0,
+                                  recorded_sources=[d.source for d in self.drivers if d.finite])
+        self._on_storage_error = on_storage_error
+        self.writer: SampleWriter = store.writer(self.session_id, self._storage_error)
+        self.alarms.add_listener(self.writer.put)
         self.live = LiveState()
         self.runtime = SessionRuntime(self.drivers, self.clock,
-                                      [self.writer.put, self.live, *sinks], plan.duration_s)
+                                      [self.writer.put, self.live, self.alarms, *sinks],
+                                      plan.duration_s)
+        self.runtime.add_ticker(ALARM_TICK_S, self.alarms.tick)
         self._io = io
         self._finished = False
         self.messages = 0
         self.runtime.add_sink(self._count)
+
+    def _storage_error(self, exc: Exception | None) -> None:
+        self.alarms.storage_failed(exc)
+        if self._on_storage_error is not None:
+            self._on_storage_error(exc)
 
     def _count(self, _msg: Message) -> None:
         self.messages += 1
@@ -101,6 +118,7 @@ class SessionRecorder:
         if self._finished:
             return
         self._finished = True
+        self.alarms.end_session(end_t_s)
         self.writer.close()
         if self.writer.failure is not None:
             log.error("session %d: some data could not be stored: %s", self.session_id,

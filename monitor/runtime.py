@@ -272,7 +272,9 @@ class SessionRuntime:
     async def _tick(self, ticker: _Ticker) -> None:
         k = 1
         start = self.clock.now()
-        while True:
+        # A session without a duration ends with its sources. Stop with them: on the virtual
+        # clock a lone ticker's wake-ups are already due, so it would never yield the loop.
+        while self.duration_s is not None or not all(t.done for t in self._tracks.values()):
             await self.clock.sleep_until(start + k * ticker.period_s)
             try:
                 ticker.callback(self.clock.now())

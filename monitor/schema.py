@@ -87,6 +87,29 @@ MIGRATIONS: tuple[str, ...] = (
         data TEXT NOT NULL
     );
     """,
+    # 2: the alarm log, one row per alarm event as the engine emits it (IEC 60601-1-8 6.12).
+    """
+    CREATE TABLE alarm_log (
+        session_id INTEGER NOT NULL REFERENCES sessions(id),
+        t_s REAL NOT NULL,
+        t_wall REAL NOT NULL,
+        event TEXT NOT NULL,
+        key TEXT,
+        kind TEXT,
+        priority INTEGER,
+        vital TEXT,
+        condition TEXT,
+        message TEXT,
+        state TEXT,
+        onset_t_s REAL,
+        signal_t_s REAL,
+        worst_value REAL,
+        limit_value REAL,
+        acknowledged INTEGER,
+        user TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX alarm_log_by_time ON alarm_log (session_id, t_s);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

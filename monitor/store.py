@@ -25,6 +25,14 @@ from typing import Any
 import numpy as np
 import platformdirs
 
+from alarms.model import (
+    AlarmEvent,
+    AlarmEventKind,
+    AlarmKind,
+    AlarmState,
+    AlarmStatus,
+    Priority,
+)
 from monitor.messages import (
     Battery,
     DeviceCondition,
@@ -48,6 +56,7 @@ from monitor.session import (
 log = logging.getLogger(__name__)
 
 COMMIT_INTERVAL_S = 0.25
+_INSERT_ALARM = f"INSERT INTO alarm_log VALUES ({','.join('?' * 17)})"
 STORE_FILENAME = "sessions.sqlite3"
 
 
@@ -377,13 +386,29 @@ class SessionStore:
             " FROM device_events WHERE session_id = ? ORDER BY t_s, rowid",
             (session_id,))
 
+    def alarm_events(self, session_id: int) -> list[AlarmEvent]:
+        """The session's alarm log, event by event, in the order the engine emitted it."""
+        out = []
+        for (t_s, t_wall, event, key, kind, priority, vital, condition, message, state,
+             onset, signal, worst, limit, acked, user) in self._execute(
+                "SELECT t_s, t_wall, event, key, kind, priority, vital, condition, message,"
+                " state, onset_t_s, signal_t_s, worst_value, limit_value, acknowledged, user"
+                " FROM alarm_log WHERE session_id = ? ORDER BY rowid", (session_id,)
+                ).fetchall():
+            status = None if key is None else AlarmStatus(
+                key, AlarmKind(kind), Priority(priority), vital, condition, message,
+                AlarmState(state), onset, signal, worst, limit, bool(acked))
+            out.append(AlarmEvent(t_s, t_wall, AlarmEventKind(event), status, user))
+        return out
+
     def writer(self, session_id: int, on_error: Callable[[Exception | None], None] | None = None
                ) -> SampleWriter:
         return SampleWriter(self.path, session_id, on_error)
 
 
 class SampleWriter:
-    """A thread that commits messages to the store in batches at most 0.25 s apart.
+    """A thread that commits messages (and alarm events) to the store in batches at most
+    0.25 s apart.
 
     `put` is cheap and never blocks the device thread. If a write fails (a full disk, an
     I/O error) the batch is kept in memory, `on_error(exc)` is called once, and the write
@@ -395,7 +420,7 @@ class SampleWriter:
         self.path = path
         self.session_id = session_id
         self._on_error = on_error
-        self._pending: list[Message] = []
+        self._pending: list[Message | AlarmEvent] = []
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._closing = False
@@ -414,7 +439,7 @@ class SampleWriter:
     def failure(self) -> Exception | None:
         return self._failed
 
-    def put(self, msg: Message) -> None:
+    def put(self, msg: Message | AlarmEvent) -> None:
         with self._lock:
             self._pending.append(msg)
             self._submitted += 1
@@ -442,7 +467,7 @@ class SampleWriter:
     def _run(self) -> None:
         conn = _connect(self.path)
         conn.execute("PRAGMA synchronous = FULL")
-        batch: list[Message] = []
+        batch: list[Message | AlarmEvent] = []
         try:
             while True:
                 self._wake.wait(COMMIT_INTERVAL_S)
@@ -469,12 +494,13 @@ class SampleWriter:
         finally:
             conn.close()
 
-    def _commit(self, conn: sqlite3.Connection, batch: list[Message]) -> bool:
+    def _commit(self, conn: sqlite3.Connection, batch: list[Message | AlarmEvent]) -> bool:
         sid = self.session_id
         samples: list[tuple[Any, ...]] = []
         waves: list[tuple[Any, ...]] = []
         events: list[tuple[Any, ...]] = []
         marks: list[tuple[Any, ...]] = []
+        alarms: list[tuple[Any, ...]] = []
         for m in batch:
             if isinstance(m, Numerics):
                 samples.extend((sid, m.t_s, m.t_wall, k, v, m.source) for k, v in m.values)
@@ -493,6 +519,13 @@ class SampleWriter:
             elif isinstance(m, TimelineMark):
                 marks.append((sid, m.kind, m.t_s, m.t_wall, json.dumps(dict(m.data)), m.source,
                               time.time()))
+            elif isinstance(m, AlarmEvent):
+                a = m.alarm
+                alarms.append((sid, m.t_s, m.t_wall, str(m.event)) + (
+                    (None,) * 12 if a is None else
+                    (a.key, str(a.kind), int(a.priority), a.vital, a.condition, a.message,
+                     str(a.state), a.onset_t_s, a.signal_t_s, a.worst_value, a.limit,
+                     int(a.acknowledged))) + (m.user,))
         try:
             if self.max_page_count != self._applied_cap:
                 cap = self.max_page_count or 1_073_741_823  # SQLite's default maximum
@@ -510,6 +543,8 @@ class SampleWriter:
                     conn.executemany(
                         "INSERT INTO timeline (session_id, kind, t_s, t_wall, data, author,"
                         " created_wall) VALUES (?,?,?,?,?,?,?)", marks)
+                if alarms:
+                    conn.executemany(_INSERT_ALARM, alarms)
         except sqlite3.Error as e:
             if self._failed is None:
                 self._failed = e

@@ -1,0 +1,704 @@
+"""The streaming alarm engine: messages in, alarm states and log events out.
+
+One instance per session, injected where it is needed (no class state). The runtime calls
+it as a sink with every message and as a ticker with the session time, so delays, "not
+current" and "overdue" conditions fire on time even when no data arrives. Time comes only
+from `t_s` (messages and ticks), so at `--speed max` the outcome is the same as live.
+
+Each time-based decision is stamped with the exact instant it falls due (onset + delay,
+last datum + 30 s), not the tick that noticed it: the log does not depend on the tick
+period, and `alarms.batch` reproduces it from arrays. The display learns of it within one
+tick (the signal generation delay).
+
+IEC 60601-1-8 states: an alarm is ACTIVE while its condition lasts; ACKNOWLEDGED silences
+it until the condition ends; HIGH physiological alarms latch (stay shown, silent) after the
+condition ends until acknowledged; AUDIO PAUSED silences the alarms present for 2 min while
+new conditions still sound; an unacknowledged alarm escalates one priority step after its
+rule's `escalate_after_s`. Operator actions may come from any thread (a lock guards state);
+listeners are called outside the lock.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from alarms.model import (
+    AlarmEvent,
+    AlarmEventKind,
+    AlarmKind,
+    AlarmSnapshot,
+    AlarmState,
+    AlarmStatus,
+    Priority,
+)
+from alarms.presets import Preset
+from alarms.rules import LimitRule, RelativeRule, When
+from monitor.messages import (
+    Battery,
+    DeviceCondition,
+    DeviceState,
+    DeviceStatus,
+    Message,
+    Numerics,
+    TimelineMark,
+)
+from monitor.vitals import NIBP_KEYS, VITALS, VitalKind
+
+Listener = Callable[[AlarmEvent], None]
+
+# Deadlines that end a condition run before those that start or escalate one at the same
+# instant: a condition that lasted exactly its delay does not signal.
+_ENDING, _STARTING = 0, 1
+
+
+@dataclass(eq=False, slots=True)
+class _Alarm:
+    """One alarm condition from its onset: pending (before its delay), signalled, ended."""
+
+    key: str
+    kind: AlarmKind
+    priority: Priority
+    vital: str | None
+    condition: str
+    onset: float
+    delay: float
+    escalate_after: float | None
+    limit: float | None = None
+    op: str = ""
+    low: bool | None = None  # worst is the min (True), the max (False), or none (None)
+    worst: float | None = None
+    value: float | None = None
+    signal: float | None = None
+    alive: bool = True
+    latched: bool = False
+    escalated: bool = False
+    acknowledged: bool = False
+    paused_until: float | None = None
+
+    def see(self, value: float) -> None:
+        self.value = value
+        if self.low is None:
+            return
+        if self.worst is None or (value < self.worst if self.low else value > self.worst):
+            self.worst = value
+
+
+@dataclass(slots=True)
+class _Track:
+    """One continuous vital from one source, with its rules' current conditions."""
+
+    source: str
+    vital: str
+    rules: tuple[LimitRule, ...]
+    keys: tuple[str, ...]
+    alarms: list[_Alarm | None]
+    stale_after: float | None
+    last_valid: float | None = None
+    scheduled: bool = False  # a staleness deadline is in the heap
+    stale: bool = False
+    artefact: _Alarm | None = None
+    not_current: _Alarm | None = None
+
+
+@dataclass(slots=True)
+class _Nibp:
+    """NIBP readings from one source: rule conditions, pre-dose baseline, overdue."""
+
+    source: str
+    alarms: dict[str, _Alarm] = field(default_factory=dict)
+    readings: list[tuple[float, dict[str, float]]] = field(default_factory=list)  # valid
+    last_valid: float | None = None
+    scheduled: bool = False
+    invalid: _Alarm | None = None
+    overdue: _Alarm | None = None
+
+
+def _fmt(vital: str | None, value: float | None) -> str:
+    if value is None:
+        return ""
+    if vital in VITALS:
+        return VITALS[vital].format(value)
+    return f"{value:g}"
+
+
+def nibp_reading_valid(sbp: float | None, dbp: float | None, mean: float | None) -> bool:
+    """An NIBP reading is a measurement only if it is complete, in range and consistent."""
+    if sbp is None or dbp is None:
+        return False
+    if not (VITALS["sbp"].is_plausible(sbp) and VITALS["dbp"].is_plausible(dbp)):
+        return False
+    if not sbp > dbp:
+        return False
+    if mean is None:
+        return True
+    return VITALS["map"].is_plausible(mean) and dbp <= mean <= sbp
+
+
+class AlarmEngine:
+    """Evaluates one session's alarms (see the module docstring)."""
+
+    def __init__(self, preset: Preset, *, recorded_sources: Iterable[str] = (),
+                 wall0: float | None = None) -> None:
+        """`recorded_sources` replay a recording: their gaps are the recording's, so they
+        raise no "not current", "NIBP overdue" or link alarms."""
+        self.preset = preset
+        self._recorded = frozenset(recorded_sources)
+        self._wall0 = wall0
+        self._lock = threading.RLock()
+        self._deliver = threading.RLock()
+        self._listeners: list[Listener] = []
+        self._outbox: list[AlarmEvent] = []
+        self._now = float("-inf")
+        self._heap: list[tuple[float, int, int, Callable[[float], None]]] = []
+        self._seq = itertools.count()
+        self._active: dict[str, _Alarm] = {}  # signalled, condition present
+        self._latched: dict[str, _Alarm] = {}
+        self._tracks: dict[tuple[str, str], _Track] = {}
+        self._nibp: dict[str, _Nibp] = {}
+        self._has: set[tuple[str, str]] = set()  # (source, vital) with a valid value seen
+        self._invalidated: dict[tuple[str, str | None], int] = {}
+        self._misc: dict[str, _Alarm] = {}  # device, link, battery, system, advisory
+        self._link_down: set[str] = set()
+        self._dose: float | None = None
+        self._last_reading: float | None = None  # last valid NIBP reading, any source
+        self._bp_check: _Alarm | None = None
+        self._audio_available = True
+        self._paused_until: float | None = None
+        self._limits: dict[str, tuple[LimitRule, ...]] = {}
+        for r in preset.limits:
+            self._limits[r.vital] = (*self._limits.get(r.vital, ()), r)
+        self._relative: tuple[RelativeRule, ...] = preset.relative
+        self._artefact = {r.vital: r for r in preset.artefacts}
+        self._currency = {r.vital: r for r in preset.currency}
+
+    # -- wiring ----------------------------------------------------------------------------
+
+    def add_listener(self, listener: Listener) -> None:
+        """`listener(event)` for every alarm event, on the thread that caused it."""
+        self._listeners.append(listener)
+
+    def _flush(self) -> None:
+        # Listeners run outside the state lock (a slow one cannot stall the engine) but
+        # under the delivery lock, so that they see events in the order they happened.
+        with self._deliver:
+            with self._lock:
+                out, self._outbox = self._outbox, []
+            for ev in out:
+                for listener in self._listeners:
+                    listener(ev)
+
+    # -- inputs ----------------------------------------------------------------------------
+
+    def __call__(self, msg: Message) -> None:
+        """The runtime sink: every message of the session, in order."""
+        with self._lock:
+            if self._wall0 is None:
+                self._wall0 = msg.t_wall - msg.t_s
+            t = msg.t_s
+            self._advance(t)
+            t = max(t, self._now)
+            if isinstance(msg, Numerics):
+                self._numerics(msg.source, t, msg.values)
+            elif isinstance(msg, DeviceStatus):
+                self._status(msg.source, t, msg.state)
+            elif isinstance(msg, DeviceCondition):
+                self._device_condition(msg, t)
+            elif isinstance(msg, Battery):
+                self._battery(msg.source, t, msg.percent)
+            elif isinstance(msg, TimelineMark):
+                if msg.kind == "dose_start":
+                    self._set_dose(msg.t_s)
+                elif msg.kind == "discharge":
+                    self._check_min_monitoring(t)
+        self._flush()
+
+    def tick(self, t_s: float) -> None:
+        """Lets time pass: delays, escalations and "not current" fall due."""
+        with self._lock:
+            self._advance(t_s)
+        self._flush()
+
+    def set_dose_start(self, t_s: float) -> None:
+        """The dose started at `t_s` (a timeline entry): relative rules apply from then."""
+        with self._lock:
+            self._advance(t_s)
+            self._set_dose(t_s)
+        self._flush()
+
+    def end_session(self, t_s: float) -> None:
+        """The session ends at `t_s`: checks the minimum monitoring time and logs each alarm
+        still active as it stands (SESSION_END). Nothing falls due after this."""
+        with self._lock:
+            self._advance(t_s)
+            self._check_min_monitoring(max(t_s, self._now))
+            for a in sorted(self._active.values(), key=lambda a: (a.signal or 0, a.key)):
+                self._emit(AlarmEventKind.SESSION_END, a, self._now)
+            self._heap.clear()
+        self._flush()
+
+    # -- operator and system actions ----------------------------------------------------
+
+    def _action_time(self, t_s: float | None) -> float:
+        t = self._now if t_s is None else max(t_s, self._now)
+        self._advance(t)
+        return t if t > float("-inf") else 0.0
+
+    def acknowledge(self, key: str | None = None, user: str = "",
+                    t_s: float | None = None) -> int:
+        """Acknowledges one alarm (`key`) or all; returns how many were acknowledged.
+
+        An active alarm falls silent until its condition ends; a latched one is cleared.
+        """
+        with self._lock:
+            t = self._action_time(t_s)
+            n = 0
+            for a in list(self._active.values()) + list(self._latched.values()):
+                if (key is not None and a.key != key) or a.acknowledged:
+                    continue
+                a.acknowledged = True
+                n += 1
+                if a.latched:
+                    del self._latched[a.key]
+                self._emit(AlarmEventKind.ACKNOWLEDGE, a, t, user)
+        self._flush()
+        return n
+
+    def pause_audio(self, user: str = "", t_s: float | None = None) -> float:
+        """AUDIO PAUSED for the alarms present now; returns when the pause ends.
+
+        An alarm that starts during the pause sounds (IEC 60601-1-8 6.8.1).
+        """
+        with self._lock:
+            t = self._action_time(t_s)
+            until = t + self.preset.audio_pause_s
+            self._paused_until = until
+            for a in self._active.values():
+                a.paused_until = until
+            self._outbox.append(AlarmEvent(t, self._wall(t), AlarmEventKind.AUDIO_PAUSE,
+                                           None, user))
+        self._flush()
+        return until
+
+    def set_audio_available(self, available: bool, t_s: float | None = None) -> None:
+        with self._lock:
+            t = self._action_time(t_s)
+            self._audio_available = available
+            self._system("audio-unavailable", not available, t)
+        self._flush()
+
+    def storage_failed(self, exc: BaseException | None, t_s: float | None = None) -> None:
+        """The store writer's `on_error`: an exception (failing) or None (works again)."""
+        with self._lock:
+            t = self._action_time(t_s)
+            self._system("storage-failure", exc is not None, t)
+        self._flush()
+
+    # -- outputs ---------------------------------------------------------------------------
+
+    def snapshot(self, t_s: float | None = None) -> AlarmSnapshot:
+        with self._lock:
+            now = self._now if t_s is None else max(t_s, self._now)
+            shown = list(self._active.values()) + list(self._latched.values())
+            shown.sort(key=lambda a: (-int(a.priority), -(a.signal or 0.0), a.key))
+            statuses = tuple(self._status_of(a) for a in shown)
+            sounding = [a.priority for a in self._active.values()
+                        if not a.acknowledged
+                        and (a.paused_until is None or now >= a.paused_until)]
+            paused = self._paused_until if (self._paused_until is not None
+                                             and now < self._paused_until) else None
+            return AlarmSnapshot(now if now > float("-inf") else 0.0, statuses, paused,
+                                 self._audio_available, max(sounding, default=None))
+
+    # -- time ------------------------------------------------------------------------------
+
+    def _wall(self, t: float) -> float:
+        if self._wall0 is None:
+            self._wall0 = time.time() - max(t, 0.0)
+        return self._wall0 + t
+
+    def _at(self, t: float, order: int, action: Callable[[float], None]) -> None:
+        heapq.heappush(self._heap, (t, order, next(self._seq), action))
+
+    def _advance(self, t: float) -> None:
+        """Fires every deadline strictly before `t`, in time order."""
+        heap = self._heap
+        while heap and heap[0][0] < t:
+            when, _, _, action = heapq.heappop(heap)
+            self._now = max(self._now, when)
+            action(when)
+        if t > self._now:
+            self._now = t
+
+    # -- alarm life cycle ------------------------------------------------------------------
+
+    def _new(self, key: str, kind: AlarmKind, priority: Priority, vital: str | None,
+             condition: str, t: float, delay: float = 0.0,
+             escalate_after: float | None = None, limit: float | None = None, op: str = "",
+             low: bool | None = None, value: float | None = None) -> _Alarm:
+        a = _Alarm(key, kind, priority, vital, condition, t, delay, escalate_after, limit, op,
+                   low)
+        if value is not None:
+            a.see(value)
+        if delay <= 0:
+            self._signal(a, t)
+        else:
+            self._at(t + delay, _STARTING, lambda when: self._signal(a, when))
+        return a
+
+    def _signal(self, a: _Alarm, t: float) -> None:
+        if not a.alive or a.signal is not None:
+            return
+        a.signal = t
+        self._latched.pop(a.key, None)  # a new episode of the same condition supersedes
+        self._active[a.key] = a
+        self._emit(AlarmEventKind.START, a, t)
+        if a.escalate_after is not None and a.priority < Priority.HIGH:
+            self._at(t + a.escalate_after, _STARTING, lambda when: self._escalate(a, when))
+
+    def _escalate(self, a: _Alarm, t: float) -> None:
+        if not a.alive or a.acknowledged or a.escalated:
+            return
+        a.escalated = True
+        a.priority = Priority(int(a.priority) + 1)
+        a.paused_until = None  # a higher priority sounds through an audio pause
+        self._emit(AlarmEventKind.ESCALATE, a, t)
+
+    def _end(self, a: _Alarm | None, t: float) -> None:
+        if a is None or not a.alive:
+            return
+        a.alive = False
+        if a.signal is None:
+            return
+        self._active.pop(a.key, None)
+        if (self.preset.latch_high and a.priority is Priority.HIGH
+                and a.kind is AlarmKind.PHYSIOLOGICAL and not a.acknowledged):
+            a.latched = True
+            self._latched[a.key] = a
+        self._emit(AlarmEventKind.END, a, t)
+
+    def _emit(self, kind: AlarmEventKind, a: _Alarm, t: float, user: str = "") -> None:
+        self._outbox.append(AlarmEvent(t, self._wall(t), kind, self._status_of(a), user))
+
+    def _status_of(self, a: _Alarm) -> AlarmStatus:
+        if a.alive:
+            state = AlarmState.ACTIVE
+        elif a.latched and not a.acknowledged:
+            state = AlarmState.LATCHED
+        else:
+            state = AlarmState.ENDED
+        text = f"{a.priority.asterisks} {a.condition}"
+        if a.limit is not None and a.value is not None and a.op:
+            text += f" {_fmt(a.vital, a.value)} {a.op} {_fmt(a.vital, a.limit)}"
+        assert a.signal is not None
+        return AlarmStatus(a.key, a.kind, a.priority, a.vital, a.condition, text, state,
+                           a.onset, a.signal, a.worst, a.limit, a.acknowledged)
+
+    # -- continuous vitals ---------------------------------------------------------------
+
+    def _track(self, source: str, vital: str) -> _Track:
+        tr = self._tracks.get((source, vital))
+        if tr is None:
+            rules = self._limits.get(vital, ())
+            cur = self._currency.get(vital)
+            stale = None
+            if source not in self._recorded:
+                stale = cur.timeout_s if cur is not None else VITALS[vital].stale_after_s
+            tr = _Track(source, vital, rules, tuple(f"{r.id}:{source}" for r in rules),
+                        [None] * len(rules), stale)
+            self._tracks[(source, vital)] = tr
+        return tr
+
+    def _invalid_by_device(self, source: str, vital: str) -> bool:
+        inv = self._invalidated
+        return bool(inv) and ((source, vital) in inv or (source, None) in inv)
+
+    def _numerics(self, source: str, t: float, values: tuple[tuple[str, float], ...]) -> None:
+        nibp = None
+        for key, value in values:
+            if key in NIBP_KEYS:
+                nibp = nibp or {}
+                nibp[key] = value
+            elif key in VITALS and VITALS[key].is_plausible(value):
+                self._has.add((source, key))
+        for key, value in values:
+            v = VITALS.get(key)
+            if v is None or v.kind is not VitalKind.CONTINUOUS:
+                continue
+            self._sample(self._track(source, key), t, value, v.is_plausible(value))
+        if nibp is not None:
+            self._reading(source, t, nibp)
+
+    def _sample(self, tr: _Track, t: float, value: float, plausible: bool) -> None:
+        by_device = self._invalid_by_device(tr.source, tr.vital)
+        if not plausible or by_device:
+            for i, a in enumerate(tr.alarms):
+                if a is not None:
+                    self._end(a, t)
+                    tr.alarms[i] = None
+            rule = self._artefact.get(tr.vital)
+            if not plausible and not by_device and rule is not None and (
+                    tr.artefact is None or not tr.artefact.alive):
+                tr.artefact = self._new(f"{rule.id}:{tr.source}", AlarmKind.TECHNICAL,
+                                        rule.priority, tr.vital, rule.condition, t,
+                                        rule.delay_s, rule.escalate_after_s)
+            return
+        if tr.artefact is not None:
+            self._end(tr.artefact, t)
+            tr.artefact = None
+        tr.last_valid = t
+        if tr.stale:
+            tr.stale = False
+            self._end(tr.not_current, t)
+            tr.not_current = None
+        if tr.stale_after is not None and not tr.scheduled:
+            tr.scheduled = True
+            self._at(t + tr.stale_after, _ENDING, lambda when: self._stale_check(tr, when))
+        for i, rule in enumerate(tr.rules):
+            a = tr.alarms[i]
+            if rule.fallback_for is not None and (tr.source, rule.fallback_for) in self._has:
+                if a is not None:
+                    self._end(a, t)
+                    tr.alarms[i] = None
+                continue
+            if rule.op.fn(value, rule.limit):
+                if a is None:
+                    tr.alarms[i] = self._new(
+                        tr.keys[i], rule.kind, rule.priority, tr.vital, rule.condition, t,
+                        rule.delay_s, rule.escalate_after_s, rule.limit, rule.op.value,
+                        rule.op.low, value)
+                else:
+                    a.see(value)
+            elif a is not None:
+                if rule.op.fn(value, rule.clear_limit):
+                    a.see(value)
+                else:
+                    self._end(a, t)
+                    tr.alarms[i] = None
+
+    def _stale_check(self, tr: _Track, when: float) -> None:
+        assert tr.stale_after is not None and tr.last_valid is not None
+        due = tr.last_valid + tr.stale_after
+        if due > when:  # fresher data came: check again then
+            self._at(due, _ENDING, lambda w: self._stale_check(tr, w))
+            return
+        tr.scheduled = False
+        tr.stale = True
+        for i, a in enumerate(tr.alarms):
+            if a is not None:
+                self._end(a, when)
+                tr.alarms[i] = None
+        rule = self._currency.get(tr.vital)
+        if rule is not None and tr.source not in self._link_down:
+            tr.not_current = self._new(f"{rule.id}:{tr.source}", AlarmKind.TECHNICAL,
+                                       rule.priority, tr.vital, rule.condition, when)
+
+    # -- NIBP ------------------------------------------------------------------------------
+
+    def _reading(self, source: str, t: float, r: dict[str, float]) -> None:
+        nb = self._nibp.get(source)
+        if nb is None:
+            nb = self._nibp[source] = _Nibp(source)
+        valid = nibp_reading_valid(r.get("sbp"), r.get("dbp"), r.get("map"))
+        if not valid or self._invalid_by_device(source, "sbp"):
+            for k in list(nb.alarms):
+                self._end(nb.alarms.pop(k), t)
+            rule = self._artefact.get("sbp")
+            if not valid and rule is not None and (nb.invalid is None or not nb.invalid.alive):
+                nb.invalid = self._new(f"{rule.id}:{source}", AlarmKind.TECHNICAL,
+                                       rule.priority, "sbp", rule.condition, t)
+            return
+        if nb.invalid is not None:
+            self._end(nb.invalid, t)
+            nb.invalid = None
+        pre_dose = self._dose is None or t < self._dose
+        nb.last_valid = t
+        self._last_reading = t
+        if pre_dose:
+            nb.readings.append((t, r))
+        if nb.overdue is not None:
+            self._end(nb.overdue, t)
+            nb.overdue = None
+        if self._bp_check is not None:
+            self._end(self._bp_check, t)
+            self._bp_check = None
+        od = self.preset.nibp_overdue
+        if od is not None and source not in self._recorded and not nb.scheduled:
+            nb.scheduled = True
+            self._at(t + od.timeout_s, _ENDING, lambda when: self._overdue_check(nb, when))
+        for rule in self.preset.limits:
+            if rule.vital not in NIBP_KEYS:
+                continue
+            applies = (rule.when is When.ANY or (rule.when is When.PRE_DOSE) == pre_dose)
+            value = r.get(rule.vital)
+            hit = applies and value is not None and bool(rule.op.fn(value, rule.limit))
+            self._nibp_rule(nb, f"{rule.id}:{source}", rule, hit, value, rule.limit, t,
+                            rule.op.value, rule.op.low)
+        base = self._baseline(nb)
+        for rel in self._relative:
+            value = r.get(rel.vital)
+            limit = None if base is None or rel.vital not in base else base[rel.vital] + rel.rise
+            hit = (not pre_dose and limit is not None and value is not None
+                   and value >= limit)
+            self._nibp_rule(nb, f"{rel.id}:{source}", rel, hit, value, limit, t, ">=", False)
+
+    def _nibp_rule(self, nb: _Nibp, key: str, rule: LimitRule | RelativeRule, hit: bool,
+                   value: float | None, limit: float | None, t: float, op: str,
+                   low: bool) -> None:
+        a = nb.alarms.get(key)
+        if hit:
+            assert value is not None
+            if a is None:
+                nb.alarms[key] = self._new(key, rule.kind, rule.priority, rule.vital,
+                                           rule.condition, t, 0.0, rule.escalate_after_s,
+                                           limit, op, low, value)
+            else:
+                a.see(value)
+        elif a is not None:
+            self._end(nb.alarms.pop(key), t)
+
+    def _baseline(self, nb: _Nibp) -> dict[str, float] | None:
+        if self._dose is None:
+            return None
+        before = [r for t, r in nb.readings if t < self._dose]
+        return before[-1] if before else None
+
+    def _overdue_check(self, nb: _Nibp, when: float) -> None:
+        od = self.preset.nibp_overdue
+        assert od is not None and nb.last_valid is not None
+        due = nb.last_valid + od.timeout_s
+        if due > when:
+            self._at(due, _ENDING, lambda w: self._overdue_check(nb, w))
+            return
+        nb.scheduled = False
+        nb.overdue = self._new(f"{od.id}:{nb.source}", AlarmKind.TECHNICAL, od.priority,
+                               "sbp", od.condition, when)
+
+    # -- the dose and the advisories around it -------------------------------------------
+
+    def _set_dose(self, t: float) -> None:
+        if self._dose is not None:
+            return
+        self._dose = t
+        end = max(t, self._now)
+        for nb in self._nibp.values():
+            for rule in self.preset.limits:
+                if rule.when is When.PRE_DOSE:
+                    a = nb.alarms.pop(f"{rule.id}:{nb.source}", None)
+                    self._end(a, end)
+        check = self.preset.bp_check
+        if check is not None:
+            self._at(t + check.after_dose_s, _STARTING, self._bp_check_due)
+
+    def _bp_check_due(self, when: float) -> None:
+        check = self.preset.bp_check
+        assert check is not None
+        if self._last_reading is not None and self._last_reading >= when - check.window_s:
+            return
+        self._bp_check = self._new(f"{check.id}:session", AlarmKind.ADVISORY, check.priority,
+                                   "sbp", check.condition, when)
+
+    def _check_min_monitoring(self, t: float) -> None:
+        rule = self.preset.min_monitoring
+        if rule is None or self._dose is None or t - self._dose >= rule.min_s:
+            return
+        key = f"{rule.id}:session"
+        if key not in self._misc or not self._misc[key].alive:
+            self._misc[key] = self._new(key, AlarmKind.ADVISORY, rule.priority, None,
+                                        rule.condition, t)
+
+    # -- devices and the system ----------------------------------------------------------
+
+    def _misc_set(self, key: str, on: bool, t: float, make: Callable[[], _Alarm]) -> None:
+        a = self._misc.get(key)
+        if on and (a is None or not a.alive):
+            self._misc[key] = make()
+        elif not on and a is not None and a.alive:
+            self._end(a, t)
+
+    def _system(self, rule_id: str, on: bool, t: float, source: str | None = None) -> None:
+        rule = self.preset.system_rule(rule_id)
+        if rule is None:
+            return
+        key = f"{rule_id}:{source or 'vigil'}"
+        text = f"{source}: {rule.condition}" if source else rule.condition
+        self._misc_set(key, on, t, lambda: self._new(key, AlarmKind.TECHNICAL, rule.priority,
+                                                     None, text, t, rule.delay_s))
+
+    def _status(self, source: str, t: float, state: DeviceState) -> None:
+        if source in self._recorded:
+            return
+        if state in (DeviceState.DISCONNECTED, DeviceState.STALE):
+            self._link_down.add(source)
+            self._system("link-lost", True, t, source)
+        elif state is DeviceState.STREAMING:
+            if source in self._link_down:
+                self._link_down.discard(source)
+                for tr in self._tracks.values():  # vitals that went stale while it was down
+                    if tr.source == source and tr.stale and tr.not_current is None:
+                        self._rearm(tr, t)
+            self._system("link-lost", False, t, source)
+
+    def _rearm(self, tr: _Track, since: float) -> None:
+        """After a reconnection a vital gets its staleness limit again to resume."""
+        assert tr.stale_after is not None
+
+        def check(when: float) -> None:
+            rule = self._currency.get(tr.vital)
+            if (tr.stale and tr.not_current is None and rule is not None
+                    and (tr.last_valid is None or tr.last_valid < since)
+                    and tr.source not in self._link_down):
+                tr.not_current = self._new(f"{rule.id}:{tr.source}", AlarmKind.TECHNICAL,
+                                           rule.priority, tr.vital, rule.condition, when)
+
+        self._at(since + tr.stale_after, _ENDING, check)
+
+    def _battery(self, source: str, t: float, percent: float) -> None:
+        rule = self.preset.system_rule("battery-low")
+        if rule is None or rule.threshold is None:
+            return
+        a = self._misc.get(f"battery-low:{source}")
+        low = a is not None and a.alive
+        if percent < rule.threshold:
+            self._system("battery-low", True, t, source)
+        elif low and percent >= rule.threshold + rule.hysteresis:
+            self._system("battery-low", False, t, source)
+
+    def _device_condition(self, msg: DeviceCondition, t: float) -> None:
+        rule = self.preset.device_rule(msg.condition)
+        if rule is None:
+            return
+        vital = msg.vital if msg.vital in VITALS else None
+        ident = (msg.source, vital)
+        if rule.invalidates:
+            n = self._invalidated.get(ident, 0)
+            was = n > 0
+            if msg.active and not was:
+                self._invalidated[ident] = 1
+                self._reset_vitals(msg.source, vital, t)
+            elif not msg.active and was:
+                del self._invalidated[ident]
+        key = f"{msg.condition.value}:{msg.source}:{vital or '-'}"
+        label = VITALS[vital].label if vital else msg.source
+        text = f"{label} {rule.text}"
+        self._misc_set(key, msg.active, t, lambda: self._new(
+            key, AlarmKind.TECHNICAL, rule.priority, vital, text, t, rule.delay_s,
+            rule.escalate_after_s))
+
+    def _reset_vitals(self, source: str, vital: str | None, t: float) -> None:
+        """A device condition makes the vital's values untrustworthy: its physiological
+        conditions end now."""
+        for (src, key), tr in self._tracks.items():
+            if src == source and (vital is None or key == vital):
+                for i, a in enumerate(tr.alarms):
+                    if a is not None:
+                        self._end(a, t)
+                        tr.alarms[i] = None
+        nb = self._nibp.get(source)
+        if nb is not None and (vital is None or vital in NIBP_KEYS):
+            for k in list(nb.alarms):
+                self._end(nb.alarms.pop(k), t)
