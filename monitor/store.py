@@ -390,11 +390,10 @@ class SessionStore:
         """The session's alarm log, event by event, in the order the engine emitted it."""
         out = []
         for (t_s, t_wall, event, key, kind, priority, vital, condition, message, state,
-             onset, signal, worst, limit, acked, user) in self._execute(
+             onset, signal, worst, limit, acked, user) in self._query(
                 "SELECT t_s, t_wall, event, key, kind, priority, vital, condition, message,"
                 " state, onset_t_s, signal_t_s, worst_value, limit_value, acknowledged, user"
-                " FROM alarm_log WHERE session_id = ? ORDER BY rowid", (session_id,)
-                ).fetchall():
+                " FROM alarm_log WHERE session_id = ? ORDER BY rowid", (session_id,)):
             status = None if key is None else AlarmStatus(
                 key, AlarmKind(kind), Priority(priority), vital, condition, message,
                 AlarmState(state), onset, signal, worst, limit, bool(acked))

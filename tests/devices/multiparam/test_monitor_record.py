@@ -23,12 +23,15 @@ from typing import Any
 
 import pytest
 
+from alarms.presets import DEFAULT_PRESET, preset
 from devices.multiparam.datex import records as dri
 from devices.multiparam.datex.session import Timing as DatexTiming
 from devices.multiparam.fakes.datex import FakeDatex, FakeDatexConfig
 from devices.multiparam.fakes.intellivue import FakeIntelliVue, FakeIntelliVueConfig
 from devices.multiparam.intellivue import pdu
 from devices.multiparam.intellivue.session import Timing as IntelliVueTiming
+from monitor.messages import Condition
+from monitor.vitals import VITALS
 from tests.conftest import REPO
 from tests.devices.multiparam.monitor_pty import MonitorPty
 
@@ -40,7 +43,8 @@ DETECT_S = 2.0  # a silent monitor is shown disconnected within this of its sile
 NEVER = 1e9
 LATENCY_S = 1.0  # from the fake writing a value to Vigil stamping it (results are 1.024 s apart)
 MARKED_S = 2.5  # how long the fake marks values invalid or demo
-UNAVAILABLE_S = 2.5  # how long it marks HR unavailable
+UNAVAILABLE_S = 11.0  # how long it marks HR unavailable: longer than "searching" must last
+PRESET = preset(DEFAULT_PRESET)  # what `main.py record` runs without --preset
 SLACK_S = 0.05  # the fake logs the scheduled time; it writes within its 20 ms step
 
 
@@ -94,6 +98,10 @@ class Recording:
         """(t_s, code, active, vital) of every condition event, in order."""
         return self.rows("SELECT t_s, code, active, vital FROM device_events"
                          " WHERE kind = 'condition' ORDER BY t_s, rowid")
+
+    def wait_alarm(self, rule_id: str) -> None:
+        self.wait(f"alarm {rule_id}", "SELECT 1 FROM alarm_log WHERE event = 'start' AND"
+                  " substr(key, 1, ?) = ?", (len(rule_id) + 1, rule_id + ":"))
 
     def stop(self) -> None:
         """SIGINT: the session is completed and the devices closed (released)."""
@@ -169,6 +177,57 @@ def _check_log(rec: Recording, vital: str, sent: list[tuple[float, float | None]
                 f"{vital} {sv} sent at {sw} while streaming, not stored"
 
 
+def _link_down(rec: Recording) -> list[tuple[str, float, float]]:
+    """(source, from, to) session times of each stretch a device was stale or disconnected
+    before it streamed again."""
+    statuses = rec.rows("SELECT t_s, source, code FROM device_events WHERE kind = 'status'"
+                        " ORDER BY t_s, rowid")
+    out, down = [], None
+    for t, source, code in statuses:
+        if code in ("stale", "disconnected") and down is None:
+            down = t
+        elif code == "streaming" and down is not None:
+            out.append((source, down, t))
+            down = None
+    return out
+
+
+def _check_alarms(rec: Recording, marked: list[tuple[str, str]]) -> int:
+    """The alarm export holds, for each device condition `marked` (vital, code) that lasted
+    longer than its rule's delay and each link loss longer than its delay, one technical
+    alarm from onset + delay to the end, and nothing else: shorter ones raise nothing, and
+    nothing physiological comes of values the monitor marked. Returns the alarm count."""
+    rows = list(csv.DictReader(io.StringIO(rec.export("alarms"))))
+    assert all(r["kind"] == "technical" for r in rows), rows
+    got = [(r["vital"], r["condition"], float(r["t_start_s"]),
+            float(r["t_end_s"]) if r["t_end_s"] else None) for r in rows]
+
+    def expect(vital: str, text: str, t0: float, t1: float, delay: float) -> None:
+        same = [g for g in got if g[:2] == (vital, text)
+                and g[2] == pytest.approx(t0 + delay, abs=2e-3)]
+        if t1 - t0 > delay:
+            assert len(same) == 1 and same[0][3] == pytest.approx(t1, abs=2e-3), \
+                f"{text} from {t0:.3f} to {t1:.3f}: not in {got}"
+        else:
+            assert not same, f"{text} lasted {t1 - t0:.1f} s, under its {delay:g} s delay"
+
+    conds = rec.conditions()
+    signalled = 0
+    for vital, code in marked:
+        rule = PRESET.device_rule(Condition(code))
+        assert rule is not None
+        for t0, t1 in _episodes(conds, code, vital):
+            expect(vital, f"{VITALS[vital].label} {rule.text}", t0, t1, rule.delay_s)
+            signalled += t1 - t0 > rule.delay_s
+    lost = PRESET.system_rule("link-lost")
+    assert lost is not None
+    for source, t0, t1 in _link_down(rec):
+        expect("", f"{source}: {lost.condition}", t0, t1, lost.delay_s)
+        signalled += t1 - t0 > lost.delay_s
+    assert len(got) == signalled, f"alarms not accounted for: {got}"
+    return signalled
+
+
 def _no_numbers_during(rec: Recording, vital: str, episodes: list[tuple[float, float]]) -> None:
     assert episodes
     for t0, t1 in episodes:
@@ -208,6 +267,7 @@ def test_record_intellivue(tmp_path: Path) -> None:
         with pty.control():  # the monitor falls silent (cable pulled)
             mon.muted = True
         silent = rec.status_after("disconnected", back[0], "no data")
+        rec.wait_alarm("link-lost")  # silent long enough to raise "device disconnected"
         last_sent = pty.last_write_wall()
         with pty.control():
             mon.muted = False
@@ -243,6 +303,9 @@ def test_record_intellivue(tmp_path: Path) -> None:
     exported = _csv_values(rec.export("csv"))
     for vital in ("hr", "spo2", "pr", "sbp", "dbp", "map"):
         assert exported[vital] == [s[2] for s in rec.samples(vital)], vital
+    # every state lasted past its alarm delay, and so did the silence
+    assert _check_alarms(rec, [("spo2", "measurement_invalid"), ("hr", "searching"),
+                               ("pr", "demo_data"), ("sbp", "measurement_invalid")]) == 5
 
 
 def test_record_datex(tmp_path: Path) -> None:
@@ -265,6 +328,7 @@ def test_record_datex(tmp_path: Path) -> None:
         with pty.control():  # the monitor falls silent (cable pulled)
             mon.muted = True
         silent = rec.status_after("disconnected", 0.0, "no data")
+        rec.wait_alarm("link-lost")
         last_sent = pty.last_write_wall()
         with pty.control():
             mon.muted = False
@@ -300,3 +364,6 @@ def test_record_datex(tmp_path: Path) -> None:
     exported = _csv_values(rec.export("csv"))
     for vital in ("hr", "spo2", "pr", "sbp", "dbp", "map"):
         assert exported[vital] == [s[2] for s in rec.samples(vital)], vital
+    # HR "not updated" lasts one record (5 s): too short for "searching" to raise an alarm.
+    assert _check_alarms(rec, [("spo2", "measurement_invalid"), ("hr", "searching"),
+                               ("sbp", "measurement_invalid")]) == 3
