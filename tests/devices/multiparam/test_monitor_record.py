@@ -41,7 +41,7 @@ pytestmark = [pytest.mark.slow,
 STEP_DEADLINE_S = 20.0
 DETECT_S = 2.0  # a silent monitor is shown disconnected within this of its silence being sure
 NEVER = 1e9
-LATENCY_S = 1.0  # from the fake writing a value to Vigil stamping it (results are 1.024 s apart)
+LATENCY_S = 2.0  # from the fake writing a value to Vigil stamping it, on a busy machine
 MARKED_S = 2.5  # how long the fake marks values invalid or demo
 UNAVAILABLE_S = 11.0  # how long it marks HR unavailable: longer than "searching" must last
 PRESET = preset(DEFAULT_PRESET)  # what `main.py record` runs without --preset
@@ -161,20 +161,28 @@ def _streaming(rec: Recording) -> list[tuple[float, float]]:
 
 
 def _check_log(rec: Recording, vital: str, sent: list[tuple[float, float | None]]) -> None:
-    """The stored `vital` against the fake's log (wall time sent, value or None if marked):
-    each stored number is the one the monitor sent last, just before; each valid number sent
-    while the device was streaming was stored. (Values sent while Vigil's port was closed,
-    between a disconnect and the reconnect, are lost, as on a real cable.)"""
+    """The stored `vital` against the fake's log (wall time sent, value or None if marked),
+    in order: each stored number is one the monitor sent shortly before, and every valid
+    number sent while the device was streaming was stored. (Values sent while Vigil's port
+    was closed, between a disconnect and the reconnect, are lost, as on a real cable.)"""
     stored = [(s[1], s[2]) for s in rec.samples(vital)]
     assert stored, f"no {vital} stored"
+    streaming = _streaming(rec)
+
+    def unstored(k: int) -> None:
+        sw, sv = sent[k]
+        assert sv is None or not any(a <= sw < b - LATENCY_S for a, b in streaming), \
+            f"{vital} {sv} sent at {sw:.3f} while streaming, not stored"
+
+    i = 0
     for w, v in stored:
-        before = [(sw, sv) for sw, sv in sent if sw <= w + SLACK_S]
-        assert before and w - before[-1][0] < LATENCY_S, f"{vital} {v} at {w}: never sent"
-        assert before[-1][1] == v, f"{vital}: stored {v}, the monitor sent {before[-1][1]}"
-    for sw, sv in sent:
-        if sv is not None and any(a <= sw < b - LATENCY_S for a, b in _streaming(rec)):
-            assert any(-SLACK_S <= w - sw < LATENCY_S for w, _ in stored), \
-                f"{vital} {sv} sent at {sw} while streaming, not stored"
+        while i < len(sent) and not (sent[i][1] == v and -SLACK_S <= w - sent[i][0] < LATENCY_S):
+            unstored(i)
+            i += 1
+        assert i < len(sent), f"{vital} {v} stored at {w:.3f}: the monitor never sent it"
+        i += 1
+    for k in range(i, len(sent)):
+        unstored(k)
 
 
 def _link_down(rec: Recording) -> list[tuple[str, float, float]]:
