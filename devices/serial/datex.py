@@ -8,20 +8,17 @@ close. Two intervals without a record end the link; the runtime reconnects and a
 
 from __future__ import annotations
 
-from devices.multiparam.datex.session import DatexSession, Timing
+from devices.multiparam.datex.session import DatexSession
 from devices.multiparam.ports import DATEX
 from devices.serial.monitor_driver import MonitorDriver
-
-_TIMING = Timing()
 
 
 class DatexDriver(MonitorDriver):
     name = "S/5 monitor"
     line = DATEX
-    answer_s = 6.0  # the first record follows the request at once
+    answer_s = 3.0  # the first record follows the request at once
     setup_hint = ("is the monitor on, the cable in its computer-interface port (RS-232, "
                   "19200 8E1, RTS/CTS), and is no other program reading it?")
-    stale_after_s = _TIMING.interval_s + 2.0  # one record missed
 
     def new_session(self) -> DatexSession:
-        return DatexSession(_TIMING)
+        return DatexSession()

@@ -17,10 +17,9 @@ class IntelliVueDriver(MonitorDriver):
     name = "IntelliVue"
     line = INTELLIVUE
     # Two association requests 2 s apart, with the abort of a stale association between.
-    answer_s = 6.0
+    answer_s = 5.0
     setup_hint = ("is the monitor on, the cable in its MIB/RS232 port, and Data Export set "
                   "to this speed (Fix 115200 or Fix 19200)?")
-    stale_after_s = 3.0  # results come every 1.024 s
 
     def new_session(self) -> IntelliVueSession:
         return IntelliVueSession()

@@ -4,7 +4,10 @@
 One session object lives as long as the driver, across every reconnect, so what it must
 remember between links (the last NIBP reading it passed on) survives a cable pulled and
 plugged back. The session, not the port, decides when the monitor is silent: its timers
-know the protocol's cadence, so the port is opened without a silence limit of its own.
+know the protocol's cadence, so the port is opened without a silence limit of its own, and
+the runtime's "stale" watchdog is off. A monitor whose numerics are all marked (no sensor
+on the patient) sends no number for as long as that lasts, yet its link is sound: stale
+would raise a false "device disconnected"; the conditions say what is wrong instead.
 `connect()` returns once the monitor answers (association accepted, first record), so
 "streaming" means data is flowing; `close()` says goodbye (release, stop) before closing.
 """
@@ -47,6 +50,7 @@ class MonitorDriver(Driver):
     answer_s: ClassVar[float]  # connect() waits this long for the monitor to answer
     setup_hint: ClassVar[str]  # what to check on the monitor when it does not answer
     release_wait_s: ClassVar[float] = 1.0
+    stale_after_s = None  # the session's silence timer ends a dead link (see above)
 
     def __init__(self, spec: DeviceSpec, source: str, clock: SessionClock) -> None:
         super().__init__(source, spec.text, clock)
