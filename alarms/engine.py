@@ -300,6 +300,10 @@ class AlarmEngine:
 
     # -- outputs ---------------------------------------------------------------------------
 
+    def limits_for(self, vital: str) -> tuple[float | None, float | None] | None:
+        """The limits in force that the dashboard shows on the vital's tile."""
+        return self.preset.display_limits(vital)
+
     def snapshot(self, t_s: float | None = None) -> AlarmSnapshot:
         with self._lock:
             now = self._now if t_s is None else max(t_s, self._now)
