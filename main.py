@@ -148,7 +148,8 @@ def _live_line(snap: Snapshot) -> str:
         parts.append("NIBP ---/---")
     parts.append(" ".join(f"[{src}: {state}]" for src, state in snap.devices.items()))
     if snap.conditions:
-        parts.append(" ".join(f"!{src}:{cond}" for src, cond in snap.conditions))
+        parts.append(" ".join(f"!{src}:{cond}" + (f"({vital})" if vital else "")
+                              for src, cond, vital in snap.conditions))
     return "  ".join(parts)
 
 
