@@ -223,6 +223,11 @@ class AlarmEngine:
             self._advance(t_s)
         self._flush()
 
+    @property
+    def dose_start_s(self) -> float | None:
+        """The dose start the relative rules use (the first one given)."""
+        return self._dose
+
     def set_dose_start(self, t_s: float) -> None:
         """The dose started at `t_s` (a timeline entry): relative rules apply from then."""
         with self._lock:

@@ -547,7 +547,7 @@ class SampleWriter:
             elif isinstance(m, Battery):
                 events.append((sid, m.t_s, m.t_wall, m.source, "battery", "battery", None, None,
                                m.percent, ""))
-            elif isinstance(m, TimelineMark):
+            elif isinstance(m, TimelineMark) and m.entry_id is None:
                 marks.append((sid, m.kind, m.t_s, m.t_wall, json.dumps(dict(m.data)), m.source,
                               time.time()))
             elif isinstance(m, AlarmEvent):
