@@ -129,8 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _open_store(path: Path | None) -> SessionStore:
-    return SessionStore(path or default_store_path())
+def _open_store(path: Path | None, read_only: bool = False) -> SessionStore:
+    return SessionStore(path or default_store_path(), read_only=read_only)
 
 
 def _live_line(snap: Snapshot) -> str:
@@ -150,7 +150,8 @@ def _live_line(snap: Snapshot) -> str:
         parts.append("NIBP ---/---")
     parts.append(" ".join(f"[{src}: {state}]" for src, state in snap.devices.items()))
     if snap.conditions:
-        parts.append(" ".join(f"!{src}:{cond}" for src, cond in snap.conditions))
+        parts.append(" ".join(f"!{src}:{cond}" + (f"({vital})" if vital else "")
+                              for src, cond, vital in snap.conditions))
     return "  ".join(parts)
 
 
@@ -237,7 +238,7 @@ def cmd_sessions(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    with _open_store(args.db) as store:
+    with _open_store(args.db, read_only=True) as store:  # an export never changes the store
         sid = store.resolve_session(args.session)
         # -- reports (issue 6): pdf, fhir, --deidentify --
         if args.format in ("pdf", "fhir"):

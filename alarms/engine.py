@@ -223,6 +223,11 @@ class AlarmEngine:
             self._advance(t_s)
         self._flush()
 
+    @property
+    def dose_start_s(self) -> float | None:
+        """The dose start the relative rules use (the first one given)."""
+        return self._dose
+
     def set_dose_start(self, t_s: float) -> None:
         """The dose started at `t_s` (a timeline entry): relative rules apply from then."""
         with self._lock:
@@ -299,6 +304,10 @@ class AlarmEngine:
         self._flush()
 
     # -- outputs ---------------------------------------------------------------------------
+
+    def limits_for(self, vital: str) -> tuple[float | None, float | None] | None:
+        """The limits in force that the dashboard shows on the vital's tile."""
+        return self.preset.display_limits(vital)
 
     def snapshot(self, t_s: float | None = None) -> AlarmSnapshot:
         with self._lock:

@@ -59,6 +59,18 @@ class Preset:
     def device_rule(self, condition: Condition) -> DeviceConditionRule | None:
         return next((r for r in self.device if r.condition is condition), None)
 
+    def display_limits(self, vital: str) -> tuple[float | None, float | None] | None:
+        """The (low, high) limits a tile shows: the first limit crossed on each side (the
+        least severe rule); None on a side without a physiological limit, None overall for a
+        vital without any."""
+        rules = [r for r in self.limits if r.vital == vital
+                 and r.kind is AlarmKind.PHYSIOLOGICAL]
+        if not rules:
+            return None
+        lows = [r.limit for r in rules if r.op in (Op.LT, Op.LE)]
+        highs = [r.limit for r in rules if r.op in (Op.GT, Op.GE)]
+        return (max(lows) if lows else None, min(highs) if highs else None)
+
 
 def _limits() -> tuple[LimitRule, ...]:
     s111 = "clinical.md §11.1"

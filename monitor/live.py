@@ -51,7 +51,7 @@ class Snapshot:
     t_s: float
     readings: MappingProxyType[str, Reading]
     devices: MappingProxyType[str, DeviceState]
-    conditions: tuple[tuple[str, str], ...]  # (source, condition) active now
+    conditions: tuple[tuple[str, str, str], ...]  # (source, condition, vital or "") now
     battery: MappingProxyType[str, float]
 
 
@@ -60,7 +60,8 @@ class LiveState:
         self._lock = threading.Lock()
         self._latest: dict[str, tuple[float, float, str]] = {}  # vital -> (t_s, value, source)
         self._devices: dict[str, DeviceState] = {}
-        self._conditions: set[tuple[str, str]] = set()
+        # Keyed by vital too: "SpO2 invalid" ending must not clear "NIBP invalid".
+        self._conditions: set[tuple[str, str, str]] = set()
         self._battery: dict[str, float] = {}
 
     def __call__(self, msg: Message) -> None:
@@ -71,7 +72,7 @@ class LiveState:
             elif isinstance(msg, DeviceStatus):
                 self._devices[msg.source] = msg.state
             elif isinstance(msg, DeviceCondition):
-                item = (msg.source, str(msg.condition))
+                item = (msg.source, str(msg.condition), msg.vital or "")
                 if msg.active:
                     self._conditions.add(item)
                 else:

@@ -108,13 +108,16 @@ class Battery:
 
 @dataclass(frozen=True, slots=True)
 class TimelineMark:
-    """A scripted timeline entry (the simulator's dose start and stop)."""
+    """A timeline entry as the runtime's sinks see it: a scripted one (the simulator's dose
+    start and stop, `source` the device), or one a person entered (`source` the author),
+    which is already in the store as entry `entry_id`."""
 
     source: str
     t_wall: float
     t_s: float
     kind: str
     data: tuple[tuple[str, str | float], ...] = ()
+    entry_id: int | None = None  # set when the store already holds it
 
 
 Message = Numerics | Waveform | DeviceStatus | DeviceCondition | Battery | TimelineMark

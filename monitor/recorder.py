@@ -8,8 +8,9 @@ the right status however the recording ends.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from alarms.engine import AlarmEngine
 from alarms.presets import preset as alarm_preset
@@ -17,7 +18,7 @@ from devices.base import Driver, SpecError
 from devices.spec import DeviceSpec, create_driver, is_simulated
 from monitor.clock import ScaledClock, SessionClock, VirtualClock
 from monitor.live import LiveState
-from monitor.messages import Message
+from monitor.messages import Message, TimelineMark
 from monitor.runtime import IoThread, RuntimeResult, SessionRuntime, Sink
 from monitor.session import DoseProtocol, Patient, SessionStatus
 from monitor.store import SampleWriter, SessionStore
@@ -56,6 +57,12 @@ def source_names(specs: Sequence[DeviceSpec]) -> list[str]:
         n = seen[spec.scheme]
         names.append(spec.scheme if n == 1 else f"{spec.scheme}-{n}")
     return names
+
+
+def _mark_data(data: Mapping[str, Any]) -> tuple[tuple[str, str | float], ...]:
+    """Entry data as a mark carries it: numbers and text only (immutable)."""
+    return tuple((k, v if isinstance(v, int | float) and not isinstance(v, bool) else str(v))
+                 for k, v in data.items())
 
 
 class SessionRecorder:
@@ -100,6 +107,27 @@ class SessionRecorder:
 
     def add_ticker(self, period_s: float, callback: Callable[[float], None]) -> None:
         self.runtime.add_ticker(period_s, callback)
+
+    # -- the timeline: what people enter during the session ------------------------------
+
+    def add_entry(self, kind: str, data: Mapping[str, Any], author: str,
+                  t_s: float | None = None) -> int:
+        """Stores a timeline entry (now, or at `t_s`) and tells the runtime's sinks.
+
+        The alarm engine learns the dose start (relative rules, the 40-min check) and a
+        discharge (the minimum-monitoring check); displays learn the mark. Any thread."""
+        t = self.clock.now() if t_s is None else t_s
+        wall = self.clock.wall(t)
+        entry_id = self.store.add_entry(self.session_id, kind, t, wall, data, author)
+        self.runtime.inject(TimelineMark(author, wall, t, kind, _mark_data(data), entry_id))
+        return entry_id
+
+    def edit_entry(self, entry_id: int, author: str, *, t_s: float | None = None,
+                   data: Mapping[str, Any] | None = None) -> None:
+        """Changes an entry; the store keeps the earlier state with who and when. The alarm
+        engine keeps the dose start it was first given: readings already judged against the
+        pre-dose baseline stay judged (the report shows the corrected time)."""
+        self.store.edit_entry(entry_id, author, t_s=t_s, data=data)
 
     def start(self) -> None:
         self.runtime.start(self._io)

@@ -123,6 +123,7 @@ class SessionRuntime:
         self._owns_io = False
         self._future: concurrent.futures.Future[RuntimeResult] | None = None
         self._main_task: asyncio.Task[RuntimeResult] | None = None
+        self._pending: list[Callable[[], None]] = []  # call_soon before start
 
     # -- wiring --------------------------------------------------------------------------
 
@@ -133,6 +134,18 @@ class SessionRuntime:
     def add_ticker(self, period_s: float, callback: Callable[[float], None]) -> None:
         """`callback(t_s)` every `period_s` of session time, on the I/O thread."""
         self._tickers.append(_Ticker(period_s, callback))
+
+    def inject(self, msg: Message) -> None:
+        """Hands `msg` to the sinks on the I/O thread, in order with device messages (e.g. a
+        timeline entry a person made). Any thread; before start, delivered at start."""
+        self.call_soon(lambda: self._dispatch(msg))
+
+    def call_soon(self, fn: Callable[[], None]) -> None:
+        """Runs `fn` on the I/O thread (never blocks the caller)."""
+        if self._io is None:
+            self._pending.append(fn)
+        else:
+            self._io.loop.call_soon_threadsafe(fn)
 
     def device_states(self) -> dict[str, DeviceState | None]:
         return {s: t.state for s, t in self._tracks.items()}
@@ -189,6 +202,9 @@ class SessionRuntime:
 
     async def _main(self) -> RuntimeResult:
         self._main_task = asyncio.current_task()  # type: ignore[assignment]
+        for fn in self._pending:
+            fn()
+        self._pending.clear()
         devices = [self._spawn(self._run_device(t), f"device {s}")
                    for s, t in self._tracks.items()]
         helpers = [self._spawn(self._watchdog(t), f"watchdog {s}")

@@ -103,21 +103,29 @@ def _create_private_file(path: Path) -> None:
     os.close(fd)
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def _connect(path: Path, read_only: bool = False) -> sqlite3.Connection:
     # mode=rw: never let sqlite create a file behind our back (the 0600 file is made above).
-    uri = f"file:{path.resolve().as_posix()}?mode=rw"
+    uri = f"file:{path.resolve().as_posix()}?mode={'ro' if read_only else 'rw'}"
     conn = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=10.0)
     conn.execute("PRAGMA busy_timeout = 10000")
     return conn
 
 
 class SessionStore:
-    """The open store. Metadata calls are serialised by a lock; samples go via a writer."""
+    """The open store. Metadata calls are serialised by a lock; samples go via a writer.
 
-    def __init__(self, path: Path | str) -> None:
+    `read_only=True` (exports) never writes: no migration, no recovery, no chmod; a session
+    whose recording process is gone is reported `interrupted` without being changed.
+    """
+
+    def __init__(self, path: Path | str, read_only: bool = False) -> None:
         self.path = Path(path)
+        self.read_only = read_only
         self._lock = threading.RLock()
+        self._orphans: dict[int, float] = {}  # read-only: session id -> end, seen interrupted
         created = False
+        if read_only and not self.path.is_file():
+            raise StoreError(f"{self.path}: no session store there")
         if not self.path.exists():
             try:
                 _create_private_file(self.path)
@@ -128,7 +136,7 @@ class SessionStore:
         elif self.path.is_dir():
             raise StoreError(f"{self.path}: is a directory, not a session store")
         try:
-            self._conn = _connect(self.path)
+            self._conn = _connect(self.path, read_only)
         except sqlite3.Error as e:
             raise StoreError(f"{self.path}: cannot open the session store: {e}") from e
         try:
@@ -136,7 +144,8 @@ class SessionStore:
         except BaseException:
             self._conn.close()
             raise
-        os.chmod(self.path, 0o600)
+        if not read_only:
+            os.chmod(self.path, 0o600)
         self.recover_orphans()
 
     # -- opening -------------------------------------------------------------------------
@@ -156,6 +165,9 @@ class SessionStore:
         if version > SCHEMA_VERSION:
             raise StoreError(f"{self.path}: made by a newer Vigil (schema {version}, this "
                              f"version reads up to {SCHEMA_VERSION}); it was left untouched")
+        self.schema_version = version
+        if self.read_only:
+            return
         try:
             mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if mode.lower() != "wal":
@@ -169,6 +181,7 @@ class SessionStore:
                                              f" PRAGMA application_id = {APPLICATION_ID};"
                                              " COMMIT;")
                 log.info("session store migrated to schema %d", number + 1)
+            self.schema_version = SCHEMA_VERSION
         except sqlite3.DatabaseError as e:
             raise StoreError(f"{self.path}: cannot prepare the session store: {e}") from e
         if created:
@@ -234,8 +247,15 @@ class SessionStore:
         self._write("UPDATE sessions SET status = ?, end_wall = ? WHERE id = ?",
                     (str(status), end_wall, session_id))
 
+    def has_table(self, name: str) -> bool:
+        """Whether the store has `name` (a read-only store may predate a migration)."""
+        return self._one("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                         (name,)) is not None
+
     def recover_orphans(self) -> list[int]:
-        """Marks `interrupted` every active session whose recording process is gone."""
+        """Marks `interrupted` every active session whose recording process is gone.
+
+        A read-only store only remembers them, and reports them interrupted."""
         host = socket.gethostname()
         rows = self._query(
             "SELECT id, owner_host, owner_pid, owner_token, start_wall FROM sessions"
@@ -245,7 +265,11 @@ class SessionStore:
             if owner_host != host or (pid is not None and _pid_alive(pid, token)):
                 continue
             last = self._last_data_wall(sid)
-            self.end_session(sid, SessionStatus.INTERRUPTED, max(start_wall, last or start_wall))
+            end = max(start_wall, last or start_wall)
+            if self.read_only:
+                self._orphans[sid] = end
+                continue
+            self.end_session(sid, SessionStatus.INTERRUPTED, end)
             log.warning("session %d was left active by a process that ended; "
                         "marked interrupted", sid)
             recovered.append(sid)
@@ -263,7 +287,14 @@ class SessionStore:
             "SELECT s.id, s.patient, s.start_wall, s.end_wall, s.status,"
             " (SELECT count(*) FROM samples WHERE session_id = s.id)"
             " FROM sessions s ORDER BY s.id")
-        return [SessionSummary(r[0], r[1], r[2], r[3], SessionStatus(r[4]), r[5]) for r in rows]
+        return [SessionSummary(r[0], r[1], r[2], *self._status(r[0], r[3], r[4]), r[5])
+                for r in rows]
+
+    def _status(self, sid: int, end_wall: float | None, status: str
+                ) -> tuple[float | None, SessionStatus]:
+        if sid in self._orphans:
+            return self._orphans[sid], SessionStatus.INTERRUPTED
+        return end_wall, SessionStatus(status)
 
     def latest_session_id(self) -> int | None:
         row = self._one("SELECT max(id) FROM sessions")
@@ -292,12 +323,13 @@ class SessionStore:
             (session_id,))
         if row is None:
             raise StoreError(f"{self.path}: has no session {session_id}")
+        end_wall, status = self._status(row[0], row[11], row[12])
         return Session(
             id=row[0], uuid=row[1], patient=Patient(row[2], row[3]),
             protocol=DoseProtocol(row[4], Route(row[5]) if row[5] else None, row[6], row[7],
                                   row[8]),
-            preset=row[9], start_wall=row[10], end_wall=row[11],
-            status=SessionStatus(row[12]), entries=self.timeline(session_id))
+            preset=row[9], start_wall=row[10], end_wall=end_wall, status=status,
+            entries=self.timeline(session_id))
 
     def devices(self, session_id: int) -> dict[str, str]:
         return dict(self._query("SELECT source, spec FROM devices WHERE session_id = ?",
@@ -515,7 +547,7 @@ class SampleWriter:
             elif isinstance(m, Battery):
                 events.append((sid, m.t_s, m.t_wall, m.source, "battery", "battery", None, None,
                                m.percent, ""))
-            elif isinstance(m, TimelineMark):
+            elif isinstance(m, TimelineMark) and m.entry_id is None:
                 marks.append((sid, m.kind, m.t_s, m.t_wall, json.dumps(dict(m.data)), m.source,
                               time.time()))
             elif isinstance(m, AlarmEvent):

@@ -49,6 +49,11 @@ def nibp_interval(specs: tuple[DeviceSpec, ...]) -> float | None:
     return None
 
 
+def _recorder_alarms(recorder: SessionRecorder) -> AlarmSource:
+    """The alarm engine the recorder already feeds (sink and ticker are wired there)."""
+    return recorder.alarms
+
+
 class DashboardSession:
     def __init__(self, store: SessionStore, plan: RecordingPlan,
                  alarm_factory: AlarmFactory | None = None,
@@ -59,16 +64,13 @@ class DashboardSession:
         self.io = IoThread()
         self.recorder = SessionRecorder(store, plan, [self.pleth, self.trends,
                                                       self.bridge.sink], io=self.io)
-        self.alarm_source: AlarmSource | None = None
-        self.control: AlarmControl | None = None
-        if alarm_factory is not None:
-            self.alarm_source = alarm_factory(self.recorder)
-            relay = AlarmRelay(self.alarm_source, self.bridge, self.trends)
-            self.recorder.runtime.add_sink(relay.sink)  # after the engine's own sink
-            self.recorder.add_ticker(ALARM_POLL_S, relay.tick)
-            self.control = AlarmControl(relay, self.io)
-        if limits is None and alarm_factory is not None and hasattr(self.alarm_source,
-                                                                    "limits_for"):
+        # The recorder's own engine by default; tests inject fakes.
+        self.alarm_source: AlarmSource = (alarm_factory or _recorder_alarms)(self.recorder)
+        relay = AlarmRelay(self.alarm_source, self.bridge, self.trends)
+        self.recorder.runtime.add_sink(relay.sink)  # after the engine's own sink
+        self.recorder.add_ticker(ALARM_POLL_S, relay.tick)
+        self.control: AlarmControl | None = AlarmControl(relay, self.io)
+        if limits is None and hasattr(self.alarm_source, "limits_for"):
             limits = self.alarm_source  # type: ignore[assignment]
         self.limits = limits
         self.nibp_interval_s = nibp_interval(plan.specs)

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from alarms.log import episodes_from_events
 from monitor.session import EntryKind, Phase, Route, SessionStatus, TimelineEntry
 from monitor.store import SessionStore
 from monitor.vitals import NIBP_KEYS, NUMERIC_KEYS, VITALS, VitalKind
@@ -237,13 +238,16 @@ def continuous_keys() -> tuple[str, ...]:
 def load_alarm_log(store: SessionStore, session_id: int) -> tuple[AlarmRow, ...] | None:
     """The session's alarm episodes from the store's alarm log.
 
-    The alarm log table arrives with the alarm engine (schema migration 2), developed in
-    parallel; the lead wires this loader to it at merge. Until then no store holds an alarm
-    log, and None says so: the report then states that the alarm log is not available,
-    rather than claiming that no alarm occurred.
+    None when the store has no alarm log (a store from before the alarm engine, opened
+    read-only): the report then says the log is not available rather than claiming that
+    no alarm occurred.
     """
-    del store, session_id
-    return None
+    if not store.has_table("alarm_log"):
+        return None
+    return tuple(
+        AlarmRow(ep.signal_t_s, ep.end_t_s, ep.vital, str(ep.kind), ep.condition,
+                 ep.highest.name.lower(), ep.worst_value, ep.limit, ep.acknowledged_t_s)
+        for ep in episodes_from_events(store.alarm_events(session_id)))
 
 
 def _float(value: Any) -> float | None:

@@ -64,5 +64,5 @@ def test_a_version_1_store_gains_the_alarm_log(db_path: Path) -> None:
                        f" PRAGMA application_id = {APPLICATION_ID};")
     conn.close()
     with SessionStore(db_path) as store:
-        assert store._query("PRAGMA user_version")[0][0] == SCHEMA_VERSION >= 2
+        assert store.schema_version == SCHEMA_VERSION >= 2
         assert store.alarm_events(1) == []

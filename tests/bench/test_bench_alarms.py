@@ -173,10 +173,12 @@ def test_bench_batch_against_python_loop() -> None:
             for e in episodes if e.key in keys]
     assert mine == ref and len(ref) > 10, "the reference loop checks the batch result"
     samples = sum(int(np.count_nonzero(~np.isnan(c))) for c in rec.values.values())
-    print(f"\nalarms batch 8 h session ({samples} samples, {len(episodes)} episodes): "
-          f"{t_batch * 1e3:.1f} ms")
-    print(f"alarms python reference loop ({len(ref)} of the episodes): {t_loop * 1e3:.1f} ms")
-    print(f"alarms batch speed-up over python loop: {t_loop / t_batch:.0f} x")
+    print(f"\nalarms_batch_8h_samples: {samples} samples")
+    print(f"alarms_batch_8h_episodes: {len(episodes)} episodes")
+    print(f"alarms_batch_8h: {t_batch * 1e3:.2f} ms")
+    print(f"alarms_python_reference_loop_8h: {t_loop * 1e3:.1f} ms")
+    print(f"alarms_python_reference_loop_episodes: {len(ref)} episodes")
+    print(f"alarms_batch_vs_python_loop: {t_loop / t_batch:.1f} ratio")
 
 
 def test_bench_streaming_cost_per_sample() -> None:
@@ -203,7 +205,7 @@ def test_bench_streaming_cost_per_sample() -> None:
         return engine
 
     elapsed, _ = _best(run, 3)
-    print(f"\nalarms streaming cost per sample: {elapsed / samples * 1e6:.2f} us")
-    print(f"alarms streaming cost per message: {elapsed / len(messages) * 1e6:.2f} us")
-    print(f"alarms streaming 8 h session: {elapsed * 1e3:.0f} ms "
-          f"({HOURS * 3600 / elapsed:.0f} x real time)")
+    print(f"\nalarms_streaming_per_sample: {elapsed / samples * 1e6:.2f} us")
+    print(f"alarms_streaming_per_message: {elapsed / len(messages) * 1e6:.2f} us")
+    print(f"alarms_streaming_8h: {elapsed * 1e3:.0f} ms")
+    print(f"alarms_streaming_vs_real_time: {HOURS * 3600 / elapsed:.0f} ratio")

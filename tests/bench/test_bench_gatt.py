@@ -36,7 +36,7 @@ def test_bench_gatt_parsers() -> None:
         unpack = struct.Struct(fmt).unpack_from
         baseline = _rate(unpack, data)
         rate = _rate(parse, data)
-        print(f"gatt_{name}_baseline_struct: {baseline:,.0f} values/s")
-        print(f"gatt_{name}: {rate:,.0f} values/s")
+        print(f"gatt_{name}_baseline_struct: {baseline:.0f} values/s")
+        print(f"gatt_{name}: {rate:.0f} values/s")
         print(f"gatt_{name}_vs_struct: {rate / baseline:.3f} ratio")
         assert rate > 10_000  # far above any device's rate; fails only if something is wrong

@@ -161,12 +161,13 @@ def test_bench_dashboard(qtbot, tmp_path):
     assert not any(t.name == "device-io" and t.is_alive() for t in threading.enumerate())
 
     print()
-    print(f"ui_idle_event_loop_cpu: {idle * 100:.2f} % of one core")
-    print(f"ui_dashboard_cpu_1x_4h_loaded: {busy * 100:.2f} % of one core")
-    print(f"ui_dashboard_cpu_over_idle: {(busy - idle) * 100:.2f} % of one core "
-          f"(ratio {busy / max(idle, 1e-4):.1f}x idle)")
+    print(f"ui_idle_event_loop_cpu: {idle * 100:.2f} %core")
+    print(f"ui_dashboard_cpu_1x_4h_loaded: {busy * 100:.2f} %core")
+    print(f"ui_dashboard_cpu_over_idle: {(busy - idle) * 100:.2f} %core")
+    print(f"ui_dashboard_cpu_vs_aim_10pct: {busy / 0.10:.2f} ratio")
     print(f"ui_pleth_fps: {fps:.1f} fps")
     print(f"ui_alarm_to_banner_median: {statistics.median(latencies):.1f} ms")
-    print(f"ui_alarm_to_banner_max: {max(latencies):.1f} ms (n={len(latencies)}, "
-          f"target 100 ms, ratio {max(latencies) / 100:.2f})")
+    print(f"ui_alarm_to_banner_max: {max(latencies):.1f} ms")
+    print(f"ui_alarm_to_banner_samples: {len(latencies)} alarms")
+    print(f"ui_alarm_to_banner_max_vs_aim_100ms: {max(latencies) / 100:.2f} ratio")
     assert busy < 0.5 and max(latencies) < 1000  # gross regressions only; figures printed

@@ -124,3 +124,13 @@ def test_session_without_duration_needs_finite_sources() -> None:
     clock = VirtualClock()
     with pytest.raises(ValueError, match="finite"):
         SessionRuntime([FlakyDriver(clock)], clock, duration_s=None)
+
+
+def test_live_conditions_are_kept_per_vital() -> None:
+    from monitor.live import LiveState
+    from monitor.messages import Condition, DeviceCondition
+
+    live = LiveState()
+    for vital, active in (("spo2", True), ("sbp", True), ("spo2", False)):
+        live(DeviceCondition("mon", 0.0, 0.0, Condition.MEASUREMENT_INVALID, active, vital))
+    assert live.snapshot(1.0).conditions == (("mon", "measurement_invalid", "sbp"),)

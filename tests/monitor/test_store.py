@@ -196,3 +196,32 @@ def test_default_location_is_user_data_dir(monkeypatch: pytest.MonkeyPatch,
     assert path == tmp_path / "vigil" / "sessions.sqlite3"
     SessionStore(path).close()
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_read_only_store_changes_nothing_and_reports_orphans_interrupted(
+        db_path: Path) -> None:
+    code = (
+        "import sys, os\n"
+        "from monitor.store import SessionStore\n"
+        "from monitor.session import Patient, DoseProtocol\n"
+        "s = SessionStore(sys.argv[1])\n"
+        "s.create_session(Patient('ZZ'), DoseProtocol(), None, 1e9)\n"
+        "os._exit(0)\n"
+    )
+    subprocess.run([sys.executable, "-c", code, str(db_path)], check=True,
+                   cwd=Path(__file__).resolve().parents[2])
+    # The -shm file is SQLite's shared-memory lock index, rewritten by any reader.
+    def contents() -> dict[Path, bytes]:
+        return {p: p.read_bytes() for p in db_path.parent.iterdir()
+                if not p.name.endswith("-shm")}
+
+    files = contents()
+    with SessionStore(db_path, read_only=True) as store:
+        [summary] = store.list_sessions()
+        assert summary.status is SessionStatus.INTERRUPTED
+        assert store.load_session(summary.id).status is SessionStatus.INTERRUPTED
+        with pytest.raises(StoreError, match="readonly"):
+            store.end_session(summary.id, SessionStatus.COMPLETED, 1e9 + 1)
+    assert contents() == files and len(files) >= 1
+    with pytest.raises(StoreError, match="no session store there"):
+        SessionStore(db_path.parent / "absent.sqlite3", read_only=True)

@@ -69,3 +69,34 @@ def test_cli_commands_never_import_qt(tmp_path):
     result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "v.sqlite3")],
                             cwd=REPO, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_real_alarm_engine_drives_banner_tiles_and_acknowledge(qtbot, tmp_path):
+    """The recorder's own engine (no fake): a desaturation reaches the banner as a HIGH
+    alarm, the SpO2 tile shows the limits in force, and acknowledging reaches the engine."""
+    # 300x real time: the desaturation at 25 min arrives within a few seconds.
+    plan = RecordingPlan((parse_spec("sim:desaturation?dose=0"),), 3600.0, 300.0)
+    with SessionStore(tmp_path / "vigil.sqlite3") as store:
+        session = DashboardSession(store, plan)
+        settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+        window = DashboardWindow(session.sources(), FakeAudioOutput(available=True), settings)
+        qtbot.addWidget(window)
+        window.closing.connect(session.stop)
+        session.start()
+        window.show()
+        window.start()
+        try:
+            assert window.tiles["spo2"].content.limits == "off\n90"
+            qtbot.waitUntil(lambda: any(a.vital == "spo2" and a.priority.name == "HIGH"
+                                        for a in window.banner.alarms), timeout=20000)
+            high = next(a for a in window.banner.alarms if a.priority.name == "HIGH")
+            assert not high.acknowledged
+            window.acknowledge()
+            qtbot.waitUntil(lambda: all(a.acknowledged for a in window.banner.alarms
+                                        if a.key == high.key), timeout=5000)
+        finally:
+            window.close()
+    with SessionStore(tmp_path / "vigil.sqlite3", read_only=True) as store:
+        events = store.alarm_events(1)
+    assert any(e.event.value == "acknowledge" and e.alarm is not None
+               and e.alarm.key == high.key for e in events)

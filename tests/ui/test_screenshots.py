@@ -16,7 +16,9 @@ from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QWidget
 from ui_fakes import Rig, make_rig, physiological_alarm
 
+from alarms.engine import AlarmEngine
 from alarms.model import Priority
+from alarms.presets import preset
 from devices.sim.model import PLETH_HZ, PatientModel
 from devices.sim.scenarios import SCENARIOS, SimSettings
 from monitor.messages import Message, Numerics, TimelineMark, Waveform
@@ -192,16 +194,28 @@ def test_screenshot_stale_spo2(qtbot, tmp_path, shots_dir):
 
 
 def test_screenshot_audio_paused(qtbot, tmp_path, shots_dir):
+    """A hypertensive surge judged by the real alarm engine, so the banner, the tile and
+    the data agree; then the nurse pauses the audio."""
     r = open_rig(qtbot, tmp_path)
     try:
-        r.clock.t = SESSION_S
-        r.alarms.alarms = [physiological_alarm("sbp-high", "sbp", Priority.MEDIUM,
-                                               "** NIBP SYS 184 > 180", onset=SESSION_S - 30)]
+        t_end = 45 * 60 + 40.0  # 10 s after the 35-min reading of the surge (>= 180)
+        messages = session_messages("hypertensive-surge", t_end)
+        engine = AlarmEngine(preset("iv-ketamine"), wall0=0.0)
+        for m in messages:
+            engine(m)
+        engine.tick(t_end)
+        alarms = engine.snapshot(t_end).alarms
+        assert alarms and all(a.vital in ("sbp", "dbp") and a.priority is Priority.MEDIUM
+                              for a in alarms)
+        r.clock.t = t_end
+        r.alarms.alarms = list(alarms)
+        r.feed(*messages)
         r.window.act_pause.trigger()
         qtbot.waitUntil(lambda: r.window.snapshot is not None
                         and r.window.snapshot.audio_paused_until_s is not None)
         r.clock.t += 17
-        r.feed(*session_messages("normal", r.clock.t))
+        r.feed(*[m for m in session_messages("hypertensive-surge", r.clock.t)
+                 if isinstance(m, Waveform)])  # the pleth goes on during the pause
         shot = settle(r, qtbot)
         r.window.grab().save(str(shots_dir / "audio-paused.png"))
         w = r.window

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from alarms.log import episodes_from_events
 from monitor.reports.data import date_shift_days, deidentify, load_report, pseudonym
 from monitor.store import SessionStore
 from tests.monitor.reports.conftest import (
@@ -44,7 +45,9 @@ def test_pdf_and_fhir_from_the_cli_leave_the_store_unchanged(recorded: Recorded,
     assert "pages written to" in proc.stderr
     text = text_of(tmp_path / "r.pdf")
     assert "Harbour Clinic" in text and PATIENT in text and CLINICIAN in text
-    assert "The alarm log is not available" in text  # no alarm log in this store yet
+    with SessionStore(recorded.db, read_only=True) as store:
+        assert not episodes_from_events(store.alarm_events(recorded.session_id))
+    assert "No alarm condition occurred" in text  # the normal scenario raises none
     assert "Monitoring nurse" in text and "____" in text  # unnamed: a blank line to fill
     proc = export(recorded, "fhir", tmp_path / "b.json")
     assert "FHIR bundle of" in proc.stderr
@@ -154,3 +157,20 @@ def test_replayed_file_exports_its_numbers(tmp_path: Path) -> None:
     out = vigil("export", "--db", str(db), "--format", "csv", "--out", "-").stdout
     got = {(float(r["t_s"]), r["vital"]): float(r["value"]) for r in _rows(out)}
     assert got == expected
+
+
+def test_alarm_episodes_reach_the_pdf_and_the_alarm_csv(tmp_path: Path) -> None:
+    db = tmp_path / "desat.sqlite3"
+    vigil("record", "--device", "sim:desaturation?dose=0", "--duration", "1800", "--speed",
+          "max", "--db", str(db))
+    with SessionStore(db, read_only=True) as store:
+        episodes = episodes_from_events(store.alarm_events(1))
+    assert {ep.vital for ep in episodes} >= {"spo2", "rr"}
+    vigil("export", "--db", str(db), "--format", "pdf", "--out", str(tmp_path / "r.pdf"))
+    text = text_of(tmp_path / "r.pdf")
+    for ep in episodes:
+        assert ep.condition in text, ep.condition
+    out = vigil("export", "--db", str(db), "--format", "alarms", "--out", "-").stdout
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [(r["vital"], r["condition"], r["priority"]) for r in rows] == [
+        (ep.vital or "", ep.condition, ep.highest.name.lower()) for ep in episodes]

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from devices.spec import parse_spec
+from monitor.messages import Message, Numerics, TimelineMark
+from monitor.recorder import RecordingPlan, SessionRecorder
+from monitor.session import EntryKind
+from monitor.store import SessionStore
+
+
+def test_entries_reach_store_sinks_and_alarm_engine_once(db_path: Path) -> None:
+    marks: list[TimelineMark] = []
+    first_sample = threading.Event()
+
+    def sink(msg: Message) -> None:
+        if isinstance(msg, TimelineMark):
+            marks.append(msg)
+        elif isinstance(msg, Numerics):
+            first_sample.set()
+
+    plan = RecordingPlan((parse_spec("sim:normal?dose=100000"),), 3600.0, 1.0)
+    with SessionStore(db_path) as store:
+        rec = SessionRecorder(store, plan, [sink])
+        rec.start()
+        try:
+            assert first_sample.wait(10)
+            eid = rec.add_entry(EntryKind.DOSE_START, {"drug": "ketamine", "dose_mg": 35.0},
+                                "nurse A")
+            rec.add_entry(EntryKind.SEDATION, {"scale": "moaas", "score": 4}, "nurse A")
+            rec.edit_entry(eid, "nurse B", t_s=0.5)
+            done = threading.Event()
+            rec.runtime.call_soon(done.set)  # after the marks on the device thread
+            assert done.wait(5)
+        finally:
+            rec.stop()
+        timeline = store.timeline(rec.session_id)
+    assert [e.kind for e in timeline] == ["dose_start", "sedation"]  # stored once each
+    assert timeline[0].t_s == 0.5 and timeline[0].revisions[0].author == "nurse B"
+    assert [(m.kind, m.entry_id, m.source) for m in marks] == [
+        ("dose_start", eid, "nurse A"), ("sedation", eid + 1, "nurse A")]
+    assert dict(marks[0].data) == {"drug": "ketamine", "dose_mg": 35.0}
+    assert rec.alarms.dose_start_s is not None and rec.alarms.dose_start_s > 0.5
