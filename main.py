@@ -40,6 +40,8 @@ from monitor.timefmt import iso_utc
 log = logging.getLogger("vigil")
 
 EXPORT_FORMATS = ("csv", "alarms", "pdf", "fhir")
+DEVICE_HELP = ("sim[:SCENARIO], replay:FILE, masimo:PORT, nonin:PORT, contec:PORT, ble:ADDRESS, "
+               "intellivue:PORT or datex:PORT; a serial PORT may end in @BAUD (repeatable)")
 
 
 class _Terminated(Exception):
@@ -87,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     rec = sub.add_parser("record", help="record a session from devices")
     rec.add_argument("--device", action="append", required=True, metavar="SPEC",
-                     help="sim[:SCENARIO] or replay:FILE (repeatable)")
+                     help=DEVICE_HELP)
     rec.add_argument("--duration", type=_positive, required=True, metavar="SECONDS")
     session_opts(rec)
     rec.add_argument("--patient", metavar="ID", help="patient id or initials")
@@ -102,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     dash = sub.add_parser("dashboard", help="the session-room dashboard (the default)")
     dash.add_argument("--device", action="append", metavar="SPEC",
-                      help="device SPEC (repeatable; default sim)")
+                      help=f"{DEVICE_HELP}; default sim")
     db(dash)
     dash.add_argument("--kiosk", action="store_true", help="full screen, no window frame")
     dash.add_argument("--duration", type=_positive, default=8 * 3600.0, metavar="SECONDS",

@@ -38,6 +38,8 @@ _SCHEMES: dict[str, str] = {
     "nonin": "devices.serial.nonin:NoninDriver",
     "contec": "devices.serial.contec:ContecDriver",
     "ble": "devices.ble.driver:BleDriver",
+    "intellivue": "devices.serial.intellivue:IntelliVueDriver",
+    "datex": "devices.serial.datex:DatexDriver",
 }
 _SERIAL_SCHEMES = {"masimo", "nonin", "contec", "intellivue", "datex"}
 

@@ -102,11 +102,13 @@ class SerialLink:
     """One open port: `await open()`, `await read(timeout)`, `write()`, `await close()`."""
 
     def __init__(self, port: str, source: str, *, baudrate: int,
-                 parity: str = serial.PARITY_NONE, silence_s: float | None = None) -> None:
+                 parity: str = serial.PARITY_NONE, rtscts: bool = False,
+                 silence_s: float | None = None) -> None:
         self.port = port
         self.source = source
         self.baudrate = baudrate
         self.parity = parity
+        self.rtscts = rtscts  # hardware flow control (the S/5 computer interface needs it)
         self.silence_s = silence_s
         self._ser: serial.SerialBase | None = None
         self._fd: int | None = None
@@ -122,7 +124,7 @@ class SerialLink:
     def _make(self) -> serial.SerialBase:
         return serial.serial_for_url(
             self.port, baudrate=self.baudrate, bytesize=serial.EIGHTBITS, parity=self.parity,
-            stopbits=serial.STOPBITS_ONE, xonxoff=False, rtscts=False, dsrdtr=False,
+            stopbits=serial.STOPBITS_ONE, xonxoff=False, rtscts=self.rtscts, dsrdtr=False,
             timeout=0, write_timeout=0, exclusive=True)
 
     async def open(self) -> None:

@@ -154,6 +154,8 @@ class FakeIntelliVue:
             self._out.clear()
             if self._state != "idle" and now_s - self._last_rx >= self.cfg.abort_after_s:
                 self._drop()  # it aborts towards a cable that is not there
+            while self._poll is not None and now_s >= self._next_result:
+                self._next_result += RESULT_PERIOD_S  # results into a cable that is not there
             return b""
         if self._state != "idle" and now_s - self._last_rx >= self.cfg.abort_after_s:
             self.abort(now_s)
