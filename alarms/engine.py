@@ -149,6 +149,7 @@ class AlarmEngine:
         """`recorded_sources` replay a recording: their gaps are the recording's, so they
         raise no "not current", "NIBP overdue" or link alarms."""
         self.preset = preset
+        self.initial_preset = preset  # `set_limit` changes `preset`; this stays as chosen
         self._recorded = frozenset(recorded_sources)
         self._wall0 = wall0
         self._lock = threading.RLock()
