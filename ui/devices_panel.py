@@ -38,8 +38,8 @@ from alarms.model import Priority
 from devices.base import SpecError
 from devices.sim.scenarios import SCENARIOS
 from devices.spec import serial_schemes
-from monitor.live import Freshness, LiveState
-from monitor.messages import DeviceState
+from monitor.live import LiveState
+from monitor.messages import DeviceState, Numerics
 from monitor.runtime import IoThread
 from monitor.vitals import VITALS
 from ui.bridge import Bridge
@@ -158,12 +158,15 @@ class DevicesPanel(QDialog):
         self.now_s = now_s
         self.user = user
         self._armed: str | None = None
-        self._removing: set[str] = set()
+        self._removing: dict[str, str] = {}  # source -> SPEC, until its driver is closed
         self.found: list[Any] = []
         self._relay = _Relay(self)
-        self._relay.done.connect(self._on_done)
+        # Queued even when the future is already done (its callback then runs right here).
+        self._relay.done.connect(self._on_done, Qt.ConnectionType.QueuedConnection)
+        self._seen: dict[str, dict[str, float]] = {}  # source -> vital -> last t_s
         self._build()
         bridge.deviceChanged.connect(lambda _m: self.refresh())
+        bridge.numericsArrived.connect(self._on_numerics)
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self.refresh)
@@ -189,21 +192,25 @@ class DevicesPanel(QDialog):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.table.setStyleSheet("QTableWidget { font-size: 20px; }"
+                                 "QTableWidget::item { padding: 0 10px; }"
                                  "QHeaderView::section { font-size: 18px; padding: 4px; }")
         head = self.table.horizontalHeader()
         for i in range(len(COLUMNS)):
             head.setSectionResizeMode(i, QHeaderView.ResizeMode.ResizeToContents)
         head.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        head.setSectionResizeMode(5, QHeaderView.ResizeMode.Fixed)
+        self.table.setColumnWidth(5, 320)  # room for "Tap again to disconnect"
         self.table.verticalHeader().setDefaultSectionSize(52)
         outer.addWidget(self.table, 1)
 
         outer.addWidget(QLabel("Connect another device", objectName="header"))
         self.tabs = QTabWidget()
         self.tabs.setStyleSheet("QTabBar::tab { font-size: 20px; padding: 8px 18px; }"
-                                "QComboBox, QListWidget { font-size: 20px; }")
+                                "QComboBox, QListWidget, QLabel { font-size: 20px; }")
         self.tabs.addTab(self._sim_tab(), "Simulator")
         self.tabs.addTab(self._serial_tab(), "Serial")
         self.tabs.addTab(self._ble_tab(), "Bluetooth")
+        self.tabs.setMaximumHeight(200)
         outer.addWidget(self.tabs)
         self.message = QLabel("", objectName="headerDim")
         self.message.setWordWrap(True)
@@ -276,7 +283,7 @@ class DevicesPanel(QDialog):
 
     def refresh(self) -> None:
         """Re-reads the devices, their status, conditions and battery."""
-        devices = self.control.devices()
+        devices = {**self._removing, **self.control.devices()}
         snap = self.live.snapshot(self.now_s())
         if self.table.rowCount() != len(devices):
             self.table.setRowCount(len(devices))
@@ -286,8 +293,7 @@ class DevicesPanel(QDialog):
             if conditions:
                 signal, signal_bad = ", ".join(conditions), True
             else:
-                giving = [VITALS[k].label for k, r in snap.readings.items()
-                          if r.source == source and r.freshness is Freshness.CURRENT]
+                giving = self._giving(source, snap.t_s)
                 signal = f"OK: {', '.join(giving)}" if giving else "no values yet"
                 signal_bad = False
             battery = snap.battery.get(source)
@@ -301,6 +307,21 @@ class DevicesPanel(QDialog):
             self._disconnect_button(row, source, removing)
         if not devices:
             self._say("No device is connected: nothing is being monitored.", warn=True)
+
+    def _on_numerics(self, msg: Numerics) -> None:
+        seen = self._seen.setdefault(msg.source, {})
+        for key, value in msg.values:
+            if key in VITALS and VITALS[key].is_plausible(value):
+                seen[key] = msg.t_s
+
+    def _giving(self, source: str, now: float) -> list[str]:
+        """The vitals this device gave valid values of recently (NIBP: ever)."""
+        out = []
+        for key, t in self._seen.get(source, {}).items():
+            limit = VITALS[key].stale_after_s
+            if limit is None or now - t <= limit:
+                out.append(VITALS[key].label)
+        return out
 
     def _cell(self, row: int, col: int, text: str, warn: bool) -> None:
         item = self.table.item(row, col)
@@ -386,12 +407,13 @@ class DevicesPanel(QDialog):
             self.refresh()
             return
         self._cancel_arm()
+        spec = self.control.devices().get(source, "")
         try:
             future = self.control.disconnect(source, self.user)
         except KeyError:
             self._say(f"{source} is no longer connected.")
             return
-        self._removing.add(source)
+        self._removing[source] = spec
         self._say(f"Disconnecting {source}...")
         self._relay.watch(future, ("remove", source))
         self.refresh()
@@ -421,7 +443,7 @@ class DevicesPanel(QDialog):
                       warn=not self.found)
         elif isinstance(tag, tuple) and tag[0] == "remove":
             source = str(tag[1])
-            self._removing.discard(source)
+            self._removing.pop(source, None)
             if exc is not None:
                 log.error("disconnecting %s failed: %s", source, exc)
                 self._say(f"Disconnecting {source} failed: {exc}", warn=True)

@@ -102,7 +102,8 @@ class LimitsDialog(QDialog):
         self.table.setStyleSheet(
             "QTableWidget { font-size: 19px; }"
             "QHeaderView::section { font-size: 18px; padding: 4px; }"
-            "QDoubleSpinBox { font-size: 22px; font-weight: bold; padding: 2px 6px; }")
+            "QDoubleSpinBox { font-size: 22px; font-weight: bold; padding: 2px 6px; }"
+            "QDoubleSpinBox::up-button, QDoubleSpinBox::down-button { width: 30px; }")
         self.table.verticalHeader().setDefaultSectionSize(56)
         for row, rule in enumerate(self.rules):
             self._fill(row, rule)

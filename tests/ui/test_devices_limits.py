@@ -9,7 +9,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -147,9 +147,11 @@ class StandIn:
     """A recorder for hardware this machine lacks: records what the panel asks for."""
 
     connected: list[str]
+    running: dict[str, str] = field(default_factory=dict)
+    closing: dict[str, concurrent.futures.Future[None]] = field(default_factory=dict)
 
     def devices(self) -> dict[str, str]:
-        return {}
+        return dict(self.running)
 
     def connect_device(self, text: str) -> str:
         parse_spec(text)  # the real SPEC check
@@ -158,7 +160,9 @@ class StandIn:
 
     def disconnect_device(self, source: str, user: str = ""
                           ) -> concurrent.futures.Future[None]:
-        raise KeyError(source)
+        del self.running[source]  # KeyError as the recorder's
+        future = self.closing[source] = concurrent.futures.Future()
+        return future
 
 
 @contextmanager
@@ -185,7 +189,6 @@ def test_ble_scan_without_bleak_says_so(qtbot, monkeypatch):
     with stand_in_panel(qtbot) as (panel, _rec, _io):
         assert "nothing is being monitored" in panel.message.text()
         qtbot.mouseClick(panel.scan_button, Qt.MouseButton.LeftButton)
-        assert not panel.scan_button.isEnabled()
         qtbot.waitUntil(lambda: panel.scan_button.isEnabled(), timeout=5000)
         assert panel.message.text() == ("Bluetooth is not available: the bleak package is "
                                         "not installed (pip install bleak).")
@@ -201,6 +204,7 @@ def test_ble_scan_runs_on_the_device_thread_and_explains_a_missing_dbus(qtbot):
 
     with stand_in_panel(qtbot, no_dbus) as (panel, _rec, _io):
         panel.start_scan()
+        assert not panel.scan_button.isEnabled()  # one scan at a time
         qtbot.waitUntil(lambda: panel.scan_button.isEnabled(), timeout=5000)
         assert threads == ["device-io"]
         assert "D-Bus cannot be reached" in panel.message.text()
@@ -279,3 +283,21 @@ def test_limits_dialog_changes_spo2_low_and_the_engine_logs_it(qtbot, tmp_path, 
         changes = limit_changes(store.alarm_events(1))
     assert [(c.rule_id, c.old, c.new, c.user) for c in changes] == [
         ("spo2-low", 90, 88, "nurse"), ("spo2-low", 88, 90, "nurse")]
+
+
+def test_a_device_shows_disconnecting_until_its_driver_is_closed(qtbot):
+    with stand_in_panel(qtbot) as (panel, rec, _io):
+        rec.running["nonin"] = "nonin:/dev/ttyUSB0"
+        panel.refresh()
+        assert cell(panel, "nonin", 2) == "starting" and cell(panel, "nonin", 4) == "unknown"
+        removed: list[str] = []
+        panel.deviceRemoved.connect(removed.append)
+        panel.disconnect_source("nonin")
+        assert rec.closing == {}  # the first tap only arms
+        panel.disconnect_source("nonin")
+        assert cell(panel, "nonin", 2) == "disconnecting"
+        assert not panel.table.cellWidget(0, 5).isEnabled()
+        rec.closing["nonin"].set_result(None)  # the device thread closed the driver
+        qtbot.waitUntil(lambda: removed == ["nonin"], timeout=5000)
+        assert row_of(panel, "nonin") is None
+        assert "nothing is being monitored" in panel.message.text()
