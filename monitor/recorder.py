@@ -143,7 +143,10 @@ class SessionRecorder:
     def connect_device(self, text: str) -> str:
         """Parses a SPEC, registers the device in the store and starts it on the I/O
         thread; returns its source id (unique in the session: `sim-2`, ...). SpecError
-        for a bad SPEC, or a real device in an accelerated session. Any thread."""
+        for a bad SPEC, or a real device in an accelerated session; RuntimeError once the
+        session has ended. Any thread."""
+        if self._finished:
+            raise RuntimeError("the session has ended")
         spec = parse_spec(text)
         if self.plan.speed != 1.0 and not is_simulated(spec):
             raise SpecError(f"device {text!r}: a real device needs a real-time session")

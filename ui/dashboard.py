@@ -297,6 +297,9 @@ class DashboardWindow(QMainWindow):
         from ui.limits_dialog import LimitsDialog
         if self.sources.limit_editor is None:
             return
+        old = getattr(self, "limits_dialog", None)
+        if old is not None:
+            old.close()  # one at a time, re-read from the limits in force
         self.limits_dialog = LimitsDialog(self.sources.limit_editor, USER, self)
         self.limits_dialog.show()
         self.limits_dialog.activateWindow()

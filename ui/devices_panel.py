@@ -357,7 +357,7 @@ class DevicesPanel(QDialog):
         """Connects the device `text` names; the message says what happened."""
         try:
             source = self.control.connect(text)
-        except SpecError as e:
+        except (SpecError, RuntimeError) as e:
             self._say(f"Cannot connect: {e}", warn=True)
             return None
         self._say(f"Connecting {text} as {source}.")

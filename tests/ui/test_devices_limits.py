@@ -22,6 +22,15 @@ from ui_fakes import FakeAudioOutput
 from alarms.log import limit_changes
 from devices.ble.scan import FoundDevice
 from devices.spec import parse_spec
+from monitor.live import LiveState
+from monitor.messages import (
+    Battery,
+    Condition,
+    DeviceCondition,
+    DeviceState,
+    DeviceStatus,
+    Numerics,
+)
 from monitor.recorder import RecordingPlan
 from monitor.runtime import IoThread
 from monitor.store import SessionStore
@@ -136,6 +145,9 @@ def test_connect_a_simulator_then_disconnect_it_without_an_alarm(qtbot, tmp_path
         qtbot.waitUntil(lambda: session.recorder.clock.now() > t0 + 15, timeout=5000)
         assert not any("sim-2" in a.key for a in session.recorder.alarms.snapshot().alarms)
         assert not any("sim-2" in a.message for a in window.banner.alarms)
+        panel.close()
+        qtbot.mouseClick(window.device_label, Qt.MouseButton.LeftButton)  # tap the header
+        assert window.devices_panel is panel and panel.isVisible()
     with SessionStore(tmp_path / "vigil.sqlite3", read_only=True) as store:
         assert set(store.devices(1)) == {"sim", "sim-2"}
         assert not any(e.alarm is not None and "sim-2" in e.alarm.key
@@ -166,14 +178,15 @@ class StandIn:
 
 
 @contextmanager
-def stand_in_panel(qtbot, scan=None) -> Iterator[tuple[DevicesPanel, StandIn, IoThread]]:
+def stand_in_panel(qtbot, scan=None, live: LiveState | None = None, bridge: Bridge | None = None
+                   ) -> Iterator[tuple[DevicesPanel, StandIn, IoThread]]:
     io = IoThread().start()
     recorder = StandIn([])
     kw = {"scan": scan} if scan is not None else {}
     control = DeviceControl(recorder, io, ports=lambda: [("/dev/ttyUSB0", "FT232R USB UART")],
                             **kw)
-    from monitor.live import LiveState
-    panel = DevicesPanel(control, LiveState(), Bridge(), lambda: 0.0, "nurse")
+    panel = DevicesPanel(control, live or LiveState(), bridge or Bridge(), lambda: 10.0,
+                         "nurse")
     qtbot.addWidget(panel)
     panel.show()
     try:
@@ -301,3 +314,31 @@ def test_a_device_shows_disconnecting_until_its_driver_is_closed(qtbot):
         qtbot.waitUntil(lambda: removed == ["nonin"], timeout=5000)
         assert row_of(panel, "nonin") is None
         assert "nothing is being monitored" in panel.message.text()
+
+
+def test_status_signal_and_battery_of_a_device(qtbot, tmp_path):
+    live, bridge = LiveState(), Bridge()
+    with stand_in_panel(qtbot, live=live, bridge=bridge) as (panel, rec, _io):
+        rec.running["nonin"] = "nonin:/dev/ttyUSB0"
+        for msg in (DeviceStatus("nonin", 0, 1, DeviceState.STREAMING),
+                    Numerics("nonin", 0, 9, (("spo2", 97.0), ("pr", 72.0))),
+                    Battery("nonin", 0, 9, 76.0)):
+            live(msg)
+            bridge.sink(msg)  # as the runtime hands it over, here on the GUI thread
+        qtbot.waitUntil(lambda: cell(panel, "nonin", 3) == "OK: SpO2, PR", timeout=5000)
+        assert (cell(panel, "nonin", 2), cell(panel, "nonin", 4)) == ("streaming", "76 %")
+        msg = DeviceCondition("nonin", 0, 10, Condition.LOW_PERFUSION, True, "spo2")
+        live(msg)
+        bridge.sink(msg)
+        qtbot.waitUntil(lambda: cell(panel, "nonin", 3) == "SpO2 low perfusion", timeout=5000)
+        assert panel.table.item(0, 3).foreground().color() == WARN
+        live(DeviceStatus("nonin", 0, 11, DeviceState.STALE))
+        panel.refresh()
+        assert cell(panel, "nonin", 2) == "stale"
+        assert panel.table.item(0, 2).foreground().color() == WARN
+
+
+def test_header_shows_device_status_and_battery(rig, qtbot):
+    rig.feed(DeviceStatus("ble", 0, 1, DeviceState.STREAMING), Battery("ble", 0, 1, 64.0))
+    qtbot.waitUntil(lambda: rig.window.device_label.text() == "ble: streaming 64 %",
+                    timeout=5000)
