@@ -163,7 +163,10 @@ class SessionRecorder:
     def disconnect_device(self, source: str, user: str = "") -> concurrent.futures.Future[None]:
         """Stops a device on purpose: the alarm engine forgets it first (no link-lost
         alarm), then the runtime cancels its tasks and closes the driver. The future is
-        done when the driver is closed. KeyError for a device not running. Any thread."""
+        done when the driver is closed. KeyError for a device not running; RuntimeError
+        once the session has ended. Any thread."""
+        if self._finished:
+            raise RuntimeError("the session has ended")
         with self._devices_lock:
             driver = next((d for d in self.drivers if d.source == source), None)
             if driver is None:

@@ -36,9 +36,9 @@ from monitor.vitals import VITALS
 from ui.audio import AlarmAudio, AudioOutput
 from ui.banner import AlarmBanner
 from ui.bridge import AlarmControl, Bridge
-from ui.devices_panel import ClickableLabel, DeviceControl
+from ui.devices_panel import ClickableLabel, DeviceControl, DevicesPanel
 from ui.flash import FlashClock
-from ui.limits_dialog import LimitEditor
+from ui.limits_dialog import LimitEditor, LimitsDialog
 from ui.pleth import PlethView
 from ui.readouts import clock_text, continuous_tile, nibp_tile
 from ui.sources import LimitSource
@@ -85,6 +85,8 @@ class DashboardWindow(QMainWindow):
         self.kiosk = kiosk
         self.snapshot: AlarmSnapshot | None = None
         self.device_states: dict[str, DeviceState] = {}
+        self.devices_panel: DevicesPanel | None = None  # opened on demand (Ctrl+D)
+        self.limits_dialog: LimitsDialog | None = None  # (Ctrl+L)
         self.setWindowTitle("Vigil")
         self.setStyleSheet(STYLESHEET)
         self.flash = FlashClock(monotonic, self)
@@ -276,11 +278,10 @@ class DashboardWindow(QMainWindow):
 
     def open_devices(self) -> None:
         """The devices panel (one, non-modal): status, connect, disconnect."""
-        from ui.devices_panel import DevicesPanel
         s = self.sources
         if s.devices is None:
             return
-        panel = getattr(self, "devices_panel", None)
+        panel = self.devices_panel
         if panel is None:
             panel = self.devices_panel = DevicesPanel(s.devices, s.live, s.bridge, s.now_s,
                                                       USER, self)
@@ -294,12 +295,10 @@ class DashboardWindow(QMainWindow):
 
     def open_limits(self) -> None:
         """The alarm-limits dialog, from the limits in force now."""
-        from ui.limits_dialog import LimitsDialog
         if self.sources.limit_editor is None:
             return
-        old = getattr(self, "limits_dialog", None)
-        if old is not None:
-            old.close()  # one at a time, re-read from the limits in force
+        if self.limits_dialog is not None:
+            self.limits_dialog.close()  # one at a time, re-read from the limits in force
         self.limits_dialog = LimitsDialog(self.sources.limit_editor, USER, self)
         self.limits_dialog.show()
         self.limits_dialog.activateWindow()

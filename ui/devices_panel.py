@@ -410,7 +410,7 @@ class DevicesPanel(QDialog):
         spec = self.control.devices().get(source, "")
         try:
             future = self.control.disconnect(source, self.user)
-        except KeyError:
+        except (KeyError, RuntimeError):
             self._say(f"{source} is no longer connected.")
             return
         self._removing[source] = spec

@@ -117,6 +117,10 @@ def test_recorder_connects_and_disconnects_a_sim_without_an_alarm(tmp_path: Path
             snap = rec.alarms.snapshot()
         finally:
             rec.stop(SessionStatus.COMPLETED)
+        with pytest.raises(RuntimeError, match="session has ended"):
+            rec.connect_device("sim")
+        with pytest.raises(RuntimeError, match="session has ended"):
+            rec.disconnect_device("sim")
         assert states[-1].state is DeviceState.DISCONNECTED
         assert states[-1].detail == "disconnected by the user"
         assert not any(a.key == "link-lost:sim-2" for a in snap.alarms)

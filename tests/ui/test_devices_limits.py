@@ -89,8 +89,7 @@ def live_session(qtbot, tmp_path: Path, scenario: str = "normal"
         try:
             yield session, window
         finally:
-            for name in ("devices_panel", "limits_dialog"):
-                dialog = getattr(window, name, None)
+            for dialog in (window.devices_panel, window.limits_dialog):
                 if dialog is not None:
                     dialog.close()
             window.close()
