@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from alarms.model import (
     AlarmEvent,
@@ -50,6 +51,7 @@ from monitor.messages import (
 from monitor.vitals import NIBP_KEYS, VITALS, VitalKind
 
 Listener = Callable[[AlarmEvent], None]
+log = logging.getLogger(__name__)
 
 # Deadlines that end a condition run before those that start or escalate one at the same
 # instant: a condition that lasted exactly its delay does not signal.
@@ -147,6 +149,7 @@ class AlarmEngine:
         """`recorded_sources` replay a recording: their gaps are the recording's, so they
         raise no "not current", "NIBP overdue" or link alarms."""
         self.preset = preset
+        self.initial_preset = preset  # `set_limit` changes `preset`; this stays as chosen
         self._recorded = frozenset(recorded_sources)
         self._wall0 = wall0
         self._lock = threading.RLock()
@@ -164,6 +167,7 @@ class AlarmEngine:
         self._invalidated: dict[tuple[str, str | None], int] = {}
         self._misc: dict[str, _Alarm] = {}  # device, link, battery, system, advisory
         self._link_down: set[str] = set()
+        self._forgotten: set[str] = set()  # sources a person disconnected on purpose
         self._dose: float | None = None
         self._last_reading: float | None = None  # last valid NIBP reading, any source
         self._bp_check: _Alarm | None = None
@@ -197,6 +201,8 @@ class AlarmEngine:
     def __call__(self, msg: Message) -> None:
         """The runtime sink: every message of the session, in order."""
         with self._lock:
+            if msg.source in self._forgotten:
+                return
             if self._wall0 is None:
                 self._wall0 = msg.t_wall - msg.t_s
             t = msg.t_s
@@ -302,6 +308,67 @@ class AlarmEngine:
             t = self._action_time(t_s)
             self._system("storage-failure", exc is not None, t)
         self._flush()
+
+    def forget_source(self, source: str, user: str = "", t_s: float | None = None) -> None:
+        """A person disconnected `source` on purpose: its alarms end now and nothing it
+        sends afterwards (its "disconnected" status included) raises an alarm. Call it
+        before the runtime removes the device."""
+        with self._lock:
+            t = self._action_time(t_s)
+            self._forgotten.add(source)
+            self._link_down.discard(source)
+            for (src, _vital), tr in list(self._tracks.items()):
+                if src == source:
+                    for a in (*tr.alarms, tr.artefact, tr.not_current):
+                        self._end(a, t)
+                    del self._tracks[(src, _vital)]
+            nb = self._nibp.pop(source, None)
+            if nb is not None:
+                for a in (*nb.alarms.values(), nb.invalid, nb.overdue):
+                    self._end(a, t)
+            for key, a in list(self._misc.items()):
+                if key.endswith(f":{source}") or f":{source}:" in key:
+                    self._end(a, t)
+                    del self._misc[key]
+            self._invalidated = {k: n for k, n in self._invalidated.items() if k[0] != source}
+        log.info("alarm sources: %s disconnected by %s", source, user or "the operator")
+        self._flush()
+
+    def limit_rules(self) -> tuple[LimitRule, ...]:
+        """The limit rules in force (the preset's, as changed during the session)."""
+        return self.preset.limits
+
+    def set_limit(self, rule_id: str, value: float, user: str = "",
+                  t_s: float | None = None) -> LimitRule:
+        """Changes a limit rule's threshold from now on, logged as a LIMIT_CHANGE event.
+
+        Samples and readings that arrive after this are judged against `value`; an alarm
+        already signalled keeps the limit it started with until its condition clears.
+        ValueError for an unknown rule or a value outside the vital's plausible range."""
+        with self._lock:
+            old = next((r for r in self.preset.limits if r.id == rule_id), None)
+            if old is None:
+                raise ValueError(f"no limit rule {rule_id!r} in preset {self.preset.name!r}")
+            lo, hi = VITALS[old.vital].plausible
+            if not lo <= value <= hi:
+                raise ValueError(f"{rule_id}: limit {value:g} is outside the plausible range "
+                                 f"of {old.vital} ({lo:g}-{hi:g})")
+            t = self._action_time(t_s)
+            new = replace(old, limit=float(value))
+            limits = tuple(new if r.id == rule_id else r for r in self.preset.limits)
+            self.preset = replace(self.preset, limits=limits)
+            self._limits[old.vital] = tuple(r for r in limits if r.vital == old.vital)
+            for tr in self._tracks.values():
+                if tr.vital == old.vital:
+                    tr.rules = tuple(new if r.id == rule_id else r for r in tr.rules)
+            text = (f"{old.condition} limit {_fmt(old.vital, old.limit)} -> "
+                    f"{_fmt(old.vital, new.limit)}")
+            status = AlarmStatus(rule_id, old.kind, old.priority, old.vital, old.condition,
+                                 text, AlarmState.ENDED, t, t, old.limit, new.limit, False)
+            self._outbox.append(AlarmEvent(t, self._wall(t), AlarmEventKind.LIMIT_CHANGE,
+                                           status, user))
+        self._flush()
+        return new
 
     # -- outputs ---------------------------------------------------------------------------
 
@@ -491,6 +558,8 @@ class AlarmEngine:
 
     def _stale_check(self, tr: _Track, when: float) -> None:
         assert tr.stale_after is not None and tr.last_valid is not None
+        if tr.source in self._forgotten:
+            return
         due = tr.last_valid + tr.stale_after
         if due > when:  # fresher data came: check again then
             self._at(due, _ENDING, lambda w: self._stale_check(tr, w))
@@ -579,6 +648,8 @@ class AlarmEngine:
     def _overdue_check(self, nb: _Nibp, when: float) -> None:
         od = self.preset.nibp_overdue
         assert od is not None and nb.last_valid is not None
+        if nb.source in self._forgotten:
+            return
         due = nb.last_valid + od.timeout_s
         if due > when:
             self._at(due, _ENDING, lambda w: self._overdue_check(nb, w))
@@ -660,7 +731,7 @@ class AlarmEngine:
             rule = self._currency.get(tr.vital)
             if (tr.stale and tr.not_current is None and rule is not None
                     and (tr.last_valid is None or tr.last_valid < since)
-                    and tr.source not in self._link_down):
+                    and tr.source not in self._link_down and tr.source not in self._forgotten):
                 tr.not_current = self._new(f"{rule.id}:{tr.source}", AlarmKind.TECHNICAL,
                                            rule.priority, tr.vital, rule.condition, when)
 

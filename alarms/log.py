@@ -67,7 +67,7 @@ def episodes_from_events(events: Iterable[AlarmEvent]) -> list[Episode]:
     done: list[Episode] = []
     for ev in events:
         a = ev.alarm
-        if a is None:
+        if a is None or ev.event is AlarmEventKind.LIMIT_CHANGE:
             continue
         ident = (a.key, a.onset_t_s)
         ep = open_.get(ident)
@@ -98,3 +98,25 @@ def episodes_from_events(events: Iterable[AlarmEvent]) -> list[Episode]:
     out = done + list(open_.values())
     out.sort(key=lambda e: (e.signal_t_s, e.key))
     return out
+
+
+class LimitChange(NamedTuple):
+    """A limit a person changed during the session (from a LIMIT_CHANGE event)."""
+
+    t_s: float
+    t_wall: float
+    rule_id: str
+    vital: str | None
+    condition: str
+    old: float | None
+    new: float | None
+    user: str
+
+
+def limit_changes(events: Iterable[AlarmEvent]) -> list[LimitChange]:
+    """The limit changes in an event stream, in order: what the report shows as the limits
+    in force besides the preset."""
+    return [LimitChange(ev.t_s, ev.t_wall, ev.alarm.key, ev.alarm.vital, ev.alarm.condition,
+                        ev.alarm.worst_value, ev.alarm.limit, ev.user)
+            for ev in events
+            if ev.event is AlarmEventKind.LIMIT_CHANGE and ev.alarm is not None]

@@ -72,6 +72,9 @@ class AlarmEventKind(StrEnum):
     ACKNOWLEDGE = "acknowledge"
     AUDIO_PAUSE = "audio_pause"
     SESSION_END = "session_end"  # the session ended with this alarm still active (its final state)
+    # A person changed a limit. The event's status describes the rule, not an alarm: key is
+    # the rule id, limit the new value, worst_value the value it replaced.
+    LIMIT_CHANGE = "limit_change"
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,6 +53,11 @@ def known_schemes() -> tuple[str, ...]:
     return tuple(sorted(_SCHEMES))
 
 
+def serial_schemes() -> tuple[str, ...]:
+    """The registered kinds that take a serial port (`KIND:PORT[@BAUD]`)."""
+    return tuple(s for s in known_schemes() if s in _SERIAL_SCHEMES)
+
+
 def parse_spec(text: str) -> DeviceSpec:
     """Parses and checks a SPEC; SpecError says what is wrong with it."""
     scheme, sep, rest = text.partition(":")

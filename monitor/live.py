@@ -80,6 +80,11 @@ class LiveState:
             elif isinstance(msg, Battery):
                 self._battery[msg.source] = msg.percent
 
+    def battery(self) -> dict[str, float]:
+        """Battery percent by source, for those that report it."""
+        with self._lock:
+            return dict(self._battery)
+
     def snapshot(self, now_s: float) -> Snapshot:
         with self._lock:
             latest = dict(self._latest)

@@ -7,7 +7,9 @@ the right status however the recording ends.
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +17,7 @@ from typing import Any
 from alarms.engine import AlarmEngine
 from alarms.presets import preset as alarm_preset
 from devices.base import Driver, SpecError
-from devices.spec import DeviceSpec, create_driver, is_simulated
+from devices.spec import DeviceSpec, create_driver, is_simulated, parse_spec
 from monitor.clock import ScaledClock, SessionClock, VirtualClock
 from monitor.live import LiveState
 from monitor.messages import Message, TimelineMark
@@ -93,6 +95,8 @@ class SessionRecorder:
                                       plan.duration_s)
         self.runtime.add_ticker(ALARM_TICK_S, self.alarms.tick)
         self._io = io
+        self._specs: list[DeviceSpec] = list(plan.specs)  # every device the session has had
+        self._devices_lock = threading.Lock()
         self._finished = False
         self.messages = 0
         self.runtime.add_sink(self._count)
@@ -128,6 +132,61 @@ class SessionRecorder:
         engine keeps the dose start it was first given: readings already judged against the
         pre-dose baseline stay judged (the report shows the corrected time)."""
         self.store.edit_entry(entry_id, author, t_s=t_s, data=data)
+
+    # -- devices connected and disconnected during the session --------------------------
+
+    def devices(self) -> dict[str, str]:
+        """The devices running now: source -> SPEC text."""
+        with self._devices_lock:
+            return {d.source: d.spec for d in self.drivers}
+
+    def connect_device(self, text: str) -> str:
+        """Parses a SPEC, registers the device in the store and starts it on the I/O
+        thread; returns its source id (unique in the session: `sim-2`, ...). SpecError
+        for a bad SPEC, or a real device in an accelerated session; RuntimeError once the
+        session has ended. Any thread."""
+        if self._finished:
+            raise RuntimeError("the session has ended")
+        spec = parse_spec(text)
+        if self.plan.speed != 1.0 and not is_simulated(spec):
+            raise SpecError(f"device {text!r}: a real device needs a real-time session")
+        with self._devices_lock:
+            name = source_names([*self._specs, spec])[-1]
+            driver = create_driver(spec, name, self.clock)
+            self.store.add_device(self.session_id, name, spec.text or text)
+            self._specs.append(spec)
+            self.drivers.append(driver)
+        self.runtime.call_soon(lambda: self.runtime.add_device(driver))
+        log.info("session %d: device %s (%s) connected", self.session_id, name, spec.scheme)
+        return name
+
+    def disconnect_device(self, source: str, user: str = "") -> concurrent.futures.Future[None]:
+        """Stops a device on purpose: the alarm engine forgets it first (no link-lost
+        alarm), then the runtime cancels its tasks and closes the driver. The future is
+        done when the driver is closed. KeyError for a device not running; RuntimeError
+        once the session has ended. Any thread."""
+        if self._finished:
+            raise RuntimeError("the session has ended")
+        with self._devices_lock:
+            driver = next((d for d in self.drivers if d.source == source), None)
+            if driver is None:
+                raise KeyError(f"no device {source!r} in the session")
+            self.drivers.remove(driver)
+        done: concurrent.futures.Future[None] = concurrent.futures.Future()
+
+        async def run() -> None:
+            try:
+                self.alarms.forget_source(source, user)
+                await self.runtime.remove_device(source)
+            except BaseException as e:
+                done.set_exception(e)
+                raise
+            done.set_result(None)
+
+        self.runtime.call_soon(lambda: self.runtime.spawn_task(run(), f"remove {source}"))
+        log.info("session %d: device %s disconnected by %s", self.session_id, source,
+                 user or "the operator")
+        return done
 
     def start(self) -> None:
         self.runtime.start(self._io)

@@ -124,6 +124,8 @@ class SessionRuntime:
         self._future: concurrent.futures.Future[RuntimeResult] | None = None
         self._main_task: asyncio.Task[RuntimeResult] | None = None
         self._pending: list[Callable[[], None]] = []  # call_soon before start
+        self._device_tasks: dict[str, list[asyncio.Task[Any]]] = {}
+        self._aux_tasks: set[asyncio.Task[Any]] = set()  # strong references while they run
 
     # -- wiring --------------------------------------------------------------------------
 
@@ -148,7 +150,51 @@ class SessionRuntime:
             self._io.loop.call_soon_threadsafe(fn)
 
     def device_states(self) -> dict[str, DeviceState | None]:
-        return {s: t.state for s, t in self._tracks.items()}
+        return {s: t.state for s, t in list(self._tracks.items())}
+
+    # -- devices added and removed during the session (I/O thread) ------------------------
+
+    def add_device(self, driver: Driver) -> None:
+        """Runs another device from now on: its task and watchdog start at once. On the I/O
+        thread (through `call_soon`) while running; any thread before `start()`."""
+        if driver.source in self._tracks:
+            raise ValueError(f"device {driver.source!r} is already in the session")
+        if self.duration_s is None and not driver.finite:
+            raise ValueError("a session without a duration needs only finite sources")
+        track = self._tracks[driver.source] = _DeviceTrack(driver)
+        if self._main_task is not None and not self._main_task.done():
+            self._start_device(driver.source, track)
+
+    async def remove_device(self, source: str, detail: str = "disconnected by the user"
+                            ) -> None:
+        """Stops one device: its tasks are cancelled, the driver closed, and a final
+        DISCONNECTED status (with `detail`) dispatched. On the I/O thread."""
+        track = self._tracks.pop(source, None)
+        if track is None:
+            raise KeyError(f"no device {source!r} in the session")
+        tasks = self._device_tasks.pop(source, [])
+        for task in tasks:
+            task.cancel()
+        for r in await asyncio.gather(*tasks, return_exceptions=True):
+            if isinstance(r, BaseException) and not isinstance(r, asyncio.CancelledError):
+                log.error("device %s ended with %s: %s", source, type(r).__name__, r)
+        track.done = True
+        if track.state not in (None, DeviceState.DISCONNECTED) or track.detail != detail:
+            self._set_state(track, DeviceState.DISCONNECTED, detail)
+
+    def spawn_task(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        """A short task on the I/O thread's loop (e.g. removing a device); call it there."""
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._aux_tasks.add(task)
+        task.add_done_callback(self._aux_tasks.discard)
+        return task
+
+    def _start_device(self, source: str, track: _DeviceTrack) -> list[asyncio.Task[Any]]:
+        tasks = [self._spawn(self._run_device(track), f"device {source}")]
+        if track.driver.stale_after_s is not None:
+            tasks.append(self._spawn(self._watchdog(track), f"watchdog {source}"))
+        self._device_tasks[source] = tasks
+        return tasks
 
     # -- running -------------------------------------------------------------------------
 
@@ -205,11 +251,11 @@ class SessionRuntime:
         for fn in self._pending:
             fn()
         self._pending.clear()
-        devices = [self._spawn(self._run_device(t), f"device {s}")
-                   for s, t in self._tracks.items()]
-        helpers = [self._spawn(self._watchdog(t), f"watchdog {s}")
-                   for s, t in self._tracks.items() if t.driver.stale_after_s is not None]
-        helpers += [self._spawn(self._tick(k), "ticker") for k in self._tickers]
+        for s, t in list(self._tracks.items()):
+            if s not in self._device_tasks:  # not already started by a pending add_device
+                self._start_device(s, t)
+        devices = [ts[0] for ts in self._device_tasks.values()]
+        helpers = [self._spawn(self._tick(k), "ticker") for k in self._tickers]
         cancelled = False
         try:
             if self.duration_s is not None:
@@ -228,9 +274,12 @@ class SessionRuntime:
             end = self.duration_s
         else:  # every source was finite: the session ends with the last of their data
             end = max((t.last_t for t in self._tracks.values()), default=self.clock.now())
-        for task in devices + helpers:
+        # Devices added during the session are in `_device_tasks` too.
+        running = [t for ts in self._device_tasks.values() for t in ts] + helpers
+        self._device_tasks.clear()
+        for task in running:
             task.cancel()
-        results = await asyncio.gather(*devices, *helpers, return_exceptions=True)
+        results = await asyncio.gather(*running, return_exceptions=True)
         errors = [f"{type(r).__name__}: {r}" for r in results
                   if isinstance(r, BaseException) and not isinstance(r, asyncio.CancelledError)]
         for e in errors:

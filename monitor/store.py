@@ -331,6 +331,11 @@ class SessionStore:
             preset=row[9], start_wall=row[10], end_wall=end_wall, status=status,
             entries=self.timeline(session_id))
 
+    def add_device(self, session_id: int, source: str, spec: str) -> None:
+        """A device connected during the session (its source id is new to the session)."""
+        self._write("INSERT INTO devices (session_id, source, spec) VALUES (?,?,?)",
+                    (session_id, source, spec))
+
     def devices(self, session_id: int) -> dict[str, str]:
         return dict(self._query("SELECT source, spec FROM devices WHERE session_id = ?",
                                   (session_id,)))

@@ -27,6 +27,8 @@ from monitor.store import SessionStore
 from ui.audio import AudioOutput, QtAudioOutput
 from ui.bridge import AlarmControl, AlarmRelay, Bridge
 from ui.dashboard import DashboardSources, DashboardWindow
+from ui.devices_panel import DeviceControl
+from ui.limits_dialog import LimitEditor
 from ui.sources import AlarmSource, LimitSource
 
 log = logging.getLogger(__name__)
@@ -78,9 +80,15 @@ class DashboardSession:
 
     def sources(self) -> DashboardSources:
         clock = self.recorder.clock
+        engine = self.alarm_source
+        editor = None
+        if self.control is not None and hasattr(engine, "limit_rules"):
+            editor = LimitEditor(engine, engine.initial_preset.limits,  # type: ignore[attr-defined]
+                                 self.control.set_limit)
         return DashboardSources(clock.now, clock.wall, self.recorder.live, self.pleth,
                                 self.trends, self.bridge, self.control, self.limits,
-                                self.nibp_interval_s)
+                                self.nibp_interval_s, DeviceControl(self.recorder, self.io),
+                                editor)
 
     def start(self) -> None:
         self.recorder.start()

@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, Signal
 from alarms.model import AlarmSnapshot
 from monitor.buffers import SessionTrends
 from monitor.messages import (
+    Battery,
     DeviceCondition,
     DeviceStatus,
     Message,
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 
 class Bridge(QObject):
     numericsArrived = Signal(object)  # Numerics
-    deviceChanged = Signal(object)  # DeviceStatus | DeviceCondition
+    deviceChanged = Signal(object)  # DeviceStatus | DeviceCondition | Battery
     timelineMarked = Signal(object)  # TimelineMark
     alarmsChanged = Signal(object)  # AlarmSnapshot
 
@@ -41,7 +42,7 @@ class Bridge(QObject):
             return
         if isinstance(msg, Numerics):
             self.numericsArrived.emit(msg)
-        elif isinstance(msg, DeviceStatus | DeviceCondition):
+        elif isinstance(msg, DeviceStatus | DeviceCondition | Battery):
             self.deviceChanged.emit(msg)
         elif isinstance(msg, TimelineMark):
             self.timelineMarked.emit(msg)
@@ -110,3 +111,7 @@ class AlarmControl:
 
     def refresh(self) -> None:
         self._post(lambda: None)
+
+    def set_limit(self, rule_id: str, value: float, user: str = "") -> None:
+        """A limit change (ui.limits_dialog), applied and logged by the engine."""
+        self._post(lambda: self._relay.source.set_limit(rule_id, value, user))  # type: ignore[attr-defined]

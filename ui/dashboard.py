@@ -36,7 +36,9 @@ from monitor.vitals import VITALS
 from ui.audio import AlarmAudio, AudioOutput
 from ui.banner import AlarmBanner
 from ui.bridge import AlarmControl, Bridge
+from ui.devices_panel import ClickableLabel, DeviceControl, DevicesPanel
 from ui.flash import FlashClock
+from ui.limits_dialog import LimitEditor, LimitsDialog
 from ui.pleth import PlethView
 from ui.readouts import clock_text, continuous_tile, nibp_tile
 from ui.sources import LimitSource
@@ -66,6 +68,8 @@ class DashboardSources:
     alarms: AlarmControl | None = None
     limits: LimitSource | None = None
     nibp_interval_s: float | None = None
+    devices: DeviceControl | None = None  # the devices panel (Ctrl+D)
+    limit_editor: LimitEditor | None = None  # the alarm-limits dialog (Ctrl+L)
 
 
 class DashboardWindow(QMainWindow):
@@ -81,6 +85,8 @@ class DashboardWindow(QMainWindow):
         self.kiosk = kiosk
         self.snapshot: AlarmSnapshot | None = None
         self.device_states: dict[str, DeviceState] = {}
+        self.devices_panel: DevicesPanel | None = None  # opened on demand (Ctrl+D)
+        self.limits_dialog: LimitsDialog | None = None  # (Ctrl+L)
         self.setWindowTitle("Vigil")
         self.setStyleSheet(STYLESHEET)
         self.flash = FlashClock(monotonic, self)
@@ -116,7 +122,8 @@ class DashboardWindow(QMainWindow):
         self.session_label = QLabel("Session 0:00", objectName="header")
         self.dose_label = QLabel("", objectName="dose")
         self.audio_label = QLabel("", objectName="audio")
-        self.device_label = QLabel("", objectName="headerDim")
+        self.device_label = ClickableLabel("", objectName="headerDim")  # tap: devices panel
+        self.device_label.clicked.connect(self.open_devices)
         self.clock_label = QLabel("", objectName="header")
         header.addWidget(self.session_label)
         header.addSpacing(30)
@@ -200,6 +207,8 @@ class DashboardWindow(QMainWindow):
         self.act_zoom_in = add("Trend: less time", ["+", "="], lambda: self._zoom(-1))
         self.act_full = add("Full screen", ["F11"], self.toggle_full_screen)
         self.act_quit = add("Quit", ["Ctrl+Q"], self.close)
+        self.act_devices = add("Devices...", ["Ctrl+D"], self.open_devices)
+        self.act_limits = add("Alarm limits...", ["Ctrl+L"], self.open_limits)
 
     # -- life cycle ----------------------------------------------------------------------
 
@@ -266,6 +275,33 @@ class DashboardWindow(QMainWindow):
     def pause_audio(self) -> None:
         if self.sources.alarms is not None:
             self.sources.alarms.pause_audio(USER)
+
+    def open_devices(self) -> None:
+        """The devices panel (one, non-modal): status, connect, disconnect."""
+        s = self.sources
+        if s.devices is None:
+            return
+        panel = self.devices_panel
+        if panel is None:
+            panel = self.devices_panel = DevicesPanel(s.devices, s.live, s.bridge, s.now_s,
+                                                      USER, self)
+            panel.deviceRemoved.connect(self._on_device_removed)
+        panel.show()
+        panel.activateWindow()
+
+    def _on_device_removed(self, source: str) -> None:
+        self.device_states.pop(source, None)  # disconnected on purpose: not a problem
+        self._update_header()
+
+    def open_limits(self) -> None:
+        """The alarm-limits dialog, from the limits in force now."""
+        if self.sources.limit_editor is None:
+            return
+        if self.limits_dialog is not None:
+            self.limits_dialog.close()  # one at a time, re-read from the limits in force
+        self.limits_dialog = LimitsDialog(self.sources.limit_editor, USER, self)
+        self.limits_dialog.show()
+        self.limits_dialog.activateWindow()
 
     def _zoom(self, steps: int) -> None:
         self.trend.zoom(steps)
@@ -341,7 +377,10 @@ class DashboardWindow(QMainWindow):
                           if p.start_s <= now), "")
             self._set_text(self.dose_label, f"Dose +{clock_text(now - dose)}  ·  {phase.upper()}")
         self._set_text(self.clock_label, time.strftime("%H:%M", time.localtime(s.wall_of(now))))
-        devices = "  ".join(f"{src}: {state}" for src, state in self.device_states.items())
+        battery = s.live.battery() if self.device_states else {}
+        devices = "  ".join(f"{src}: {state}" + (f" {battery[src]:.0f} %" if src in battery
+                                                  else "")
+                            for src, state in self.device_states.items())
         bad = any(st is not DeviceState.STREAMING for st in self.device_states.values())
         self._set_text(self.device_label, devices,
                        f"color: {ALARM_COLOURS[Priority.MEDIUM].name()};" if bad else "")

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from alarms.log import episodes_from_events
+from alarms.log import episodes_from_events, limit_changes
 from monitor.session import EntryKind, Phase, Route, SessionStatus, TimelineEntry
 from monitor.store import SessionStore
 from monitor.vitals import NIBP_KEYS, NUMERIC_KEYS, VITALS, VitalKind
@@ -123,6 +123,18 @@ class DeviceEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class LimitChangeRow:
+    """An alarm limit a person changed during the session (the preset's otherwise)."""
+
+    t_s: float
+    vital: str | None
+    condition: str  # the rule's alarm text, e.g. "SpO2 LOW"
+    old: float | None
+    new: float | None
+    user: str
+
+
+@dataclass(frozen=True, slots=True)
 class AlarmRow:
     """One alarm episode from the alarm log."""
 
@@ -199,6 +211,7 @@ class ReportData:
     extremes: Mapping[str, Extreme]
     baseline: Mapping[str, float]  # pre-dose medians of the continuous vitals
     rems: Rems
+    limit_changes: tuple[LimitChangeRow, ...] = ()
 
     @property
     def dose_start_s(self) -> float | None:
@@ -248,6 +261,14 @@ def load_alarm_log(store: SessionStore, session_id: int) -> tuple[AlarmRow, ...]
         AlarmRow(ep.signal_t_s, ep.end_t_s, ep.vital, str(ep.kind), ep.condition,
                  ep.highest.name.lower(), ep.worst_value, ep.limit, ep.acknowledged_t_s)
         for ep in episodes_from_events(store.alarm_events(session_id)))
+
+
+def load_limit_changes(store: SessionStore, session_id: int) -> tuple[LimitChangeRow, ...]:
+    """The limits changed during the session, from the alarm log (none without one)."""
+    if not store.has_table("alarm_log"):
+        return ()
+    return tuple(LimitChangeRow(c.t_s, c.vital, c.condition, c.old, c.new, c.user)
+                 for c in limit_changes(store.alarm_events(session_id)))
 
 
 def _float(value: Any) -> float | None:
@@ -403,7 +424,8 @@ def load_report(store: SessionStore, session_id: int, *, now_wall: float | None 
         ratings=tuple(ratings), events=tuple(events), discharges=tuple(discharges),
         device_events=device_events, alarms=load_alarm_log(store, session_id),
         revisions=tuple(revisions), extremes=MappingProxyType(_extremes(series)),
-        baseline=MappingProxyType(baseline), rems=rems)
+        baseline=MappingProxyType(baseline), rems=rems,
+        limit_changes=load_limit_changes(store, session_id))
 
 
 # -- de-identification ----------------------------------------------------------------------

@@ -347,8 +347,28 @@ def _nibp_table(data: ReportData) -> list[Any]:
                          extra=extra)]
 
 
+def _limit_changes(data: ReportData) -> list[Any]:
+    """The limits changed from the preset during the session (none: the preset's applied)."""
+    if not data.limit_changes:
+        return []
+    rows: list[list[Any]] = [["Time", "From dose", "Alarm", "Limit was", "Changed to", "By"]]
+    for c in data.limit_changes:
+        key = c.vital if c.vital in VITALS else None
+        unit = VITALS[key].unit if key else ""
+
+        def text(v: float | None, key: str | None = key, unit: str = unit) -> str:
+            return "" if v is None else f"{fmt.value(key, v) if key else fmt.number(v)} {unit}"
+
+        rows.append([fmt.clock(data.wall(c.t_s)), fmt.since(c.t_s, data.dose_start_s),
+                     _p(_esc(c.condition)), text(c.old).strip(), text(c.new).strip(),
+                     _p(_esc(c.user))])
+    return [_p("Alarm limits changed during the session (the preset's applied otherwise)",
+               _BASE),
+            _table(rows, [17 * mm, 15 * mm, 50 * mm, 25 * mm, 25 * mm, 30 * mm])]
+
+
 def _alarm_log(data: ReportData) -> list[Any]:
-    out: list[Any] = [CondPageBreak(30 * mm), _p("Alarm log", _H2)]
+    out: list[Any] = [CondPageBreak(30 * mm), _p("Alarm log", _H2), *_limit_changes(data)]
     if data.alarms is None:
         return [*out, _p("The alarm log is not available for this session: it was recorded "
                          "without Vigil's alarm log. The primary monitor's own alarm record "
