@@ -81,6 +81,7 @@ class DashboardWindow(QMainWindow):
         self.kiosk = kiosk
         self.snapshot: AlarmSnapshot | None = None
         self.device_states: dict[str, DeviceState] = {}
+        self.ended = False  # the recording has ended (session_ended): nothing updates
         self.setWindowTitle("Vigil")
         self.setStyleSheet(STYLESHEET)
         self.flash = FlashClock(monotonic, self)
@@ -128,6 +129,7 @@ class DashboardWindow(QMainWindow):
         header.addSpacing(24)
         header.addWidget(self.clock_label)
         outer.addLayout(header)
+        self.header = header  # the session lifecycle adds its buttons here (ui/lifecycle.py)
 
         alarm_row = QHBoxLayout()
         self.banner = AlarmBanner(self.flash)
@@ -257,6 +259,25 @@ class DashboardWindow(QMainWindow):
         else:
             self.showFullScreen()
 
+    # -- session lifecycle (ui/lifecycle.py) --
+    def session_ended(self, text: str) -> None:
+        """The recording has ended: the display freezes as it was, alarms fall silent (the
+        engine no longer judges anything) and the header says so."""
+        self.ended = True
+        self._timer.stop()
+        self.pleth.stop()
+        self.trend.stop()
+        self.trend.refresh(force=True)
+        self.audio.set_sounding(None)
+        self.flash.set_running(False)
+        self.snapshot = None
+        self.banner.set_snapshot(AlarmSnapshot(self.sources.now_s(), (), None, True, None))
+        self._apply_tile_alarms()
+        self._set_text(self.dose_label, text,
+                       f"color: {ALARM_COLOURS[Priority.MEDIUM].name()};")
+        self._set_text(self.audio_label, "")
+    # -- end session lifecycle --
+
     # -- commands ------------------------------------------------------------------------
 
     def acknowledge(self) -> None:
@@ -292,6 +313,8 @@ class DashboardWindow(QMainWindow):
         self._update_header()
 
     def _on_alarms(self, snap: AlarmSnapshot) -> None:
+        if self.ended:
+            return
         self.snapshot = snap
         self.banner.set_snapshot(snap)
         self.audio.set_sounding(snap.sounding if snap.audio_available else None)
@@ -330,6 +353,8 @@ class DashboardWindow(QMainWindow):
             label.setStyleSheet(style)
 
     def _update_header(self) -> None:
+        if self.ended:
+            return
         s = self.sources
         now = s.now_s()
         self._set_text(self.session_label, f"Session {clock_text(now)}")
