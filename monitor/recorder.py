@@ -91,9 +91,11 @@ class SessionRecorder:
         resumed = None if plan.resume_session_id is None else _interrupted(
             store, plan.resume_session_id)
         self.clock: SessionClock
-        if resumed is not None:  # the session clock continues: t = now - session start
+        if resumed is not None:  # the session clock continues: t = now - session start,
+            last = (resumed.end_wall or resumed.start_wall) - resumed.start_wall
+            # never before the data already stored (the wall clock may have been stepped)
             self.clock = ScaledClock(1.0, wall0=resumed.start_wall,
-                                     offset_s=time.time() - resumed.start_wall)
+                                     offset_s=max(time.time() - resumed.start_wall, last))
         else:
             self.clock = VirtualClock() if plan.speed is None else ScaledClock(plan.speed)
         names = source_names(plan.specs)

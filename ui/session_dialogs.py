@@ -205,7 +205,7 @@ class NewSessionDialog(QDialog):
         self._preset_touched = True
 
     def _on_route(self) -> None:
-        route = self.route.currentData()
+        route = Route(self.route.currentData())
         iv = route is Route.IV
         self.infusion.setEnabled(iv)
         self.infusion_label.setEnabled(iv)
@@ -231,7 +231,7 @@ class NewSessionDialog(QDialog):
         drug = self.drug.currentText().strip()
         if not drug:
             raise FormError("Drug: required")
-        route: Route = self.route.currentData()
+        route = Route(self.route.currentData())
         dose = _number(self.dose.text(), "Dose (mg)")
         infusion = _number(self.infusion.text(), "Infusion (min)") if route is Route.IV \
             else None

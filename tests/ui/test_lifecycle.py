@@ -1,0 +1,157 @@
+"""The lifecycle on a real dashboard session: baseline, end with discharge, resume."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from types import MappingProxyType
+
+import numpy as np
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
+from ui_fakes import FakeAudioOutput
+
+from devices.spec import parse_spec
+from monitor.discharge import ALDRETE
+from monitor.live import Freshness, Reading, Snapshot
+from monitor.recorder import RecordingPlan, SessionRecorder
+from monitor.session import EntryKind, SessionStatus
+from monitor.store import SessionStore
+from ui.app import DashboardSession, choose_plan
+from ui.dashboard import DashboardWindow
+from ui.lifecycle import SessionLifecycle, baseline_data
+from ui.session_dialogs import DischargeDialog
+
+
+class Opened:
+    """A dashboard on a real session, as run_dashboard wires it."""
+
+    def __init__(self, qtbot, tmp_path: Path, store: SessionStore, plan: RecordingPlan,
+                 **lifecycle) -> None:
+        self.session = DashboardSession(store, plan)
+        settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+        self.window = DashboardWindow(self.session.sources(), FakeAudioOutput(), settings)
+        qtbot.addWidget(self.window)
+        self.window.closing.connect(self.session.stop)
+        self.lifecycle = SessionLifecycle(self.window, self.session, **lifecycle)
+        self.session.start()
+        self.window.resize(1920, 1080)
+        self.window.show()
+        self.window.start()
+
+
+def _reading(key: str, value: float | None, fresh: Freshness, age: float = 1.0) -> Reading:
+    return Reading(key, value, 0.0, age, fresh, "sim")
+
+
+def test_baseline_takes_only_current_readings() -> None:
+    readings = {k: _reading(k, None, Freshness.NONE) for k in
+                ("hr", "pr", "spo2", "rr", "sbp", "dbp", "map")}
+    readings |= {"hr": _reading("hr", 72.0, Freshness.CURRENT),
+                 "spo2": _reading("spo2", 96.0, Freshness.STALE, 45.0),
+                 "rr": _reading("rr", None, Freshness.ARTEFACT),
+                 "sbp": _reading("sbp", 131.0, Freshness.CURRENT, 1000.0),
+                 "dbp": _reading("dbp", 82.0, Freshness.CURRENT, 1000.0),
+                 "map": _reading("map", 98.0, Freshness.CURRENT, 1000.0)}
+    snap = Snapshot(100.0, MappingProxyType(readings), MappingProxyType({}), (),
+                    MappingProxyType({}))
+    assert baseline_data(snap) == {"hr": 72.0}  # NIBP 16 min old is not a baseline
+    readings |= {k: _reading(k, v, Freshness.CURRENT, 120.0)
+                 for k, v in (("sbp", 131.0), ("dbp", 82.0), ("map", 98.0))}
+    snap = Snapshot(100.0, MappingProxyType(readings), MappingProxyType({}), (),
+                    MappingProxyType({}))
+    assert baseline_data(snap) == {"hr": 72.0, "sbp": 131.0, "dbp": 82.0, "map": 98.0,
+                                   "nibp_age_s": 120.0}
+
+
+def test_b_records_a_baseline_and_ending_records_the_discharge(qtbot, tmp_path: Path) -> None:
+    confirms: list[bool] = []
+
+    def confirm(_parent) -> bool:
+        confirms.append(True)
+        return len(confirms) > 1  # the first time the nurse keeps recording
+
+    def fill_discharge(dialog: QDialog) -> int:
+        assert isinstance(dialog, DischargeDialog)
+        assert not dialog.warning.isHidden()  # esketamine-rems: under 2 h since the dose
+        assert "SpO2 now" in dialog.ctx.hints["spo2"]
+        for item in ALDRETE.items:
+            dialog.set_answer(item.key, 2)
+        dialog.accept()
+        return dialog.result()
+
+    plan = RecordingPlan((parse_spec("sim:normal?dose=0"),), 3600.0, 1.0,
+                         preset="esketamine-rems")
+    with SessionStore(tmp_path / "v.sqlite3") as store:
+        o = Opened(qtbot, tmp_path, store, plan, confirm=confirm, run_dialog=fill_discharge)
+        try:
+            qtbot.waitUntil(lambda: o.window.tiles["hr"].content.live, timeout=5000)
+            qtbot.keyClick(o.window, Qt.Key.Key_B)
+            qtbot.waitUntil(lambda: o.lifecycle.last_baseline is not None, timeout=2000)
+            assert o.lifecycle.status.text().startswith("Baseline ")
+            o.window.close()  # not yet: the session was still recording
+            o = Opened(qtbot, tmp_path, store, plan, confirm=confirm,
+                       run_dialog=fill_discharge)
+            qtbot.waitUntil(lambda: o.window.tiles["hr"].content.live, timeout=5000)
+            qtbot.keyClick(o.window, Qt.Key.Key_End, Qt.KeyboardModifier.ControlModifier)
+            assert not o.lifecycle.is_ended  # "Keep recording"
+            assert o.lifecycle.end_session() is True
+            assert o.lifecycle.is_ended and o.window.ended
+            assert o.window.dose_label.text().startswith("SESSION ENDED")
+            assert o.window.audio.sounding is None and not o.window.banner.alarms
+            assert o.lifecycle.act_new.isEnabled()
+            assert o.lifecycle.capture_baseline() is None  # nothing more is recorded
+            assert o.lifecycle.end_session() is False
+            with qtbot.waitSignal(o.lifecycle.newSessionRequested, timeout=1000):
+                qtbot.keyClick(o.window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+        finally:
+            o.window.close()
+        first, second = store.list_sessions()
+        baseline = store.timeline(first.id)[-1]
+        [discharge] = store.load_session(second.id).entries_of(EntryKind.DISCHARGE)
+        events = store.alarm_events(second.id)
+    assert baseline.kind == EntryKind.BASELINE and baseline.author == "nurse"
+    assert set(baseline.data) <= {"hr", "pr", "spo2", "rr"} and "hr" in baseline.data
+    assert 30 <= baseline.data["hr"] <= 200 and not any(math.isnan(v) for v in
+                                                        baseline.data.values())
+    assert second.status is SessionStatus.COMPLETED
+    assert discharge.data["scale"] == "aldrete" and discharge.data["score"] == 10
+    assert discharge.data["ready_t_s"] <= discharge.t_s + 1
+    # The alarm engine judged the discharge against the REMS two hours.
+    assert any(e.alarm is not None and e.alarm.key.startswith("min-monitoring")
+               for e in events)
+
+
+def test_resuming_from_the_prompt_shows_the_earlier_trend_and_the_gap(qtbot,
+                                                                      tmp_path: Path) -> None:
+    with SessionStore(tmp_path / "v.sqlite3") as store:
+        rec = SessionRecorder(store, RecordingPlan((parse_spec("sim:normal?dose=30"),), 120.0,
+                                                   None))
+        rec.start()
+        rec.stop(SessionStatus.INTERRUPTED)  # as a crash leaves it
+
+        def press_resume() -> None:
+            box = QApplication.activeModalWidget()
+            assert isinstance(box, QMessageBox)
+            box.defaultButton().click()
+
+        QTimer.singleShot(0, press_resume)
+        plan = choose_plan(store, RecordingPlan((parse_spec("sim"),), 3600.0, 1.0))
+        assert plan is not None and plan.resume_session_id == rec.session_id
+        o = Opened(qtbot, tmp_path, store, plan)
+        try:
+            gap = o.session.recorder.resumed_gap
+            assert gap is not None
+            qtbot.waitUntil(lambda: o.window.tiles["hr"].content.live, timeout=5000)
+            t, v = o.session.trends.series("hr")
+            old = t <= gap[0]
+            assert np.count_nonzero(old & ~np.isnan(v)) >= 100  # the earlier 2 minutes
+            i = np.count_nonzero(old)  # then a break, then the new data
+            assert np.isnan(v[i - 1]) and not np.isnan(v[i - 2]) and t[i] >= gap[1] - 0.2
+            assert o.session.trends.dose_start_s() == 30.0
+            assert o.window.dose_label.text().startswith("Dose +")
+            assert any(m.kind == EntryKind.NOTE for m in o.session.trends.marks())
+        finally:
+            o.window.close()
+        [summary] = store.list_sessions()
+    assert summary.status is SessionStatus.COMPLETED
