@@ -128,7 +128,9 @@ def test_resuming_from_the_prompt_shows_the_earlier_trend_and_the_gap(qtbot,
         rec = SessionRecorder(store, RecordingPlan((parse_spec("sim:normal?dose=30"),), 120.0,
                                                    None))
         rec.start()
-        rec.stop(SessionStatus.INTERRUPTED)  # as a crash leaves it
+        rec.wait()
+        end = store.list_sessions()[0].end_wall
+        store.end_session(rec.session_id, SessionStatus.INTERRUPTED, end)  # as a crash would
 
         def press_resume() -> None:
             box = QApplication.activeModalWidget()
@@ -155,3 +157,116 @@ def test_resuming_from_the_prompt_shows_the_earlier_trend_and_the_gap(qtbot,
             o.window.close()
         [summary] = store.list_sessions()
     assert summary.status is SessionStatus.COMPLETED
+
+
+def _run_app(monkeypatch, tmp_path: Path, steps, **kwargs) -> int:
+    """run_dashboard as `python main.py` runs it; `steps(app)` drives it from a timer."""
+    import signal
+
+    import ui.app as app_module
+    from ui_fakes import FakeAudioOutput as Audio
+
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    monkeypatch.setattr(app_module, "DashboardWindow",
+                        lambda *a, **k: DashboardWindow(*a, settings=settings, **k))
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    QTimer.singleShot(0, steps)
+    try:
+        return app_module.run_dashboard(tmp_path / "v.sqlite3", RecordingPlan(
+            (parse_spec("sim"),), 3600.0, 1.0), audio=Audio, **kwargs)
+    finally:
+        for s, h in handlers.items():
+            signal.signal(s, h)
+
+
+def _dashboards() -> list[DashboardWindow]:
+    return [w for w in QApplication.topLevelWidgets()
+            if isinstance(w, DashboardWindow) and w.isVisible()]
+
+
+def test_python_main_opens_the_dialog_and_enter_starts_on_the_simulator(
+        qtbot, monkeypatch, tmp_path: Path) -> None:
+    seen: list[str] = []
+
+    def enter_then_close() -> None:
+        dialog = QApplication.activeModalWidget()
+        seen.append(type(dialog).__name__)
+        qtbot.keyClick(dialog.focusWidget(), Qt.Key.Key_Return)
+        QTimer.singleShot(50, close_when_open)
+
+    def close_when_open() -> None:
+        windows = _dashboards()
+        if not windows:
+            QTimer.singleShot(50, close_when_open)
+            return
+        seen.append(windows[0].dose_label.text())
+        windows[0].close()
+
+    assert _run_app(monkeypatch, tmp_path, enter_then_close) == 0
+    assert seen[0] == "NewSessionDialog" and seen[1].startswith("Baseline")
+    with SessionStore(tmp_path / "v.sqlite3", read_only=True) as store:
+        [summary] = store.list_sessions()
+        session = store.load_session(summary.id)
+    assert session.patient.identifier == "SIM-DEMO" and session.protocol.dose_mg == 35.0
+    assert summary.status is SessionStatus.COMPLETED
+
+
+def test_cancelling_the_dialog_records_nothing_and_no_dialog_records_at_once(
+        qtbot, monkeypatch, tmp_path: Path) -> None:
+    def cancel() -> None:
+        QApplication.activeModalWidget().reject()
+
+    assert _run_app(monkeypatch, tmp_path, cancel) == 0
+    with SessionStore(tmp_path / "v.sqlite3", read_only=True) as store:
+        assert store.list_sessions() == []
+
+    def close_when_open() -> None:
+        assert QApplication.activeModalWidget() is None  # no dialog at all
+        windows = _dashboards()
+        if not windows:
+            QTimer.singleShot(50, close_when_open)
+            return
+        windows[0].close()
+
+    assert _run_app(monkeypatch, tmp_path, close_when_open, dialog=False) == 0
+    with SessionStore(tmp_path / "v.sqlite3", read_only=True) as store:
+        [summary] = store.list_sessions()
+    assert summary.patient is None and summary.status is SessionStatus.COMPLETED
+
+
+def test_after_the_end_ctrl_n_starts_the_next_session_in_a_new_window(
+        qtbot, monkeypatch, tmp_path: Path) -> None:
+    from monitor.discharge import entry_data
+
+    opened: list[DashboardWindow] = []
+
+    def accept_dialog() -> None:
+        dialog = QApplication.activeModalWidget()
+        if dialog is None:
+            QTimer.singleShot(20, accept_dialog)
+            return
+        qtbot.keyClick(dialog.focusWidget(), Qt.Key.Key_Return)
+        QTimer.singleShot(50, on_window)
+
+    def on_window() -> None:
+        windows = [w for w in _dashboards() if w not in opened]
+        if not windows:
+            QTimer.singleShot(50, on_window)
+            return
+        window = windows[0]
+        opened.append(window)
+        if len(opened) == 2:
+            window.close()
+            return
+        lifecycle = window.findChild(SessionLifecycle)
+        lifecycle.record_discharge(entry_data(ALDRETE, {i.key: 2 for i in ALDRETE.items},
+                                              0.0))
+        QTimer.singleShot(0, accept_dialog)  # the next new-session dialog
+        lifecycle.act_new.trigger()  # Ctrl+N (the key itself: the test above)
+
+    assert _run_app(monkeypatch, tmp_path, accept_dialog) == 0
+    assert len(opened) == 2 and not opened[0].isVisible()
+    with SessionStore(tmp_path / "v.sqlite3", read_only=True) as store:
+        first, second = store.list_sessions()
+        assert store.load_session(first.id).entries_of(EntryKind.DISCHARGE)
+    assert first.status is second.status is SessionStatus.COMPLETED
