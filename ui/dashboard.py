@@ -129,7 +129,6 @@ class DashboardWindow(QMainWindow):
         header.addSpacing(24)
         header.addWidget(self.clock_label)
         outer.addLayout(header)
-        self.header = header  # the session lifecycle adds its buttons here (ui/lifecycle.py)
 
         alarm_row = QHBoxLayout()
         self.banner = AlarmBanner(self.flash)
@@ -181,6 +180,7 @@ class DashboardWindow(QMainWindow):
         trend_bar.addSpacing(16)
         trend_bar.addWidget(self.follow_button)
         outer.addLayout(trend_bar)
+        self.trend_bar = trend_bar  # the session lifecycle adds its buttons (ui/lifecycle.py)
         self.trend = TrendView(s.trends, s.now_s, s.limits)
         self.trend.followChanged.connect(self._on_follow_changed)
         outer.addWidget(self.trend, 40)
@@ -263,8 +263,7 @@ class DashboardWindow(QMainWindow):
     def session_ended(self, text: str) -> None:
         """The recording has ended: the display freezes as it was, alarms fall silent (the
         engine no longer judges anything) and the header says so."""
-        self.ended = True
-        self._timer.stop()
+        self.ended = True  # the tiles keep refreshing: their values go grey as they age
         self.pleth.stop()
         self.trend.stop()
         self.trend.refresh(force=True)
@@ -276,6 +275,7 @@ class DashboardWindow(QMainWindow):
         self._set_text(self.dose_label, text,
                        f"color: {ALARM_COLOURS[Priority.MEDIUM].name()};")
         self._set_text(self.audio_label, "")
+        self._set_text(self.device_label, "")
     # -- end session lifecycle --
 
     # -- commands ------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDialog, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QDialog, QLabel, QPushButton, QSizePolicy, QWidget
 
 from monitor.live import Freshness, Snapshot
 from monitor.session import EntryKind, SessionStatus
@@ -81,18 +81,26 @@ class SessionLifecycle(QObject):
         self._run = run_dialog
         self.last_baseline: dict[str, float] | None = None
         self.status = QLabel("", objectName="headerDim")
+        # The status never widens the window (1366 px screens): it takes the room left.
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.status.setMinimumWidth(0)
         self.baseline_button = QPushButton("Baseline  [B]")
         self.end_button = QPushButton("End session  [Ctrl+End]")
-        for b in (self.baseline_button, self.end_button):
+        self.new_button = QPushButton("New session  [Ctrl+N]")
+        self.new_button.hide()  # shown once the session has ended
+        for b in (self.baseline_button, self.end_button, self.new_button):
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             b.setFixedHeight(44)
         self.baseline_button.clicked.connect(self.capture_baseline)
         self.end_button.clicked.connect(self.end_session)
-        header = window.header
-        at = header.count() - 1  # before the clock
-        for w in (self.end_button, self.baseline_button, self.status):
-            header.insertWidget(at, w)
-            header.insertSpacing(at + 1, 16)
+        self.new_button.clicked.connect(self.newSessionRequested.emit)
+        bar = window.trend_bar
+        at = 3  # after "Session trend" and the window length
+        bar.insertWidget(at, self.status, 1)
+        for w in (self.new_button, self.end_button, self.baseline_button):
+            bar.insertSpacing(at, 16)
+            bar.insertWidget(at, w)
+        bar.insertSpacing(at, 16)
         self.act_baseline = self._action("Capture baseline", "B", self.capture_baseline)
         self.act_end = self._action("End session", "Ctrl+End", self.end_session)
         self.act_new = self._action("New session", "Ctrl+N", self.newSessionRequested.emit)
@@ -120,11 +128,12 @@ class SessionLifecycle(QObject):
         rec = self.session.recorder
         data = baseline_data(rec.live.snapshot(rec.clock.now()))
         if not data:
-            self.status.setText("Baseline not recorded: no current reading")
+            self.status.setText("No baseline: no current reading")
             return None
         entry_id = rec.add_entry(EntryKind.BASELINE, dict(data), self.author)
         self.last_baseline = data
-        self.status.setText(f"Baseline {time.strftime('%H:%M')}: {baseline_text(data)}")
+        self.status.setText(f"Baseline recorded {time.strftime('%H:%M')}")
+        self.status.setToolTip(baseline_text(data))
         return entry_id
 
     # -- the end ---------------------------------------------------------------------------
@@ -179,8 +188,9 @@ class SessionLifecycle(QObject):
         self.session.stop(SessionStatus.COMPLETED)
         ended = time.strftime("%H:%M", time.localtime(rec.clock.wall()))
         self.window.session_ended(f"SESSION ENDED {ended}: not recording")
-        self.status.setText("New session  [Ctrl+N]")
-        self.baseline_button.setEnabled(False)
-        self.end_button.setEnabled(False)
+        self.status.setText("")
+        self.baseline_button.hide()
+        self.end_button.hide()
+        self.new_button.show()
         self.act_new.setEnabled(True)
         self.ended.emit()

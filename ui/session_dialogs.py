@@ -43,8 +43,10 @@ from monitor.discharge import (
 )
 from monitor.recorder import RecordingPlan
 from monitor.session import DoseProtocol, Patient, Route, Session
-from ui.theme import ALARM_COLOURS, STYLESHEET, TEXT_DIM
+from ui.theme import ALARM_COLOURS, BACKGROUND, STYLESHEET, TEXT, TEXT_DIM
 
+CHOSEN = "#4aa3ff"  # a chosen answer: blue, a colour no alarm priority uses
+CHOSEN_BG = "#1d3047"
 DIALOG_STYLE = STYLESHEET + f"""
 QDialog QLabel, QRadioButton, QLineEdit, QComboBox, QDateTimeEdit {{ font-size: 18px; }}
 QLineEdit, QComboBox, QDateTimeEdit {{ padding: 4px; border: 1px solid {TEXT_DIM.name()}; }}
@@ -53,6 +55,12 @@ QLabel#hint {{ font-size: 16px; color: {TEXT_DIM.name()}; }}
 QLabel#error {{ font-size: 18px; font-weight: bold; color: #ff6b6b; }}
 QLabel#warning {{ font-size: 18px; font-weight: bold; color: #ffd24a; }}
 QLabel#total {{ font-size: 24px; font-weight: bold; }}
+QLabel#calc {{ font-size: 20px; font-weight: bold; }}
+QRadioButton {{ padding: 3px 6px; border-radius: 4px; }}
+QRadioButton:checked {{ font-weight: bold; background: {CHOSEN_BG}; }}
+QRadioButton::indicator {{ width: 16px; height: 16px; border-radius: 10px;
+    border: 2px solid {TEXT_DIM.name()}; background: {BACKGROUND.name()}; }}
+QRadioButton::indicator:checked {{ background: {CHOSEN}; border-color: {TEXT.name()}; }}
 """
 
 DRUGS = ("ketamine", "esketamine")
@@ -136,6 +144,7 @@ class NewSessionDialog(QDialog):
         # A preset given that the route would not suggest was chosen on purpose: keep it.
         self._preset_touched = form.preset != PRESET_FOR_ROUTE[form.route]
         outer = QVBoxLayout(self)
+        outer.setContentsMargins(20, 14, 20, 14)
         outer.addWidget(_title("New session"))
         grid = QFormLayout()
         grid.setVerticalSpacing(10)
@@ -151,7 +160,7 @@ class NewSessionDialog(QDialog):
             self.route.addItem(label, route)
         self.route.setCurrentIndex(list(ROUTE_LABELS).index(form.route))
         self.dose = QLineEdit(form.dose_mg, placeholderText="mg")
-        self.mg_per_kg = QLabel("", objectName="hint")
+        self.mg_per_kg = QLabel("", objectName="calc")
         dose_row = QHBoxLayout()
         dose_row.addWidget(self.dose, 1)
         dose_row.addWidget(QLabel("mg"))
@@ -279,6 +288,7 @@ class DischargeDialog(QDialog):
         self.ctx = ctx
         self.data: dict[str, object] | None = None
         outer = QVBoxLayout(self)
+        outer.setContentsMargins(20, 14, 20, 14)
         outer.addWidget(_title("Discharge checklist"))
         choose = QHBoxLayout()
         self.scale_group = QButtonGroup(self)
@@ -301,6 +311,7 @@ class DischargeDialog(QDialog):
         ready_row.addWidget(QLabel("Ready to leave at"))
         self.ready = QDateTimeEdit()
         self.ready.setDisplayFormat("yyyy-MM-dd HH:mm")
+        self.ready.setMinimumWidth(220)
         start = QDateTime.fromSecsSinceEpoch(int(ctx.wall0))
         now = QDateTime.fromSecsSinceEpoch(int(ctx.wall0 + ctx.now_s))
         self.ready.setDateTimeRange(start, now)

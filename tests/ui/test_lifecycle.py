@@ -163,8 +163,9 @@ def _run_app(monkeypatch, tmp_path: Path, steps, **kwargs) -> int:
     """run_dashboard as `python main.py` runs it; `steps(app)` drives it from a timer."""
     import signal
 
-    import ui.app as app_module
     from ui_fakes import FakeAudioOutput as Audio
+
+    import ui.app as app_module
 
     settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
     monkeypatch.setattr(app_module, "DashboardWindow",
@@ -270,3 +271,24 @@ def test_after_the_end_ctrl_n_starts_the_next_session_in_a_new_window(
         first, second = store.list_sessions()
         assert store.load_session(first.id).entries_of(EntryKind.DISCHARGE)
     assert first.status is second.status is SessionStatus.COMPLETED
+
+
+def test_main_dashboard_options_reach_run_dashboard(monkeypatch, tmp_path: Path) -> None:
+    import main
+    import ui.app as app_module
+
+    calls: list[tuple[RecordingPlan, bool]] = []
+
+    def fake_run(_path, plan, kiosk=False, dialog=True):
+        calls.append((plan, dialog))
+        return 0
+
+    monkeypatch.setattr(app_module, "run_dashboard", fake_run)
+    db = str(tmp_path / "v.sqlite3")
+    assert main.main(["dashboard", "--db", db]) == 0
+    assert main.main(["dashboard", "--db", db, "--no-dialog", "--preset", "esketamine-rems",
+                      "--patient", "AB"]) == 0
+    (plain, asked), (unattended, not_asked) = calls
+    assert asked is True and not_asked is False
+    assert [s.text for s in plain.specs] == ["sim"] and plain.preset == "iv-ketamine"
+    assert unattended.preset == "esketamine-rems" and unattended.patient.identifier == "AB"
