@@ -283,11 +283,17 @@ def test_main_dashboard_options_reach_run_dashboard(monkeypatch, tmp_path: Path)
         calls.append((plan, dialog))
         return 0
 
+    import signal
+
     monkeypatch.setattr(app_module, "run_dashboard", fake_run)
     db = str(tmp_path / "v.sqlite3")
-    assert main.main(["dashboard", "--db", db]) == 0
-    assert main.main(["dashboard", "--db", db, "--no-dialog", "--preset", "esketamine-rems",
-                      "--patient", "AB"]) == 0
+    sigterm = signal.getsignal(signal.SIGTERM)  # main() installs its own handler
+    try:
+        assert main.main(["dashboard", "--db", db]) == 0
+        assert main.main(["dashboard", "--db", db, "--no-dialog", "--preset",
+                          "esketamine-rems", "--patient", "AB"]) == 0
+    finally:
+        signal.signal(signal.SIGTERM, sigterm)
     (plain, asked), (unattended, not_asked) = calls
     assert asked is True and not_asked is False
     assert [s.text for s in plain.specs] == ["sim"] and plain.preset == "iv-ketamine"
