@@ -40,9 +40,10 @@ def history(store: SessionStore, session_id: int, vitals: Iterable[str] | None =
     timeline marks, in time order, as the sinks first saw them. `vitals` / `kinds` keep
     only those vitals / entry kinds (None: all)."""
     keep = None if vitals is None else set(vitals)
+    wanted = None if kinds is None else set(kinds)
     marks = [TimelineMark(e.author, e.t_wall, e.t_s, e.kind, tuple(e.data.items()), e.id)
              for e in store.timeline(session_id)
-             if kinds is None or e.kind in set(kinds)]
+             if wanted is None or e.kind in wanted]
     mi = 0
     group: list[tuple[str, float]] = []
     key: tuple[float, str] | None = None

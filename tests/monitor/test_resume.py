@@ -61,6 +61,7 @@ def test_kill_9_then_resume_continues_the_same_session_with_a_gap(db_path: Path)
         assert offered.end_wall is not None
         old_t, old_hr = store.sample_arrays(offered.id, "hr")
         last_old_t = float(old_t[-1])
+        old_events = store.alarm_events(offered.id)
         plan = resume_plan(store, offered.id, 3600.0)
         assert plan.patient.identifier == "AB" and plan.protocol.dose_mg == 35.0
         trends = SessionTrends(hours=1)
@@ -89,6 +90,7 @@ def test_kill_9_then_resume_continues_the_same_session_with_a_gap(db_path: Path)
         session = store.load_session(offered.id)
         new_t, _ = store.sample_arrays(offered.id, "hr")
         rows = [r for r in store.iter_samples(offered.id) if r[0] > last_old_t]
+        events = store.alarm_events(offered.id)
 
     assert len(sessions) == 1 and sessions[0].id == offered.id
     assert session.status is SessionStatus.COMPLETED and session.end_wall is not None
@@ -110,6 +112,9 @@ def test_kill_9_then_resume_continues_the_same_session_with_a_gap(db_path: Path)
     # engine knows it (relative rules, the 40-min check, the minimum monitoring time).
     assert [e.t_s for e in session.entries_of(EntryKind.DOSE_START)] == [1.0]
     assert rec.alarms.dose_start_s == 1.0
+    # The engine re-learnt the earlier readings without logging their alarms again.
+    assert events[:len(old_events)] == old_events
+    assert all(e.t_s >= resumed_s - 0.2 for e in events[len(old_events):])
     # The trend holds the earlier data, then no line across the gap, then the new data.
     t, v = trends.series("hr")
     before = t <= last_old_t
@@ -177,3 +182,28 @@ def test_resume_takes_ownership_so_the_store_does_not_orphan_it(db_path: Path) -
         row = store._one("SELECT owner_pid FROM sessions WHERE id = ?", (rec.session_id,))
         assert row[0] == os.getpid()
         assert store.recover_orphans() == []
+
+
+def test_alarms_active_at_the_crash_are_still_judged_after_resuming(db_path: Path) -> None:
+    """The NIBP readings already recorded (the pre-dose baseline, the last reading) reach the
+    resumed engine: the BP alarms standing at the crash stand again, relative to the same
+    pre-dose reading, and nothing is logged twice."""
+    plan = RecordingPlan((parse_spec("sim:hypertensive-surge?dose=60&nibp=120"),), 2400.0,
+                         None)
+    with SessionStore(db_path) as store:
+        rec = SessionRecorder(store, plan)
+        rec.start()
+        rec.wait()
+        end = store.list_sessions()[0].end_wall
+        store.end_session(rec.session_id, SessionStatus.INTERRUPTED, end)
+        logged = store.alarm_events(rec.session_id)
+        resumed = SessionRecorder(store, resume_plan(store, rec.session_id, 3600.0))
+        try:
+            standing = {a.key for a in resumed.alarms.snapshot().alarms}
+        finally:
+            resumed.stop()
+        after = store.alarm_events(rec.session_id)
+    assert {"sbp-rise:sim", "dbp-rise:sim", "sbp-high:sim", "dbp-high:sim"} <= standing
+    assert resumed.alarms.dose_start_s == 60.0
+    assert after[:len(logged)] == logged
+    assert all(e.t_s >= 2400.0 for e in after[len(logged):])
