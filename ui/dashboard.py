@@ -261,8 +261,9 @@ class DashboardWindow(QMainWindow):
 
     # -- session lifecycle (ui/lifecycle.py) --
     def session_ended(self, text: str) -> None:
-        """The recording has ended: the display freezes as it was, alarms fall silent (the
-        engine no longer judges anything) and the header says so."""
+        """The recording has ended: trend and pleth freeze as they were, the tiles go grey
+        as their values age, alarms fall silent (the engine no longer judges anything) and
+        the header says so."""
         self.ended = True  # the tiles keep refreshing: their values go grey as they age
         self.pleth.stop()
         self.trend.stop()
