@@ -2,6 +2,7 @@
 
     python main.py                      the dashboard on the simulator
     python main.py dashboard [--device SPEC ...] [--db PATH] [--kiosk] [--duration SECONDS]
+                             [--no-dialog] [--preset NAME] [--patient ID]
     python main.py record --device SPEC [--device SPEC ...] --duration SECONDS
                           [--speed N|max] [--db PATH] [--patient ID] [--preset NAME]
     python main.py replay FILE [--speed N|max] [--db PATH] [--preset NAME]
@@ -109,6 +110,14 @@ def build_parser() -> argparse.ArgumentParser:
     dash.add_argument("--kiosk", action="store_true", help="full screen, no window frame")
     dash.add_argument("--duration", type=_positive, default=8 * 3600.0, metavar="SECONDS",
                       help="session length (default 8 h)")
+    # -- session lifecycle --
+    dash.add_argument("--no-dialog", action="store_true",
+                      help="record at once without the new-session and resume dialogs "
+                      "(unattended displays); patient details then come from the options")
+    dash.add_argument("--preset", choices=PRESET_NAMES, default=DEFAULT_PRESET,
+                      help=f"alarm preset (default {DEFAULT_PRESET})")
+    dash.add_argument("--patient", metavar="ID", help="patient id or initials")
+    # -- end session lifecycle --
 
     ses = sub.add_parser("sessions", help="list the sessions in the store")
     db(ses)
@@ -219,13 +228,15 @@ def cmd_replay(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
 def cmd_dashboard(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     try:
         specs = tuple(parse_spec(s) for s in (args.device or ["sim"]))
-        plan = RecordingPlan(specs, args.duration, 1.0)
+        plan = RecordingPlan(specs, args.duration, 1.0, Patient(args.patient),
+                             preset=args.preset)
         plan.check()
     except SpecError as e:
         parser.error(str(e))
     from ui.app import run_dashboard  # Qt only here: the CLI commands never import it
 
-    return run_dashboard(args.db or default_store_path(), plan, kiosk=args.kiosk)
+    return run_dashboard(args.db or default_store_path(), plan, kiosk=args.kiosk,
+                         dialog=not args.no_dialog)
 
 
 def cmd_sessions(args: argparse.Namespace) -> int:

@@ -174,6 +174,14 @@ class SessionTrends:
                 series.append(msg.t_s, value if spec.is_plausible(value) else math.nan)
             self._revision += 1
 
+    def break_lines(self, t_s: float) -> None:
+        """No line across `t_s`: a recording gap (a resumed session) however short."""
+        with self._lock:
+            for key, series in self._series.items():
+                if VITALS[key].kind is VitalKind.CONTINUOUS and series.n:
+                    series.append(max(t_s, series.t[series.n - 1]), math.nan)
+            self._revision += 1
+
     @property
     def revision(self) -> int:
         """Changes whenever anything was added: the display redraws only then."""

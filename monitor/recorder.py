@@ -10,6 +10,7 @@ from __future__ import annotations
 import concurrent.futures
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,9 +22,11 @@ from devices.spec import DeviceSpec, create_driver, is_simulated, parse_spec
 from monitor.clock import ScaledClock, SessionClock, VirtualClock
 from monitor.live import LiveState
 from monitor.messages import Message, TimelineMark
+from monitor.resume import GAP_AUTHOR, dose_marks, gap_note, history
 from monitor.runtime import IoThread, RuntimeResult, SessionRuntime, Sink
-from monitor.session import DoseProtocol, Patient, SessionStatus
-from monitor.store import SampleWriter, SessionStore
+from monitor.session import DoseProtocol, EntryKind, Patient, Session, SessionStatus
+from monitor.store import SampleWriter, SessionStore, StoreError
+from monitor.vitals import NIBP_KEYS
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,7 @@ class RecordingPlan:
     patient: Patient = field(default_factory=Patient)
     protocol: DoseProtocol = field(default_factory=DoseProtocol)
     preset: str | None = None
+    resume_session_id: int | None = None  # continue this interrupted session (same id)
 
     def check(self) -> None:
         """SpecError for a plan that cannot run; nothing is written before this passes."""
@@ -48,6 +52,18 @@ class RecordingPlan:
         real = [s.text for s in self.specs if not is_simulated(s)]
         if real and self.speed != 1.0:
             raise SpecError(f"--speed applies only to sim and replay devices, not {real[0]!r}")
+        if self.resume_session_id is not None and self.speed != 1.0:
+            raise SpecError("a resumed session continues in real time (speed 1)")
+
+
+def resume_plan(store: SessionStore, session_id: int, duration_s: float | None
+                ) -> RecordingPlan:
+    """The plan that continues an interrupted session with its own patient, dose, preset
+    and devices (as stored)."""
+    session = store.load_session(session_id)
+    specs = tuple(parse_spec(text) for text in store.devices(session_id).values())
+    return RecordingPlan(specs, duration_s, 1.0, session.patient, session.protocol,
+                         session.preset, resume_session_id=session_id)
 
 
 def source_names(specs: Sequence[DeviceSpec]) -> list[str]:
@@ -74,18 +90,33 @@ class SessionRecorder:
         plan.check()
         self.store = store
         self.plan = plan
-        self.clock: SessionClock = VirtualClock() if plan.speed is None else ScaledClock(
-            plan.speed)
+        resumed = None if plan.resume_session_id is None else _interrupted(
+            store, plan.resume_session_id)
+        self.clock: SessionClock
+        if resumed is not None:  # the session clock continues: t = now - session start,
+            last = (resumed.end_wall or resumed.start_wall) - resumed.start_wall
+            # never before the data already stored (the wall clock may have been stepped)
+            self.clock = ScaledClock(1.0, wall0=resumed.start_wall,
+                                     offset_s=max(time.time() - resumed.start_wall, last))
+        else:
+            self.clock = VirtualClock() if plan.speed is None else ScaledClock(plan.speed)
         names = source_names(plan.specs)
         self.drivers: list[Driver] = [create_driver(spec, name, self.clock)
                                       for spec, name in zip(plan.specs, names, strict=True)]
-        self.session_id = store.create_session(
-            plan.patient, plan.protocol, plan.preset, self.clock.wall0,
-            {name: spec.text for name, spec in zip(names, plan.specs, strict=True)})
+        devices = {name: spec.text for name, spec in zip(names, plan.specs, strict=True)}
+        if resumed is None:
+            self.session_id = store.create_session(
+                plan.patient, plan.protocol, plan.preset, self.clock.wall0, devices)
+        else:
+            self.session_id = resumed.id
         # The alarm engine: fed every message and ticked on the session clock; its events
         # go to the store; a storage failure is itself a technical alarm.
         self.alarms = AlarmEngine(alarm_preset(plan.preset), wall0=self.clock.wall0,
                                   recorded_sources=[d.source for d in self.drivers if d.finite])
+        #: (last stored data, resumed at) in session seconds, for a resumed session.
+        self.resumed_gap: tuple[float, float] | None = None
+        if resumed is not None:
+            self.resumed_gap = self._resume(resumed, devices)
         self._on_storage_error = on_storage_error
         self.writer: SampleWriter = store.writer(self.session_id, self._storage_error)
         self.alarms.add_listener(self.writer.put)
@@ -100,6 +131,25 @@ class SessionRecorder:
         self._finished = False
         self.messages = 0
         self.runtime.add_sink(self._count)
+        if self.resumed_gap is not None:  # delivered to every sink when the runtime starts
+            self.add_entry(EntryKind.NOTE, gap_note(*self.resumed_gap), GAP_AUTHOR,
+                           t_s=self.resumed_gap[1])
+
+    def _resume(self, session: Session, devices: Mapping[str, str]) -> tuple[float, float]:
+        """Continues `session`: the alarm engine learns the dose start and the NIBP readings
+        already judged (the pre-dose baseline, the last reading) before it gets listeners,
+        so nothing already logged is logged again; a simulator does not mark the dose twice;
+        the store makes the session active again under this process."""
+        for msg in history(self.store, session.id, NIBP_KEYS, (EntryKind.DOSE_START,)):
+            self.alarms(msg)
+        marks = dose_marks(session)
+        for driver in self.drivers:
+            skip = getattr(driver, "skip_timeline_marks", None)
+            if skip is not None:
+                skip(marks)
+        self.store.resume_session(session.id, devices)
+        end = session.end_wall if session.end_wall is not None else session.start_wall
+        return end - session.start_wall, self.clock.now()
 
     def _storage_error(self, exc: Exception | None) -> None:
         self.alarms.storage_failed(exc)
@@ -191,6 +241,10 @@ class SessionRecorder:
     def start(self) -> None:
         self.runtime.start(self._io)
 
+    @property
+    def finished(self) -> bool:
+        return self._finished
+
     def wait(self, timeout: float | None = None) -> RuntimeResult:
         result = self.runtime.wait(timeout)
         self.finish(result.end_t_s, SessionStatus.COMPLETED)
@@ -211,3 +265,11 @@ class SessionRecorder:
             log.error("session %d: some data could not be stored: %s", self.session_id,
                       self.writer.failure)
         self.store.end_session(self.session_id, status, self.clock.wall(end_t_s))
+
+
+def _interrupted(store: SessionStore, session_id: int) -> Session:
+    session = store.load_session(session_id)
+    if session.status is not SessionStatus.INTERRUPTED:
+        raise StoreError(f"{store.path}: session {session_id} is {session.status}; only an "
+                         "interrupted session can be resumed")
+    return session

@@ -247,6 +247,33 @@ class SessionStore:
         self._write("UPDATE sessions SET status = ?, end_wall = ? WHERE id = ?",
                     (str(status), end_wall, session_id))
 
+    # -- resuming (session lifecycle) --
+    def resume_session(self, session_id: int,
+                       devices: Mapping[str, str] = MappingProxyType({})) -> None:
+        """Makes an interrupted session active again, owned by this process (the recording
+        continues in the same session), adding any device it did not have. StoreError
+        unless it is interrupted; nothing changes then."""
+        pid = os.getpid()
+        with self._lock:
+            try:
+                with self._conn:
+                    cur = self._conn.execute(
+                        "UPDATE sessions SET status = 'active', end_wall = NULL,"
+                        " owner_host = ?, owner_pid = ?, owner_token = ?"
+                        " WHERE id = ? AND status = 'interrupted'",
+                        (socket.gethostname(), pid, _process_token(pid), session_id))
+                    if cur.rowcount != 1:
+                        raise StoreError(f"{self.path}: session {session_id} is not "
+                                         "interrupted; only an interrupted session can be "
+                                         "resumed")
+                    self._conn.executemany(
+                        "INSERT OR IGNORE INTO devices (session_id, source, spec)"
+                        " VALUES (?,?,?)", [(session_id, s, spec) for s, spec in devices.items()])
+            except sqlite3.DatabaseError as e:
+                raise StoreError(f"{self.path}: cannot resume session {session_id}: {e}"
+                                 ) from e
+    # -- end resuming --
+
     def has_table(self, name: str) -> bool:
         """Whether the store has `name` (a read-only store may predate a migration)."""
         return self._one("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",

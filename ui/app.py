@@ -16,11 +16,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QDialog, QWidget
 
 from devices.spec import DeviceSpec
 from monitor.buffers import PlethRing, SessionTrends
-from monitor.recorder import RecordingPlan, SessionRecorder
+from monitor.recorder import RecordingPlan, SessionRecorder, resume_plan
+from monitor.resume import history, resumable_session
 from monitor.runtime import IoThread
 from monitor.session import SessionStatus
 from monitor.store import SessionStore
@@ -28,7 +29,9 @@ from ui.audio import AudioOutput, QtAudioOutput
 from ui.bridge import AlarmControl, AlarmRelay, Bridge
 from ui.dashboard import DashboardSources, DashboardWindow
 from ui.devices_panel import DeviceControl
+from ui.lifecycle import SessionLifecycle
 from ui.limits_dialog import LimitEditor
+from ui.session_dialogs import NewSessionDialog, NewSessionForm, ask_resume
 from ui.sources import AlarmSource, LimitSource
 
 log = logging.getLogger(__name__)
@@ -66,6 +69,10 @@ class DashboardSession:
         self.io = IoThread()
         self.recorder = SessionRecorder(store, plan, [self.pleth, self.trends,
                                                       self.bridge.sink], io=self.io)
+        if self.recorder.resumed_gap is not None:  # a resumed session: its earlier trend,
+            for msg in history(store, self.recorder.session_id):  # then no line across
+                self.trends(msg)                                   # the gap
+            self.trends.break_lines(self.recorder.resumed_gap[0])
         # The recorder's own engine by default; tests inject fakes.
         self.alarm_source: AlarmSource = (alarm_factory or _recorder_alarms)(self.recorder)
         relay = AlarmRelay(self.alarm_source, self.bridge, self.trends)
@@ -123,25 +130,64 @@ def _quit_on_signals(app: QApplication, session: DashboardSession) -> None:
     wake.start(250)
 
 
+def choose_plan(store: SessionStore, plan: RecordingPlan, parent: QWidget | None = None
+                ) -> RecordingPlan | None:
+    """The session lifecycle's start: resume a crash-interrupted session if the nurse
+    wants, else the new-session dialog (pre-filled from `plan`). None: cancelled."""
+    interrupted = resumable_session(store)
+    if interrupted is not None and ask_resume(interrupted, parent):
+        return resume_plan(store, interrupted.id, plan.duration_s)
+    dialog = NewSessionDialog(NewSessionForm.for_specs(plan.specs, plan.preset,
+                                                       plan.patient.identifier),
+                              plan.duration_s, parent)
+    if dialog.exec() != QDialog.DialogCode.Accepted:
+        return None
+    return dialog.plan
+
+
 def run_dashboard(store_path: Path, plan: RecordingPlan, kiosk: bool = False,
                   alarm_factory: AlarmFactory | None = None,
-                  audio: Callable[[], AudioOutput] | None = None) -> int:
+                  audio: Callable[[], AudioOutput] | None = None,
+                  dialog: bool = True) -> int:
+    """`dialog`: ask for the session (resume / new-session dialogs) before recording, and
+    offer the next one when it ends; False records `plan` as given."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Vigil")
     app.setOrganizationName("Vigil")
     with SessionStore(store_path) as store:
-        session = DashboardSession(store, plan, alarm_factory)
+        first = choose_plan(store, plan) if dialog else plan
+        if first is None:
+            return 0
         output = audio() if audio is not None else QtAudioOutput()
-        window = DashboardWindow(session.sources(), output, kiosk=kiosk)
-        app.aboutToQuit.connect(session.stop)
-        window.closing.connect(session.stop)
-        _quit_on_signals(app, session)
-        print(f"vigil: recording session {session.recorder.session_id} to {store.path}",
-              file=sys.stderr, flush=True)
-        session.start()
-        window.show_for_session()
-        window.start()
+        sessions: list[DashboardSession] = []
+
+        def open_session(this_plan: RecordingPlan, previous: DashboardWindow | None) -> None:
+            session = DashboardSession(store, this_plan, alarm_factory)
+            sessions.append(session)
+            window = DashboardWindow(session.sources(), output, kiosk=kiosk)
+            lifecycle = SessionLifecycle(window, session)
+
+            def next_session() -> None:
+                following = choose_plan(store, plan, window)
+                if following is not None:
+                    open_session(following, window)
+
+            lifecycle.newSessionRequested.connect(next_session)
+            app.aboutToQuit.connect(session.stop)
+            window.closing.connect(session.stop)
+            _quit_on_signals(app, session)
+            verb = "resuming" if this_plan.resume_session_id is not None else "recording"
+            print(f"vigil: {verb} session {session.recorder.session_id} to {store.path}",
+                  file=sys.stderr, flush=True)
+            session.start()
+            window.show_for_session()
+            window.start()
+            if previous is not None:
+                previous.close()
+
+        open_session(first, None)
         try:
             return app.exec()
         finally:
-            session.stop()
+            for session in sessions:
+                session.stop()

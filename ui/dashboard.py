@@ -87,6 +87,7 @@ class DashboardWindow(QMainWindow):
         self.device_states: dict[str, DeviceState] = {}
         self.devices_panel: DevicesPanel | None = None  # opened on demand (Ctrl+D)
         self.limits_dialog: LimitsDialog | None = None  # (Ctrl+L)
+        self.ended = False  # the recording has ended (session_ended): nothing updates
         self.setWindowTitle("Vigil")
         self.setStyleSheet(STYLESHEET)
         self.flash = FlashClock(monotonic, self)
@@ -186,6 +187,7 @@ class DashboardWindow(QMainWindow):
         trend_bar.addSpacing(16)
         trend_bar.addWidget(self.follow_button)
         outer.addLayout(trend_bar)
+        self.trend_bar = trend_bar  # the session lifecycle adds its buttons (ui/lifecycle.py)
         self.trend = TrendView(s.trends, s.now_s, s.limits)
         self.trend.followChanged.connect(self._on_follow_changed)
         outer.addWidget(self.trend, 40)
@@ -266,6 +268,26 @@ class DashboardWindow(QMainWindow):
         else:
             self.showFullScreen()
 
+    # -- session lifecycle (ui/lifecycle.py) --
+    def session_ended(self, text: str) -> None:
+        """The recording has ended: trend and pleth freeze as they were, the tiles go grey
+        as their values age, alarms fall silent (the engine no longer judges anything) and
+        the header says so."""
+        self.ended = True  # the tiles keep refreshing: their values go grey as they age
+        self.pleth.stop()
+        self.trend.stop()
+        self.trend.refresh(force=True)
+        self.audio.set_sounding(None)
+        self.flash.set_running(False)
+        self.snapshot = None
+        self.banner.set_snapshot(AlarmSnapshot(self.sources.now_s(), (), None, True, None))
+        self._apply_tile_alarms()
+        self._set_text(self.dose_label, text,
+                       f"color: {ALARM_COLOURS[Priority.MEDIUM].name()};")
+        self._set_text(self.audio_label, "")
+        self._set_text(self.device_label, "")
+    # -- end session lifecycle --
+
     # -- commands ------------------------------------------------------------------------
 
     def acknowledge(self) -> None:
@@ -328,6 +350,8 @@ class DashboardWindow(QMainWindow):
         self._update_header()
 
     def _on_alarms(self, snap: AlarmSnapshot) -> None:
+        if self.ended:
+            return
         self.snapshot = snap
         self.banner.set_snapshot(snap)
         self.audio.set_sounding(snap.sounding if snap.audio_available else None)
@@ -366,6 +390,8 @@ class DashboardWindow(QMainWindow):
             label.setStyleSheet(style)
 
     def _update_header(self) -> None:
+        if self.ended:
+            return
         s = self.sources
         now = s.now_s()
         self._set_text(self.session_label, f"Session {clock_text(now)}")

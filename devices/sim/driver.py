@@ -69,6 +69,10 @@ class SimulatorDriver(Driver):
     def check_spec(spec: DeviceSpec) -> None:
         _settings(spec)
 
+    def skip_timeline_marks(self, kinds: frozenset[str]) -> None:
+        """A resumed session already holds these marks: do not make them again."""
+        self._marked |= set(kinds)
+
     async def connect(self) -> None:
         if self.model.disconnected(self.clock.now()):
             raise DeviceDisconnected(f"{self.source}: simulated monitor not responding")

@@ -1,0 +1,80 @@
+"""Resuming a session a crash interrupted: which one to offer, and its earlier data.
+
+The recorder continues the same session (`RecordingPlan.resume_session_id`); these
+helpers read what was recorded before the crash so that the alarm engine and the trend
+buffers start from it, not from nothing. No Qt.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+
+from monitor.messages import Message, Numerics, TimelineMark
+from monitor.session import EntryKind, Session, SessionStatus
+from monitor.store import SessionStore
+
+# Design choice: a session interrupted longer ago than this is not offered for resuming
+# (half the longest session; after that, a new session is the honest record).
+RESUME_WITHIN_S = 4 * 3600.0
+GAP_AUTHOR = "vigil"  # the gap note is the system's, not a person's
+
+
+def resumable_session(store: SessionStore, now_wall: float | None = None,
+                      within_s: float = RESUME_WITHIN_S) -> Session | None:
+    """The store's latest session if a crash interrupted it within `within_s`."""
+    sid = store.latest_session_id()
+    if sid is None:
+        return None
+    session = store.load_session(sid)
+    if session.status is not SessionStatus.INTERRUPTED:
+        return None
+    now = time.time() if now_wall is None else now_wall
+    end = session.end_wall if session.end_wall is not None else session.start_wall
+    return session if now - end <= within_s else None
+
+
+def history(store: SessionStore, session_id: int, vitals: Iterable[str] | None = None,
+            kinds: Iterable[str] | None = None) -> Iterator[Message]:
+    """The session's stored numerics (one `Numerics` per reading: same time and source) and
+    timeline marks, in time order, as the sinks first saw them. `vitals` / `kinds` keep
+    only those vitals / entry kinds (None: all)."""
+    keep = None if vitals is None else set(vitals)
+    wanted = None if kinds is None else set(kinds)
+    marks = [TimelineMark(e.author, e.t_wall, e.t_s, e.kind, tuple(e.data.items()), e.id)
+             for e in store.timeline(session_id)
+             if wanted is None or e.kind in wanted]
+    mi = 0
+    group: list[tuple[str, float]] = []
+    key: tuple[float, str] | None = None
+    wall = 0.0
+    for t_s, t_wall, vital, value, source in store.iter_samples(session_id):
+        if keep is not None and vital not in keep:
+            continue
+        if key is not None and (t_s, source) != key:
+            while mi < len(marks) and marks[mi].t_s <= key[0]:
+                yield marks[mi]
+                mi += 1
+            yield Numerics(key[1], wall, key[0], tuple(group))
+            group = []
+        key, wall = (t_s, source), t_wall
+        group.append((vital, value))
+    if key is not None:
+        while mi < len(marks) and marks[mi].t_s <= key[0]:
+            yield marks[mi]
+            mi += 1
+        yield Numerics(key[1], wall, key[0], tuple(group))
+    yield from marks[mi:]
+
+
+def gap_note(last_s: float, resumed_s: float) -> dict[str, float | str]:
+    """The NOTE entry that makes the gap visible on the timeline and in the report."""
+    gap = max(0.0, resumed_s - last_s)
+    return {"text": f"recording resumed after {gap / 60:.0f} min gap", "gap_s": round(gap, 1),
+            "gap_start_s": round(last_s, 3), "event": "resumed"}
+
+
+def dose_marks(session: Session) -> frozenset[str]:
+    """The dose entry kinds already on the timeline (a simulator must not mark them twice)."""
+    return frozenset(e.kind for e in session.entries
+                     if e.kind in (EntryKind.DOSE_START, EntryKind.DOSE_STOP))

@@ -1,0 +1,300 @@
+"""The lifecycle on a real dashboard session: baseline, end with discharge, resume."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from types import MappingProxyType
+
+import numpy as np
+from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
+from ui_fakes import FakeAudioOutput
+
+from devices.spec import parse_spec
+from monitor.discharge import ALDRETE
+from monitor.live import Freshness, Reading, Snapshot
+from monitor.recorder import RecordingPlan, SessionRecorder
+from monitor.session import EntryKind, SessionStatus
+from monitor.store import SessionStore
+from ui.app import DashboardSession, choose_plan
+from ui.dashboard import DashboardWindow
+from ui.lifecycle import SessionLifecycle, baseline_data
+from ui.session_dialogs import DischargeDialog
+
+
+class Opened:
+    """A dashboard on a real session, as run_dashboard wires it."""
+
+    def __init__(self, qtbot, tmp_path: Path, store: SessionStore, plan: RecordingPlan,
+                 **lifecycle) -> None:
+        self.session = DashboardSession(store, plan)
+        settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+        self.window = DashboardWindow(self.session.sources(), FakeAudioOutput(), settings)
+        qtbot.addWidget(self.window)
+        self.window.closing.connect(self.session.stop)
+        self.lifecycle = SessionLifecycle(self.window, self.session, **lifecycle)
+        self.session.start()
+        self.window.resize(1920, 1080)
+        self.window.show()
+        self.window.start()
+
+
+def _reading(key: str, value: float | None, fresh: Freshness, age: float = 1.0) -> Reading:
+    return Reading(key, value, 0.0, age, fresh, "sim")
+
+
+def test_baseline_takes_only_current_readings() -> None:
+    readings = {k: _reading(k, None, Freshness.NONE) for k in
+                ("hr", "pr", "spo2", "rr", "sbp", "dbp", "map")}
+    readings |= {"hr": _reading("hr", 72.0, Freshness.CURRENT),
+                 "spo2": _reading("spo2", 96.0, Freshness.STALE, 45.0),
+                 "rr": _reading("rr", None, Freshness.ARTEFACT),
+                 "sbp": _reading("sbp", 131.0, Freshness.CURRENT, 1000.0),
+                 "dbp": _reading("dbp", 82.0, Freshness.CURRENT, 1000.0),
+                 "map": _reading("map", 98.0, Freshness.CURRENT, 1000.0)}
+    snap = Snapshot(100.0, MappingProxyType(readings), MappingProxyType({}), (),
+                    MappingProxyType({}))
+    assert baseline_data(snap) == {"hr": 72.0}  # NIBP 16 min old is not a baseline
+    readings |= {k: _reading(k, v, Freshness.CURRENT, 120.0)
+                 for k, v in (("sbp", 131.0), ("dbp", 82.0), ("map", 98.0))}
+    snap = Snapshot(100.0, MappingProxyType(readings), MappingProxyType({}), (),
+                    MappingProxyType({}))
+    assert baseline_data(snap) == {"hr": 72.0, "sbp": 131.0, "dbp": 82.0, "map": 98.0,
+                                   "nibp_age_s": 120.0}
+
+
+def test_b_records_a_baseline_and_ending_records_the_discharge(qtbot, tmp_path: Path) -> None:
+    confirms: list[bool] = []
+
+    def confirm(_parent) -> bool:
+        confirms.append(True)
+        return len(confirms) > 1  # the first time the nurse keeps recording
+
+    def fill_discharge(dialog: QDialog) -> int:
+        assert isinstance(dialog, DischargeDialog)
+        assert not dialog.warning.isHidden()  # esketamine-rems: under 2 h since the dose
+        assert "SpO2 now" in dialog.ctx.hints["spo2"]
+        for item in ALDRETE.items:
+            dialog.set_answer(item.key, 2)
+        dialog.accept()
+        return dialog.result()
+
+    plan = RecordingPlan((parse_spec("sim:normal?dose=0"),), 3600.0, 1.0,
+                         preset="esketamine-rems")
+    with SessionStore(tmp_path / "v.sqlite3") as store:
+        o = Opened(qtbot, tmp_path, store, plan, confirm=confirm, run_dialog=fill_discharge)
+        try:
+            qtbot.waitUntil(lambda: o.window.tiles["hr"].content.live, timeout=5000)
+            qtbot.keyClick(o.window, Qt.Key.Key_B)
+            qtbot.waitUntil(lambda: o.lifecycle.last_baseline is not None, timeout=2000)
+            assert o.lifecycle.status.text().startswith("Baseline ")
+            o.window.close()  # not yet: the session was still recording
+            o = Opened(qtbot, tmp_path, store, plan, confirm=confirm,
+                       run_dialog=fill_discharge)
+            qtbot.waitUntil(lambda: o.window.tiles["hr"].content.live, timeout=5000)
+            qtbot.keyClick(o.window, Qt.Key.Key_End, Qt.KeyboardModifier.ControlModifier)
+            assert not o.lifecycle.is_ended  # "Keep recording"
+            assert o.lifecycle.end_session() is True
+            assert o.lifecycle.is_ended and o.window.ended
+            assert o.window.dose_label.text().startswith("SESSION ENDED")
+            assert o.window.audio.sounding is None and not o.window.banner.alarms
+            assert o.lifecycle.act_new.isEnabled()
+            assert o.lifecycle.capture_baseline() is None  # nothing more is recorded
+            assert o.lifecycle.end_session() is False
+            with qtbot.waitSignal(o.lifecycle.newSessionRequested, timeout=1000):
+                qtbot.keyClick(o.window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+        finally:
+            o.window.close()
+        first, second = store.list_sessions()
+        baseline = store.timeline(first.id)[-1]
+        [discharge] = store.load_session(second.id).entries_of(EntryKind.DISCHARGE)
+        events = store.alarm_events(second.id)
+    assert baseline.kind == EntryKind.BASELINE and baseline.author == "nurse"
+    assert set(baseline.data) <= {"hr", "pr", "spo2", "rr"} and "hr" in baseline.data
+    assert 30 <= baseline.data["hr"] <= 200 and not any(math.isnan(v) for v in
+                                                        baseline.data.values())
+    assert second.status is SessionStatus.COMPLETED
+    assert discharge.data["scale"] == "aldrete" and discharge.data["score"] == 10
+    assert discharge.data["ready_t_s"] <= discharge.t_s + 1
+    # The alarm engine judged the discharge against the REMS two hours.
+    assert any(e.alarm is not None and e.alarm.key.startswith("min-monitoring")
+               for e in events)
+
+
+def test_resuming_from_the_prompt_shows_the_earlier_trend_and_the_gap(qtbot,
+                                                                      tmp_path: Path) -> None:
+    with SessionStore(tmp_path / "v.sqlite3") as store:
+        rec = SessionRecorder(store, RecordingPlan((parse_spec("sim:normal?dose=30"),), 120.0,
+                                                   None))
+        rec.start()
+        rec.wait()
+        end = store.list_sessions()[0].end_wall
+        store.end_session(rec.session_id, SessionStatus.INTERRUPTED, end)  # as a crash would
+
+        def press_resume() -> None:
+            box = QApplication.activeModalWidget()
+            assert isinstance(box, QMessageBox)
+            box.defaultButton().click()
+
+        QTimer.singleShot(0, press_resume)
+        plan = choose_plan(store, RecordingPlan((parse_spec("sim"),), 3600.0, 1.0))
+        assert plan is not None and plan.resume_session_id == rec.session_id
+        o = Opened(qtbot, tmp_path, store, plan)
+        try:
+            gap = o.session.recorder.resumed_gap
+            assert gap is not None
+            qtbot.waitUntil(lambda: o.window.tiles["hr"].content.live, timeout=5000)
+            t, v = o.session.trends.series("hr")
+            old = t <= gap[0]
+            assert np.count_nonzero(old & ~np.isnan(v)) >= 100  # the earlier 2 minutes
+            i = np.count_nonzero(old)  # then a break, then the new data
+            assert np.isnan(v[i - 1]) and not np.isnan(v[i - 2]) and t[i] >= gap[1] - 0.2
+            assert o.session.trends.dose_start_s() == 30.0
+            assert o.window.dose_label.text().startswith("Dose +")
+            assert any(m.kind == EntryKind.NOTE for m in o.session.trends.marks())
+        finally:
+            o.window.close()
+        [summary] = store.list_sessions()
+    assert summary.status is SessionStatus.COMPLETED
+
+
+def _run_app(monkeypatch, tmp_path: Path, steps, **kwargs) -> int:
+    """run_dashboard as `python main.py` runs it; `steps(app)` drives it from a timer."""
+    import signal
+
+    from ui_fakes import FakeAudioOutput as Audio
+
+    import ui.app as app_module
+
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    monkeypatch.setattr(app_module, "DashboardWindow",
+                        lambda *a, **k: DashboardWindow(*a, settings=settings, **k))
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    QTimer.singleShot(0, steps)
+    try:
+        return app_module.run_dashboard(tmp_path / "v.sqlite3", RecordingPlan(
+            (parse_spec("sim"),), 3600.0, 1.0), audio=Audio, **kwargs)
+    finally:
+        for s, h in handlers.items():
+            signal.signal(s, h)
+
+
+def _dashboards() -> list[DashboardWindow]:
+    return [w for w in QApplication.topLevelWidgets()
+            if isinstance(w, DashboardWindow) and w.isVisible()]
+
+
+def test_python_main_opens_the_dialog_and_enter_starts_on_the_simulator(
+        qtbot, monkeypatch, tmp_path: Path) -> None:
+    seen: list[str] = []
+
+    def enter_then_close() -> None:
+        dialog = QApplication.activeModalWidget()
+        seen.append(type(dialog).__name__)
+        qtbot.keyClick(dialog.focusWidget(), Qt.Key.Key_Return)
+        QTimer.singleShot(50, close_when_open)
+
+    def close_when_open() -> None:
+        windows = _dashboards()
+        if not windows:
+            QTimer.singleShot(50, close_when_open)
+            return
+        seen.append(windows[0].dose_label.text())
+        windows[0].close()
+
+    assert _run_app(monkeypatch, tmp_path, enter_then_close) == 0
+    assert seen[0] == "NewSessionDialog" and seen[1].startswith("Baseline")
+    with SessionStore(tmp_path / "v.sqlite3", read_only=True) as store:
+        [summary] = store.list_sessions()
+        session = store.load_session(summary.id)
+    assert session.patient.identifier == "SIM-DEMO" and session.protocol.dose_mg == 35.0
+    assert summary.status is SessionStatus.COMPLETED
+
+
+def test_cancelling_the_dialog_records_nothing_and_no_dialog_records_at_once(
+        qtbot, monkeypatch, tmp_path: Path) -> None:
+    def cancel() -> None:
+        QApplication.activeModalWidget().reject()
+
+    assert _run_app(monkeypatch, tmp_path, cancel) == 0
+    with SessionStore(tmp_path / "v.sqlite3", read_only=True) as store:
+        assert store.list_sessions() == []
+
+    def close_when_open() -> None:
+        assert QApplication.activeModalWidget() is None  # no dialog at all
+        windows = _dashboards()
+        if not windows:
+            QTimer.singleShot(50, close_when_open)
+            return
+        windows[0].close()
+
+    assert _run_app(monkeypatch, tmp_path, close_when_open, dialog=False) == 0
+    with SessionStore(tmp_path / "v.sqlite3", read_only=True) as store:
+        [summary] = store.list_sessions()
+    assert summary.patient is None and summary.status is SessionStatus.COMPLETED
+
+
+def test_after_the_end_ctrl_n_starts_the_next_session_in_a_new_window(
+        qtbot, monkeypatch, tmp_path: Path) -> None:
+    from monitor.discharge import entry_data
+
+    opened: list[DashboardWindow] = []
+
+    def accept_dialog() -> None:
+        dialog = QApplication.activeModalWidget()
+        if dialog is None:
+            QTimer.singleShot(20, accept_dialog)
+            return
+        qtbot.keyClick(dialog.focusWidget(), Qt.Key.Key_Return)
+        QTimer.singleShot(50, on_window)
+
+    def on_window() -> None:
+        windows = [w for w in _dashboards() if w not in opened]
+        if not windows:
+            QTimer.singleShot(50, on_window)
+            return
+        window = windows[0]
+        opened.append(window)
+        if len(opened) == 2:
+            window.close()
+            return
+        lifecycle = window.findChild(SessionLifecycle)
+        lifecycle.record_discharge(entry_data(ALDRETE, {i.key: 2 for i in ALDRETE.items},
+                                              0.0))
+        QTimer.singleShot(0, accept_dialog)  # the next new-session dialog
+        lifecycle.act_new.trigger()  # Ctrl+N (the key itself: the test above)
+
+    assert _run_app(monkeypatch, tmp_path, accept_dialog) == 0
+    assert len(opened) == 2 and not opened[0].isVisible()
+    with SessionStore(tmp_path / "v.sqlite3", read_only=True) as store:
+        first, second = store.list_sessions()
+        assert store.load_session(first.id).entries_of(EntryKind.DISCHARGE)
+    assert first.status is second.status is SessionStatus.COMPLETED
+
+
+def test_main_dashboard_options_reach_run_dashboard(monkeypatch, tmp_path: Path) -> None:
+    import main
+    import ui.app as app_module
+
+    calls: list[tuple[RecordingPlan, bool]] = []
+
+    def fake_run(_path, plan, kiosk=False, dialog=True):
+        calls.append((plan, dialog))
+        return 0
+
+    import signal
+
+    monkeypatch.setattr(app_module, "run_dashboard", fake_run)
+    db = str(tmp_path / "v.sqlite3")
+    sigterm = signal.getsignal(signal.SIGTERM)  # main() installs its own handler
+    try:
+        assert main.main(["dashboard", "--db", db]) == 0
+        assert main.main(["dashboard", "--db", db, "--no-dialog", "--preset",
+                          "esketamine-rems", "--patient", "AB"]) == 0
+    finally:
+        signal.signal(signal.SIGTERM, sigterm)
+    (plain, asked), (unattended, not_asked) = calls
+    assert asked is True and not_asked is False
+    assert [s.text for s in plain.specs] == ["sim"] and plain.preset == "iv-ketamine"
+    assert unattended.preset == "esketamine-rems" and unattended.patient.identifier == "AB"
