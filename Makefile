@@ -9,7 +9,7 @@ $(STAMP): pyproject.toml scripts/bootstrap.sh
 
 ## run: open the dashboard on the simulator
 run: $(STAMP)
-	$(PY) main.py
+	$(PY) main.py dashboard --no-dialog
 
 ## test: the whole suite, headless
 test: $(STAMP)
