@@ -27,6 +27,7 @@ from monitor.store import SessionStore
 from ui.audio import AudioOutput, QtAudioOutput
 from ui.bridge import AlarmControl, AlarmRelay, Bridge
 from ui.dashboard import DashboardSources, DashboardWindow
+from ui.entries import RecorderEntries
 from ui.sources import AlarmSource, LimitSource
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ class DashboardSession:
         clock = self.recorder.clock
         return DashboardSources(clock.now, clock.wall, self.recorder.live, self.pleth,
                                 self.trends, self.bridge, self.control, self.limits,
-                                self.nibp_interval_s)
+                                self.nibp_interval_s, RecorderEntries(self.recorder))
 
     def start(self) -> None:
         self.recorder.start()

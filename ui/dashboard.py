@@ -36,10 +36,11 @@ from monitor.vitals import VITALS
 from ui.audio import AlarmAudio, AudioOutput
 from ui.banner import AlarmBanner
 from ui.bridge import AlarmControl, Bridge
+from ui.entries import EntryPanel
 from ui.flash import FlashClock
 from ui.pleth import PlethView
 from ui.readouts import clock_text, continuous_tile, nibp_tile
-from ui.sources import LimitSource
+from ui.sources import EntrySink, LimitSource
 from ui.theme import ALARM_COLOURS, STYLESHEET, TEXT_DIM, vital_colour
 from ui.tiles import VitalTile
 from ui.trend import TrendView
@@ -66,6 +67,7 @@ class DashboardSources:
     alarms: AlarmControl | None = None
     limits: LimitSource | None = None
     nibp_interval_s: float | None = None
+    entries: EntrySink | None = None  # the timeline's entry API (ui/entries.py)
 
 
 class DashboardWindow(QMainWindow):
@@ -182,6 +184,10 @@ class DashboardWindow(QMainWindow):
         self.trend = TrendView(s.trends, s.now_s, s.limits)
         self.trend.followChanged.connect(self._on_follow_changed)
         outer.addWidget(self.trend, 40)
+        # The timeline under the trend, on its time axis, with quick entry (ui/entries.py).
+        self.entry_panel = EntryPanel(s.entries, s.now_s, s.trends, s.bridge, self.trend,
+                                      lambda: USER)
+        outer.addWidget(self.entry_panel, 22)
         self.setCentralWidget(root)
 
     def _actions(self) -> None:
@@ -200,6 +206,7 @@ class DashboardWindow(QMainWindow):
         self.act_zoom_in = add("Trend: less time", ["+", "="], lambda: self._zoom(-1))
         self.act_full = add("Full screen", ["F11"], self.toggle_full_screen)
         self.act_quit = add("Quit", ["Ctrl+Q"], self.close)
+        self.entry_actions = self.entry_panel.install_shortcuts(self)
 
     # -- life cycle ----------------------------------------------------------------------
 
@@ -209,6 +216,7 @@ class DashboardWindow(QMainWindow):
         self._timer.start()
         self.pleth.start()
         self.trend.start()
+        self.entry_panel.start()
         if self.sources.alarms is not None:
             self.sources.alarms.refresh()
 
@@ -244,6 +252,7 @@ class DashboardWindow(QMainWindow):
         self._timer.stop()
         self.pleth.stop()
         self.trend.stop()
+        self.entry_panel.stop()
         self.audio.stop()
         self.flash.set_running(False)
         self.closing.emit()
