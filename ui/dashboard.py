@@ -183,11 +183,12 @@ class DashboardWindow(QMainWindow):
         outer.addLayout(trend_bar)
         self.trend = TrendView(s.trends, s.now_s, s.limits)
         self.trend.followChanged.connect(self._on_follow_changed)
-        outer.addWidget(self.trend, 40)
-        # The timeline under the trend, on its time axis, with quick entry (ui/entries.py).
+        # The trend gives part of its height to the timeline under it (ui/entries.py, on
+        # its time axis); the tiles keep theirs.
+        outer.addWidget(self.trend, 26)
         self.entry_panel = EntryPanel(s.entries, s.now_s, s.trends, s.bridge, self.trend,
                                       lambda: USER)
-        outer.addWidget(self.entry_panel, 22)
+        outer.addWidget(self.entry_panel, 26)
         self.setCentralWidget(root)
 
     def _actions(self) -> None:

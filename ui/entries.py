@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
     QDialog,
+    QFrame,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -38,6 +39,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -75,8 +77,12 @@ SEDATION_KEY_S = 4.0  # after S, how long the next digit counts as MOAA/S
 REFRESH_MS = 1000
 MARK_RETRY_MS = 600  # a device's mark reaches the store with the next sample batch
 MARK_RETRIES = 10  # then it stays shown as it came (read-only) until the next change
-TOAST_STYLE = (f"background: {PANEL.name()}; border: 2px solid {{border}}; border-radius: 6px;"
-               " padding: 4px 12px; font-size: 22px; font-weight: bold;")
+TOAST_STYLE = ("QFrame#toast {{ background: " + PANEL.name() + "; border: 2px solid {border};"
+               " border-radius: 6px; }}")
+BAR_STYLE = "QPushButton {{ font-size: {px}px; padding: 4px {pad}px; }}"
+TOAST_LABEL = "font-size: {px}px; font-weight: bold; border: none; background: transparent;"
+COMPACT_BELOW_PX = 1700  # narrower: the bar's buttons drop their key hints
+TIMELINE_MIN_PX = 110  # six lanes of ~14 px and the since-dose axis (1366x768)
 
 # The README's keys table, as the code has it.
 KEYS: tuple[tuple[str, str], ...] = (
@@ -468,10 +474,32 @@ class EntryPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
+        self.timeline.setMinimumHeight(TIMELINE_MIN_PX)
         layout.addWidget(self.timeline, 1)
-        layout.addLayout(self._bar())
-        self.toast = QLabel("", self)
+        bar = QWidget()
+        bar.setLayout(self._bar())
+        # The bar never sets the window's minimum width: on a narrow screen its labels
+        # shorten (resizeEvent), below that it is clipped at the right.
+        bar.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        layout.addWidget(bar)
+        # The toast sits over the empty middle of the trend's title row (the trend is
+        # already in the window's layout), so it never hides a mark or a checkpoint.
+        self._trend = trend
+        self.toast = QFrame(trend.parentWidget() or self, objectName="toast")
         self.toast.setStyleSheet(TOAST_STYLE.format(border=TEXT_DIM.name()))
+        row = QHBoxLayout(self.toast)
+        row.setContentsMargins(12, 2, 4, 2)
+        self.toast_label = QLabel("")
+        self.toast_label.setStyleSheet(TOAST_LABEL.format(px=22))
+        row.addWidget(self.toast_label)
+        self.undo_button = QPushButton("Undo [Esc]")
+        self.save_button = QPushButton("Save now [Enter]")
+        for btn, slot in ((self.undo_button, self.undo), (self.save_button, self.commit)):
+            btn.setStyleSheet("font-size: 18px; padding: 2px 10px;")
+            btn.setFixedHeight(36)
+            btn.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            btn.clicked.connect(slot)
+            row.addWidget(btn)
         self.toast.hide()
         self._toast_timer = QTimer(self, singleShot=True)
         self._toast_timer.timeout.connect(self._hide_toast)
@@ -490,44 +518,49 @@ class EntryPanel(QWidget):
 
     def _bar(self) -> QHBoxLayout:
         bar = QHBoxLayout()
-        bar.setSpacing(6)
-        style = "QPushButton { font-size: 18px; padding: 4px 10px; }"
+        bar.setContentsMargins(0, 0, 0, 0)
+        bar.setSpacing(4)
+        self._bar_buttons: list[tuple[QPushButton, str, str]] = []  # button, full, short
+        self._digit_buttons: list[QPushButton] = []
 
-        def button(text: str, slot: Callable[[], object], width: int | None = None
+        def button(text: str, slot: Callable[[], object], short: str | None = None
                    ) -> QPushButton:
             btn = QPushButton(text)
-            btn.setStyleSheet(style)
+            btn.setStyleSheet(BAR_STYLE.format(px=18, pad=8))
             btn.setFixedHeight(44)
-            if width is not None:
-                btn.setFixedWidth(width)
             btn.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             btn.clicked.connect(slot)
             bar.addWidget(btn)
+            if short is None:
+                btn.setFixedWidth(44)
+                self._digit_buttons.append(btn)
+            else:
+                self._bar_buttons.append((btn, text, short))
             return btn
 
-        bar.addWidget(QLabel("Dissociation", objectName="headerDim"))
-        self.level_buttons = [button(str(n), lambda _=False, n=n: self.dissociation(n), 48)
+        self._bar_labels = [QLabel("Dissociation"), QLabel("MOAA/S [S]")]
+        for label in self._bar_labels:
+            label.setStyleSheet(f"font-size: 20px; color: {TEXT_DIM.name()};")
+        bar.addWidget(self._bar_labels[0])
+        self.level_buttons = [button(str(n), lambda _=False, n=n: self.dissociation(n))
                               for n in range(5)]
         bar.addSpacing(14)
-        bar.addWidget(QLabel("MOAA/S", objectName="headerDim"))
-        self.moaas_buttons = {n: button(str(n), lambda _=False, n=n: self.sedation(n), 48)
+        bar.addWidget(self._bar_labels[1])
+        self.moaas_buttons = {n: button(str(n), lambda _=False, n=n: self.sedation(n))
                               for n in range(5, -1, -1)}
         for n, btn in self.moaas_buttons.items():
             lv = MOAAS.level(n)
             btn.setToolTip(lv.description if lv else "")
         bar.addSpacing(14)
-        self.cadss_button = button("CADSS-6 [C]", self.cadss)
-        self.dose_button = button("Dose start [D]", self.dose_toggle)
-        self.side_button = button("Side effect [E]", lambda: self.pick(EntryKind.SIDE_EFFECT))
+        self.cadss_button = button("CADSS-6 [C]", self.cadss, "CADSS")
+        self.dose_button = button("Dose start [D]", self.dose_toggle, "Dose")
+        self.side_button = button("Side effect [E]", lambda: self.pick(EntryKind.SIDE_EFFECT),
+                                  "Side eff.")
         self.intervention_button = button("Intervention [I]",
-                                          lambda: self.pick(EntryKind.INTERVENTION))
-        self.note_button = button("Note [N]", self.note)
-        self.edit_button = button("Edit [Ctrl+E]", lambda: self.edit(None))
+                                          lambda: self.pick(EntryKind.INTERVENTION), "Interv.")
+        self.note_button = button("Note [N]", self.note, "Note")
+        self.edit_button = button("Edit [Ctrl+E]", lambda: self.edit(None), "Edit")
         bar.addStretch(1)
-        self.undo_button = button("Undo [Esc]", self.undo)
-        self.save_button = button("Save now [Enter]", self.commit)
-        self.undo_button.hide()
-        self.save_button.hide()
         return bar
 
     def install_shortcuts(self, window: QWidget) -> list[QAction]:
@@ -573,6 +606,21 @@ class EntryPanel(QWidget):
 
     def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)
+        compact = self.width() < COMPACT_BELOW_PX
+        if compact != getattr(self, "_compact", None):
+            self._compact = compact
+            style = BAR_STYLE.format(px=16, pad=5) if compact else BAR_STYLE.format(px=18,
+                                                                                  pad=8)
+            for btn, full, short in self._bar_buttons:
+                btn.setStyleSheet(style)
+                btn.setText(short if compact else full)
+            for btn in self._digit_buttons:
+                btn.setFixedWidth(40 if compact else 44)
+            for label in self._bar_labels:
+                label.setStyleSheet(f"font-size: {16 if compact else 20}px;"
+                                    f" color: {TEXT_DIM.name()};")
+            self.toast_label.setStyleSheet(TOAST_LABEL.format(px=18 if compact else 22))
+            self._update_dose_button()
         self._place_toast()
 
     # -- feeding the timeline ------------------------------------------------------------
@@ -772,19 +820,21 @@ class EntryPanel(QWidget):
 
     def _update_dose_button(self) -> None:
         text = "Dose stop [D]" if self._dose_running() else "Dose start [D]"
+        if getattr(self, "_compact", False):
+            text = text.split(" [")[0]
         if self.dose_button.text() != text:
             self.dose_button.setText(text)
 
     def _show_toast(self, text: str, undo: bool, seconds: float = 3.0) -> None:
-        self.toast.setText(text + ("    Esc: undo · Enter: save now" if undo else ""))
+        self.toast_label.setText(text)
         self.toast.setStyleSheet(TOAST_STYLE.format(border=TEXT.name() if undo
                                                     else TEXT_DIM.name()))
+        self.undo_button.setVisible(undo)
+        self.save_button.setVisible(undo)
         self.toast.adjustSize()
         self._place_toast()
         self.toast.show()
         self.toast.raise_()
-        self.undo_button.setVisible(undo)
-        self.save_button.setVisible(undo)
         self._toast_timer.start(int(seconds * 1000))
         self.toastChanged.emit(Toast(text, undo))
 
@@ -792,11 +842,16 @@ class EntryPanel(QWidget):
         if self.pending is not None:
             return  # the held entry keeps its Undo until it is saved
         self.toast.hide()
-        self.undo_button.hide()
-        self.save_button.hide()
         self.toastChanged.emit(None)
 
     def _place_toast(self) -> None:
-        g = self.timeline.geometry()
-        self.toast.move(max(0, g.right() - self.toast.width() - 16), g.top() + 6)
+        """Centred over the trend's title row (just above the trend)."""
+        parent = self.toast.parentWidget()
+        if parent is self:
+            g = self.timeline.geometry()
+            self.toast.move(max(0, g.right() - self.toast.width() - 16), g.top() + 6)
+            return
+        top = self._trend.mapTo(parent, self._trend.rect().topLeft())
+        x = top.x() + (self._trend.width() - self.toast.width()) // 2
+        self.toast.move(max(0, x), max(0, top.y() - self.toast.height() - 4))
 

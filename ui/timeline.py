@@ -213,7 +213,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
         for i, (name, _) in enumerate(LANES):
             label = pg.TextItem(name, color=LANE_COLOURS[i], anchor=(0, 0.5),
                                 fill=pg.mkBrush(QColor(11, 13, 16, 200)))
-            label.setFont(text_font(14, bold=True))
+            label.setFont(text_font(13, bold=True))
             label.setParentItem(vb)
             label.setZValue(20)
             self.lane_labels.append(label)
@@ -222,7 +222,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
                                         pen=pg.mkPen(TEXT_DIM, width=1,
                                                      style=Qt.PenStyle.DashLine))
         plot.addItem(self.now_line, ignoreBounds=True)
-        self.since_label = pg.TextItem("", color=TEXT, anchor=(0, 0.5))
+        self.since_label = pg.TextItem("", color=TEXT, anchor=(1, 0.5))
         self.since_label.setFont(text_font(15, bold=True))
         plot.addItem(self.since_label, ignoreBounds=True)
         self.scene().sigMouseClicked.connect(self._on_click)
@@ -262,8 +262,8 @@ class TimelineView(pg.GraphicsLayoutWidget):
         self.now_line.setValue(now_s)
         self.now_line.show()
         text = "no dose yet" if dose is None else f"dose +{clock_text(now_s - dose)}"
-        if self.since_label.textItem.toPlainText() != f" {text}":
-            self.since_label.setText(f" {text}")
+        if self.since_label.textItem.toPlainText() != f"{text} ":
+            self.since_label.setText(f"{text} ")
         self.since_label.setPos(now_s, LANE_OF[EntryKind.DOSE_START])
         self.since_label.show()
 
@@ -385,7 +385,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
             fill.setAlpha(_intensity(kind, data))
             item = self._text(text + (" \u270e" if edited else ""), t_s, lane,
                               TEXT if fill.alpha() > 110 else colour, fill=fill,
-                              size=17 if kind in (EntryKind.DISSOCIATION,
+                              size=16 if kind in (EntryKind.DISSOCIATION,
                                                   EntryKind.SEDATION) else 14)
         if pending:
             item.setOpacity(0.45)
