@@ -9,6 +9,7 @@ Sources: clinical.md §6 (scales), §7 (side effects and interventions).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -40,7 +41,8 @@ class Scale:
     def check(self, score: object) -> int:
         """The score as an int; ValueError naming the scale and its range otherwise."""
         if isinstance(score, bool) or not isinstance(score, int | float) \
-                or score != int(score) or not self.low <= score <= self.high:
+                or not math.isfinite(score) or score != int(score) \
+                or not self.low <= score <= self.high:
             raise ValueError(f"{self.name}: score {score!r} is not a whole number "
                              f"from {self.low} to {self.high}")
         return int(score)
@@ -95,7 +97,7 @@ CADSS6_ITEMS: tuple[CadssItem, ...] = (
     CadssItem(6, "Feels disconnected from own body"),
     CadssItem(7, "Sense of own body changed (larger, smaller)"),
     CadssItem(15, "Spaces out, loses track of what is going on"),
-    CadssItem(22, "Item 22 of the CADSS in use"),
+    CadssItem(22, "Item 22 (as on your CADSS form)"),
 )
 CADSS_ANCHORS: tuple[str, ...] = ("not at all", "slightly", "moderately", "considerably",
                                   "extremely")
@@ -122,8 +124,7 @@ SIDE_EFFECTS: tuple[Choice, ...] = (
     Choice("dizziness", "Dizziness", "5"),
     Choice("emergence reaction", "Emergence reaction", "6"),
     Choice("respiratory depression", "Respiratory depression", "7"),
-    Choice("hypertensive crisis symptoms", "Crisis symptoms (chest pain, severe headache)",
-           "8"),
+    Choice("hypertensive crisis symptoms", "Hypertensive crisis signs", "8"),
     Choice("other", "Other (describe)", "9"),
 )
 INTERVENTIONS: tuple[Choice, ...] = (

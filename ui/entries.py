@@ -82,6 +82,9 @@ TOAST_STYLE = ("QFrame#toast {{ background: " + PANEL.name() + "; border: 2px so
 BAR_STYLE = "QPushButton {{ font-size: {px}px; padding: 4px {pad}px; }}"
 TOAST_LABEL = "font-size: {px}px; font-weight: bold; border: none; background: transparent;"
 COMPACT_BELOW_PX = 1700  # narrower: the bar's buttons drop their key hints
+DIALOG_STYLE = ("QLabel, QLineEdit, QComboBox, QListWidget, QTableWidget, QHeaderView"
+                " { font-size: 18px; }"
+                " QPushButton:checked { background: #f06292; color: #000000; }")
 TIMELINE_MIN_PX = 110  # six lanes of ~14 px and the since-dose axis (1366x768)
 
 # The README's keys table, as the code has it.
@@ -148,6 +151,12 @@ def parse_clock(text: str) -> float:
     return float(seconds)
 
 
+def hms(t_s: float) -> str:
+    """Session time as h:mm:ss (the edit dialog's one format, read back by parse_clock)."""
+    s = max(0, round(t_s))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
 def _wall_text(t_wall: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(t_wall))
 
@@ -161,6 +170,7 @@ class ChoiceDialog(QDialog):
 
     def __init__(self, kind: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setStyleSheet(DIALOG_STYLE)
         self.kind = kind
         self.result_data: dict[str, Any] | None = None
         self.setWindowTitle(KIND_LABELS[kind])
@@ -216,6 +226,7 @@ class ChoiceDialog(QDialog):
 class NoteDialog(QDialog):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setStyleSheet(DIALOG_STYLE)
         self.setWindowTitle("Note")
         self.setMinimumWidth(720)
         layout = QVBoxLayout(self)
@@ -238,6 +249,7 @@ class CadssDialog(QDialog):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setStyleSheet(DIALOG_STYLE)
         self.setWindowTitle("CADSS-6")
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("CADSS-6: rate each item 0 (not at all) to 4 (extremely)"))
@@ -312,15 +324,16 @@ class EditDialog(QDialog):
                  wall_of: Callable[[float], float] | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setStyleSheet(DIALOG_STYLE)
         self.setWindowTitle("Edit entry")
-        self.resize(1100, 640)
+        self.resize(1300, 680)
         self.entries = [e for e in sorted(entries, key=lambda e: (-e.t_s, -e.id)) if e.id >= 0]
         self.changes: tuple[int, float | None, dict[str, Any] | None] | None = None
         layout = QHBoxLayout(self)
         self.list = QListWidget()
         self.list.setMinimumWidth(420)
         for e in self.entries:
-            item = QListWidgetItem(f"{clock_text(e.t_s):>8}   {describe(e.kind, e.data)}"
+            item = QListWidgetItem(f"{hms(e.t_s)}   {describe(e.kind, e.data)}"
                                    + ("  \u270e" if e.revisions else ""))
             item.setData(Qt.ItemDataRole.UserRole, e.id)
             self.list.addItem(item)
@@ -378,7 +391,7 @@ class EditDialog(QDialog):
             return
         self.error.setText("")
         self.title.setText(describe(e.kind, e.data))
-        self.time.setText(clock_text(e.t_s) if e.t_s >= 3600 else f"0:{clock_text(e.t_s)}")
+        self.time.setText(hms(e.t_s))
         self.value.clear()
         scale = SCALES.get(str(e.data.get("scale")))
         if e.kind in CHOICES:
@@ -395,13 +408,18 @@ class EditDialog(QDialog):
             self.value.addItem(describe(e.kind, e.data), None)
             self.value.setEnabled(False)
         self.text.setText(str(e.data.get("text", "")))
-        rows = [(_wall_text(e.created_wall), e.author, "entered")]
         states = [(r.t_s, r.data) for r in e.revisions] + [(e.t_s, e.data)]
+        rows = [(_wall_text(e.created_wall), e.author,
+                 f"entered: {hms(states[0][0])}  {describe(e.kind, states[0][1])}")]
         for i, r in enumerate(e.revisions):
             t_new, d_new = states[i + 1]
-            what = (f"was {clock_text(r.t_s)} {describe(e.kind, r.data)}; "
-                    f"now {clock_text(t_new)} {describe(e.kind, d_new)}")
-            rows.append((_wall_text(r.revised_wall), r.author, what))
+            changes = []
+            if round(t_new) != round(r.t_s):
+                changes.append(f"time {hms(r.t_s)} \u2192 {hms(t_new)}")
+            if dict(d_new) != dict(r.data):
+                changes.append(f"{describe(e.kind, r.data)} \u2192 {describe(e.kind, d_new)}")
+            rows.append((_wall_text(r.revised_wall), r.author,
+                         "changed: " + ("; ".join(changes) or "no change")))
         self.history.setRowCount(len(rows))
         for i, row in enumerate(rows):
             for j, text in enumerate(row):

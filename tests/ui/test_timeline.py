@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PySide6.QtCore import QPoint, QPointF, QSettings, Qt, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication, QDialog
@@ -34,7 +36,9 @@ from ui.entries import (
     EntryPanel,
     NoteDialog,
     RecorderEntries,
+    parse_clock,
 )
+from ui.readouts import clock_text
 from ui.theme import BACKGROUND
 from ui.timeline import LANE_COLOURS, LANES, TimelineView, checkpoints_for_preset
 
@@ -272,8 +276,11 @@ def test_edit_keeps_history_with_who_and_when(qtbot, erig: EntryRig, monkeypatch
     in_dialog(qtbot, EditDialog, read)
     r.panel.edit(entry.id)
     assert [row[1] for row in shown] == ["nurse", "nurse", "dr-kim"]
-    assert "was 19:10" not in shown[1][2] and "was 20:00" in shown[1][2]
-    assert "now 19:30" in shown[1][2]
+    assert shown[0][2] == "entered: 0:20:00  Dissociation level 2 (moderate)"
+    assert shown[1][2] == ("changed: time 0:20:00 \u2192 0:19:30; Dissociation level 2 "
+                           "(moderate) \u2192 Dissociation level 3 (strong)")
+    assert shown[2][2] == ("changed: Dissociation level 3 (strong) \u2192 Dissociation level 3 "
+                           "(strong) \u00b7 eyes closed, calm")
 
 
 def test_tap_on_a_mark_opens_its_edit(qtbot, erig: EntryRig):
@@ -452,3 +459,20 @@ def test_screenshot_timeline(qtbot, tmp_path):
         assert r.panel.toast.isVisible()
     finally:
         r.close()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 8 * 3600))
+def test_clock_text_reads_back(seconds):
+    assert parse_clock(clock_text(seconds)) == seconds
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="0123456789:- a", max_size=10))
+def test_parse_clock_accepts_times_or_names_the_problem(text):
+    try:
+        t = parse_clock(text)
+    except ValueError as e:
+        assert repr(text.strip()) in str(e) or repr(text) in str(e)
+    else:
+        assert t >= 0
