@@ -327,7 +327,10 @@ class TimelineView(pg.GraphicsLayoutWidget):
             self._add(pg.BarGraphItem(x0=[dose], x1=[dose_end], y0=[lane - 0.3],
                                       y1=[lane + 0.3], brush=pg.mkBrush(band),
                                       pen=pg.mkPen(None)), 1)
-        for t, width in ((dose, 3), (dose_end, 2)):
+        # Lines at the start and at an actual stop; a planned end (the infusion length) is
+        # only where the band ends.
+        stops = [e.t_s for e in self.entries if e.kind == EntryKind.DOSE_STOP and e.t_s >= dose]
+        for t, width in ((dose, 3), (min(stops) if stops else None, 2)):
             if t is None:
                 continue
             line = pg.InfiniteLine(t, angle=90, movable=False,

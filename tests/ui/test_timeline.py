@@ -27,6 +27,7 @@ from monitor.recorder import RecordingPlan, SessionRecorder
 from monitor.runtime import IoThread
 from monitor.session import DoseProtocol, Patient, Route, SessionStatus, TimelineEntry
 from monitor.store import SessionStore
+from ui.app import DashboardSession
 from ui.bridge import AlarmControl, AlarmRelay, Bridge
 from ui.dashboard import USER, DashboardSources, DashboardWindow
 from ui.entries import (
@@ -476,3 +477,36 @@ def test_parse_clock_accepts_times_or_names_the_problem(text):
         assert repr(text.strip()) in str(e) or repr(text) in str(e)
     else:
         assert t >= 0
+
+
+def test_live_marks_and_entries_reach_the_timeline_through_the_store(qtbot, tmp_path):
+    """The real app wiring: the simulator's dose mark arrives through the bridge, is shown at
+    once and then as the stored entry (editable); a key press goes through the recorder to
+    the store, the alarm engine and back to the timeline."""
+    plan = RecordingPlan((parse_spec("sim:normal?dose=1"),), 3600.0, 4.0,
+                         preset="esketamine-rems")
+    with SessionStore(tmp_path / "vigil.sqlite3") as store:
+        session = DashboardSession(store, plan)
+        settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+        window = DashboardWindow(session.sources(), FakeAudioOutput(), settings)
+        qtbot.addWidget(window)
+        window.closing.connect(session.stop)
+        session.start()
+        window.show()
+        qtbot.waitExposed(window)
+        window.start()
+        tl = window.entry_panel.timeline
+        try:
+            qtbot.waitUntil(lambda: any(e.kind == "dose_start" and e.id >= 0
+                                        for e in tl.entries), timeout=5000)
+            assert tl.checkpoints.min_required  # the REMS preset's 2 h minimum
+            assert session.recorder.alarms.dose_start_s is not None
+            keys(qtbot, window, K.Key_2, K.Key_Return)
+            stored = store.timeline(session.recorder.session_id)
+            (rating_entry,) = [e for e in stored if e.kind == "dissociation"]
+            assert dict(rating_entry.data) == {"scale": "level", "score": 2}
+            qtbot.waitUntil(lambda: rating_entry.id in {eid for eid, _ in tl.marks},
+                            timeout=3000)
+        finally:
+            window.close()
+        assert str(store.list_sessions()[0].status) == "completed"
