@@ -61,7 +61,16 @@ from monitor.entry_catalog import (
 )
 from monitor.messages import TimelineMark
 from monitor.recorder import SessionRecorder
-from monitor.session import EntryKind, TimelineEntry
+from monitor.session import (
+    DoseProtocol,
+    EntryKind,
+    Patient,
+    Phase,
+    Route,
+    Session,
+    SessionStatus,
+    TimelineEntry,
+)
 from monitor.store import StoreError
 from ui.bridge import Bridge
 from ui.readouts import clock_text
@@ -681,7 +690,7 @@ class EntryPanel(QWidget):
         if len(times) != self._nibp_count:
             self._nibp_count = len(times)
             self.timeline.set_nibp_times(times.tolist())
-        dosing = tuple(p for p in self.trends.phases(now) if p.name == "dosing")
+        dosing = tuple(p for p in self._phases(now) if p.name == "dosing")
         if dosing != self.timeline.phases:
             self.timeline.set_phases(dosing)
         self.timeline.set_now(now)
@@ -689,6 +698,23 @@ class EntryPanel(QWidget):
         if bp_passed != getattr(self, "_bp_passed", None):
             self._bp_passed = bp_passed
             self.timeline.redraw(force=True)
+
+    def _phases(self, now: float) -> tuple[Phase, ...]:
+        """The session model's phases from the entries as shown (an edited dose time moves
+        the dosing band with it); the route and infusion length from the dose entry, else
+        from the session's protocol."""
+        entries = self.timeline.entries
+        start = next((e for e in entries if e.kind == EntryKind.DOSE_START), None)
+        info = dict(self.sink.dose_data()) if self.sink is not None else {}
+        if start is not None:
+            info |= dict(start.data)
+        minutes = info.get("infusion_min")
+        route = info.get("route")
+        protocol = DoseProtocol(
+            route=Route(route) if route in Route.__members__.values() else None,
+            infusion_min=float(minutes) if isinstance(minutes, int | float) else None)
+        return Session(0, "", Patient(), protocol, None, 0.0, now, SessionStatus.ACTIVE,
+                       entries).phases()
 
     def _bp_window_passed(self, now: float) -> bool:
         dose = next((e.t_s for e in self.timeline.entries if e.kind == EntryKind.DOSE_START),

@@ -510,3 +510,25 @@ def test_live_marks_and_entries_reach_the_timeline_through_the_store(qtbot, tmp_
         finally:
             window.close()
         assert str(store.list_sessions()[0].status) == "completed"
+
+
+def test_editing_the_dose_time_moves_the_band_and_checkpoints(qtbot, erig: EntryRig):
+    r = erig
+    r.clock.t = 1500.0
+    r.feed(TimelineMark("sim", 600.0, 600.0, "dose_start",
+                        (("route", "iv"), ("infusion_min", 40.0))))
+    qtbot.waitUntil(lambda: any(e.id >= 0 for e in r.panel.timeline.entries), timeout=3000)
+    r.panel.tick()
+    tl = r.panel.timeline
+    assert [(p.start_s, p.end_s) for p in tl.phases] == [(600.0, 3000.0)]
+
+    def move(d: QDialog) -> None:
+        d.time.setText("0:12:00")
+        d.save.click()
+    in_dialog(qtbot, EditDialog, move)
+    r.panel.edit(None)  # nothing made here yet: the latest entry, the sim's dose start
+    (dose,) = r.stored()
+    assert (dose.t_s, dose.revisions[0].author, dose.revisions[0].t_s) == (720.0, USER, 600.0)
+    r.panel.tick()
+    assert [(p.start_s, p.end_s) for p in tl.phases] == [(720.0, 3120.0)]
+    assert tl.checkpoint_items["bp_window"].getRegion() == (720 + 35 * 60, 720 + 45 * 60)
