@@ -7,6 +7,7 @@ Keys (window shortcuts; none of A, P, F, +, -, F11, Ctrl+Q):
   E        side-effect picker               I            intervention picker
   N        note                             Ctrl+E       edit the last entry (or pick one)
   Esc      undo the entry just made         Enter        save it now
+  (Ctrl+Z also undoes; in the pickers and the CADSS-6 form, digits choose)
 
 A quick entry is stamped when the key is pressed and shown dimmed on the timeline with an
 "Undo" toast; it is saved 5 s later (or at once with Enter, or when the next entry is
@@ -21,10 +22,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -95,21 +95,6 @@ DIALOG_STYLE = ("QLabel, QLineEdit, QComboBox, QListWidget, QTableWidget, QHeade
                 " { font-size: 18px; }"
                 " QPushButton:checked { background: #f06292; color: #000000; }")
 TIMELINE_MIN_PX = 110  # six lanes of ~14 px and the since-dose axis (1366x768)
-
-# The README's keys table, as the code has it.
-KEYS: tuple[tuple[str, str], ...] = (
-    ("0 – 4", "dissociation level now (0 none … 4 severe)"),
-    ("S, then 5 – 0", "MOAA/S now (5 alert … 0 no response)"),
-    ("C", "CADSS-6 form (six items 0–4, then Enter)"),
-    ("D", "dose start, or dose stop once started"),
-    ("E", "side effect (picker: 1–9)"),
-    ("I", "intervention (picker: 1–9, 0)"),
-    ("N", "note"),
-    ("Ctrl+E", "edit the last entry, or pick one (shows its history)"),
-    ("Esc", "undo the entry just made (within 5 s)"),
-    ("Enter", "save the entry just made now"),
-)
-
 
 class RecorderEntries:
     """The `EntrySink` of a running recorder: entries go through its add/edit API (store,
@@ -468,16 +453,8 @@ class EditDialog(QDialog):
 # -- the panel ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Toast:
-    text: str
-    undo: bool  # shows Undo and Save now
-
-
 class EntryPanel(QWidget):
     """The timeline under the trend, the entry bar for touch, and the quick-entry keys."""
-
-    toastChanged = Signal(object)  # Toast | None
 
     def __init__(self, sink: EntrySink | None, now_s: Callable[[], float],
                  trends: SessionTrends, bridge: Bridge, trend: TrendView,
@@ -880,13 +857,11 @@ class EntryPanel(QWidget):
         self.toast.show()
         self.toast.raise_()
         self._toast_timer.start(int(seconds * 1000))
-        self.toastChanged.emit(Toast(text, undo))
 
     def _hide_toast(self) -> None:
         if self.pending is not None:
             return  # the held entry keeps its Undo until it is saved
         self.toast.hide()
-        self.toastChanged.emit(None)
 
     def _place_toast(self) -> None:
         """Centred over the trend's title row (just above the trend)."""
