@@ -29,6 +29,7 @@ from ui.audio import AudioOutput, QtAudioOutput
 from ui.bridge import AlarmControl, AlarmRelay, Bridge
 from ui.dashboard import DashboardSources, DashboardWindow
 from ui.devices_panel import DeviceControl
+from ui.entries import RecorderEntries
 from ui.lifecycle import SessionLifecycle
 from ui.limits_dialog import LimitEditor
 from ui.session_dialogs import NewSessionDialog, NewSessionForm, ask_resume
@@ -95,7 +96,7 @@ class DashboardSession:
         return DashboardSources(clock.now, clock.wall, self.recorder.live, self.pleth,
                                 self.trends, self.bridge, self.control, self.limits,
                                 self.nibp_interval_s, DeviceControl(self.recorder, self.io),
-                                editor)
+                                editor, entries=RecorderEntries(self.recorder))
 
     def start(self) -> None:
         self.recorder.start()

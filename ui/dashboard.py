@@ -37,11 +37,12 @@ from ui.audio import AlarmAudio, AudioOutput
 from ui.banner import AlarmBanner
 from ui.bridge import AlarmControl, Bridge
 from ui.devices_panel import ClickableLabel, DeviceControl, DevicesPanel
+from ui.entries import EntryPanel
 from ui.flash import FlashClock
 from ui.limits_dialog import LimitEditor, LimitsDialog
 from ui.pleth import PlethView
 from ui.readouts import clock_text, continuous_tile, nibp_tile
-from ui.sources import LimitSource
+from ui.sources import EntrySink, LimitSource
 from ui.theme import ALARM_COLOURS, STYLESHEET, TEXT_DIM, vital_colour
 from ui.tiles import VitalTile
 from ui.trend import TrendView
@@ -70,6 +71,7 @@ class DashboardSources:
     nibp_interval_s: float | None = None
     devices: DeviceControl | None = None  # the devices panel (Ctrl+D)
     limit_editor: LimitEditor | None = None  # the alarm-limits dialog (Ctrl+L)
+    entries: EntrySink | None = None  # the timeline's entry API (ui/entries.py)
 
 
 class DashboardWindow(QMainWindow):
@@ -190,7 +192,12 @@ class DashboardWindow(QMainWindow):
         self.trend_bar = trend_bar  # the session lifecycle adds its buttons (ui/lifecycle.py)
         self.trend = TrendView(s.trends, s.now_s, s.limits)
         self.trend.followChanged.connect(self._on_follow_changed)
-        outer.addWidget(self.trend, 40)
+        # The trend gives part of its height to the timeline under it (ui/entries.py, on
+        # its time axis); the tiles keep theirs.
+        outer.addWidget(self.trend, 26)
+        self.entry_panel = EntryPanel(s.entries, s.now_s, s.trends, s.bridge, self.trend,
+                                      lambda: USER)
+        outer.addWidget(self.entry_panel, 26)
         self.setCentralWidget(root)
 
     def _actions(self) -> None:
@@ -211,6 +218,7 @@ class DashboardWindow(QMainWindow):
         self.act_quit = add("Quit", ["Ctrl+Q"], self.close)
         self.act_devices = add("Devices...", ["Ctrl+D"], self.open_devices)
         self.act_limits = add("Alarm limits...", ["Ctrl+L"], self.open_limits)
+        self.entry_actions = self.entry_panel.install_shortcuts(self)
 
     # -- life cycle ----------------------------------------------------------------------
 
@@ -220,6 +228,7 @@ class DashboardWindow(QMainWindow):
         self._timer.start()
         self.pleth.start()
         self.trend.start()
+        self.entry_panel.start()
         if self.sources.alarms is not None:
             self.sources.alarms.refresh()
 
@@ -255,6 +264,7 @@ class DashboardWindow(QMainWindow):
         self._timer.stop()
         self.pleth.stop()
         self.trend.stop()
+        self.entry_panel.stop()
         self.audio.stop()
         self.flash.set_running(False)
         self.closing.emit()

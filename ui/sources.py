@@ -7,9 +7,11 @@ Every `AlarmSource` method runs on the device-io thread: the GUI reaches it thro
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from alarms.model import AlarmSnapshot
+from monitor.session import TimelineEntry
 
 Limits = tuple[float | None, float | None]  # (low, high); None: that side is off
 
@@ -26,3 +28,20 @@ class AlarmSource(Protocol):
 
 class LimitSource(Protocol):
     def limits_for(self, vital: str) -> Limits | None: ...
+
+
+class EntrySink(Protocol):
+    """The session's timeline for quick entry (ui/entries.py): the recorder's entry API and
+    the stored entries. Called on the GUI thread."""
+
+    preset: str | None  # the alarm preset: when the REMS checkpoints fall
+
+    def add_entry(self, kind: str, data: Mapping[str, Any], author: str,
+                  t_s: float | None = None) -> int: ...
+
+    def edit_entry(self, entry_id: int, author: str, *, t_s: float | None = None,
+                   data: Mapping[str, Any] | None = None) -> None: ...
+
+    def entries(self) -> tuple[TimelineEntry, ...]: ...
+
+    def dose_data(self) -> Mapping[str, Any]: ...
