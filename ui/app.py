@@ -80,7 +80,7 @@ class DashboardSession:
         clock = self.recorder.clock
         return DashboardSources(clock.now, clock.wall, self.recorder.live, self.pleth,
                                 self.trends, self.bridge, self.control, self.limits,
-                                self.nibp_interval_s)
+                                self.nibp_interval_s, store_path=self.recorder.store.path)
 
     def start(self) -> None:
         self.recorder.start()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -66,10 +67,12 @@ class DashboardSources:
     alarms: AlarmControl | None = None
     limits: LimitSource | None = None
     nibp_interval_s: float | None = None
+    store_path: Path | None = None  # the session browser (Ctrl+O) reads it, read-only
 
 
 class DashboardWindow(QMainWindow):
     closing = Signal()
+    browser: QMainWindow | None = None  # the session browser, once opened (issue 6)
 
     def __init__(self, sources: DashboardSources, audio_output: AudioOutput,
                  settings: QSettings | None = None, kiosk: bool = False,
@@ -200,6 +203,7 @@ class DashboardWindow(QMainWindow):
         self.act_zoom_in = add("Trend: less time", ["+", "="], lambda: self._zoom(-1))
         self.act_full = add("Full screen", ["F11"], self.toggle_full_screen)
         self.act_quit = add("Quit", ["Ctrl+Q"], self.close)
+        self.act_browse = add("Past sessions", ["Ctrl+O"], self.open_browser)  # issue 6
 
     # -- life cycle ----------------------------------------------------------------------
 
@@ -266,6 +270,24 @@ class DashboardWindow(QMainWindow):
     def pause_audio(self) -> None:
         if self.sources.alarms is not None:
             self.sources.alarms.pause_audio(USER)
+
+    def open_browser(self) -> None:
+        """The session browser on this store, read-only, in its own window (issue 6). The
+        recording and its alarms go on here; the browser closes with the dashboard."""
+        if self.sources.store_path is None:
+            return
+        from ui.browser import SessionBrowser  # loaded only when asked for
+
+        browser = self.browser
+        if browser is None:
+            browser = SessionBrowser(self.sources.store_path, parent=self)
+            self.closing.connect(browser.close)
+            self.browser = browser
+        else:
+            browser.refresh()
+        browser.show()
+        browser.raise_()
+        browser.activateWindow()
 
     def _zoom(self, steps: int) -> None:
         self.trend.zoom(steps)
