@@ -12,9 +12,15 @@ from PySide6.QtWidgets import QCheckBox, QFileDialog, QHBoxLayout, QLabel, QPush
 
 from monitor.session_export import FORMATS, export_session, suggested_name
 from ui.jobs import Job
-from ui.theme import TEXT_DIM
+from ui.theme import TEXT, TEXT_DIM
 
 ERROR_COLOUR = "#ff8a65"
+# A box that reads as a box on the dark theme: outlined when off, filled when on.
+CHECKBOX_STYLE = (f"QCheckBox {{ font-size: 20px; spacing: 8px; }}"
+                  f" QCheckBox::indicator {{ width: 18px; height: 18px;"
+                  f" border: 2px solid {TEXT_DIM.name()}; border-radius: 3px; }}"
+                  f" QCheckBox::indicator:checked {{ background: {TEXT.name()};"
+                  f" border-color: {TEXT.name()}; }}")
 BUTTON_TEXT = {"pdf": "PDF report", "csv": "CSV vitals", "alarms": "CSV alarms", "fhir": "FHIR"}
 
 
@@ -41,7 +47,7 @@ class ExportPanel(QWidget):
         self.deidentify = QCheckBox("De-identify")
         self.deidentify.setToolTip("pseudonym instead of the patient, dates shifted, "
                                    "no session number, no free text")
-        self.deidentify.setStyleSheet("font-size: 20px;")
+        self.deidentify.setStyleSheet(CHECKBOX_STYLE)
         row.addWidget(self.deidentify)
         self.status = QLabel("", objectName="headerDim")
         self.status.setWordWrap(True)

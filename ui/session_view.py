@@ -30,7 +30,7 @@ from monitor.history import SessionHistory, load_history
 from monitor.session import EntryKind, Session, SessionStatus
 from monitor.store import SessionStore
 from ui.entry_list import EntryList, elapsed, entry_rows
-from ui.export_panel import ExportPanel
+from ui.export_panel import CHECKBOX_STYLE, ExportPanel
 from ui.jobs import Job
 from ui.theme import STYLESHEET, TEXT_DIM
 from ui.trend import WINDOWS_MIN, TrendView
@@ -161,7 +161,7 @@ class SessionView(QMainWindow):
         self.show_alarms = QCheckBox("Alarms")
         self.show_devices = QCheckBox("Device events")
         for box in (self.show_alarms, self.show_devices):
-            box.setStyleSheet("font-size: 18px;")
+            box.setStyleSheet(CHECKBOX_STYLE)
             box.toggled.connect(self._fill_entries)
             head.addWidget(box)
         eb.addLayout(head)
