@@ -62,9 +62,8 @@ def entry_value(kind: str, data: Mapping[str, Any]) -> str:
             parts.append(f"{_num(d.pop('dose_mg'))} mg")
         if d.get("infusion_min") is not None:
             parts.append(f"over {_num(d.pop('infusion_min'))} min")
-        if d.get("lot"):
-            parts.append(f"lot {d.pop('lot')}")
-        main = " ".join(p for p in parts if p)
+        lot = d.pop("lot", None)
+        main = " ".join(p for p in parts if p) + (f", lot {lot}" if lot else "")
     elif kind in (EntryKind.DISSOCIATION, EntryKind.SEDATION, EntryKind.DISCHARGE):
         scale = str(d.pop("scale", "") or "")
         score = d.pop("score", None)

@@ -13,7 +13,17 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
+from monitor.atomic import ExportError
+from monitor.store import StoreError
+
 log = logging.getLogger(__name__)
+
+
+def describe(e: Exception) -> str:
+    """Vigil's own errors already say which file and why; anything else gets its type."""
+    if isinstance(e, StoreError | ExportError | OSError):
+        return str(e)
+    return f"{type(e).__name__}: {e}"
 
 
 class JobSignals(QObject):
@@ -24,13 +34,12 @@ class JobSignals(QObject):
 class Job(QRunnable):
     """Create it on the GUI thread (its signals object lives there), then `start()`."""
 
-    def __init__(self, fn: Callable[[], Any], explain: Callable[[Exception], str] = str
-                 ) -> None:
-        super().__init__()
-        self.signals = JobSignals()
+    def __init__(self, fn: Callable[[], Any],
+                 explain: Callable[[Exception], str] | None = None) -> None:
+        super().__init__()  # auto-deleted by the pool once run() has returned
+        self.signals = JobSignals()  # keep the Job (so this) until a signal has arrived
         self._fn = fn
-        self._explain = explain
-        self.setAutoDelete(False)  # the caller keeps it until it reports
+        self._explain = explain or describe
 
     def run(self) -> None:
         try:

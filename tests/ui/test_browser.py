@@ -345,3 +345,40 @@ def test_browse_command_without_a_store_says_so(tmp_path):
     assert proc.returncode == 1
     assert "none.sqlite3: no session store there" in proc.stderr
     assert not (tmp_path / "none.sqlite3").exists()
+
+
+def test_entry_rows_say_what_was_entered_by_whom_and_edits():
+    from types import MappingProxyType
+
+    from monitor.history import DeviceEventRow
+    from monitor.session import Revision, TimelineEntry
+    from ui.entry_list import entry_rows
+
+    def entry(i: int, kind: str, t_s: float, revisions: tuple[Revision, ...] = (),
+              **data: object) -> TimelineEntry:
+        return TimelineEntry(i, kind, t_s, 1e9 + t_s, MappingProxyType(data), "RN Lee",
+                             1e9 + t_s, revisions)
+
+    edit = Revision(1e9 + 2000, "Dr Mo", 1500.0, MappingProxyType({"scale": "moaas",
+                                                                    "score": 3}))
+    rows = entry_rows(
+        [entry(1, "dose_start", 600.0, drug="ketamine", route="iv", dose_mg=35.0,
+               infusion_min=40.0, lot="K123"),
+         entry(2, "sedation", 1500.0, (edit,), scale="moaas", score=4),
+         entry(3, "dissociation", 1800.0, scale="level", score=2),
+         entry(4, "side_effect", 2100.0, name="nausea", text="mild, settled"),
+         entry(5, "discharge", 7200.0, scale="aldrete", score=9, ready_t_s=7100.0),
+         entry(6, "note", 300.0, text="anxious before the dose")],
+        600.0,
+        [DeviceEventRow(2500.0, "sim", "condition", "sensor_off", True, "spo2", None)])
+    cells = [r.cells for r in rows]
+    assert [c[0] for c in cells] == ["0:05:00", "0:10:00", "0:25:00", "0:30:00", "0:35:00",
+                                     "0:41:40", "2:00:00"]
+    assert cells[0][1:4] == ("−0:05:00", "Note", "anxious before the dose")
+    assert cells[1][1:4] == ("+0:00:00", "Dose start", "ketamine IV 35 mg over 40 min, lot K123")
+    assert cells[2][2:5] == ("Sedation", "MOAA/S 4", "RN Lee")
+    assert cells[2][5].startswith("edited last by Dr Mo at ")
+    assert cells[3][3] == "level 2" and cells[3][5] == ""
+    assert cells[4][3] == "nausea · mild, settled"
+    assert cells[5][2:4] == ("Device", "sim: sensor off (spo2) began") and rows[5].device
+    assert cells[6][3] == "modified Aldrete 9, ready to leave at 1:58:20"
