@@ -8,12 +8,14 @@ browse` opens this window; the dashboard opens it with Ctrl+O.
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import time
 from datetime import date
 from pathlib import Path
 
-from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtCore import QDate, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QColor, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -259,11 +261,26 @@ class SessionBrowser(QMainWindow):
         super().closeEvent(event)
 
 
+def _quit_on_signals(app: QApplication) -> None:
+    """Ctrl+C and SIGTERM close the browser (nothing to save: it only reads). Python runs
+    signal handlers only between bytecodes, so a timer keeps it looking."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda _n, _f: app.quit())
+    wake = QTimer(app)
+    wake.timeout.connect(lambda: None)
+    wake.start(250)
+
+
 def run_browser(store_path: Path) -> int:
     """`python main.py browse`: the browser on its own."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Vigil")
     app.setOrganizationName("Vigil")
     window = SessionBrowser(store_path)
+    _quit_on_signals(app)
     window.show()
+    QTimer.singleShot(0, lambda: print(f"vigil: browsing {store_path} (read-only)",
+                                       file=sys.stderr, flush=True))  # once the loop runs
     return app.exec()

@@ -339,6 +339,29 @@ def test_dashboard_ctrl_o_opens_the_browser_on_its_store(rig, store, qtbot):
     assert store_bytes(store) == before
 
 
+def test_browse_command_opens_and_quits_on_sigterm(store):
+    before = store_bytes(store)
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    proc = subprocess.Popen(_vigil("browse", "--db", str(store)), cwd=REPO, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        while line and not line.startswith("vigil: browsing"):
+            line = proc.stderr.readline()  # the offscreen platform's own notes
+        assert line.strip() == f"vigil: browsing {store} (read-only)"
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        if proc.stderr is not None:
+            proc.stderr.close()
+    assert proc.returncode == 0
+    assert store_bytes(store) == before
+
+
 def test_browse_command_without_a_store_says_so(tmp_path):
     proc = subprocess.run(_vigil("browse", "--db", str(tmp_path / "none.sqlite3")), cwd=REPO,
                           capture_output=True, text=True, timeout=60)
