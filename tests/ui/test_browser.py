@@ -405,3 +405,37 @@ def test_entry_rows_say_what_was_entered_by_whom_and_edits():
     assert cells[4][3] == "nausea · mild, settled"
     assert cells[5][2:4] == ("Device", "sim: sensor off (spo2) began") and rows[5].device
     assert cells[6][3] == "modified Aldrete 9, ready to leave at 1:58:20"
+
+
+def test_active_session_is_marked_and_reloads_to_show_more(qtbot, db_path):
+    from monitor.messages import Numerics
+    from monitor.session import DoseProtocol, Patient
+
+    wall0 = 1_790_000_000.0
+    with SessionStore(db_path) as rw:
+        sid = rw.create_session(Patient("GH"), DoseProtocol(), None, wall0)  # ours: active
+
+        def write(t0: int, t1: int) -> None:
+            writer = rw.writer(sid)
+            try:
+                for t in range(t0, t1):
+                    writer.put(Numerics("sim", wall0 + t, float(t), (("hr", 80.0),)))
+                assert writer.flush()
+            finally:
+                writer.close()
+
+        write(0, 60)
+        view = SessionView(db_path, sid)
+        qtbot.addWidget(view)
+        with qtbot.waitSignal(view.loaded, timeout=20000):
+            pass
+        assert view.status_badge.text() == "ACTIVE"
+        assert "STILL RECORDING: shown up to 0:00:59" in view.banner.text()
+        assert not view.reload_button.isHidden()
+        write(60, 120)
+        with qtbot.waitSignal(view.loaded, timeout=20000):
+            view.reload_button.click()
+        assert view.history.end_s == 119.0
+        assert len(view.history.trends.series("hr")[0]) == 120
+        assert view.trend.x_range()[1] >= 119.0
+        view.close()
