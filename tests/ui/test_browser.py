@@ -439,3 +439,4 @@ def test_active_session_is_marked_and_reloads_to_show_more(qtbot, db_path):
         assert len(view.history.trends.series("hr")[0]) == 120
         assert view.trend.x_range()[1] >= 119.0
         view.close()
+
