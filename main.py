@@ -11,6 +11,7 @@
                           [--deidentify] [--clinic NAME] [--clinician NAME] [--nurse NAME]
                           --out FILE|-
     python main.py devices [--timeout S] [--adapter hciN] [--all]
+    python main.py browse [--db PATH]
 
 Exit status: 0 done, 1 the work failed (the message says why), 2 a bad argument or SPEC.
 """
@@ -135,6 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--nurse", help="monitoring nurse (else a blank line)")
     # -- end reports --
     add_devices_parser(sub)
+    # -- session browser (issue 6) --
+    browse = sub.add_parser("browse", help="past sessions: list, open read-only, export")
+    db(browse)
+    # -- end session browser --
     return p
 
 
@@ -237,6 +242,16 @@ def cmd_dashboard(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
 
     return run_dashboard(args.db or default_store_path(), plan, kiosk=args.kiosk,
                          dialog=not args.no_dialog)
+
+
+# -- session browser (issue 6) --
+def cmd_browse(args: argparse.Namespace) -> int:
+    path = args.db or default_store_path()
+    _open_store(path, read_only=True).close()  # no store, or not one: say so before any window
+    from ui.browser import run_browser  # Qt only here, as for the dashboard
+
+    return run_browser(path)
+# -- end session browser --
 
 
 def cmd_sessions(args: argparse.Namespace) -> int:
@@ -348,6 +363,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_export(args)
         if args.command == "devices":
             return cmd_devices(args)
+        if args.command == "browse":
+            return cmd_browse(args)
     except (StoreError, ExportError) as e:
         print(f"vigil: error: {e}", file=sys.stderr)
         return 1

@@ -317,6 +317,20 @@ class SessionStore:
         return [SessionSummary(r[0], r[1], r[2], *self._status(r[0], r[3], r[4]), r[5])
                 for r in rows]
 
+    # -- session browser (issue 6) --
+    def alarm_counts(self) -> dict[int, dict[str, int]]:
+        """Alarm episodes per session and kind ({id: {"physiological": n, ...}}), counted
+        from their START events; empty when the store has no alarm log."""
+        if not self.has_table("alarm_log"):
+            return {}
+        out: dict[int, dict[str, int]] = {}
+        for sid, kind, n in self._query(
+                "SELECT session_id, kind, count(*) FROM alarm_log WHERE event = ?"
+                " GROUP BY session_id, kind", (str(AlarmEventKind.START),)):
+            out.setdefault(sid, {})[kind] = n
+        return out
+    # -- end session browser --
+
     def _status(self, sid: int, end_wall: float | None, status: str
                 ) -> tuple[float | None, SessionStatus]:
         if sid in self._orphans:

@@ -96,7 +96,8 @@ class DashboardSession:
         return DashboardSources(clock.now, clock.wall, self.recorder.live, self.pleth,
                                 self.trends, self.bridge, self.control, self.limits,
                                 self.nibp_interval_s, DeviceControl(self.recorder, self.io),
-                                editor, entries=RecorderEntries(self.recorder))
+                                editor, entries=RecorderEntries(self.recorder),
+                                store_path=self.recorder.store.path)
 
     def start(self) -> None:
         self.recorder.start()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -72,10 +73,12 @@ class DashboardSources:
     devices: DeviceControl | None = None  # the devices panel (Ctrl+D)
     limit_editor: LimitEditor | None = None  # the alarm-limits dialog (Ctrl+L)
     entries: EntrySink | None = None  # the timeline's entry API (ui/entries.py)
+    store_path: Path | None = None  # the session browser (Ctrl+O) reads it, read-only
 
 
 class DashboardWindow(QMainWindow):
     closing = Signal()
+    browser: QMainWindow | None = None  # the session browser, once opened (issue 6)
 
     def __init__(self, sources: DashboardSources, audio_output: AudioOutput,
                  settings: QSettings | None = None, kiosk: bool = False,
@@ -219,6 +222,7 @@ class DashboardWindow(QMainWindow):
         self.act_devices = add("Devices...", ["Ctrl+D"], self.open_devices)
         self.act_limits = add("Alarm limits...", ["Ctrl+L"], self.open_limits)
         self.entry_actions = self.entry_panel.install_shortcuts(self)
+        self.act_browse = add("Past sessions", ["Ctrl+O"], self.open_browser)  # issue 6
 
     # -- life cycle ----------------------------------------------------------------------
 
@@ -334,6 +338,23 @@ class DashboardWindow(QMainWindow):
         self.limits_dialog = LimitsDialog(self.sources.limit_editor, USER, self)
         self.limits_dialog.show()
         self.limits_dialog.activateWindow()
+    def open_browser(self) -> None:
+        """The session browser on this store, read-only, in its own window (issue 6). The
+        recording and its alarms go on here; the browser closes with the dashboard."""
+        if self.sources.store_path is None:
+            return
+        from ui.browser import SessionBrowser  # loaded only when asked for
+
+        browser = self.browser
+        if browser is None:
+            browser = SessionBrowser(self.sources.store_path, parent=self)
+            self.closing.connect(browser.close)
+            self.browser = browser
+        else:
+            browser.refresh()
+        browser.show()
+        browser.raise_()
+        browser.activateWindow()
 
     def _zoom(self, steps: int) -> None:
         self.trend.zoom(steps)
