@@ -33,6 +33,7 @@ from ui.entry_list import EntryList, elapsed, entry_rows
 from ui.export_panel import CHECKBOX_STYLE, ExportPanel
 from ui.jobs import Job
 from ui.theme import STYLESHEET, TEXT_DIM
+from ui.timeline import TimelineView
 from ui.trend import WINDOWS_MIN, TrendView
 
 # Session states, in colours kept clear of the alarm colours (this is not an alarm).
@@ -76,6 +77,9 @@ def status_text(history: SessionHistory) -> str:
         return (f"STILL RECORDING: shown up to {elapsed(history.end_s)}, when it was opened. "
                 "Reload for more.")
     return ""
+
+
+TIMELINE_MIN_HEIGHT = 210
 
 
 class SessionView(QMainWindow):
@@ -200,6 +204,7 @@ class SessionView(QMainWindow):
             self._timeline_layout.removeWidget(self.timeline_widget)
             self.timeline_widget.setParent(None)
         self.timeline_widget = widget
+        widget.setMinimumHeight(TIMELINE_MIN_HEIGHT)  # every lane readable
         self._timeline_layout.addWidget(widget)
         self.timeline_box.show()
         self._timeline_plot = plot
@@ -249,6 +254,10 @@ class SessionView(QMainWindow):
         if self.timeline_widget is not None and self._timeline_plot is not None:
             self.trend.link_x(self._timeline_plot)
         self.trend.refresh(force=True)
+        # The same timeline as on the dashboard, read-only, on the trend's time axis.
+        timeline = TimelineView.from_session(history.session,
+                                             nibp_times=history.trends.series("sbp")[0])
+        self.set_timeline_widget(timeline, timeline.plot)
         self.show_whole_session()
         self._fill_entries()
         self.export.set_session(history.session.id)
