@@ -174,3 +174,12 @@ def test_alarm_episodes_reach_the_pdf_and_the_alarm_csv(tmp_path: Path) -> None:
     rows = list(csv.DictReader(io.StringIO(out)))
     assert [(r["vital"], r["condition"], r["priority"]) for r in rows] == [
         (ep.vital or "", ep.condition, ep.highest.name.lower()) for ep in episodes]
+
+    def num(text: str) -> float | None:
+        return None if text == "" else float(text)
+
+    # The numbers re-import as the alarm log holds them (times to the millisecond).
+    assert [(num(r["t_start_s"]), num(r["t_end_s"]), num(r["worst_value"]), num(r["limit"]))
+            for r in rows] == [
+        (round(ep.signal_t_s, 3), None if ep.end_t_s is None else round(ep.end_t_s, 3),
+         ep.worst_value, ep.limit) for ep in episodes]
