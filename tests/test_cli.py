@@ -18,6 +18,7 @@ import pytest
 from devices.sim.driver import TICKS_PER_S
 from monitor.store import COMMIT_INTERVAL_S, SessionStore
 from monitor.vitals import VITALS
+from tests.killed import record_then_kill
 
 REPO = Path(__file__).resolve().parent.parent
 EXPORT_HEADER = ["time_utc", "t_s", "vital", "value", "unit", "source"]
@@ -142,23 +143,7 @@ def test_export_failures_leave_no_partial_file(db_path: Path, tmp_path: Path) ->
 
 
 def test_kill_9_loses_at_most_the_last_second(db_path: Path) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, str(REPO / "main.py"), "record", "--device", "sim", "--duration",
-         "3600", "--db", str(db_path), "--live"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        assert proc.stdout is not None
-        for _ in range(3):  # three live lines: three seconds of session recorded
-            assert proc.stdout.readline(), "record ended early"
-        killed_at = time.time()
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
-        if proc.stdout is not None:
-            proc.stdout.close()
+    killed_at = record_then_kill(db_path, "--device", "sim", "--duration", "3600")
     conn = sqlite3.connect(db_path)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     newest = conn.execute("SELECT max(t_wall) FROM waveforms").fetchone()[0]

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import math
 import os
-import signal
-import subprocess
-import sys
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -22,32 +18,16 @@ from monitor.recorder import RecordingPlan, SessionRecorder, resume_plan
 from monitor.resume import history, resumable_session
 from monitor.session import EntryKind, SessionStatus
 from monitor.store import SessionStore, StoreError
+from tests.killed import record_then_kill
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def _record_then_kill(db_path: Path, live_lines: int = 3) -> float:
-    """A real `record` process killed with SIGKILL after `live_lines` seconds; returns
-    when it was killed (epoch)."""
-    proc = subprocess.Popen(
-        [sys.executable, str(REPO / "main.py"), "record", "--device", "sim:normal?dose=1",
-         "--duration", "3600", "--db", str(db_path), "--live", "--patient", "AB",
-         "--weight", "70", "--drug", "ketamine", "--route", "iv", "--dose-mg", "35"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        assert proc.stdout is not None
-        for _ in range(live_lines):
-            assert proc.stdout.readline(), "record ended early"
-        killed = time.time()
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
-        if proc.stdout is not None:
-            proc.stdout.close()
-    return killed
+    return record_then_kill(
+        db_path, "--device", "sim:normal?dose=1", "--duration", "3600", "--patient", "AB",
+        "--weight", "70", "--drug", "ketamine", "--route", "iv", "--dose-mg", "35",
+        live_lines=live_lines)
 
 
 def test_kill_9_then_resume_continues_the_same_session_with_a_gap(db_path: Path) -> None:

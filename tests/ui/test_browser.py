@@ -25,6 +25,7 @@ from monitor.export_alarms import HEADER as ALARMS_HEADER
 from monitor.export_csv import HEADER as VITALS_HEADER
 from monitor.session import SessionStatus
 from monitor.store import SessionStore
+from tests.killed import record_then_kill
 from ui.browser import SessionBrowser
 from ui.session_view import STATUS_COLOURS, SessionView
 from ui.theme import ALARM_COLOURS, vital_colour
@@ -62,22 +63,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
             if p.poll() is None:
                 p.kill()
                 p.communicate()
-    killed = subprocess.Popen(_vigil("record", "--device", "sim", "--duration", "3600",
-                                     "--db", str(db), "--patient", KILLED, "--live"),
-                              cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                              text=True)
-    try:
-        assert killed.stdout is not None
-        for _ in range(3):  # three live lines: three seconds recorded
-            assert killed.stdout.readline(), "record ended early"
-        killed.send_signal(signal.SIGKILL)
-        killed.wait(10)
-    finally:
-        if killed.poll() is None:
-            killed.kill()
-            killed.wait(10)
-        if killed.stdout is not None:
-            killed.stdout.close()
+    record_then_kill(db, "--device", "sim", "--duration", "3600", "--patient", KILLED)
     return db
 
 
