@@ -57,7 +57,9 @@ def vigil(*args: str, check: bool = True, **kw: object) -> subprocess.CompletedP
 @pytest.fixture(scope="session")
 def recorded(tmp_path_factory: pytest.TempPathFactory) -> Recorded:
     db = tmp_path_factory.mktemp("reports") / "two-hours.sqlite3"
-    vigil("record", "--device", "sim", "--duration", "7200", "--speed", "max", "--db", str(db),
+    # A surge: the session has real alarms (NIBP high, the rise advisory) for the report.
+    vigil("record", "--device", "sim:hypertensive-surge", "--duration", "7200", "--speed",
+          "max", "--db", str(db),
           "--patient", PATIENT, "--weight", str(WEIGHT))
     with SessionStore(db) as store:
         sid = store.resolve_session("latest")
