@@ -80,26 +80,26 @@ def _scale(mantissa: int, exponent: int) -> float:
     return mantissa / 10**-exponent
 
 
-def _sfloat(raw: int) -> float:
-    exponent, mantissa = raw >> 12, raw & 0x0FFF
-    if exponent == 0 and mantissa in _SFLOAT_SPECIAL:
-        return _SFLOAT_SPECIAL[mantissa]
-    if exponent >= 0x8:
-        exponent -= 0x10
-    if mantissa >= 0x800:
-        mantissa -= 0x1000
+def _ieee11073(raw: int, exponent_bits: int, mantissa_bits: int,
+               specials: dict[int, float]) -> float:
+    """SFLOAT (12-bit mantissa) or FLOAT (24-bit): both fields two's complement; the
+    special values exist only at exponent 0."""
+    exponent, mantissa = raw >> mantissa_bits, raw & ((1 << mantissa_bits) - 1)
+    if exponent == 0 and mantissa in specials:
+        return specials[mantissa]
+    if exponent >= 1 << (exponent_bits - 1):
+        exponent -= 1 << exponent_bits
+    if mantissa >= 1 << (mantissa_bits - 1):
+        mantissa -= 1 << mantissa_bits
     return _scale(mantissa, exponent)
+
+
+def _sfloat(raw: int) -> float:
+    return _ieee11073(raw, 4, 12, _SFLOAT_SPECIAL)
 
 
 def _float(raw: int) -> float:
-    exponent, mantissa = raw >> 24, raw & 0xFFFFFF
-    if exponent == 0 and mantissa in _FLOAT_SPECIAL:
-        return _FLOAT_SPECIAL[mantissa]
-    if exponent >= 0x80:
-        exponent -= 0x100
-    if mantissa >= 0x800000:
-        mantissa -= 0x1000000
-    return _scale(mantissa, exponent)
+    return _ieee11073(raw, 8, 24, _FLOAT_SPECIAL)
 
 
 def decode_sfloat(data: bytes) -> float:

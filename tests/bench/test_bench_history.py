@@ -7,26 +7,16 @@ Baseline, same run: reading the same sample rows from SQLite with one bare query
 from __future__ import annotations
 
 import sqlite3
-import time
 from pathlib import Path
 
 from monitor.history import list_session_rows, load_history
 from monitor.messages import Numerics
 from monitor.session import DoseProtocol, Patient, SessionStatus
 from monitor.store import SessionStore
-from tests.bench.conftest import report
+from tests.bench.conftest import best_of, report
 
 SESSION_S = 8 * 3600
 SESSIONS = 200
-
-
-def _best(fn: object, runs: int = 3) -> float:
-    best = float("inf")
-    for _ in range(runs):
-        started = time.perf_counter()
-        fn()  # type: ignore[operator]
-        best = min(best, time.perf_counter() - started)
-    return best
 
 
 def test_open_eight_hour_session_and_list_many(tmp_path: Path) -> None:
@@ -48,10 +38,10 @@ def test_open_eight_hour_session_and_list_many(tmp_path: Path) -> None:
             store.end_session(other, SessionStatus.COMPLETED, wall0 + i + 60)
 
     with SessionStore(db, read_only=True) as ro:
-        t_load = _best(lambda: load_history(ro, sid))
-        t_list = _best(lambda: list_session_rows(ro))
+        t_load = best_of(lambda: load_history(ro, sid))
+        t_list = best_of(lambda: list_session_rows(ro))
     conn = sqlite3.connect(db)
-    t_bare = _best(lambda: conn.execute(
+    t_bare = best_of(lambda: conn.execute(
         "SELECT t_s, t_wall, vital, value, source FROM samples WHERE session_id = ?"
         " ORDER BY t_s, rowid", (sid,)).fetchall())
     conn.close()

@@ -7,7 +7,6 @@ split. For scale: 115200 baud carries at most ~11.5 kB/s, ~40 IntelliVue frames/
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 from devices.multiparam.datex import records as dri
@@ -18,19 +17,10 @@ from devices.multiparam.fakes.intellivue import FakeIntelliVue, poll_result
 from devices.multiparam.intellivue import pdu
 from devices.multiparam.intellivue.framing import FrameDecoder as IvDecoder
 from devices.multiparam.intellivue.framing import encode_frame as iv_frame
-from tests.bench.conftest import report
+from tests.bench.conftest import best_of, report
 
 N_FRAMES = 20_000
 CHUNK = 4096
-
-
-def _best(fn: Callable[[], None], repeat: int = 3) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
 
 
 def _chunks(stream: bytes) -> list[bytes]:
@@ -72,7 +62,7 @@ def _bench(name: str, stream: bytes, flag: bytes, deframe: Callable[[], IvDecode
                 n += decode(f) is not None
         assert n == N_FRAMES, n
 
-    t_base, t_frames, t_full = _best(baseline), _best(frames_only), _best(full)
+    t_base, t_frames, t_full = best_of(baseline), best_of(frames_only), best_of(full)
     mb = len(stream) / 1e6
     report(f"{name}_stream", mb, "MB")
     report(f"{name}_baseline_split", N_FRAMES / t_base, "frames/s")

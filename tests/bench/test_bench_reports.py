@@ -9,7 +9,6 @@ import io
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from monitor.export_csv import write_vitals_csv
@@ -17,18 +16,9 @@ from monitor.reports.data import load_report
 from monitor.reports.fhir import write_bundle
 from monitor.reports.pdf import build_pdf
 from monitor.store import SessionStore
-from tests.bench.conftest import report
+from tests.bench.conftest import best_of, report
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _best(fn: object, runs: int = 3) -> float:
-    best = float("inf")
-    for _ in range(runs):
-        started = time.perf_counter()
-        fn()  # type: ignore[operator]
-        best = min(best, time.perf_counter() - started)
-    return best
 
 
 def test_export_four_hour_session(tmp_path: Path) -> None:
@@ -49,7 +39,7 @@ def test_export_four_hour_session(tmp_path: Path) -> None:
         def fhir() -> None:
             write_bundle(load_report(store, sid), io.StringIO())
 
-        t_pdf, t_csv, t_fhir = _best(pdf), _best(csv), _best(fhir)
+        t_pdf, t_csv, t_fhir = best_of(pdf), best_of(csv), best_of(fhir)
 
     conn = sqlite3.connect(db)
 
@@ -57,7 +47,7 @@ def test_export_four_hour_session(tmp_path: Path) -> None:
         conn.execute("SELECT t_s, t_wall, vital, value, source FROM samples WHERE"
                      " session_id = ? ORDER BY t_s, rowid", (sid,)).fetchall()
 
-    t_bare = _best(bare)
+    t_bare = best_of(bare)
     conn.close()
     report("export_4h_samples", n, "samples")
     report("export_4h_pdf", t_pdf, "s")
