@@ -14,7 +14,10 @@ from types import MappingProxyType
 
 @dataclass(frozen=True, slots=True)
 class Episode:
-    """A stretch of the session where something happens (times from the dose start)."""
+    """A stretch of the session where something happens (times from the dose start).
+
+    Episodes start a few minutes after the dose, so `?dose=60` shows them within minutes at
+    1x (a trainer's demonstration); the drug response itself keeps its published course."""
 
     kind: str  # "spo2", "hr", "rr" (a value excursion), "probe_off", "dropout", "artefacts"
     start_s: float
@@ -57,15 +60,15 @@ SCENARIOS: MappingProxyType[str, Scenario] = MappingProxyType({s.name: s for s i
     Scenario("normal", "an uneventful IV ketamine session", _BASE, _RESPONSE),
     Scenario("hypertensive-surge", "a blood-pressure surge peaking near 190/114 at 40 min",
              _m(hr=76, spo2=97.6, rr=14, sbp=128, dbp=80), _m(hr=16, sbp=62, dbp=34)),
-    Scenario("desaturation", "respiratory depression: SpO2 to 82 % and RR to 6 at 25 min",
+    Scenario("desaturation", "respiratory depression: SpO2 to 82 % and RR to 6 at 3 min",
              _BASE, _RESPONSE,
-             (Episode("spo2", 25 * 60, 210, 82.0, 60), Episode("rr", 24 * 60, 270, 6.0, 30))),
-    Scenario("probe-off", "the SpO2 probe comes off for 90 s at 20 min", _BASE, _RESPONSE,
-             (Episode("probe_off", 20 * 60, 90),)),
-    Scenario("device-dropout", "the device link drops for 60 s at 15 min", _BASE, _RESPONSE,
-             (Episode("dropout", 15 * 60, 60),)),
-    Scenario("bradycardia", "heart rate falls to 42 bpm for 3 min at 30 min",
-             _BASE, _RESPONSE, (Episode("hr", 30 * 60, 180, 42.0, 20),)),
+             (Episode("spo2", 3 * 60, 210, 82.0, 60), Episode("rr", 2 * 60, 270, 6.0, 30))),
+    Scenario("probe-off", "the SpO2 probe comes off for 90 s at 2 min", _BASE, _RESPONSE,
+             (Episode("probe_off", 2 * 60, 90),)),
+    Scenario("device-dropout", "the device link drops for 60 s at 2 min", _BASE, _RESPONSE,
+             (Episode("dropout", 2 * 60, 60),)),
+    Scenario("bradycardia", "heart rate falls to 42 bpm for 3 min at 3 min",
+             _BASE, _RESPONSE, (Episode("hr", 3 * 60, 180, 42.0, 20),)),
 )})
 
 

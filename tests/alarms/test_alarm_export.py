@@ -23,7 +23,7 @@ HEADER = ("start_utc,end_utc,t_start_s,t_end_s,vital,kind,condition,priority,wor
 def test_export_alarms_csv(db_path: Path, tmp_path: Path,
                            capsys: pytest.CaptureFixture[str]) -> None:
     # The session ends in the middle of the desaturation: those alarms are still active.
-    assert main.main(["record", "--device", "sim:desaturation", "--duration", "2200",
+    assert main.main(["record", "--device", "sim:desaturation", "--duration", "900",
                       "--speed", "max", "--db", str(db_path)]) == 0
     out = tmp_path / "alarms.csv"
     assert main.main(["export", "--db", str(db_path), "--format", "alarms",

@@ -108,24 +108,24 @@ def test_pleth_is_100_hz_and_continuous(normal_2h: list[Message]) -> None:
 
 
 def test_probe_off_gives_a_condition_and_no_spo2() -> None:
-    msgs = record("sim:probe-off?dose=0", 20 * 60 + 120)
+    msgs = record("sim:probe-off?dose=0", 2 * 60 + 120)
     conds = [m for m in msgs if isinstance(m, DeviceCondition)]
     assert [(c.t_s, c.condition, c.active) for c in conds] == [
-        (1200.0, Condition.SENSOR_OFF, True), (1290.0, Condition.SENSOR_OFF, False)]
+        (120.0, Condition.SENSOR_OFF, True), (210.0, Condition.SENSOR_OFF, False)]
     t, _ = series(msgs, "spo2")
-    assert not np.any((t >= 1200) & (t < 1290))
-    assert np.any(t >= 1290)
-    assert not any(isinstance(m, Waveform) and 1200 <= m.t_s < 1290 for m in msgs)
+    assert not np.any((t >= 120) & (t < 210))
+    assert np.any(t >= 210)
+    assert not any(isinstance(m, Waveform) and 120 <= m.t_s < 210 for m in msgs)
 
 
 def test_dropout_disconnects_and_reconnects() -> None:
-    msgs = record("sim:device-dropout?dose=0", 15 * 60 + 120)
+    msgs = record("sim:device-dropout?dose=0", 2 * 60 + 120)
     states = [(m.t_s, m.state) for m in msgs if isinstance(m, DeviceStatus)]
-    assert (900.0, DeviceState.DISCONNECTED) in states
-    back = [t for t, s in states if s is DeviceState.STREAMING and t > 900]
-    assert back and 960 <= back[0] <= 960 + 30  # within one back-off step of the link returning
+    assert (120.0, DeviceState.DISCONNECTED) in states
+    back = [t for t, s in states if s is DeviceState.STREAMING and t > 120]
+    assert back and 180 <= back[0] <= 180 + 30  # within one back-off step of the link returning
     t, _ = series(msgs, "hr")
-    assert not np.any((t >= 900) & (t < 960))
+    assert not np.any((t >= 120) & (t < 180))
 
 
 @pytest.mark.parametrize(("name", "key", "target"),
@@ -151,3 +151,14 @@ def test_every_scenario_parses() -> None:
 def test_bad_sim_specs(spec: str, message: str) -> None:
     with pytest.raises(SpecError, match=message):
         parse_spec(spec)
+
+
+@pytest.mark.parametrize(("name", "key", "below"),
+                         [("desaturation", "spo2", 85), ("desaturation", "rr", 8),
+                          ("bradycardia", "hr", 50)])
+def test_an_early_dose_shows_the_episode_within_minutes(name: str, key: str,
+                                                        below: float) -> None:
+    # A trainer's demonstration at 1x: `?dose=60` reaches the episode in a few minutes.
+    msgs = record(f"sim:{name}?dose=60", 6 * 60)
+    t, v = series(msgs, key)
+    assert np.any(v < below) and t[v < below][0] < 5 * 60

@@ -74,7 +74,7 @@ def test_cli_commands_never_import_qt(tmp_path):
 def test_real_alarm_engine_drives_banner_tiles_and_acknowledge(qtbot, tmp_path):
     """The recorder's own engine (no fake): a desaturation reaches the banner as a HIGH
     alarm, the SpO2 tile shows the limits in force, and acknowledging reaches the engine."""
-    # 300x real time: the desaturation at 25 min arrives within a few seconds.
+    # 300x real time: the desaturation at 3 min arrives within a second.
     plan = RecordingPlan((parse_spec("sim:desaturation?dose=0"),), 3600.0, 300.0)
     with SessionStore(tmp_path / "vigil.sqlite3") as store:
         session = DashboardSession(store, plan)

@@ -33,7 +33,7 @@ from ui.theme import ALARM_COLOURS, vital_colour
 REPO = Path(__file__).resolve().parents[2]
 RECORDED = {  # patient -> (device, duration s)
     "AB-1001": ("sim", 1200),
-    "CD-2002": ("sim:desaturation", 2400),  # SpO2 falls ~35 min in: alarms
+    "CD-2002": ("sim:desaturation", 2400),  # SpO2 falls ~13 min in: alarms
     "ab-1003": ("sim:hypertensive-surge", 900),
 }
 KILLED = "EF-4004"

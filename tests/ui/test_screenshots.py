@@ -146,7 +146,7 @@ def test_screenshot_normal(qtbot, tmp_path, shots_dir):
 def test_screenshot_high_priority_alarm(qtbot, tmp_path, shots_dir):
     r = open_rig(qtbot, tmp_path)
     try:
-        until = 600.0 + 26 * 60 + 40  # 100 s into the simulated desaturation
+        until = 600.0 + 4 * 60 + 40  # 100 s into the simulated desaturation
         r.clock.t = until
         r.alarms.alarms = [
             physiological_alarm("spo2-critical", "spo2", Priority.HIGH, "*** SpO2 82 < 85",

@@ -81,6 +81,6 @@ def test_probe_off_is_a_technical_episode(db_path: Path) -> None:
     [(start, end, _label)] = episodes
     dose = data.dose_start_s
     assert dose is not None
-    assert abs(start - (dose + 20 * 60)) < 1 and abs(end - start - 90) < 1  # the scenario's
+    assert abs(start - (dose + 2 * 60)) < 1 and abs(end - start - 90) < 1  # the scenario's
     spo2 = data.series["spo2"]
     assert not np.any((spo2.t_s > start + 1) & (spo2.t_s < end - 1))  # no value invented
