@@ -2,7 +2,7 @@
 
     python main.py                      the dashboard on the simulator
     python main.py dashboard [--device SPEC ...] [--db PATH] [--kiosk] [--duration SECONDS]
-                             [--no-dialog] [--preset NAME] [--patient ID]
+                             [--speed N] [--no-dialog] [--preset NAME] [--patient ID]
     python main.py record --device SPEC [--device SPEC ...] --duration SECONDS
                           [--speed N|max] [--db PATH] [--patient ID] [--preset NAME]
     python main.py replay FILE [--speed N|max] [--db PATH] [--preset NAME]
@@ -62,6 +62,15 @@ def _speed(text: str) -> float | None:
     return value
 
 
+def _dashboard_speed(text: str) -> float:
+    """The dashboard shows session time as it passes: N times real time, never `max`."""
+    if text == "max":
+        raise argparse.ArgumentTypeError("the dashboard runs at N times real time, not 'max'")
+    value = _speed(text)
+    assert value is not None
+    return value
+
+
 def _positive(text: str) -> float:
     try:
         value = float(text)
@@ -111,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     dash.add_argument("--kiosk", action="store_true", help="full screen, no window frame")
     dash.add_argument("--duration", type=_positive, default=8 * 3600.0, metavar="SECONDS",
                       help="session length (default 8 h)")
+    dash.add_argument("--speed", type=_dashboard_speed, default=1.0, metavar="N",
+                      help="time acceleration for sim and replay devices (default 1)")
     # -- session lifecycle --
     dash.add_argument("--no-dialog", action="store_true",
                       help="record at once without the new-session and resume dialogs "
@@ -233,7 +244,7 @@ def cmd_replay(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
 def cmd_dashboard(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     try:
         specs = tuple(parse_spec(s) for s in (args.device or ["sim"]))
-        plan = RecordingPlan(specs, args.duration, 1.0, Patient(args.patient),
+        plan = RecordingPlan(specs, args.duration, args.speed, Patient(args.patient),
                              preset=args.preset)
         plan.check()
     except SpecError as e:

@@ -13,12 +13,13 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QWidget
 
-from devices.spec import DeviceSpec
+from devices.spec import DeviceSpec, is_simulated
 from monitor.buffers import PlethRing, SessionTrends
 from monitor.recorder import RecordingPlan, SessionRecorder, resume_plan
 from monitor.resume import history, resumable_session
@@ -144,7 +145,15 @@ def choose_plan(store: SessionStore, plan: RecordingPlan, parent: QWidget | None
                               plan.duration_s, parent)
     if dialog.exec() != QDialog.DialogCode.Accepted:
         return None
-    return dialog.plan
+    return with_speed(dialog.plan, plan.speed)
+
+
+def with_speed(plan: RecordingPlan | None, speed: float | None) -> RecordingPlan | None:
+    """`plan` at the command line's `--speed`, if its devices can run at it (sim, replay);
+    a real device chosen in the dialog runs in real time."""
+    if plan is None or speed == plan.speed or not all(is_simulated(s) for s in plan.specs):
+        return plan
+    return replace(plan, speed=speed)
 
 
 def run_dashboard(store_path: Path, plan: RecordingPlan, kiosk: bool = False,

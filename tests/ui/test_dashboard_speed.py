@@ -1,0 +1,76 @@
+"""`dashboard --speed N`: a trainer shows a two-hour session in minutes, and a test reaches a
+scenario's alarms in seconds."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+from dashboard_proc import end_dashboard, start_dashboard
+
+from devices.spec import parse_spec
+from monitor.recorder import RecordingPlan
+from monitor.session import SessionStatus
+from monitor.store import SessionStore
+from ui.app import with_speed
+
+
+def alarm_rows(db: Path) -> list[tuple[str, float]]:
+    """(key, signal_t_s) of the alarm starts committed so far (read beside the writer)."""
+    if not db.exists():
+        return []
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+    try:
+        return conn.execute("SELECT key, signal_t_s FROM alarm_log WHERE event = 'start'"
+                            ).fetchall()
+    except sqlite3.OperationalError:  # not yet created
+        return []
+    finally:
+        conn.close()
+
+
+def test_dashboard_at_speed_reaches_the_desaturation_alarm_in_seconds(tmp_path: Path) -> None:
+    db = tmp_path / "vigil.sqlite3"
+    proc = start_dashboard(tmp_path, "--speed", "30", "--device", "sim:desaturation?dose=0")
+    started = time.monotonic()
+    try:
+        deadline = started + 40
+        while time.monotonic() < deadline and proc.poll() is None:
+            keys = {k.split(":")[0] for k, _ in alarm_rows(db)}
+            if "spo2-critical" in keys:
+                break
+            time.sleep(0.2)  # polling the store, not timing anything
+        took = time.monotonic() - started
+        assert proc.poll() is None, proc.communicate()[1]
+        rows = dict(alarm_rows(db))
+        # SpO2 falls below 85 % about 200 s of session time in: ~7 s at 30x (plus start-up).
+        assert "spo2-critical:sim" in rows and took < 30, (rows, took)
+        assert rows["spo2-critical:sim"] > took * 5  # session time ran ahead of wall time
+    finally:
+        err = end_dashboard(proc)
+    assert proc.returncode == 0, err
+    with SessionStore(db, read_only=True) as store:
+        [summary] = store.list_sessions()
+    assert summary.status is SessionStatus.COMPLETED
+
+
+def test_speed_is_refused_for_a_real_device_and_max_is_refused(tmp_path: Path) -> None:
+    for args, message in (
+            (["--speed", "10", "--device", "masimo:/dev/ttyUSB0"],
+             "--speed applies only to sim and replay devices"),
+            (["--speed", "max"], "not 'max'"),
+            (["--speed", "0"], "must be positive")):
+        proc = start_dashboard(tmp_path, *args)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 2, err
+        assert message in err
+    assert not (tmp_path / "vigil.sqlite3").exists()
+
+
+def test_the_dialogs_plan_keeps_the_command_lines_speed() -> None:
+    sim = RecordingPlan((parse_spec("sim"),), 3600.0, 1.0)
+    assert with_speed(sim, 20.0).speed == 20.0
+    real = RecordingPlan((parse_spec("masimo:/dev/ttyUSB0"),), 3600.0, 1.0)
+    assert with_speed(real, 20.0).speed == 1.0
+    assert with_speed(None, 20.0) is None
