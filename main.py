@@ -2,7 +2,8 @@
 
     python main.py                      the dashboard on the simulator
     python main.py dashboard [--device SPEC ...] [--db PATH] [--kiosk] [--duration SECONDS]
-                             [--speed N] [--no-dialog] [--preset NAME] [--patient ID]
+                             [--speed N] [--no-dialog] [--no-watchdog] [--preset NAME]
+                             [--patient ID]
     python main.py record --device SPEC [--device SPEC ...] --duration SECONDS
                           [--speed N|max] [--db PATH] [--patient ID] [--preset NAME]
     python main.py replay FILE [--speed N|max] [--db PATH] [--preset NAME]
@@ -122,6 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
                       help="session length (default 8 h)")
     dash.add_argument("--speed", type=_dashboard_speed, default=1.0, metavar="N",
                       help="time acceleration for sim and replay devices (default 1)")
+    dash.add_argument("--no-watchdog", action="store_true",
+                      help="no watchdog process (it sounds if Vigil stops responding)")
+    # Tests shorten the failure signal; IEC 60601-1-8 asks for at least 120 s.
+    dash.add_argument("--watchdog-min-sound", type=_positive, default=None,
+                      help=argparse.SUPPRESS)
     # -- session lifecycle --
     dash.add_argument("--no-dialog", action="store_true",
                       help="record at once without the new-session and resume dialogs "
@@ -251,8 +257,11 @@ def cmd_dashboard(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         parser.error(str(e))
     from ui.app import run_dashboard  # Qt only here: the CLI commands never import it
 
+    watchdog = None if args.no_watchdog else (
+        [] if args.watchdog_min_sound is None
+        else ["--min-sound", f"{args.watchdog_min_sound:g}"])
     return run_dashboard(args.db or default_store_path(), plan, kiosk=args.kiosk,
-                         dialog=not args.no_dialog)
+                         dialog=not args.no_dialog, watchdog=watchdog)
 
 
 # -- session browser (issue 6) --

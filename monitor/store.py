@@ -111,6 +111,68 @@ def _connect(path: Path, read_only: bool = False) -> sqlite3.Connection:
     return conn
 
 
+def _alarm_row(session_id: int, ev: AlarmEvent) -> tuple[Any, ...]:
+    a = ev.alarm
+    return (session_id, ev.t_s, ev.t_wall, str(ev.event)) + (
+        (None,) * 12 if a is None else
+        (a.key, str(a.kind), int(a.priority), a.vital, a.condition, a.message, str(a.state),
+         a.onset_t_s, a.signal_t_s, a.worst_value, a.limit, int(a.acknowledged))) + (ev.user,)
+
+
+# -- another process beside the recording (the watchdog) --------------------------------
+
+def append_alarm_events(path: Path, session_id: int, events: list[AlarmEvent]) -> None:
+    """Adds events to a session's alarm log from another process (the watchdog), beside the
+    recording's own writer: one short transaction on a connection of its own (WAL lets it
+    commit between the writer's batches; it waits up to the busy timeout if the recording
+    holds the write lock). It does not open the store as `SessionStore` does: no migration
+    and no orphan recovery, which would end a session whose process is only stopped.
+    StoreError if it cannot write now (the caller retries)."""
+    try:
+        conn = _connect(Path(path))
+    except sqlite3.Error as e:
+        raise StoreError(f"{path}: cannot open the session store: {e}") from e
+    try:
+        conn.execute("PRAGMA synchronous = FULL")
+        with conn:
+            conn.executemany(_INSERT_ALARM, [_alarm_row(session_id, ev) for ev in events])
+    except sqlite3.Error as e:
+        raise StoreError(f"{path}: cannot write the alarm log: {e}") from e
+    finally:
+        conn.close()
+
+
+@dataclass(frozen=True, slots=True)
+class SessionOwner:
+    """A session as another process sees it: whether a live process records it."""
+
+    id: int
+    start_wall: float
+    status: SessionStatus
+    owner_pid: int | None
+    owner_alive: bool  # the owner process runs on this computer now
+
+
+def session_owners(path: Path) -> list[SessionOwner]:
+    """Every session with its status and whether its owner process is alive, read-only (a
+    watchdog polls this to learn that Vigil records again, or that a session ended)."""
+    try:
+        conn = _connect(Path(path), read_only=True)
+    except sqlite3.Error as e:
+        raise StoreError(f"{path}: cannot open the session store: {e}") from e
+    host = socket.gethostname()
+    try:
+        rows = conn.execute("SELECT id, start_wall, status, owner_host, owner_pid, owner_token"
+                            " FROM sessions ORDER BY id").fetchall()
+    except sqlite3.Error as e:
+        raise StoreError(f"{path}: cannot read the sessions: {e}") from e
+    finally:
+        conn.close()
+    return [SessionOwner(sid, start, SessionStatus(status), pid,
+                      pid is not None and owner_host == host and _pid_alive(pid, token))
+            for sid, start, status, owner_host, pid, token in rows]
+
+
 class SessionStore:
     """The open store. Metadata calls are serialised by a lock; samples go via a writer.
 
@@ -597,12 +659,7 @@ class SampleWriter:
                 marks.append((sid, m.kind, m.t_s, m.t_wall, json.dumps(dict(m.data)), m.source,
                               time.time()))
             elif isinstance(m, AlarmEvent):
-                a = m.alarm
-                alarms.append((sid, m.t_s, m.t_wall, str(m.event)) + (
-                    (None,) * 12 if a is None else
-                    (a.key, str(a.kind), int(a.priority), a.vital, a.condition, a.message,
-                     str(a.state), a.onset_t_s, a.signal_t_s, a.worst_value, a.limit,
-                     int(a.acknowledged))) + (m.user,))
+                alarms.append(_alarm_row(sid, m))
         try:
             if self.max_page_count != self._applied_cap:
                 cap = self.max_page_count or 1_073_741_823  # SQLite's default maximum

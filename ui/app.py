@@ -12,15 +12,16 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QWidget
 
 from devices.spec import DeviceSpec, is_simulated
 from monitor.buffers import PlethRing, SessionTrends
+from monitor.heartbeat import BEAT_S, SessionPulse, WatchdogLink, io_beats
 from monitor.recorder import RecordingPlan, SessionRecorder, resume_plan
 from monitor.resume import history, resumable_session
 from monitor.runtime import IoThread
@@ -85,6 +86,9 @@ class DashboardSession:
             limits = self.alarm_source  # type: ignore[assignment]
         self.limits = limits
         self.nibp_interval_s = nibp_interval(plan.specs)
+        # The screen's clock stops with the device thread (a frozen screen looks frozen).
+        self.pulse = SessionPulse(self.recorder.clock)
+        self.watchdog: WatchdogLink | None = None  # attached before start() to beat to it
         self._stopped = False
 
     def sources(self) -> DashboardSources:
@@ -94,7 +98,7 @@ class DashboardSession:
         if self.control is not None and hasattr(engine, "limit_rules"):
             editor = LimitEditor(engine, engine.initial_preset.limits,  # type: ignore[attr-defined]
                                  self.control.set_limit)
-        return DashboardSources(clock.now, clock.wall, self.recorder.live, self.pleth,
+        return DashboardSources(self.pulse.now, clock.wall, self.recorder.live, self.pleth,
                                 self.trends, self.bridge, self.control, self.limits,
                                 self.nibp_interval_s, DeviceControl(self.recorder, self.io),
                                 editor, entries=RecorderEntries(self.recorder),
@@ -102,6 +106,26 @@ class DashboardSession:
 
     def start(self) -> None:
         self.recorder.start()
+        self.io.submit(io_beats(self.recorder.clock, self.pulse,
+                                self.watchdog.beat if self.watchdog is not None else None))
+
+    def start_watchdog(self, options: Sequence[str] = ()) -> WatchdogLink:
+        """The watchdog process for this session (before `start()`); the GUI thread's beats
+        come from `gui_beats`."""
+        rec = self.recorder
+        self.watchdog = WatchdogLink.spawn(rec.store.path, rec.session_id,
+                                           rec.plan.speed or 1.0, options)
+        return self.watchdog
+
+    def gui_beats(self, parent: QObject) -> QTimer:
+        """The GUI thread's heartbeat to the watchdog: a timer owned by `parent`."""
+        timer = QTimer(parent)
+        timer.setInterval(round(BEAT_S * 1000))
+        link, clock = self.watchdog, self.recorder.clock
+        if link is not None:
+            timer.timeout.connect(lambda: link.beat("gui", clock.now()))
+            timer.start()
+        return timer
 
     def stop(self, status: SessionStatus = SessionStatus.COMPLETED) -> None:
         """Ends the recording and stops the device thread; safe to call twice."""
@@ -112,6 +136,8 @@ class DashboardSession:
             self.recorder.stop(status)
         finally:
             self.io.stop()
+            if self.watchdog is not None:
+                self.watchdog.end()  # a clean exit: the watchdog stops watching
 
 
 def _quit_on_signals(app: QApplication, session: DashboardSession) -> None:
@@ -124,7 +150,7 @@ def _quit_on_signals(app: QApplication, session: DashboardSession) -> None:
         status = (SessionStatus.INTERRUPTED if signum == signal.SIGTERM
                   else SessionStatus.COMPLETED)
         session.stop(status)
-        app.quit()
+        QTimer.singleShot(0, app.quit)  # also before app.exec() runs (quit() then is lost)
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
@@ -159,9 +185,10 @@ def with_speed(plan: RecordingPlan | None, speed: float | None) -> RecordingPlan
 def run_dashboard(store_path: Path, plan: RecordingPlan, kiosk: bool = False,
                   alarm_factory: AlarmFactory | None = None,
                   audio: Callable[[], AudioOutput] | None = None,
-                  dialog: bool = True) -> int:
+                  dialog: bool = True, watchdog: Sequence[str] | None = ()) -> int:
     """`dialog`: ask for the session (resume / new-session dialogs) before recording, and
-    offer the next one when it ends; False records `plan` as given."""
+    offer the next one when it ends; False records `plan` as given. `watchdog`: the options
+    of the watchdog process started with each session (`monitor/watchdog.py`); None: none."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Vigil")
     app.setOrganizationName("Vigil")
@@ -188,11 +215,16 @@ def run_dashboard(store_path: Path, plan: RecordingPlan, kiosk: bool = False,
             window.closing.connect(session.stop)
             _quit_on_signals(app, session)
             verb = "resuming" if this_plan.resume_session_id is not None else "recording"
+            if watchdog is not None:
+                link = session.start_watchdog(watchdog)
+                print(f"vigil: watchdog {link.pid} watching session "
+                      f"{session.recorder.session_id}", file=sys.stderr, flush=True)
             print(f"vigil: {verb} session {session.recorder.session_id} to {store.path}",
                   file=sys.stderr, flush=True)
             session.start()
             window.show_for_session()
             window.start()
+            session.gui_beats(window)
             if previous is not None:
                 previous.close()
 

@@ -1,38 +1,78 @@
 """The real `main.py dashboard` process for end-to-end tests: started headless on its own
-store, stopped (or killed) with a signal, its stderr kept."""
+store, stopped (or killed) with a signal. Its stderr goes to a file, not a pipe: the
+watchdog it starts inherits stderr and may outlive it."""
 
 from __future__ import annotations
 
+import re
 import signal
+import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def start_dashboard(tmp_path: Path, *args: str, env: Mapping[str, str] | None = None
-                    ) -> subprocess.Popen[str]:
-    """`main.py dashboard --no-dialog --db tmp_path/vigil.sqlite3 ARGS`, offscreen."""
-    return subprocess.Popen(
-        [sys.executable, str(REPO / "main.py"), "dashboard", "--no-dialog",
-         "--db", str(tmp_path / "vigil.sqlite3"), *args],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
-             "XDG_CONFIG_HOME": str(tmp_path / "config"), **(env or {})})
+class Dashboard:
+    def __init__(self, tmp_path: Path, *args: str, env: Mapping[str, str] | None = None,
+                 db: Path | None = None) -> None:
+        """`main.py dashboard --no-dialog --db DB ARGS` (DB: tmp_path/vigil.sqlite3),
+        offscreen."""
+        self.db = db or tmp_path / "vigil.sqlite3"
+        self.err_path = tmp_path / f"dashboard-{len(list(tmp_path.glob('dashboard-*')))}.err"
+        with self.err_path.open("w") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, str(REPO / "main.py"), "dashboard", "--no-dialog",
+                 "--db", str(self.db), *args],
+                cwd=REPO, stdout=subprocess.DEVNULL, stderr=err, text=True,
+                env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin",
+                     "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "config"),
+                     **(env or {})})
 
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
 
-def end_dashboard(proc: subprocess.Popen[str], sig: int = signal.SIGINT,
-                  timeout: float = 30.0) -> str:
-    """Sends `sig` (Ctrl+C by default: the session ends completed), waits, and returns its
-    stderr; a process still running after `timeout` is killed."""
-    try:
-        if proc.poll() is None:
-            proc.send_signal(sig)
-        _, err = proc.communicate(timeout=timeout)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    return err
+    def stderr(self) -> str:
+        return self.err_path.read_text(errors="replace")
+
+    def wait_for(self, text: str, timeout: float = 60.0) -> None:
+        """Until `text` is on its stderr; AssertionError if it ends or the time runs out."""
+        deadline = time.monotonic() + timeout
+        while text not in self.stderr():
+            assert self.proc.poll() is None, f"the dashboard ended: {self.stderr()}"
+            assert time.monotonic() < deadline, f"no {text!r} in: {self.stderr()}"
+            time.sleep(0.05)  # polling a file
+
+    def recorded_s(self) -> float:
+        """How far the session's samples reach (session seconds; 0 before the first)."""
+        if not self.db.exists():
+            return 0.0
+        conn = sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=5)
+        try:
+            return conn.execute("SELECT coalesce(max(t_s), 0) FROM samples").fetchone()[0]
+        except sqlite3.OperationalError:  # the schema is not there yet
+            return 0.0
+        finally:
+            conn.close()
+
+    def watchdog_pid(self) -> int:
+        found = re.search(r"vigil: watchdog (\d+) watching", self.stderr())
+        assert found, self.stderr()
+        return int(found[1])
+
+    def end(self, sig: int = signal.SIGINT, timeout: float = 30.0) -> str:
+        """Sends `sig` (Ctrl+C by default: the session ends completed), waits, and returns
+        its stderr; a process still running after `timeout` is killed."""
+        try:
+            if self.proc.poll() is None:
+                self.proc.send_signal(sig)
+            self.proc.wait(timeout)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+        return self.stderr()

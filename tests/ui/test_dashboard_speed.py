@@ -7,7 +7,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from dashboard_proc import end_dashboard, start_dashboard
+from dashboard_proc import Dashboard
 
 from devices.spec import parse_spec
 from monitor.recorder import RecordingPlan
@@ -31,8 +31,9 @@ def alarm_rows(db: Path) -> list[tuple[str, float]]:
 
 
 def test_dashboard_at_speed_reaches_the_desaturation_alarm_in_seconds(tmp_path: Path) -> None:
-    db = tmp_path / "vigil.sqlite3"
-    proc = start_dashboard(tmp_path, "--speed", "30", "--device", "sim:desaturation?dose=0")
+    dash = Dashboard(tmp_path, "--speed", "30", "--device", "sim:desaturation?dose=0",
+                     "--no-watchdog")
+    db, proc = dash.db, dash.proc
     started = time.monotonic()
     try:
         deadline = started + 40
@@ -42,13 +43,13 @@ def test_dashboard_at_speed_reaches_the_desaturation_alarm_in_seconds(tmp_path: 
                 break
             time.sleep(0.2)  # polling the store, not timing anything
         took = time.monotonic() - started
-        assert proc.poll() is None, proc.communicate()[1]
+        assert proc.poll() is None, dash.stderr()
         rows = dict(alarm_rows(db))
         # SpO2 falls below 85 % about 200 s of session time in: ~7 s at 30x (plus start-up).
         assert "spo2-critical:sim" in rows and took < 30, (rows, took)
         assert rows["spo2-critical:sim"] > took * 5  # session time ran ahead of wall time
     finally:
-        err = end_dashboard(proc)
+        err = dash.end()
     assert proc.returncode == 0, err
     with SessionStore(db, read_only=True) as store:
         [summary] = store.list_sessions()
@@ -61,9 +62,9 @@ def test_speed_is_refused_for_a_real_device_and_max_is_refused(tmp_path: Path) -
              "--speed applies only to sim and replay devices"),
             (["--speed", "max"], "not 'max'"),
             (["--speed", "0"], "must be positive")):
-        proc = start_dashboard(tmp_path, *args)
-        _, err = proc.communicate(timeout=60)
-        assert proc.returncode == 2, err
+        dash = Dashboard(tmp_path, *args)
+        assert dash.proc.wait(60) == 2
+        err = dash.stderr()
         assert message in err
     assert not (tmp_path / "vigil.sqlite3").exists()
 

@@ -279,7 +279,7 @@ def test_main_dashboard_options_reach_run_dashboard(monkeypatch, tmp_path: Path)
 
     calls: list[tuple[RecordingPlan, bool]] = []
 
-    def fake_run(_path, plan, kiosk=False, dialog=True):
+    def fake_run(_path, plan, kiosk=False, dialog=True, watchdog=()):
         calls.append((plan, dialog))
         return 0
 

@@ -1,0 +1,206 @@
+"""The watchdog beside the real dashboard process, heard on a real PulseAudio null sink:
+SIGSTOP and SIGKILL sound the failure signal and log the technical alarm; a clean quit
+sounds nothing; `--no-watchdog` starts none."""
+
+from __future__ import annotations
+
+import csv
+import io
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from dashboard_proc import REPO, Dashboard
+
+from tests.pulse import PulseServer, Recording
+from tests.tone import WINDOW_S, heard_windows
+
+MIN_SOUND_S = 6.0  # the test's shortened minimum (the default, 120 s, is a unit test's)
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie nobody reaped has ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def cmdline(pid: int) -> list[str]:
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        return f.read().decode().split("\0")
+
+
+def children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            out.append(int(stat.parent.name))
+    return out
+
+
+def alarm_csv(db: Path) -> list[dict[str, str]]:
+    out = subprocess.run([sys.executable, str(REPO / "main.py"), "export", "--db", str(db),
+                          "--session", "1", "--format", "alarms", "--out", "-"],
+                         cwd=REPO, capture_output=True, text=True, timeout=60, check=True)
+    return [r for r in csv.DictReader(io.StringIO(out.stdout))
+            if r["condition"] == "alarm system failure"]
+
+
+def wait_until(what, timeout: float, message: str):
+    deadline = time.monotonic() + timeout
+    while not (value := what()):
+        assert time.monotonic() < deadline, message
+        time.sleep(0.05)  # polling
+    return value
+
+
+class Ear:
+    """Listens to the sink from now on: when the failure tone starts and stops."""
+
+    def __init__(self, rec: Recording) -> None:
+        self.rec = rec
+        self.start = len(rec.samples())
+
+    def windows(self) -> list[bool]:
+        return list(heard_windows(self.rec.samples()[self.start:], self.rec.rate))
+
+    def heard(self) -> bool:
+        return any(self.windows())
+
+    def heard_s(self) -> float:
+        """How long the tone sounded (from its first window to its last), in recording
+        time."""
+        w = self.windows()
+        first = w.index(True)
+        last = len(w) - 1 - w[::-1].index(True)
+        return (last - first + 1) * WINDOW_S
+
+    def silent_since_heard(self, quiet_s: float = 1.0) -> bool:
+        w = self.windows()
+        tail = round(quiet_s / WINDOW_S)
+        return True in w and len(w) - (len(w) - 1 - w[::-1].index(True)) > tail
+
+
+@pytest.fixture
+def sink(pulse_server: PulseServer) -> Iterator[tuple[PulseServer, Recording]]:
+    yield pulse_server, pulse_server.record()
+
+
+@pytest.fixture
+def watchdogs() -> Iterator[list[int]]:
+    """Watchdog pids to stop after the test (they outlive a killed dashboard)."""
+    pids: list[int] = []
+    yield pids
+    for pid in pids:
+        if alive(pid):
+            subprocess.run(["kill", "-TERM", str(pid)], check=False)
+
+
+def start(tmp_path: Path, server: PulseServer, watchdogs: list[int], *args: str) -> Dashboard:
+    dash = Dashboard(tmp_path, "--watchdog-min-sound", f"{MIN_SOUND_S:g}", *args,
+                     env=server.env)
+    dash.wait_for("recording session")
+    watchdogs.append(dash.watchdog_pid())
+    return dash
+
+
+def test_sigstop_sounds_within_6_s_logs_the_failure_and_sounds_the_minimum(
+        tmp_path: Path, sink, watchdogs) -> None:
+    server, rec = sink
+    dash = start(tmp_path, server, watchdogs)
+    try:
+        # The beats are flowing: the session has recorded a couple of seconds.
+        wait_until(lambda: dash.recorded_s() >= 2, 30, "the session did not record")
+        ear = Ear(rec)
+        dash.proc.send_signal(signal.SIGSTOP)
+        stopped = time.monotonic()
+        wait_until(ear.heard, 6.0, "no failure signal on the sink within 6 s of SIGSTOP")
+        assert time.monotonic() - stopped >= 4.5  # not before the 5 s without a beat
+        dash.proc.send_signal(signal.SIGCONT)  # Vigil is back at once...
+        # ...but the signal lasts its minimum, then stops.
+        wait_until(ear.silent_since_heard, MIN_SOUND_S + 5, "the failure signal went on")
+        assert MIN_SOUND_S - 0.5 <= ear.heard_s() <= MIN_SOUND_S + 1.5, ear.heard_s()
+        assert dash.proc.poll() is None
+        [row] = wait_until(lambda: alarm_csv(dash.db), 15, "no alarm-system-failure row")
+        assert (row["kind"], row["priority"]) == ("technical", "high")
+        assert row["end_utc"] and float(row["t_end_s"]) > float(row["t_start_s"]) > 0
+    finally:
+        dash.proc.send_signal(signal.SIGCONT)
+        err = dash.end()
+    assert dash.proc.returncode == 0, err
+    assert "ALARM SYSTEM FAILURE" in err and "Vigil is back" in err
+
+
+def test_sigkill_sounds_until_vigil_records_again(tmp_path: Path, sink, watchdogs) -> None:
+    server, rec = sink
+    dash = start(tmp_path, server, watchdogs)
+    ear = Ear(rec)
+    dash.end(signal.SIGKILL)
+    wait_until(ear.heard, 6.0, "no failure signal on the sink within 6 s of SIGKILL")
+    [row] = wait_until(lambda: alarm_csv(dash.db), 15, "no alarm-system-failure row")
+    assert row["kind"] == "technical" and row["end_utc"] == ""  # not back yet
+    # Past its minimum it still sounds: Vigil is not back.
+    wait_until(lambda: ear.heard_s() >= MIN_SOUND_S + 1, MIN_SOUND_S + 6,
+               "the failure signal stopped while Vigil was still gone")
+    assert alive(watchdogs[0])
+    # A new session in the store, under a live Vigil: the watchdog falls silent.
+    again = Dashboard(tmp_path, "--no-watchdog", env=server.env)
+    try:
+        again.wait_for("recording session")
+        wait_until(ear.silent_since_heard, 10, "the signal went on after Vigil came back")
+        wait_until(lambda: not alive(watchdogs[0]), 10, "the watchdog did not end")
+    finally:
+        again.end()
+    [row] = alarm_csv(dash.db)
+    assert row["end_utc"] != ""
+
+
+def test_a_clean_quit_sounds_nothing_and_ends_the_watchdog(tmp_path: Path, sink,
+                                                           watchdogs) -> None:
+    server, rec = sink
+    dash = start(tmp_path, server, watchdogs)
+    [watchdog] = watchdogs
+    assert "monitor.watchdog" in cmdline(watchdog) and watchdog in children(dash.pid)
+    ear = Ear(rec)
+    err = dash.end()
+    assert dash.proc.returncode == 0, err
+    wait_until(lambda: not alive(watchdog), 5, "the watchdog outlived a clean quit")
+    until = len(rec.samples()) + rec.rate  # a second more on the sink, which stays silent
+    wait_until(lambda: len(rec.samples()) >= until, 10, "the recording stopped")
+    assert not ear.heard() and "FAILURE" not in dash.stderr()
+
+
+def test_no_watchdog_starts_none(tmp_path: Path, sink) -> None:
+    server, _ = sink
+    dash = Dashboard(tmp_path, "--no-watchdog", env=server.env)
+    try:
+        dash.wait_for("recording session")
+        assert not [c for c in children(dash.pid) if "monitor.watchdog" in cmdline(c)]
+    finally:
+        err = dash.end()
+    assert "vigil: watchdog" not in err and "vigil-watchdog" not in err
+
+
+def test_the_command_line_starts_the_watchdog_unless_told_not_to(monkeypatch, tmp_path: Path
+                                                                  ) -> None:
+    import main
+    import ui.app as app_module
+
+    seen: list[list[str] | None] = []
+    monkeypatch.setattr(app_module, "run_dashboard",
+                        lambda *_a, watchdog=(), **_k: seen.append(watchdog) or 0)
+    monkeypatch.setattr(signal, "signal", lambda *_a: None)  # main() would install its own
+    db = str(tmp_path / "v.sqlite3")
+    for extra in ([], ["--no-watchdog"], ["--watchdog-min-sound", "3"]):
+        assert main.main(["dashboard", "--db", db, "--no-dialog", *extra]) == 0
+    assert seen == [[], None, ["--min-sound", "3"]]
