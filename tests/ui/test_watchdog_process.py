@@ -9,10 +9,12 @@ import io
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from dashboard_proc import REPO, Dashboard
 
@@ -204,3 +206,47 @@ def test_the_command_line_starts_the_watchdog_unless_told_not_to(monkeypatch, tm
     for extra in ([], ["--no-watchdog"], ["--watchdog-min-sound", "3"]):
         assert main.main(["dashboard", "--db", db, "--no-dialog", *extra]) == 0
     assert seen == [[], None, ["--min-sound", "3"]]
+
+
+def test_a_stalled_device_thread_freezes_the_screen_where_it_is(qtbot, tmp_path: Path) -> None:
+    """The window on the real simulator: while the device-io thread is stuck, the header's
+    session clock and the pleth sweep stand still (no animation over no data); they run
+    again when it returns."""
+    from PySide6.QtCore import QSettings
+    from ui_fakes import FakeAudioOutput
+
+    from devices.spec import parse_spec
+    from monitor.recorder import RecordingPlan
+    from monitor.store import SessionStore
+    from ui.app import DashboardSession
+    from ui.dashboard import DashboardWindow
+
+    plan = RecordingPlan((parse_spec("sim:normal"),), 3600.0, 1.0)
+    gate = threading.Event()
+    with SessionStore(tmp_path / "vigil.sqlite3") as store:
+        session = DashboardSession(store, plan)
+        settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+        window = DashboardWindow(session.sources(), FakeAudioOutput(available=True), settings)
+        qtbot.addWidget(window)
+        window.closing.connect(session.stop)
+        clock = session.recorder.clock
+        session.start()
+        window.show()
+        window.start()
+        try:
+            qtbot.waitUntil(lambda: window.pleth.frames >= 10 and clock.now() > 2, timeout=10000)
+            session.io.loop.call_soon_threadsafe(gate.wait)  # only the device thread stops
+            stuck = clock.now()
+            qtbot.waitUntil(lambda: clock.now() > stuck + 1.5, timeout=5000)
+            label, frames = window.session_label.text(), window.pleth.frames
+            sweep = window.pleth.sweep_data()
+            qtbot.waitUntil(lambda: clock.now() > stuck + 3.5, timeout=5000)  # 2 s more
+            assert window.session_label.text() == label
+            assert window.pleth.frames == frames and window.pleth.showing_signal
+            np.testing.assert_array_equal(window.pleth.sweep_data(), sweep)
+            gate.set()
+            qtbot.waitUntil(lambda: window.session_label.text() != label, timeout=5000)
+            qtbot.waitUntil(lambda: window.pleth.frames > frames, timeout=5000)
+        finally:
+            gate.set()
+            window.close()
