@@ -232,7 +232,8 @@ class PacatPlayer:
                 with contextlib.suppress(OSError):
                     proc.stdin.close()
                 assert proc.stderr is not None
-                err = proc.stderr.read()
+                with proc.stderr:
+                    err = proc.stderr.read()
                 proc.wait(5)
             if not self._stop.is_set():
                 if not warned:

@@ -76,3 +76,20 @@ class Dashboard:
                 self.proc.kill()
                 self.proc.wait()
         return self.stderr()
+
+
+def open_window(qtbot, tmp_path: Path, session, audio):
+    """The real window on a `DashboardSession` in this process: recording and showing;
+    closing it ends the session."""
+    from PySide6.QtCore import QSettings
+
+    from ui.dashboard import DashboardWindow
+
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    window = DashboardWindow(session.sources(), audio, settings)
+    qtbot.addWidget(window)
+    window.closing.connect(session.stop)
+    session.start()
+    window.show()
+    window.start()
+    return window

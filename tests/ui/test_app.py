@@ -7,14 +7,13 @@ import sys
 import threading
 from pathlib import Path
 
-from PySide6.QtCore import QSettings
+from dashboard_proc import open_window
 from ui_fakes import FakeAlarmSource, FakeAudioOutput
 
 from devices.spec import parse_spec
 from monitor.recorder import RecordingPlan
 from monitor.store import SessionStore
 from ui.app import DashboardSession, nibp_interval
-from ui.dashboard import DashboardWindow
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -33,13 +32,7 @@ def test_real_window_on_the_simulator_runs_and_stops_cleanly(qtbot, tmp_path):
             return engine
 
         session = DashboardSession(store, plan, factory)
-        settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
-        window = DashboardWindow(session.sources(), FakeAudioOutput(available=False), settings)
-        qtbot.addWidget(window)
-        window.closing.connect(session.stop)
-        session.start()
-        window.show()
-        window.start()
+        window = open_window(qtbot, tmp_path, session, FakeAudioOutput(available=False))
         try:
             qtbot.waitUntil(lambda: window.tiles["hr"].content.live, timeout=5000)
             qtbot.waitUntil(lambda: window.pleth.frames >= 3, timeout=5000)
@@ -78,13 +71,7 @@ def test_real_alarm_engine_drives_banner_tiles_and_acknowledge(qtbot, tmp_path):
     plan = RecordingPlan((parse_spec("sim:desaturation?dose=0"),), 3600.0, 300.0)
     with SessionStore(tmp_path / "vigil.sqlite3") as store:
         session = DashboardSession(store, plan)
-        settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
-        window = DashboardWindow(session.sources(), FakeAudioOutput(available=True), settings)
-        qtbot.addWidget(window)
-        window.closing.connect(session.stop)
-        session.start()
-        window.show()
-        window.start()
+        window = open_window(qtbot, tmp_path, session, FakeAudioOutput(available=True))
         try:
             assert window.tiles["spo2"].content.limits == "off\n90"
             qtbot.waitUntil(lambda: any(a.vital == "spo2" and a.priority.name == "HIGH"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from dashboard_proc import REPO, Dashboard
+from dashboard_proc import REPO, Dashboard, open_window
 
 from tests.pulse import PulseServer, Recording
 from tests.tone import WINDOW_S, heard_windows
@@ -212,27 +212,19 @@ def test_a_stalled_device_thread_freezes_the_screen_where_it_is(qtbot, tmp_path:
     """The window on the real simulator: while the device-io thread is stuck, the header's
     session clock and the pleth sweep stand still (no animation over no data); they run
     again when it returns."""
-    from PySide6.QtCore import QSettings
     from ui_fakes import FakeAudioOutput
 
     from devices.spec import parse_spec
     from monitor.recorder import RecordingPlan
     from monitor.store import SessionStore
     from ui.app import DashboardSession
-    from ui.dashboard import DashboardWindow
 
     plan = RecordingPlan((parse_spec("sim:normal"),), 3600.0, 1.0)
     gate = threading.Event()
     with SessionStore(tmp_path / "vigil.sqlite3") as store:
         session = DashboardSession(store, plan)
-        settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
-        window = DashboardWindow(session.sources(), FakeAudioOutput(available=True), settings)
-        qtbot.addWidget(window)
-        window.closing.connect(session.stop)
         clock = session.recorder.clock
-        session.start()
-        window.show()
-        window.start()
+        window = open_window(qtbot, tmp_path, session, FakeAudioOutput(available=True))
         try:
             qtbot.waitUntil(lambda: window.pleth.frames >= 10 and clock.now() > 2, timeout=10000)
             session.io.loop.call_soon_threadsafe(gate.wait)  # only the device thread stops
