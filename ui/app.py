@@ -132,12 +132,12 @@ class DashboardSession:
         if self._stopped:
             return
         self._stopped = True
+        if self.watchdog is not None:  # ended on purpose: first, so that a slow final
+            self.watchdog.end()        # write (the GUI thread waits) is not a failure
         try:
             self.recorder.stop(status)
         finally:
             self.io.stop()
-            if self.watchdog is not None:
-                self.watchdog.end()  # a clean exit: the watchdog stops watching
 
 
 def _quit_on_signals(app: QApplication, session: DashboardSession) -> None:
