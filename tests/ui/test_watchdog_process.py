@@ -12,14 +12,20 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
 from dashboard_proc import REPO, Dashboard, open_window
+from ui_fakes import FakeAudioOutput
 
+from devices.spec import parse_spec
+from monitor.recorder import RecordingPlan, SessionRecorder, resume_plan
+from monitor.store import SessionStore
 from tests.pulse import PulseServer, Recording
 from tests.tone import WINDOW_S, heard_windows
+from ui.app import DashboardSession
 
 MIN_SOUND_S = 6.0  # the test's shortened minimum (the default, 120 s, is a unit test's)
 
@@ -143,7 +149,30 @@ def test_sigstop_sounds_within_6_s_logs_the_failure_and_sounds_the_minimum(
     assert "ALARM SYSTEM FAILURE" in err and "Vigil is back" in err
 
 
-def test_sigkill_sounds_until_vigil_records_again(tmp_path: Path, sink, watchdogs) -> None:
+@contextmanager
+def vigil_again(how: str, tmp_path: Path, db: Path, server: PulseServer) -> Iterator[None]:
+    """Vigil back after a crash: a new session recorded by a new dashboard, or the crashed
+    session resumed (here by a recorder in this process, as the resume dialog does)."""
+    if how == "new session":
+        again = Dashboard(tmp_path, "--no-watchdog", env=server.env)
+        try:
+            again.wait_for("recording session")
+            yield
+        finally:
+            again.end()
+        return
+    with SessionStore(db) as store:  # opening it marks the crashed session interrupted
+        recorder = SessionRecorder(store, resume_plan(store, 1, 3600.0))
+        recorder.start()
+        try:
+            yield
+        finally:
+            recorder.stop()
+
+
+@pytest.mark.parametrize("how", ["new session", "resumed"])
+def test_sigkill_sounds_until_vigil_records_again(tmp_path: Path, sink, watchdogs,
+                                                  how: str) -> None:
     server, rec = sink
     dash = start(tmp_path, server, watchdogs)
     ear = Ear(rec)
@@ -155,14 +184,9 @@ def test_sigkill_sounds_until_vigil_records_again(tmp_path: Path, sink, watchdog
     wait_until(lambda: ear.heard_s() >= MIN_SOUND_S + 1, MIN_SOUND_S + 6,
                "the failure signal stopped while Vigil was still gone")
     assert alive(watchdogs[0])
-    # A new session in the store, under a live Vigil: the watchdog falls silent.
-    again = Dashboard(tmp_path, "--no-watchdog", env=server.env)
-    try:
-        again.wait_for("recording session")
+    with vigil_again(how, tmp_path, dash.db, server):  # the watchdog falls silent
         wait_until(ear.silent_since_heard, 10, "the signal went on after Vigil came back")
         wait_until(lambda: not alive(watchdogs[0]), 10, "the watchdog did not end")
-    finally:
-        again.end()
     [row] = alarm_csv(dash.db)
     assert row["end_utc"] != ""
 
@@ -212,13 +236,6 @@ def test_a_stalled_device_thread_freezes_the_screen_where_it_is(qtbot, tmp_path:
     """The window on the real simulator: while the device-io thread is stuck, the header's
     session clock and the pleth sweep stand still (no animation over no data); they run
     again when it returns."""
-    from ui_fakes import FakeAudioOutput
-
-    from devices.spec import parse_spec
-    from monitor.recorder import RecordingPlan
-    from monitor.store import SessionStore
-    from ui.app import DashboardSession
-
     plan = RecordingPlan((parse_spec("sim:normal"),), 3600.0, 1.0)
     gate = threading.Event()
     with SessionStore(tmp_path / "vigil.sqlite3") as store:
