@@ -6,8 +6,9 @@
 IEC 60601-1-8 asks for a signal of at least 120 s when the alarm system fails (clinical
 reference §1.4). The dashboard starts one watchdog per recording session and beats down its
 stdin (`monitor/heartbeat.py`): the GUI thread and the device-io thread, each every 0.25 s.
-If either thread is silent for more than `--timeout` (5 s), or the pipe closes without the
-clean-exit line (the process died: a crash, SIGKILL), the watchdog
+If either thread is silent for more than `--timeout` (5 s; 30 s for its first beat, while
+Vigil starts), or the pipe closes without the clean-exit line (the process died: a crash,
+SIGKILL), the watchdog
 
 - sounds the failure signal on the default audio output: a continuous two-tone warble
   (740 / 988 Hz, alternating every 0.5 s), unlike the alarm bursts, through `pacat`
@@ -52,6 +53,7 @@ log = logging.getLogger("vigil.watchdog")
 
 TIMEOUT_S = 5.0  # a thread silent for longer than this has failed
 MIN_SOUND_S = 120.0  # IEC 60601-1-8: a failure signal lasts at least this long
+STARTUP_S = 30.0  # a thread that has never beaten has this long to start
 POLL_S = 0.05
 STORE_POLL_S = 1.0  # how often a failing watchdog asks the store whether Vigil is back
 RETRY_S = 1.0  # a failed alarm-log write is retried this often
@@ -89,6 +91,8 @@ class Watch:
         self.min_sound_s = min_sound_s
         self.speed = speed
         self.last = dict.fromkeys(CHANNELS, now)  # monotonic time of each thread's last beat
+        self.beaten = dict.fromkeys(CHANNELS, False)
+        self.startup_s = max(STARTUP_S, timeout_s)
         self._beat = (t_s, now)  # (session time, monotonic time) of the latest beat
         self.clean_exit = False
         self.gone = False  # the pipe closed without a clean exit: the process is gone
@@ -110,6 +114,7 @@ class Watch:
             except ValueError:
                 return
             self.last[parts[0]] = now
+            self.beaten[parts[0]] = True
             self._beat = (t_s, now)
 
     def closed(self, now: float) -> None:
@@ -123,12 +128,13 @@ class Watch:
             if self.clean_exit:
                 self.done = True
                 return out
-            silent = [ch for ch in CHANNELS if now - self.last[ch] > self.timeout_s]
+            silent = [ch for ch in CHANNELS if now - self.last[ch] >
+                      (self.timeout_s if self.beaten[ch] else self.startup_s)]
             if self.gone:
                 reason, onset = "Vigil stopped without a clean exit", max(self.last.values())
             elif silent:
                 reason = (f"{CHANNELS[silent[0]]} not responding for more than "
-                          f"{self.timeout_s:g} s")
+                          f"{now - self.last[silent[0]]:.0f} s")
                 onset = min(self.last[ch] for ch in silent)
             else:
                 return out

@@ -150,7 +150,7 @@ def _quit_on_signals(app: QApplication, session: DashboardSession) -> None:
         status = (SessionStatus.INTERRUPTED if signum == signal.SIGTERM
                   else SessionStatus.COMPLETED)
         session.stop(status)
-        QTimer.singleShot(0, app.quit)  # also before app.exec() runs (quit() then is lost)
+        app.quit()
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
@@ -202,7 +202,12 @@ def run_dashboard(store_path: Path, plan: RecordingPlan, kiosk: bool = False,
         def open_session(this_plan: RecordingPlan, previous: DashboardWindow | None) -> None:
             session = DashboardSession(store, this_plan, alarm_factory)
             sessions.append(session)
+            if watchdog is not None:  # before the session starts: both threads beat to it
+                link = session.start_watchdog(watchdog)
+                print(f"vigil: watchdog {link.pid} watching session "
+                      f"{session.recorder.session_id}", file=sys.stderr, flush=True)
             window = DashboardWindow(session.sources(), output, kiosk=kiosk)
+            session.gui_beats(window)
             lifecycle = SessionLifecycle(window, session)
 
             def next_session() -> None:
@@ -215,16 +220,11 @@ def run_dashboard(store_path: Path, plan: RecordingPlan, kiosk: bool = False,
             window.closing.connect(session.stop)
             _quit_on_signals(app, session)
             verb = "resuming" if this_plan.resume_session_id is not None else "recording"
-            if watchdog is not None:
-                link = session.start_watchdog(watchdog)
-                print(f"vigil: watchdog {link.pid} watching session "
-                      f"{session.recorder.session_id}", file=sys.stderr, flush=True)
             print(f"vigil: {verb} session {session.recorder.session_id} to {store.path}",
                   file=sys.stderr, flush=True)
             session.start()
             window.show_for_session()
             window.start()
-            session.gui_beats(window)
             if previous is not None:
                 previous.close()
 

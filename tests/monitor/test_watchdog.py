@@ -72,6 +72,16 @@ def test_a_silent_thread_fails_after_the_timeout_and_sounds_its_minimum() -> Non
     assert not w.done  # the process runs on: still watched
 
 
+def test_a_thread_that_never_beat_has_30_s_to_start() -> None:
+    w = Watch(0.0, 0.0, timeout_s=5.0)
+    w.feed("io 1.0", 1.0)  # the GUI thread is still building the window
+    for t in np.arange(1.0, 30.1, 0.25):
+        w.feed(f"io {t:.3f}", t)
+    assert w.poll(30.0) == []
+    [start] = w.poll(30.1)
+    assert "GUI thread" in start.failure.reason and start.failure.onset_t_s == 0.0
+
+
 def test_a_closed_pipe_fails_at_once_and_sounds_until_vigil_is_back() -> None:
     w = Watch(0.0, 0.0, min_sound_s=120.0)
     w.feed("gui 1.0", 1.0)

@@ -11,8 +11,6 @@ from dashboard_proc import Dashboard
 
 from devices.spec import parse_spec
 from monitor.recorder import RecordingPlan
-from monitor.session import SessionStatus
-from monitor.store import SessionStore
 from ui.app import with_speed
 
 
@@ -51,9 +49,6 @@ def test_dashboard_at_speed_reaches_the_desaturation_alarm_in_seconds(tmp_path: 
     finally:
         err = dash.end()
     assert proc.returncode == 0, err
-    with SessionStore(db, read_only=True) as store:
-        [summary] = store.list_sessions()
-    assert summary.status is SessionStatus.COMPLETED
 
 
 def test_speed_is_refused_for_a_real_device_and_max_is_refused(tmp_path: Path) -> None:

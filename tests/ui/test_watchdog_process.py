@@ -119,6 +119,8 @@ def start(tmp_path: Path, server: PulseServer, watchdogs: list[int], *args: str)
                      env=server.env)
     dash.wait_for("recording session")
     watchdogs.append(dash.watchdog_pid())
+    # Recording, and its event loop running (a signal before app.exec() would be lost).
+    wait_until(lambda: dash.recorded_s() >= 1, 30, "the session did not record")
     return dash
 
 
@@ -211,6 +213,7 @@ def test_no_watchdog_starts_none(tmp_path: Path, sink) -> None:
     dash = Dashboard(tmp_path, "--no-watchdog", env=server.env)
     try:
         dash.wait_for("recording session")
+        wait_until(lambda: dash.recorded_s() >= 1, 30, "the session did not record")
         assert not [c for c in children(dash.pid) if "monitor.watchdog" in cmdline(c)]
     finally:
         err = dash.end()
