@@ -135,7 +135,7 @@ def test_a_device_io_stall_is_detected_and_freezes_the_screen_clock() -> None:
         frozen_at = time.monotonic()
         start, detected = run_until("start", 3.0)
         assert "device-io" in start.failure.reason
-        assert detected - frozen_at + 0.25 > 1.0 and detected - frozen_at < 1.6
+        assert detected - frozen_at + 0.25 > 1.0 and detected - frozen_at < 2.0
         shown = pulse.now()  # the screen's clock stopped where it was:
         while clock.now() < shown + 1.0:
             time.sleep(0.02)  # polling the session clock
