@@ -57,7 +57,7 @@ def test_watchdog_detection_time(tmp_path: Path, pulse_server: PulseServer,
         where.mkdir()
         dash = Dashboard(where, "--watchdog-min-sound", "1", env=pulse_server.env)
         try:
-            dash.wait_for("recording session")
+            dash.wait_recording()
             began = time.monotonic()
             while dash.recorded_s() < 2 and time.monotonic() - began < 30:
                 time.sleep(0.05)  # polling: the session runs and beats

@@ -39,13 +39,18 @@ class Dashboard:
     def stderr(self) -> str:
         return self.err_path.read_text(errors="replace")
 
-    def wait_for(self, text: str, timeout: float = 60.0) -> None:
-        """Until `text` is on its stderr; AssertionError if it ends or the time runs out."""
+    def wait_for(self, *texts: str, timeout: float = 60.0) -> None:
+        """Until one of `texts` is on its stderr; AssertionError if it ends or the time runs
+        out."""
         deadline = time.monotonic() + timeout
-        while text not in self.stderr():
+        while not any(text in self.stderr() for text in texts):
             assert self.proc.poll() is None, f"the dashboard ended: {self.stderr()}"
-            assert time.monotonic() < deadline, f"no {text!r} in: {self.stderr()}"
+            assert time.monotonic() < deadline, f"no {texts} in: {self.stderr()}"
             time.sleep(0.05)  # polling a file
+
+    def wait_recording(self) -> None:
+        """Until it records (a new session, or one it resumed)."""
+        self.wait_for("recording session", "resuming session")
 
     def recorded_s(self) -> float:
         """How far the session's samples reach (session seconds; 0 before the first)."""

@@ -117,7 +117,7 @@ def watchdogs() -> Iterator[list[int]]:
 def start(tmp_path: Path, server: PulseServer, watchdogs: list[int], *args: str) -> Dashboard:
     dash = Dashboard(tmp_path, "--watchdog-min-sound", f"{MIN_SOUND_S:g}", *args,
                      env=server.env)
-    dash.wait_for("recording session")
+    dash.wait_recording()
     watchdogs.append(dash.watchdog_pid())
     # Recording, and its event loop running (a signal before app.exec() would be lost).
     wait_until(lambda: dash.recorded_s() >= 1, 30, "the session did not record")
@@ -153,12 +153,13 @@ def test_sigstop_sounds_within_6_s_logs_the_failure_and_sounds_the_minimum(
 
 @contextmanager
 def vigil_again(how: str, tmp_path: Path, db: Path, server: PulseServer) -> Iterator[None]:
-    """Vigil back after a crash: a new session recorded by a new dashboard, or the crashed
-    session resumed (here by a recorder in this process, as the resume dialog does)."""
-    if how == "new session":
+    """Vigil back after a crash: the dashboard started again (`--no-dialog`: it records a
+    new session, or resumes the crashed one unasked), or the crashed session resumed by a
+    recorder in this process (as the resume dialog does)."""
+    if how == "dashboard again":
         again = Dashboard(tmp_path, "--no-watchdog", env=server.env)
         try:
-            again.wait_for("recording session")
+            again.wait_recording()
             yield
         finally:
             again.end()
@@ -172,7 +173,7 @@ def vigil_again(how: str, tmp_path: Path, db: Path, server: PulseServer) -> Iter
             recorder.stop()
 
 
-@pytest.mark.parametrize("how", ["new session", "resumed"])
+@pytest.mark.parametrize("how", ["dashboard again", "resumed"])
 def test_sigkill_sounds_until_vigil_records_again(tmp_path: Path, sink, watchdogs,
                                                   how: str) -> None:
     server, rec = sink
@@ -212,7 +213,7 @@ def test_no_watchdog_starts_none(tmp_path: Path, sink) -> None:
     server, _ = sink
     dash = Dashboard(tmp_path, "--no-watchdog", env=server.env)
     try:
-        dash.wait_for("recording session")
+        dash.wait_recording()
         wait_until(lambda: dash.recorded_s() >= 1, 30, "the session did not record")
         assert not [c for c in children(dash.pid) if "monitor.watchdog" in cmdline(c)]
     finally:
