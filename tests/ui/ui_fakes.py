@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -166,3 +168,18 @@ def make_rig(tmp_path: Path, audio: FakeAudioOutput | None = None, kiosk: bool =
               settings_path)
     rig.sinks = [live, pleth, trends, bridge.sink, relay.sink]
     return rig
+
+
+@contextmanager
+def shown_rig(qtbot, tmp_path: Path, **kwargs) -> Iterator[Rig]:
+    """A rig whose window is shown and started, closed and stopped afterwards."""
+    r = make_rig(tmp_path, **kwargs)
+    qtbot.addWidget(r.window)
+    try:
+        r.window.show()
+        qtbot.waitExposed(r.window)
+        r.window.start()
+        yield r
+    finally:
+        r.window.close()
+        r.io.stop()
