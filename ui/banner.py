@@ -216,7 +216,8 @@ class AlarmBanner(_AlarmWidget):
             x = main_w + pad
             font_px = int(min(row_h * 0.62, h * 0.26))
             for i, a in enumerate(shown):
-                chip = QRectF(x, i * row_h + row_h * 0.2, row_h * 0.6, row_h * 0.6)
+                side = min(row_h * 0.6, font_px * 1.1)
+                chip = QRectF(x, i * row_h + (row_h - side) / 2, side, side)
                 p.fillRect(chip, ALARM_COLOURS[a.priority])
                 box = QRectF(chip.right() + 10, i * row_h, w - chip.right() - 10 - pad, row_h)
                 self._text(p, alarm_text(a, self.wall_of), box, font_px, 13, TEXT)

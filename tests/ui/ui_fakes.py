@@ -68,7 +68,7 @@ class FakeAlarmSource:
         alarms = list(self.alarms)
         if not self.audio_available:
             alarms.append(technical_alarm("audio-unavailable", Priority.MEDIUM,
-                                          "No audio output: alarms are visual only"))
+                                          "** No audio output: alarms are visual only"))
         alarms.sort(key=lambda a: -a.priority)
         paused = self.paused_until is not None and self.paused_until > self.clock.now()
         loud = [a.priority for a in alarms if not a.acknowledged]
@@ -100,8 +100,9 @@ def physiological_alarm(key: str, vital: str, priority: Priority, message: str,
                        AlarmState.ACTIVE, onset, onset, None, None, False)
 
 
-def technical_alarm(key: str, priority: Priority, message: str) -> AlarmStatus:
-    return AlarmStatus(key, AlarmKind.TECHNICAL, priority, None, message, message,
+def technical_alarm(key: str, priority: Priority, message: str,
+                    vital: str | None = None) -> AlarmStatus:
+    return AlarmStatus(key, AlarmKind.TECHNICAL, priority, vital, message, message,
                        AlarmState.ACTIVE, 0.0, 0.0, None, None, False)
 
 
