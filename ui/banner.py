@@ -1,4 +1,4 @@
-"""The alarm banner (the patient's conditions) and the technical strip (the equipment's).
+"""The alarm banner (the patient's conditions) and the technical strip (the system's).
 
 The banner shows the patient first. Its order, highest first:
 1. priority (HIGH, MEDIUM, LOW);
@@ -10,7 +10,7 @@ cue) and flashes as IEC 60601-1-8 Table 2 asks; the next ones are listed beside 
 
 Technical conditions with no vital (a device disconnected, audio output unavailable,
 storage failure, a battery) never take the patient's place: they go to the smaller
-technical strip under the banner, as pills in their priority's colour with asterisks.
+"System" strip under the banner, as pills in their priority's colour with asterisks.
 
 A latched alarm says its worst value and when it was seen ("*** SpO2 CRITICAL 81 at 16:57,
 ended"), not the value at its end. Text is never cut: it is set in the largest size that
@@ -48,7 +48,7 @@ WallOf = Callable[[float], float]
 _KIND_RANK = {AlarmKind.PHYSIOLOGICAL: 0, AlarmKind.TECHNICAL: 1, AlarmKind.ADVISORY: 2}
 
 
-def is_equipment(a: AlarmStatus) -> bool:
+def is_system(a: AlarmStatus) -> bool:
     """A technical condition with no vital: the technical strip's, never the banner's."""
     return a.kind is AlarmKind.TECHNICAL and a.vital is None
 
@@ -60,11 +60,11 @@ def display_order(a: AlarmStatus) -> tuple[int, bool, int, float, str]:
 
 def split_alarms(alarms: Iterable[AlarmStatus]
                  ) -> tuple[tuple[AlarmStatus, ...], tuple[AlarmStatus, ...]]:
-    """(the patient's alarms for the banner, the equipment's for the strip), each in
+    """(the patient's alarms for the banner, the system's for the strip), each in
     display order."""
     alarms = sorted(alarms, key=display_order)
-    return (tuple(a for a in alarms if not is_equipment(a)),
-            tuple(a for a in alarms if is_equipment(a)))
+    return (tuple(a for a in alarms if not is_system(a)),
+            tuple(a for a in alarms if is_system(a)))
 
 
 def condition_text(a: AlarmStatus, wall_of: WallOf | None = None) -> str:
@@ -168,13 +168,13 @@ class AlarmBanner(_AlarmWidget):
     def __init__(self, flash: FlashClock, wall_of: WallOf | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(flash, wall_of, parent)
-        self.equipment_only = False  # no patient alarm, but the strip has some
+        self.system_only = False  # no patient alarm, but the strip has some
         self.setMinimumHeight(72)
 
     def _take(self, snap: AlarmSnapshot) -> tuple[AlarmStatus, ...]:
-        patient, equipment = split_alarms(snap.alarms)
-        if self.equipment_only != (not patient and bool(equipment)):
-            self.equipment_only = not self.equipment_only
+        patient, system = split_alarms(snap.alarms)
+        if self.system_only != (not patient and bool(system)):
+            self.system_only = not self.system_only
             self.update()
         return patient
 
@@ -184,7 +184,7 @@ class AlarmBanner(_AlarmWidget):
         if not self.alarms:
             p.setPen(QPen(BORDER, 2))
             p.drawRect(QRectF(1, 1, w - 2, h - 2))
-            self._text(p, "No patient alarms" if self.equipment_only else "No active alarms",
+            self._text(p, "No patient alarms" if self.system_only else "No active alarms",
                        QRectF(pad, 0, w - 2 * pad, h), int(h * 0.34), 16, TEXT_DIM, False)
             self._finish(p)
             return
@@ -228,10 +228,11 @@ class AlarmBanner(_AlarmWidget):
 
 
 class TechnicalStrip(_AlarmWidget):
-    """Technical conditions with no vital, as pills in their priority's colour (flashing as
-    the banner does), highest first; "+ N more" when they do not all fit."""
+    """The "System" strip: technical conditions with no vital (devices, links, audio,
+    storage) as pills in their priority's colour (flashing as the banner does), highest
+    first; "+ N more" when they do not all fit."""
 
-    LABEL = "Equipment"
+    LABEL = "System"
 
     def __init__(self, flash: FlashClock, wall_of: WallOf | None = None,
                  parent: QWidget | None = None) -> None:
@@ -250,7 +251,7 @@ class TechnicalStrip(_AlarmWidget):
                    TEXT_DIM, bold=False)
         x = pad + label_w + 2 * pad
         if not self.alarms:
-            self._text(p, "no technical alarms", QRectF(x, 0, w - x - pad, h), label_px,
+            self._text(p, "no system alarms", QRectF(x, 0, w - x - pad, h), label_px,
                        12, TEXT_DIM, bold=False)
             self._finish(p)
             return

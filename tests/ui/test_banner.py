@@ -1,4 +1,4 @@
-"""The banner puts the patient first, the strip takes the equipment, latched alarms tell the
+"""The banner puts the patient first, the strip takes the system's alarms, latched alarms tell the
 truth and no alarm text is ever cut: snapshots built by hand, checked on the pixels."""
 
 from __future__ import annotations
@@ -50,14 +50,14 @@ LATCHED = status("spo2-critical:sim", P, H, "spo2", "SpO2 CRITICAL", "*** SpO2 C
 
 def test_order_is_priority_then_patient_first_then_newest():
     rr_old = status("rr-low:old", P, M, "rr", "RR LOW", "** RR LOW 7 < 8", 10.0)
-    patient, equipment = split_alarms(
+    patient, system = split_alarms(
         (AUDIO, LINK, SPO2_STALE, PREDOSE, BATTERY, rr_old, RR_LOW, SBP_HIGH, LATCHED))
     assert [a.key for a in patient] == [
         "spo2-critical:sim",  # HIGH (latched) over every MEDIUM
         "rr-low:sim", "sbp-high:sim", "rr-low:old",  # MEDIUM physiological, newest first
         "spo2-not-current:sim",  # MEDIUM technical on a vital, though the newest
         "sbp-predose:sim"]  # LOW advisory
-    assert [a.key for a in equipment] == [
+    assert [a.key for a in system] == [
         "link-lost:sim-2", "audio-unavailable:vigil", "battery-low:sim"]
 
 
@@ -105,7 +105,7 @@ def test_the_banner_takes_the_patients_colour_under_a_higher_technical_alarm(rig
     assert share_of(region(shot, w, w.strip, (0, 0, 0.3, 1)), ALARM_COLOURS[Priority.MEDIUM]) > 0.2
 
 
-def test_only_equipment_alarms_leave_the_banner_saying_no_patient_alarm(rig, qtbot):
+def test_only_system_alarms_leave_the_banner_saying_no_patient_alarm(rig, qtbot):
     rig.alarms.alarms = [AUDIO]
     rig.poll_alarms()
     qtbot.waitUntil(lambda: rig.window.strip.alarms == (AUDIO,))
@@ -139,7 +139,7 @@ def test_no_banner_or_strip_text_is_cut_at_1920_or_1366(qtbot, tmp_path, size):
         assert [d.text for d in drawn] == [
             "*** SpO2 CRITICAL 81 at 16:57, ended", "Ended: acknowledge [A] to clear",
             "** RR LOW 6 < 8 · ACK", "** NIBP SYS HIGH 185 ≥ 180", "+ 2 more",
-            "Equipment",
+            "System",
             "** sim-2: device disconnected", "** audio output unavailable",
             "* sim: device battery low"]
         for d in drawn:

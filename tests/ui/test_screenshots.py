@@ -305,7 +305,7 @@ def test_screenshot_latched(qtbot, tmp_path, shots_dir, size, suffix):
 @pytest.mark.parametrize(("size", "suffix"), SIZES)
 def test_screenshot_technical_strip(qtbot, tmp_path, shots_dir, size, suffix):
     """A hypertensive surge (the real engine's NIBP alarms) while the audio output is gone
-    and a device's battery is low: the patient keeps the banner, the equipment goes to the
+    and a device's battery is low: the patient keeps the banner, the system's alarms go to the
     strip under it."""
     r = open_rig(qtbot, tmp_path, size, audio=FakeAudioOutput(available=False))
     try:
