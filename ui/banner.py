@@ -220,7 +220,8 @@ class AlarmBanner(_AlarmWidget):
                 chip = QRectF(x, i * row_h + (row_h - side) / 2, side, side)
                 p.fillRect(chip, ALARM_COLOURS[a.priority])
                 box = QRectF(chip.right() + 10, i * row_h, w - chip.right() - 10 - pad, row_h)
-                self._text(p, alarm_text(a, self.wall_of), box, font_px, 13, TEXT)
+                self._text(p, alarm_text(a, self.wall_of), box, font_px, 15, TEXT,
+                           max_lines=2)
             if more:
                 self._text(p, f"+ {more} more", QRectF(x, len(shown) * row_h, w - x - pad,
                                                         row_h), font_px, 13, TEXT_DIM)

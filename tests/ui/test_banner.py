@@ -123,6 +123,30 @@ def test_latched_alarm_shows_its_worst_value_and_time_not_the_value_at_its_end(r
     assert texts == ["*** SpO2 CRITICAL 81 at 16:57, ended", "Ended: acknowledge [A] to clear"]
 
 
+def assert_whole(drawn: list) -> None:
+    """Every text drawn whole, each line within its box (measured with its font)."""
+    for d in drawn:
+        fm = QFontMetricsF(d.fitted.font)
+        assert not d.fitted.elided and d.fitted.text == d.text, d
+        assert all(fm.horizontalAdvance(line) <= d.rect.width() for line in d.fitted.lines)
+        assert fm.height() * len(d.fitted.lines) <= d.rect.height() + 1, d
+
+
+@pytest.mark.parametrize("size", [(1920, 1080), (1366, 768)])
+def test_a_long_advisory_wraps_whole_beside_the_first_alarm(qtbot, tmp_path, size):
+    rr_high = status("rr-high:sim", P, L, "rr", "RR HIGH", "* RR HIGH 32 > 30", 100.0)
+    with shown_rig(qtbot, tmp_path, size=size) as r:
+        r.alarms.alarms = [PREDOSE, rr_high]
+        r.poll_alarms()
+        qtbot.waitUntil(lambda: r.window.banner.alarms == (rr_high, PREDOSE))
+        r.window.banner.repaint()
+        drawn = r.window.banner.drawn
+        assert [d.text for d in drawn] == [
+            "* RR HIGH 32 > 30", "* BP above 140/90 before dosing: consider deferring the dose"]
+        assert_whole(drawn)
+        assert min(d.fitted.font.pixelSize() for d in drawn) >= 17
+
+
 @pytest.mark.parametrize("size", [(1920, 1080), (1366, 768)])
 def test_no_banner_or_strip_text_is_cut_at_1920_or_1366(qtbot, tmp_path, size):
     with shown_rig(qtbot, tmp_path, size=size) as r:
@@ -142,11 +166,7 @@ def test_no_banner_or_strip_text_is_cut_at_1920_or_1366(qtbot, tmp_path, size):
             "System",
             "** sim-2: device disconnected", "** audio output unavailable",
             "* sim: device battery low"]
-        for d in drawn:
-            fm = QFontMetricsF(d.fitted.font)
-            assert not d.fitted.elided and d.fitted.text == d.text, d
-            assert all(fm.horizontalAdvance(line) <= d.rect.width() for line in d.fitted.lines)
-            assert fm.height() * len(d.fitted.lines) <= d.rect.height() + 1, d
+        assert_whole(drawn)
         # Legible at 1 m (4.7 mm, ~17 px): the first alarm much more so.
         assert drawn[0].fitted.font.pixelSize() >= 28
         assert min(d.fitted.font.pixelSize() for d in drawn) >= 17
