@@ -1,8 +1,9 @@
 """The session-room dashboard window: header, alarm banner, numeric tiles, pleth, trend.
 
 It answers, in one glance from across a dim room: is my patient all right (the tiles),
-what is happening (the banner), how long since the dose (the header), what needs me now
-(the banner's first alarm, acknowledge and audio pause beside it).
+what is happening (the banner: the patient's alarms; the System strip under it: devices,
+audio, storage), how long since the dose (the header), what needs me now (the banner's
+first alarm, acknowledge and audio pause beside it).
 
 Everything here runs on the GUI thread. Numerics and alarm snapshots arrive as queued
 bridge signals; the tiles are re-read from `LiveState` a few times a second (staleness is
