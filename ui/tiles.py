@@ -15,6 +15,7 @@ What the frame says about alarms on the tile's vital:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from PySide6.QtCore import QRectF, Qt
@@ -35,6 +36,12 @@ from ui.theme import (
 )
 
 BADGE_MIN_PX = 12
+_NUMBER_UNIT = re.compile(r"(\d) (s|min|h)\b")
+
+
+def keep_units(text: str) -> str:
+    """A number stays on the line of its unit when the note wraps ("46 s", never "46 / s")."""
+    return _NUMBER_UNIT.sub("\\1\u00a0\\2", text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +195,7 @@ class VitalTile(QWidget):
             p.setPen(on_alarm or TEXT_DIM)
             p.drawText(QRectF(bottom.left(), bottom.top(), max(note_w, 0), bottom.height()),
                        Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
-                       | Qt.TextFlag.TextWordWrap, c.note)
+                       | Qt.TextFlag.TextWordWrap, keep_units(c.note))
         p.end()
 
     def _paint_badge(self, p: QPainter, room: QRectF) -> None:

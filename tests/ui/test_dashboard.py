@@ -18,7 +18,7 @@ from monitor.messages import Numerics, TimelineMark, Waveform
 from ui.alarm_tones import PATTERNS
 from ui.bridge import Bridge
 from ui.theme import ALARM_COLOURS, PANEL, TECHNICAL_MARK, vital_colour
-from ui.tiles import VitalTile
+from ui.tiles import VitalTile, keep_units
 
 
 def vitals(t: float, **values: float) -> Numerics:
@@ -345,3 +345,9 @@ def test_technical_condition_on_a_vital_marks_its_tile_as_equipment_never_flashi
         if p is not Priority.LOW:
             assert share_of(img, ALARM_COLOURS[p]) == 0.0
     assert share_of(img[:, :6], TECHNICAL_MARK) > 0.3  # the dashed frame
+
+
+def test_a_wrapped_note_keeps_each_number_with_its_unit():
+    assert keep_units("NOT CURRENT: no data 46 s") == "NOT CURRENT: no data 46\u00a0s"
+    assert keep_units("22:53  ·  4 min ago  ·  next 0:30") == (
+        "22:53  ·  4\u00a0min ago  ·  next 0:30")
