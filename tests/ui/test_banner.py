@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontMetricsF
 from test_screenshots import region, share_of, to_array
 from ui_fakes import shown_rig
@@ -121,6 +122,23 @@ def test_latched_alarm_shows_its_worst_value_and_time_not_the_value_at_its_end(r
     rig.window.banner.repaint()
     texts = [d.text for d in rig.window.banner.drawn]
     assert texts == ["*** SpO2 CRITICAL 81 at 16:57, ended", "Ended: acknowledge [A] to clear"]
+
+
+@pytest.mark.parametrize("size", [(1920, 1080), (1366, 768)])
+def test_an_acknowledged_first_alarm_says_so_on_its_own_line(qtbot, tmp_path, size):
+    with shown_rig(qtbot, tmp_path, size=size) as r:
+        r.alarms.alarms = [SBP_HIGH, RR_LOW, PREDOSE]
+        r.poll_alarms()
+        qtbot.waitUntil(lambda: len(r.window.banner.alarms) == 3)
+        qtbot.keyClick(r.window, Qt.Key.Key_A)
+        qtbot.waitUntil(lambda: all(a.acknowledged for a in r.window.banner.alarms))
+        r.window.banner.repaint()
+        drawn = r.window.banner.drawn
+        assert [d.text for d in drawn] == [
+            "** RR LOW 6 < 8", "Acknowledged: silent until it ends",
+            "** NIBP SYS HIGH 185 ≥ 180 · ACK",
+            "* BP above 140/90 before dosing: consider deferring the dose · ACK"]
+        assert_whole(drawn)
 
 
 def assert_whole(drawn: list) -> None:
