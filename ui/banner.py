@@ -12,7 +12,7 @@ Technical conditions with no vital (a device disconnected, audio output unavaila
 storage failure, a battery) never take the patient's place: they go to the smaller
 "System" strip under the banner, as pills in their priority's colour with asterisks.
 
-A latched alarm says its worst value and when it was seen ("*** SpO2 CRITICAL 81 at 16:57,
+A latched alarm says its worst value and when it was seen ("*** SpO2 LOW 81 at 16:57,
 ended"), not the value at its end. Text is never cut: it is set in the largest size that
 fits its box whole (`ui.theme.fit_text`), and elided with "…" only past a minimum size.
 """
@@ -69,7 +69,7 @@ def split_alarms(alarms: Iterable[AlarmStatus]
 
 def condition_text(a: AlarmStatus, wall_of: WallOf | None = None) -> str:
     """The alarm's line: the engine's message; for a latched alarm, its worst value and
-    the time it was seen, "*** SpO2 CRITICAL 81 at 16:57, ended"."""
+    the time it was seen, "*** SpO2 LOW 81 at 16:57, ended"."""
     if a.state is AlarmState.LATCHED:
         text = f"{a.priority.asterisks} {a.condition}"
         if a.worst_value is not None:
