@@ -48,6 +48,7 @@ class AlarmStatus:
     worst_value: float | None
     limit: float | None
     acknowledged: bool
+    worst_t_s: float | None = None  # session time at which worst_value was seen
 
 
 @dataclass(frozen=True, slots=True)
