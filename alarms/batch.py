@@ -16,7 +16,7 @@ run bounds.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -24,6 +24,7 @@ from alarms.log import Episode
 from alarms.model import AlarmKind, Priority
 from alarms.presets import Preset
 from alarms.rules import When
+from monitor.validity import measurements
 from monitor.vitals import NIBP_KEYS, VITALS, VitalKind
 
 __all__ = ["Recording", "evaluate"]
@@ -34,24 +35,23 @@ class Recording:
     """One source's numerics: row i is one message at `t[i]`; NaN is "no value".
 
     `t` is non-decreasing. An NIBP reading is a row with any of sbp, dbp, map.
+    `validated[key][i]` is True where the device vouched for the value (`Numerics.validated`);
+    a vital not in it is unflagged throughout.
     """
 
     t: np.ndarray
     values: Mapping[str, np.ndarray]
     source: str = "rec"
+    validated: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         n = len(self.t)
-        for key, col in self.values.items():
-            if len(col) != n:
-                raise ValueError(f"column {key!r}: {len(col)} values for {n} times")
+        for what, cols in (("column", self.values), ("validated", self.validated)):
+            for key, col in cols.items():
+                if len(col) != n:
+                    raise ValueError(f"{what} {key!r}: {len(col)} values for {n} times")
         if n > 1 and np.any(np.diff(self.t) < 0):
             raise ValueError("times go back: the rows must be in time order")
-
-
-def _plausible(key: str, v: np.ndarray) -> np.ndarray:
-    lo, hi = VITALS[key].plausible
-    return (v >= lo) & (v <= hi)  # NaN fails both comparisons, and so does an infinity one
 
 
 def _runs_at(c: np.ndarray, enter_c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -170,13 +170,14 @@ def evaluate(rec: Recording, preset: Preset, *, dose_start_t_s: float | None = N
     src = rec.source
     dose = dose_start_t_s
     cols = {k: np.asarray(v, dtype=np.float64) for k, v in rec.values.items() if k in VITALS}
-    oks = {k: _plausible(k, col) for k, col in cols.items()}
+    vouched = {k: np.asarray(v, dtype=bool) for k, v in rec.validated.items()}
+    oks = {k: measurements(k, col, vouched.get(k)) for k, col in cols.items()}
     first_row = {k: int(np.argmax(ok)) for k, ok in oks.items() if ok.any()}
     for key, col in cols.items():
         if VITALS[key].kind is VitalKind.CONTINUOUS:
             _continuous(out, preset, src, key, t, col, oks[key], first_row, recorded)
     nibp = [cols.get(k) for k in NIBP_KEYS]
-    readings = _valid_readings(t, nibp) if any(c is not None for c in nibp) else None
+    readings = _valid_readings(t, nibp, vouched) if any(c is not None for c in nibp) else None
     if readings is not None:
         _nibp(out, preset, src, t, readings, dose, recorded)
     if dose is not None and preset.bp_check is not None:
@@ -238,7 +239,8 @@ def _continuous(out: _Out, preset: Preset, src: str, key: str, t: np.ndarray,
                 *_intervals(stale, tv))
 
 
-def _valid_readings(t: np.ndarray, nibp: list[np.ndarray | None]
+def _valid_readings(t: np.ndarray, nibp: list[np.ndarray | None],
+                    vouched: Mapping[str, np.ndarray]
                     ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """Rows that hold an NIBP reading, which are valid, and their values."""
     n = len(t)
@@ -249,8 +251,10 @@ def _valid_readings(t: np.ndarray, nibp: list[np.ndarray | None]
         has |= ~np.isnan(c)
     rows = np.flatnonzero(has)
     s, d, m = (cols[k][rows] for k in NIBP_KEYS)
-    valid = (_plausible("sbp", s) & _plausible("dbp", d) & (s > d)
-             & (np.isnan(m) | (_plausible("map", m) & (d <= m) & (m <= s))))
+    ok = {k: measurements(k, cols[k][rows], vouched[k][rows] if k in vouched else None)
+          for k in NIBP_KEYS}
+    valid = (ok["sbp"] & ok["dbp"] & (s > d)
+             & (np.isnan(m) | (ok["map"] & (d <= m) & (m <= s))))
     return rows, valid, {"sbp": s, "dbp": d, "map": m}
 
 

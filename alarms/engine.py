@@ -25,7 +25,7 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field, replace
 
 from alarms.model import (
@@ -48,6 +48,7 @@ from monitor.messages import (
     Numerics,
     TimelineMark,
 )
+from monitor.validity import Flag, is_measurement
 from monitor.vitals import NIBP_KEYS, VITALS, VitalKind
 
 Listener = Callable[[AlarmEvent], None]
@@ -128,17 +129,22 @@ def _fmt(vital: str | None, value: float | None) -> str:
     return f"{value:g}"
 
 
-def nibp_reading_valid(sbp: float | None, dbp: float | None, mean: float | None) -> bool:
-    """An NIBP reading is a measurement only if it is complete, in range and consistent."""
+def nibp_reading_valid(sbp: float | None, dbp: float | None, mean: float | None,
+                       validated: Collection[str] = ()) -> bool:
+    """An NIBP reading is a measurement only if it is complete, consistent, and each value
+    is a measurement by the validity rule (in range, or vouched for by the device)."""
+    def ok(key: str, value: float) -> bool:
+        return is_measurement(key, value, Flag.VALID if key in validated else Flag.UNFLAGGED)
+
     if sbp is None or dbp is None:
         return False
-    if not (VITALS["sbp"].is_plausible(sbp) and VITALS["dbp"].is_plausible(dbp)):
+    if not (ok("sbp", sbp) and ok("dbp", dbp)):
         return False
     if not sbp > dbp:
         return False
     if mean is None:
         return True
-    return VITALS["map"].is_plausible(mean) and dbp <= mean <= sbp
+    return ok("map", mean) and dbp <= mean <= sbp
 
 
 class AlarmEngine:
@@ -209,7 +215,7 @@ class AlarmEngine:
             self._advance(t)
             t = max(t, self._now)
             if isinstance(msg, Numerics):
-                self._numerics(msg.source, t, msg.values)
+                self._numerics(msg, t)
             elif isinstance(msg, DeviceStatus):
                 self._status(msg.source, t, msg.state)
             elif isinstance(msg, DeviceCondition):
@@ -493,21 +499,25 @@ class AlarmEngine:
         inv = self._invalidated
         return bool(inv) and ((source, vital) in inv or (source, None) in inv)
 
-    def _numerics(self, source: str, t: float, values: tuple[tuple[str, float], ...]) -> None:
-        nibp = None
-        for key, value in values:
+    def _numerics(self, msg: Numerics, t: float) -> None:
+        """Each value judged by the one validity rule (`monitor.validity`): a measurement
+        is judged against the limits; anything else is an artefact."""
+        source, nibp = msg.source, None
+        measured = {key: is_measurement(key, value, msg.flag(key))
+                    for key, value in msg.values if key in VITALS}
+        for key, value in msg.values:
             if key in NIBP_KEYS:
                 nibp = nibp or {}
                 nibp[key] = value
-            elif key in VITALS and VITALS[key].is_plausible(value):
+            elif measured.get(key):
                 self._has.add((source, key))
-        for key, value in values:
+        for key, value in msg.values:
             v = VITALS.get(key)
             if v is None or v.kind is not VitalKind.CONTINUOUS:
                 continue
-            self._sample(self._track(source, key), t, value, v.is_plausible(value))
+            self._sample(self._track(source, key), t, value, measured[key])
         if nibp is not None:
-            self._reading(source, t, nibp)
+            self._reading(source, t, nibp, msg.validated)
 
     def _sample(self, tr: _Track, t: float, value: float, plausible: bool) -> None:
         by_device = self._invalid_by_device(tr.source, tr.vital)
@@ -577,11 +587,12 @@ class AlarmEngine:
 
     # -- NIBP ------------------------------------------------------------------------------
 
-    def _reading(self, source: str, t: float, r: dict[str, float]) -> None:
+    def _reading(self, source: str, t: float, r: dict[str, float],
+                 validated: Collection[str] = ()) -> None:
         nb = self._nibp.get(source)
         if nb is None:
             nb = self._nibp[source] = _Nibp(source)
-        valid = nibp_reading_valid(r.get("sbp"), r.get("dbp"), r.get("map"))
+        valid = nibp_reading_valid(r.get("sbp"), r.get("dbp"), r.get("map"), validated)
         if not valid or self._invalid_by_device(source, "sbp"):
             for k in list(nb.alarms):
                 self._end(nb.alarms.pop(k), t)

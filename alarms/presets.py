@@ -88,6 +88,13 @@ def _limits() -> tuple[LimitRule, ...]:
                   hysteresis=5, escalate_after_s=ESCALATE_S),
         LimitRule("hr-low", "hr", Op.LT, 50, M, "HR LOW", hrl_src, delay_s=10,
                   hysteresis=3, escalate_after_s=ESCALATE_S),
+        LimitRule("hr-extreme-low", "hr", Op.LT, 30, H, "HR EXTREME LOW",
+                  "design choice: asystole, VF or extreme bradycardia can kill within "
+                  "minutes, so HIGH with no delay (IEC 60601-1-8 Table 1, §1.1), a zero-delay "
+                  "tier as SpO2 critical; 30 bpm = the HR-low limit minus 20, as bedside "
+                  "monitors' red extreme-brady alarm (unverified). A monitor's own valid "
+                  "HR 0 (VF, asystole) alarms here, never as a LOW 'leads off?'",
+                  hysteresis=3),
         # PR alarms only for a device that gives no ECG heart rate (a pulse oximeter alone):
         # with both, the same heartbeat would raise two alarms.
         LimitRule("pr-high", "pr", Op.GT, 120, M, "PR HIGH", hr_src, delay_s=10,

@@ -16,7 +16,7 @@ import sqlite3
 import threading
 import time
 import uuid as uuidlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -42,7 +42,14 @@ from monitor.messages import (
     TimelineMark,
     Waveform,
 )
-from monitor.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+from monitor.schema import (
+    APPLICATION_ID,
+    FLAGS_SINCE,
+    MIGRATIONS,
+    SAMPLE_IN_ALARM,
+    SAMPLE_VALIDATED,
+    SCHEMA_VERSION,
+)
 from monitor.session import (
     DoseProtocol,
     Patient,
@@ -441,6 +448,27 @@ class SessionStore:
             rows = cur.fetchall()
         yield from rows
 
+    def iter_flagged_samples(self, session_id: int
+                             ) -> Iterator[tuple[float, float, str, float, str, int]]:
+        """As `iter_samples`, with each sample's flags (`SAMPLE_VALIDATED`, `SAMPLE_IN_ALARM`;
+        0 in a store made before they were kept)."""
+        with self._lock:
+            cur = self._conn.execute(
+                f"SELECT t_s, t_wall, vital, value, source, {self._flags_column()} FROM samples"
+                " WHERE session_id = ? ORDER BY t_s, rowid", (session_id,))
+            rows = cur.fetchall()
+        yield from rows
+
+    def _flags_column(self) -> str:
+        return "flags" if self.schema_version >= FLAGS_SINCE else "0"
+
+    def sample_validated(self, session_id: int, vital: str) -> np.ndarray:
+        """Whether the device vouched for each value of `sample_arrays` (same order)."""
+        rows = self._query(
+            f"SELECT {self._flags_column()} FROM samples WHERE session_id = ? AND vital = ?"
+            " ORDER BY t_s, rowid", (session_id, vital))
+        return (np.array([r[0] for r in rows], dtype=np.int64) & SAMPLE_VALIDATED) != 0
+
     def sample_arrays(self, session_id: int, vital: str) -> tuple[np.ndarray, np.ndarray]:
         """Times (t_s) and values of one vital as float64 arrays, in time order."""
         rows = self._query(
@@ -580,7 +608,8 @@ class SampleWriter:
         alarms: list[tuple[Any, ...]] = []
         for m in batch:
             if isinstance(m, Numerics):
-                samples.extend((sid, m.t_s, m.t_wall, k, v, m.source) for k, v in m.values)
+                samples.extend((sid, m.t_s, m.t_wall, k, v, m.source, _flags(m, k))
+                               for k, v in m.values)
             elif isinstance(m, Waveform):
                 waves.append((sid, m.t_s, m.t_wall, m.vital, m.rate_hz,
                               m.values.astype("<f4").tobytes(), m.source))
@@ -610,7 +639,8 @@ class SampleWriter:
                 self._applied_cap = self.max_page_count
             with conn:
                 if samples:
-                    conn.executemany("INSERT INTO samples VALUES (?,?,?,?,?,?)", samples)
+                    conn.executemany("INSERT INTO samples (session_id, t_s, t_wall, vital,"
+                                     " value, source, flags) VALUES (?,?,?,?,?,?,?)", samples)
                 if waves:
                     conn.executemany("INSERT INTO waveforms VALUES (?,?,?,?,?,?,?)", waves)
                 if events:
@@ -636,3 +666,16 @@ class SampleWriter:
             if self._on_error:
                 self._on_error(None)
         return True
+
+
+def _flags(m: Numerics, key: str) -> int:
+    return ((SAMPLE_VALIDATED if key in m.validated else 0)
+            | (SAMPLE_IN_ALARM if key in m.in_alarm else 0))
+
+
+def sample_flags(rows: Iterable[tuple[float, float, str, float, str, int]]
+                 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(validated, in_alarm) of a `Numerics` rebuilt from `iter_flagged_samples` rows."""
+    rows = list(rows)
+    return (tuple(r[2] for r in rows if r[5] & SAMPLE_VALIDATED),
+            tuple(r[2] for r in rows if r[5] & SAMPLE_IN_ALARM))

@@ -19,6 +19,9 @@ from ui.tiles import LatchedMark, TileContent
 NIBP_GREY_MARGIN_S = 120.0  # an NIBP reading older than interval + this is greyed
 NIBP_DEFAULT_GREY_S = 15 * 60.0  # when the interval is unknown
 NIBP_BLANK_S = 3600.0  # older than this it is not shown at all (as Philips does)
+# A monitor's own alarm on the numeric (IntelliVue MSMT_STATE_IN_ALARM, S/5 asystole): shown
+# on the tile as the device says it, beside Vigil's own alarm colours.
+DEVICE_ALARM_NOTE = "MONITOR IN ALARM"
 
 
 def duration_text(seconds: float) -> str:
@@ -105,8 +108,9 @@ def continuous_tile(snap: Snapshot, key: str, limits: LimitSource | None,
         s = snap.readings[secondary_key]
         secondary = f"{VITALS[secondary_key].label} {s.text()}"
         secondary_live = s.freshness is Freshness.CURRENT
-    return TileContent(r.text(), live, "" if live else _not_current_note(r), secondary,
-                       secondary_live, limits_text(limits, key))
+    note = (DEVICE_ALARM_NOTE if r.in_alarm else "") if live else _not_current_note(r)
+    return TileContent(r.text(), live, note, secondary, secondary_live,
+                       limits_text(limits, key))
 
 
 def nibp_tile(snap: Snapshot, limits: LimitSource | None, interval_s: float | None,
@@ -130,6 +134,8 @@ def nibp_tile(snap: Snapshot, limits: LimitSource | None, interval_s: float | No
     if age > NIBP_BLANK_S:
         return TileContent("---/---", False, f"last reading {duration_text(age)} ago", "",
                            True, lim)
+    if s.in_alarm or d.in_alarm or m.in_alarm:
+        note = f"{DEVICE_ALARM_NOTE}  ·  {note}"
     mean = f"({m.text()})" if m.freshness is Freshness.CURRENT else "(--)"
     return TileContent(f"{s.text()}/{d.text()}", age <= grey_after, note, mean,
                        age <= grey_after, lim)

@@ -40,6 +40,7 @@ ROWS = (
     ("SpO2 %", ("spo2",), (50.0, 101.0)),
     ("RR /min", ("rr",), (0.0, 40.0)),
 )
+_SHADED_ON = {"pr": "hr"}  # no PR line: its alarms shade the row of the same heartbeat
 
 
 class SessionTimeAxis(pg.AxisItem):
@@ -299,14 +300,14 @@ class TrendView(pg.GraphicsLayoutWidget):
             label.hide()
 
     def _draw_episodes(self, now: float) -> None:
+        """Each episode shades only the rows of the vitals it concerns."""
         per_row: list[list[tuple[float, float, QColor]]] = [[] for _ in self.plots]
         for ep in self.trends.episodes():
             colour = QColor(ALARM_COLOURS[ep.priority])
             colour.setAlpha(70 if ep.priority is Priority.HIGH else 55)
             end = ep.end_s if ep.end_s is not None else now
-            rows = [self._row_of[ep.vital]] if ep.vital in self._row_of else range(
-                len(self.plots))
-            for r in rows:
+            keys = {_SHADED_ON.get(k, k) for k in self.trends.episode_vitals(ep)}
+            for r in sorted({self._row_of[k] for k in keys if k in self._row_of}):
                 per_row[r].append((ep.start_s, max(end, ep.start_s + 1), colour))
         for row, plot in enumerate(self.plots):
             self._sync_regions(self._episode_items[row], plot, per_row[row])

@@ -22,6 +22,7 @@ import numpy as np
 from alarms.log import episodes_from_events, limit_changes
 from monitor.session import EntryKind, Phase, Route, SessionStatus, TimelineEntry
 from monitor.store import SessionStore
+from monitor.validity import measurements
 from monitor.vitals import NIBP_KEYS, NUMERIC_KEYS, VITALS, VitalKind
 
 TABLE_INTERVAL_S = 300.0  # the vitals table: one row per 5 minutes
@@ -34,12 +35,12 @@ DAY_S = 86400.0
 
 @dataclass(frozen=True, slots=True)
 class Series:
-    """One vital's plausible samples, in time order (read-only arrays)."""
+    """One vital's measurements (`monitor.validity`), in time order (read-only arrays)."""
 
     key: str
     t_s: np.ndarray
     values: np.ndarray
-    excluded: int  # samples left out as implausible
+    excluded: int  # samples left out as artefacts (unflagged and implausible)
 
     def at(self, t_s: float, max_age_s: float) -> float | None:
         """The last value at or before `t_s` if not older than `max_age_s`: what a nurse
@@ -279,22 +280,23 @@ def _float(value: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
-def _series(key: str, t: np.ndarray, v: np.ndarray) -> Series:
-    lo, hi = VITALS[key].plausible
-    ok = np.isfinite(v) & (v >= lo) & (v <= hi)
+def _series(key: str, t: np.ndarray, v: np.ndarray, vouched: np.ndarray | None = None
+            ) -> Series:
+    ok = measurements(key, v, vouched)
     t_ok, v_ok = t[ok], v[ok]
     t_ok.flags.writeable = False
     v_ok.flags.writeable = False
     return Series(key, t_ok, v_ok, int(len(v) - ok.sum()))
 
 
-def _nibp(raw: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> tuple[NibpReading, ...]:
+def _nibp(raw: Mapping[str, tuple[np.ndarray, np.ndarray]],
+          vouched: Mapping[str, np.ndarray] | None = None) -> tuple[NibpReading, ...]:
     """NIBP components measured together (one message, so one time) as one reading."""
     readings: dict[float, dict[str, float | None]] = {}
     for key in NIBP_KEYS:
         t, v = raw[key]
-        for t_s, value in zip(t.tolist(), v.tolist(), strict=True):
-            ok = VITALS[key].is_plausible(value)
+        oks = measurements(key, v, None if vouched is None else vouched[key])
+        for t_s, value, ok in zip(t.tolist(), v.tolist(), oks.tolist(), strict=True):
             readings.setdefault(t_s, {})[key] = value if ok else None
     return tuple(NibpReading(t, r.get("sbp"), r.get("dbp"), r.get("map"))
                  for t, r in sorted(readings.items())
@@ -368,8 +370,9 @@ def load_report(store: SessionStore, session_id: int, *, now_wall: float | None 
     session = store.load_session(session_id)
     weight = session.patient.weight_kg
     raw = {key: store.sample_arrays(session_id, key) for key in NUMERIC_KEYS}
-    series = {key: _series(key, *raw[key]) for key in NUMERIC_KEYS}
-    nibp = _nibp(raw)
+    vouched = {key: store.sample_validated(session_id, key) for key in NUMERIC_KEYS}
+    series = {key: _series(key, *raw[key], vouched[key]) for key in NUMERIC_KEYS}
+    nibp = _nibp(raw, vouched)
     entries = session.entries
     data_end = max([float(s.t_s[-1]) for s in series.values() if len(s.t_s)] +
                    [e.t_s for e in entries] + [0.0])

@@ -1,11 +1,20 @@
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
 import pytest
 
-from devices.replay import RecordingError, read_recording
+from alarms.log import episodes_from_events
+from alarms.model import AlarmKind
+from devices.replay import RecordingError, ReplayDriver, read_recording
+from devices.spec import parse_spec
+from monitor.clock import ScaledClock
+from monitor.messages import Numerics
+from monitor.recorder import RecordingPlan, SessionRecorder
+from monitor.store import SessionStore
+from monitor.validity import Flag
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -55,3 +64,27 @@ def test_reads_the_shared_mimic_recording(mimic_csv: Path) -> None:
     assert len(rec.rows) == 1936
     nibp_rows = [r for r in rec.rows if any(k == "sbp" for k, _ in r[1])]
     assert len(nibp_rows) == 152
+
+
+def test_implausible_value_in_a_file_is_an_artefact(tmp_path: Path, db_path: Path) -> None:
+    # A file cannot say "invalid": its values are unflagged, so HR 0 (a monitor's
+    # placeholder, as in MIMIC) is an artefact: a technical condition, never bradycardia.
+    rows = "".join(f"{t},{0 if 10 <= t < 40 else 72},97\n" for t in range(60))
+    p = write(tmp_path, "time_s,hr,spo2\n" + rows)
+    rec = read_recording(p)
+    driver = ReplayDriver(parse_spec(f"replay:{p}"), "file", ScaledClock(speed=1e9), rec)
+
+    async def numerics() -> list[Numerics]:
+        return [m async for m in driver.stream() if isinstance(m, Numerics)]
+
+    sent = asyncio.run(numerics())
+    assert {m.flag(k) for m in sent for k, _ in m.values} == {Flag.UNFLAGGED}
+    assert [m.get("hr") for m in sent if m.t_s == 10.0] == [0.0]  # passed on, as recorded
+    with SessionStore(db_path) as store:
+        recorder = SessionRecorder(store, RecordingPlan((parse_spec(f"replay:{p}"),), None,
+                                                        None, preset="iv-ketamine"))
+        recorder.start()
+        recorder.wait(60)
+        episodes = episodes_from_events(store.alarm_events(recorder.session_id))
+    assert [(e.rule_id, e.kind, e.onset_t_s, e.signal_t_s, e.end_t_s) for e in episodes] == [
+        ("hr-invalid", AlarmKind.TECHNICAL, 10.0, 20.0, 40.0)]

@@ -11,6 +11,7 @@ from devices.ble.gatt import GattDecodeError
 from devices.ble.mapping import CLOCK_TOLERANCE_S, GattMapper, plx_status
 from monitor.clock import VirtualClock
 from monitor.messages import Battery, Condition, DeviceCondition, Numerics
+from monitor.validity import Verdict, judge
 
 WALL0 = datetime(2026, 3, 14, 9, 0, tzinfo=UTC).timestamp()
 
@@ -59,6 +60,20 @@ def test_rr_intervals_never_become_respiratory_rate(mapper: GattMapper) -> None:
 def test_plx_continuous_values(mapper: GattMapper) -> None:
     msgs = mapper.map(gatt.PLX_CONTINUOUS, h("00 6100 4800"), 2.0)
     assert msgs == [Numerics("ble", WALL0 + 2.0, 2.0, (("spo2", 97.0), ("pr", 72.0)))]
+
+
+def test_plx_validated_status_vouches_for_the_values(mapper: GattMapper) -> None:
+    # SpO2 25 %, PR 72: outside SpO2's plausible range. With "validated data" (bit 7) the
+    # oximeter vouches for it: a measurement. Without, it is unflagged: the alarm engine
+    # raises it as an artefact. Neither is a device condition.
+    vouched = mapper.map(gatt.PLX_CONTINUOUS, h("04 1900 4800 8000"), 2.0)
+    assert vouched == [Numerics("ble", WALL0 + 2.0, 2.0, (("spo2", 25.0), ("pr", 72.0)),
+                                validated=("spo2", "pr"))]
+    plain = mapper.map(gatt.PLX_CONTINUOUS, h("04 1900 4800 0000"), 3.0)
+    assert plain == [Numerics("ble", WALL0 + 3.0, 3.0, (("spo2", 25.0), ("pr", 72.0)))]
+    assert (judge("spo2", 25.0, vouched[0].flag("spo2")),
+            judge("spo2", 25.0, plain[0].flag("spo2"))) == (Verdict.MEASUREMENT,
+                                                             Verdict.ARTEFACT)
 
 
 def test_plx_invalid_status_gives_conditions_not_numbers(mapper: GattMapper) -> None:
