@@ -110,6 +110,10 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX alarm_log_by_time ON alarm_log (session_id, t_s);
     """,
+    # 3: when an alarm's worst value was seen (a latched alarm shows it).
+    """
+    ALTER TABLE alarm_log ADD COLUMN worst_t_s REAL;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
