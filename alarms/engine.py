@@ -728,13 +728,16 @@ class AlarmEngine:
             self._schedule_overdue(nb, t + od.timeout_at(t, self._dose))
         self._judge(nb, t, t, r)
 
-    def _judge(self, nb: _Nibp, t: float, reading_t: float, r: dict[str, float]) -> None:
+    def _judge(self, nb: _Nibp, t: float, reading_t: float, r: dict[str, float],
+               dose_only: bool = False) -> None:
         """The NIBP conditions at `t` on the valid reading `r` taken at `reading_t`:
         physiological ones first, then the advisories, which yield to a physiological
-        alarm on the same vital."""
+        alarm on the same vital. `dose_only`: only those that depend on the dose start."""
         pre_dose = self._dose is None or t < self._dose
         for tiers in self._nibp_groups:
             r0 = tiers[0]
+            if dose_only and r0.when is When.ANY:
+                continue
             key = f"{r0.id}:{nb.source}"
             applies = r0.when is When.ANY or (r0.when is When.PRE_DOSE) == pre_dose
             if r0.kind is AlarmKind.ADVISORY and self._physiological(nb, r0.vital):
@@ -820,7 +823,7 @@ class AlarmEngine:
                 continue
             if (nb.invalid is None or not nb.invalid.alive) and not self._invalid_by_device(
                     nb.source, "sbp"):
-                self._judge(nb, now, *nb.readings[-1])
+                self._judge(nb, now, *nb.readings[-1], dose_only=True)
             if (od is not None and nb.last_valid is not None and nb.source not in self._recorded
                     and self._doses > 1 and (nb.overdue is None or not nb.overdue.alive)):
                 due = nb.last_valid + od.timeout_at(nb.last_valid, t)
