@@ -67,3 +67,22 @@ def test_a_version_1_store_gains_the_alarm_log(db_path: Path) -> None:
     with SessionStore(db_path) as store:
         assert store.schema_version == SCHEMA_VERSION >= 2
         assert store.alarm_events(1) == []
+
+
+def test_a_version_2_store_reads_without_worst_times_and_gains_them(db_path: Path) -> None:
+    db_path.touch(mode=0o600)
+    conn = sqlite3.connect(db_path)
+    conn.executescript(MIGRATIONS[0] + ";" + MIGRATIONS[1] + "; PRAGMA user_version = 2;"
+                       f" PRAGMA application_id = {APPLICATION_ID};")
+    conn.execute("INSERT INTO alarm_log VALUES (1, 16.0, 1016.0, 'start', 'spo2-low:dev',"
+                 " 'physiological', 2, 'spo2', 'SpO2 LOW', '** SpO2 LOW 88 < 90', 'active',"
+                 " 1.0, 16.0, 88.0, 90.0, 0, '')")
+    conn.commit()
+    conn.close()
+    with SessionStore(db_path, read_only=True) as store:  # an export: no migration
+        (ev,) = store.alarm_events(1)
+        assert ev.alarm is not None and ev.alarm.worst_t_s is None
+        assert ev.alarm.worst_value == 88
+    with SessionStore(db_path) as store:
+        assert store.schema_version == SCHEMA_VERSION >= 3
+        assert store.alarm_events(1)[0].alarm.worst_t_s is None
