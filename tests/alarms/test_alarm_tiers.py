@@ -6,11 +6,17 @@ at 86; DBP >= 110 MEDIUM, >= 120 HIGH; rise over the pre-dose reading DBP +25)."
 
 from __future__ import annotations
 
-from alarms.model import AlarmEventKind, AlarmKind, AlarmState, Priority
+from collections import Counter
+
+from hypothesis import HealthCheck, given, settings
+
+from alarms.model import AlarmEventKind, AlarmKind, AlarmState, AlarmStatus, Priority
 from alarms.presets import PRESETS
 from alarms.rules import LimitRule, Op, tier_groups
 from monitor.messages import TimelineMark
+from tests.alarms.alarm_helpers import stream
 from tests.alarms.test_alarm_engine import Run
+from tests.alarms.test_alarm_equivalence import recordings
 
 H, M, L = Priority.HIGH, Priority.MEDIUM, Priority.LOW
 START, END, PRIORITY = AlarmEventKind.START, AlarmEventKind.END, AlarmEventKind.PRIORITY
@@ -108,3 +114,27 @@ def test_tiers_group_by_vital_and_direction() -> None:
         assert "only the least severe" in str(e)
     else:
         raise AssertionError("a delayed severe tier must be refused")
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(recordings())
+def test_one_physiological_alarm_per_vital_and_no_advisory_beside_it(case) -> None:
+    rec, dose, until, name, recorded = case
+    _, events = stream(rec, PRESETS[name], dose=dose, until=until, recorded=recorded)
+    active: dict[str, AlarmStatus] = {}
+    for i, ev in enumerate(events):
+        a = ev.alarm
+        if a is None or ev.event is AlarmEventKind.LIMIT_CHANGE:
+            continue
+        if ev.event in (END, AlarmEventKind.SESSION_END):
+            active.pop(a.key, None)
+        else:
+            active[a.key] = a
+        if i + 1 < len(events) and events[i + 1].t_s == ev.t_s:
+            continue  # judge each instant once all its changes are in
+        physiological = Counter(x.vital for x in active.values()
+                                if x.kind is AlarmKind.PHYSIOLOGICAL)
+        assert max(physiological.values(), default=0) <= 1, active
+        assert not any(x.kind is AlarmKind.ADVISORY and physiological[x.vital]
+                       for x in active.values() if x.vital is not None
+                       and x.key.endswith(f":{rec.source}")), active
