@@ -500,11 +500,11 @@ class AlarmEngine:
         self._emit(AlarmEventKind.ESCALATE, a, t)
 
     def _remind(self, a: _Alarm, ack: int, t: float) -> None:
-        """Acknowledged `reminder_s` ago and still present: it sounds again."""
+        """Acknowledged `reminder_s` ago and still present: it sounds again (after an
+        audio pause in progress, which a reminder does not override)."""
         if not a.alive or not a.acknowledged or a.acks != ack:
             return
         a.acknowledged = False
-        a.paused_until = None
         self._emit(AlarmEventKind.REMINDER, a, t)
 
     def _apply_tier(self, a: _Alarm) -> bool:

@@ -98,3 +98,16 @@ def test_a_dose_start_moved_earlier_raises_a_missed_bp_check_now() -> None:
     assert run((0, 600, 1200, 1800, 2400)).events == []  # the 2400 reading was in time
     (ev,) = run((0, 600, 1200, 1800)).events  # none in the window nor since: due now
     assert (ev.event, ev.t_s, ev.alarm.key) == (START, 2500, "bp-check-due:session")
+
+
+def test_a_reminder_waits_for_an_audio_pause_in_progress() -> None:
+    r = Run()
+    r.series("hr", [130] * 21)  # MEDIUM from t=10
+    r.engine.acknowledge(t_s=20)
+    r.series("hr", [130] * 170, t0=21)
+    assert r.engine.pause_audio(t_s=190) == 310
+    r.series("hr", [130] * 20, t0=191)  # the reminder falls due at 200
+    snap = r.engine.snapshot()
+    assert not snap.alarms[0].acknowledged and snap.sounding is None
+    r.series("hr", [130] * 101, t0=211)
+    assert r.engine.snapshot().sounding is Priority.MEDIUM
