@@ -128,7 +128,7 @@ class _Out:
                                       ends[keep].tolist(), w[keep].tolist(),
                                       esc[keep].tolist(), strict=True))
 
-    def tiered(self, key: str, tiers: tuple[LimitRule, ...], times: np.ndarray,
+    def tiered(self, src: str, tiers: tuple[LimitRule, ...], times: np.ndarray,
                vals: np.ndarray, runs: list[tuple[np.ndarray, np.ndarray]]) -> None:
         """One alarm per stretch of events in which some tier is met (`runs`: each tier's
         runs, as event indices; a tier starting at the event that clears another continues
@@ -172,7 +172,7 @@ class _Out:
             seg = vals[first:end]
             worst = float(np.nanmin(seg) if r0.op.low else np.nanmax(seg))
             self.episodes.append(Episode(
-                f"{r0.id}:{key}", r0.kind, r0.vital, rule.condition,
+                f"{r0.id}:{src}", r0.kind, r0.vital, rule.condition,
                 max(rule.priority, base), float(times[first]), signal,
                 float(times[end]) if end < n else None, worst, rule.limit, esc, peak=top))
 
