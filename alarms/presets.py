@@ -48,9 +48,12 @@ class Preset:
     min_monitoring: MinMonitoringRule | None
     latch_high: bool = True  # HIGH physiological alarms stay shown until acknowledged
     audio_pause_s: float = 120.0
+    reminder_s: float | None = 180.0  # an acknowledged alarm still present sounds again
     sources: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({
         "latch_high": "design choice: §11.3, visual latching of HIGH physiological alarms",
         "audio_pause_s": "design choice: 2 min as Dräger and Masimo (§1.5, §11.3)",
+        "reminder_s": "design choice: §11.3, reminder for acknowledged active alarms every "
+                      "3 min, within Philips (2 or 3 min) and Masimo (3 min) (§1.5)",
     }))
 
     def system_rule(self, rule_id: str) -> SystemRule | None:
@@ -213,9 +216,10 @@ def _base(name: str, description: str, bp_check_s: float, bp_src: str,
         name=name, description=description, limits=_limits(), relative=_relative(),
         artefacts=_artefacts(), currency=_currency(),
         nibp_overdue=NibpOverdueRule(
-            "nibp-overdue", 15 * 60, 2 * 60, L, "NIBP overdue",
-            "design choice (§11.1 NIBP overdue: interval + 2 min, LOW technical); the "
-            "longest scheduled interval is 15 min (§11.2)"),
+            "nibp-overdue", 10 * 60, 2 * 60, L, "NIBP overdue",
+            "design choice (§11.1 NIBP overdue: interval + 2 min, LOW technical) on the "
+            "§11.2 schedule: every 10 min before the dose to 60 min after, then every 15 min",
+            steps=((60 * 60, 15 * 60),)),
         device=_device(), system=_system(),
         bp_check=BpCheckRule("bp-check-due", bp_check_s, 5 * 60, L, "BP check due", bp_src),
         min_monitoring=min_monitoring)

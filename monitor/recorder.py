@@ -178,10 +178,17 @@ class SessionRecorder:
 
     def edit_entry(self, entry_id: int, author: str, *, t_s: float | None = None,
                    data: Mapping[str, Any] | None = None) -> None:
-        """Changes an entry; the store keeps the earlier state with who and when. The alarm
-        engine keeps the dose start it was first given: readings already judged against the
-        pre-dose baseline stay judged (the report shows the corrected time)."""
+        """Changes an entry; the store keeps the earlier state with who and when. A corrected
+        dose start moves the alarm engine's: from now on the pre-dose baseline, the BP check
+        and the minimum monitoring follow it (alarms already logged stay as logged)."""
         self.store.edit_entry(entry_id, author, t_s=t_s, data=data)
+        if t_s is None:
+            return
+        session = self.store.load_session(self.session_id)
+        edited = next((e for e in session.entries if e.id == entry_id), None)
+        dose = session.dose_start_s
+        if edited is not None and edited.kind == EntryKind.DOSE_START and dose is not None:
+            self.alarms.move_dose_start(dose)
 
     # -- devices connected and disconnected during the session --------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 APPLICATION_ID = 0x5669674C  # "VigL"
 SAMPLE_VALIDATED, SAMPLE_IN_ALARM = 1, 2  # samples.flags bits (migration 3)
 FLAGS_SINCE = 3  # the schema version that added samples.flags
+WORST_T_SINCE = 4  # the schema version that added alarm_log.worst_t_s
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: sessions, devices, samples, waveforms, device events, timeline with edit history.
@@ -117,6 +118,10 @@ MIGRATIONS: tuple[str, ...] = (
     # was on for it. Samples stored before have 0: unflagged, as they were judged then.
     """
     ALTER TABLE samples ADD COLUMN flags INTEGER NOT NULL DEFAULT 0;
+    """,
+    # 4: when an alarm's worst value was seen (a latched alarm shows it).
+    """
+    ALTER TABLE alarm_log ADD COLUMN worst_t_s REAL;
     """,
 )
 

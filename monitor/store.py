@@ -49,6 +49,7 @@ from monitor.schema import (
     SAMPLE_IN_ALARM,
     SAMPLE_VALIDATED,
     SCHEMA_VERSION,
+    WORST_T_SINCE,
 )
 from monitor.session import (
     DoseProtocol,
@@ -63,7 +64,7 @@ from monitor.session import (
 log = logging.getLogger(__name__)
 
 COMMIT_INTERVAL_S = 0.25
-_INSERT_ALARM = f"INSERT INTO alarm_log VALUES ({','.join('?' * 17)})"
+_INSERT_ALARM = f"INSERT INTO alarm_log VALUES ({','.join('?' * 18)})"
 STORE_FILENAME = "sessions.sqlite3"
 
 
@@ -495,14 +496,17 @@ class SessionStore:
     def alarm_events(self, session_id: int) -> list[AlarmEvent]:
         """The session's alarm log, event by event, in the order the engine emitted it."""
         out = []
+        # A read-only store of an older schema has no worst_t_s column.
+        worst_t_s = "worst_t_s" if self.schema_version >= WORST_T_SINCE else "NULL"
         for (t_s, t_wall, event, key, kind, priority, vital, condition, message, state,
-             onset, signal, worst, limit, acked, user) in self._query(
+             onset, signal, worst, limit, acked, user, worst_t) in self._query(
                 "SELECT t_s, t_wall, event, key, kind, priority, vital, condition, message,"
-                " state, onset_t_s, signal_t_s, worst_value, limit_value, acknowledged, user"
-                " FROM alarm_log WHERE session_id = ? ORDER BY rowid", (session_id,)):
+                " state, onset_t_s, signal_t_s, worst_value, limit_value, acknowledged, user,"
+                f" {worst_t_s} FROM alarm_log WHERE session_id = ? ORDER BY rowid",
+                (session_id,)):
             status = None if key is None else AlarmStatus(
                 key, AlarmKind(kind), Priority(priority), vital, condition, message,
-                AlarmState(state), onset, signal, worst, limit, bool(acked))
+                AlarmState(state), onset, signal, worst, limit, bool(acked), worst_t)
             out.append(AlarmEvent(t_s, t_wall, AlarmEventKind(event), status, user))
         return out
 
@@ -631,7 +635,7 @@ class SampleWriter:
                     (None,) * 12 if a is None else
                     (a.key, str(a.kind), int(a.priority), a.vital, a.condition, a.message,
                      str(a.state), a.onset_t_s, a.signal_t_s, a.worst_value, a.limit,
-                     int(a.acknowledged))) + (m.user,))
+                     int(a.acknowledged))) + (m.user, None if a is None else a.worst_t_s))
         try:
             if self.max_page_count != self._applied_cap:
                 cap = self.max_page_count or 1_073_741_823  # SQLite's default maximum

@@ -34,9 +34,10 @@ def hr_zero(vouched: tuple[str, ...]) -> list[Episode]:
 
 def test_a_valid_hr_of_zero_is_a_high_physiological_alarm_at_once() -> None:
     eps = hr_zero(("hr",))  # IntelliVue HR 0, state valid + in alarm: VF or asystole
-    high = [e for e in eps if e.rule_id == "hr-extreme-low"]
-    assert [(e.kind, e.priority, e.signal_t_s, e.worst_value) for e in high] == [
-        (AlarmKind.PHYSIOLOGICAL, Priority.HIGH, 0.0, 0.0)]
+    # One HR-low alarm (keyed by its least severe tier) at HIGH from the first sample: the
+    # extreme-low tier has no delay.
+    assert [(e.rule_id, e.kind, e.peak, e.signal_t_s, e.worst_value) for e in eps] == [
+        ("hr-low", AlarmKind.PHYSIOLOGICAL, Priority.HIGH, 0.0, 0.0)]
     assert not [e for e in eps if e.kind is AlarmKind.TECHNICAL], "never 'leads off?'"
     eps = hr_zero(())  # the same 0 unflagged (a recording's placeholder): an artefact
     assert [(e.rule_id, e.kind, e.priority, e.signal_t_s) for e in eps] == [

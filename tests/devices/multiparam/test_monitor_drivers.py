@@ -121,7 +121,8 @@ def test_intellivue_valid_hr_zero_in_alarm_is_a_high_alarm_on_the_tile() -> None
     engine.tick(hr[0].t_s + 11.0)  # past every delay: "leads off?" would show by now
     shown = engine.snapshot().alarms
     assert [(a.key, a.kind) for a in shown if a.priority is Priority.HIGH] == [
-        ("hr-extreme-low:mp", AlarmKind.PHYSIOLOGICAL)]
+        ("hr-low:mp", AlarmKind.PHYSIOLOGICAL)]  # HR low at its extreme tier
+    assert [a.condition for a in shown if a.vital == "hr"] == ["HR EXTREME LOW"]
     assert not [a for a in shown if a.kind is AlarmKind.TECHNICAL and a.vital == "hr"]
 
 
