@@ -1,0 +1,141 @@
+"""A real "no space left on device" while `main.py record` records: a small tmpfs the test
+mounts (root only), filled to the last byte so that SQLite's next write fails with ENOSPC.
+The storage-failure alarm must show while the disk is full, and once space returns every
+value the replay sent must be in the store, once."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from monitor.session import SessionStatus
+from monitor.store import SessionStore
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+ROWS = 400  # a replay of 400 s: 8 s at --speed 50, time enough to fill and free the disk
+SPEED = "50"
+WAIT_S = 20.0
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 2 MiB tmpfs of the test's own, unmounted afterwards."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs to fill needs root (CI runs the suite as root)")
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "vigil-full-disk",
+                    str(mount)], check=True)
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "--lazy", str(mount)], check=True)
+
+
+def fill(path: Path) -> int:
+    """Writes `path` until the file system has not one byte left; returns the bytes written."""
+    written = 0
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_EXCL, 0o600)
+    try:
+        for chunk in (1 << 16, 1 << 12, 1 << 8, 1):
+            block = b"\xff" * chunk
+            while True:
+                try:
+                    written += os.write(fd, block)
+                except OSError as e:
+                    if e.errno != errno.ENOSPC:
+                        raise
+                    break
+    finally:
+        os.close(fd)
+    return written
+
+
+def _replay_file(path: Path) -> Counter[tuple[float, str, float]]:
+    """A vitals CSV, one row a second; returns what it holds as (t_s, vital, value)."""
+    expected: Counter[tuple[float, str, float]] = Counter()
+    lines = ["time_s,hr,spo2"]
+    for i in range(ROWS):
+        hr, spo2 = 60 + i % 40, 92 + i % 8
+        lines.append(f"{i},{hr},{spo2}")
+        expected.update([(float(i), "hr", float(hr)), (float(i), "spo2", float(spo2))])
+    path.write_text("\n".join(lines) + "\n")
+    return expected
+
+
+class Lines:
+    """A process's stdout, line by line, read by a thread; waits have deadlines."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self._q: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        assert proc.stdout is not None
+        stream = proc.stdout
+        threading.Thread(target=lambda: [self._q.put(x) for x in stream], daemon=True).start()
+
+    def wait_for(self, text: str, timeout: float = WAIT_S) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            assert remaining > 0, f"no line with {text!r} within {timeout:g} s"
+            with contextlib.suppress(queue.Empty):
+                line = self._q.get(timeout=remaining)
+                self.seen.append(line)
+                if text in line:
+                    return line
+
+
+def test_full_disk_during_record_raises_the_alarm_and_loses_nothing(
+        small_disk: Path, tmp_path: Path) -> None:
+    db = small_disk / "vigil.sqlite3"
+    csv = tmp_path / "vitals.csv"  # the recording is read from elsewhere
+    expected = _replay_file(csv)
+    filler = small_disk / "filler"
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "main.py"), "record", "--device", f"replay:{csv}",
+         "--duration", str(ROWS), "--speed", SPEED, "--db", str(db), "--live"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out = Lines(proc)
+        out.wait_for("0:00:05")  # recording: five seconds of session time are in
+        assert fill(filler) > 0
+        started = out.wait_for("storage failure: data kept in memory")
+        assert started.startswith("alarm: start") and "(technical)" in started, started
+        with pytest.raises(OSError) as full:  # the disk really is full
+            (small_disk / "probe").write_bytes(b"x" * 4096)
+        assert full.value.errno == errno.ENOSPC
+        out.wait_for("0:01:40")  # a while longer on a full disk: values pile up in memory
+        filler.unlink()  # space returns
+        assert out.wait_for("storage failure: data kept in memory").startswith("alarm: end")
+        _, err = proc.communicate(timeout=WAIT_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    # The process said why, on stderr, while it happened, and that it recovered.
+    assert "cannot write to the session store" in err and "disk is full" in err, err
+    assert "writing to the session store works again" in err
+    with SessionStore(db, read_only=True) as store:
+        [session] = store.list_sessions()
+        stored = Counter((t, vital, value)
+                         for t, _w, vital, value, _src in store.iter_samples(session.id))
+        alarms = [str(e.event) for e in store.alarm_events(session.id)
+                  if e.alarm is not None and e.alarm.key.startswith("storage-failure")]
+    assert session.status is SessionStatus.COMPLETED
+    assert stored == expected  # every value the replay sent, each once
+    # The storage-failure episode itself reached the alarm log once there was room.
+    assert alarms[0] == "start" and alarms[-1] == "end" and alarms.count("start") == 1, alarms
