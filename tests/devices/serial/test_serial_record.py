@@ -5,7 +5,6 @@ device condition with no number while it lasts."""
 from __future__ import annotations
 
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -23,31 +22,11 @@ from tests.devices.serial.serial_frames import (
     masimo_line,
     nonin2_packet,
 )
+from tests.store_probe import wait_count
 
 pytestmark = pytest.mark.slow
 
 DURATION_S = 5  # enough for both phases; the phase switch waits on the store, not a timer
-
-
-def _count(db: Path, sql: str) -> int:
-    """Reads the live store without touching it (read-only, as another process would)."""
-    if not db.exists():
-        return 0
-    try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
-            return int(conn.execute(sql).fetchone()[0])
-    except sqlite3.OperationalError:  # the schema is not created yet
-        return 0
-
-
-def _wait_for(db: Path, sql: str, proc: subprocess.Popen[str], what: str,
-              need: int = 1, timeout: float = 20.0) -> None:
-    """Polls the store until the count `sql` reaches `need`; fails if record ends first."""
-    deadline = time.monotonic() + timeout
-    while _count(db, sql) < need:
-        assert proc.poll() is None, f"record ended while waiting for {what}"
-        assert time.monotonic() < deadline, f"no {what} within {timeout:g} s"
-        time.sleep(0.02)  # polling another process's file; the wait is on its content
 
 
 def _record(tmp_path: Path, kind: str, period_s: float, produce: Callable[[PtyDevice, str],
@@ -61,11 +40,11 @@ def _record(tmp_path: Path, kind: str, period_s: float, produce: Callable[[PtyDe
          "--duration", str(DURATION_S), "--db", str(db)],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        _wait_for(db, f"SELECT COUNT(*) FROM samples WHERE vital = '{valid_vital}'", proc,
-                  "sample stored")
+        wait_count(db, f"SELECT COUNT(*) FROM samples WHERE vital = '{valid_vital}'", proc,
+                   "sample stored")
         phase[0] = "no_finger"
-        _wait_for(db, "SELECT COUNT(*) FROM device_events WHERE kind = 'condition' AND "
-                      f"code = '{condition}' AND active = 1", proc, "condition stored")
+        wait_count(db, "SELECT COUNT(*) FROM device_events WHERE kind = 'condition' AND "
+                       f"code = '{condition}' AND active = 1", proc, "condition stored")
         _, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
@@ -164,28 +143,28 @@ def test_record_survives_the_port_vanishing_and_returning_at_the_same_path(
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     second: CountingOximeter | None = None
     try:
-        _wait_for(db, "SELECT COUNT(*) FROM samples WHERE vital = 'pr' AND value >= 40",
-                  proc, "ten lines stored")
+        wait_count(db, "SELECT COUNT(*) FROM samples WHERE vital = 'pr' AND value >= 40",
+                   proc, "ten lines stored")
         first.dev.stop()  # the last line it sends, then it vanishes
         last = first.sent[-1]
-        _wait_for(db, f"SELECT COUNT(*) FROM samples WHERE vital = 'pr' AND value = {last}",
-                  proc, "the last line before the unplug")
+        wait_count(db, f"SELECT COUNT(*) FROM samples WHERE vital = 'pr' AND value = {last}",
+                   proc, "the last line before the unplug")
         unplugged = time.time()
         first.dev.unplug()
-        _wait_for(db, "SELECT COUNT(*) FROM device_events WHERE kind = 'status' AND "
-                      "code = 'disconnected'", proc, "a disconnection")
+        wait_count(db, "SELECT COUNT(*) FROM device_events WHERE kind = 'status' AND "
+                       "code = 'disconnected'", proc, "a disconnection")
         second = CountingOximeter(last + 1)  # the same oximeter, re-enumerated
         second.play()
         relink = tmp_path / "relink"
         relink.symlink_to(second.dev.path)
         relink.replace(port)  # atomically, as udev re-points /dev/serial/by-id
-        _wait_for(db, "SELECT COUNT(*) FROM samples WHERE vital = 'pr' AND t_wall > (SELECT "
-                      "MAX(t_wall) FROM device_events WHERE code = 'disconnected')", proc,
-                  "ten lines after the reconnection", need=10)
+        wait_count(db, "SELECT COUNT(*) FROM samples WHERE vital = 'pr' AND t_wall > (SELECT "
+                       "MAX(t_wall) FROM device_events WHERE code = 'disconnected')", proc,
+                   "ten lines after the reconnection", need=10)
         second.dev.stop()
         last2 = second.sent[-1]
-        _wait_for(db, f"SELECT COUNT(*) FROM samples WHERE vital = 'pr' AND value = {last2}",
-                  proc, "the last line sent")
+        wait_count(db, f"SELECT COUNT(*) FROM samples WHERE vital = 'pr' AND value = {last2}",
+                   proc, "the last line sent")
         proc.send_signal(signal.SIGINT)  # Ctrl+C: the session ends as completed
         _, err = proc.communicate(timeout=30)
     finally:
