@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from tests.store_probe import wait_count
+from tests.store_probe import finish, wait_count
 
 pytestmark = pytest.mark.slow
 
@@ -45,12 +45,8 @@ def _dashboard_briefly(home: Path, db: Path) -> str:
         wait_count(db, "SELECT COUNT(*) FROM samples s JOIN sessions p ON p.id = s.session_id"
                        " WHERE p.status = 'active' AND s.vital = 'hr'", proc,
                    "three heart rates from the dashboard", need=3, timeout=TIMEOUT_S)
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=TIMEOUT_S)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        out, err = finish(proc, signal.SIGINT, TIMEOUT_S)
     assert proc.returncode == 0, err
     return out + err
 

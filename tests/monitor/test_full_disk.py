@@ -22,6 +22,7 @@ import pytest
 from monitor.session import SessionStatus
 from monitor.store import SessionStore
 from tests.conftest import REPO
+from tests.store_probe import finish
 
 pytestmark = pytest.mark.slow
 
@@ -120,11 +121,8 @@ def test_full_disk_during_record_raises_the_alarm_and_loses_nothing(
         out.wait_for("0:01:40")  # a while longer on a full disk: values pile up in memory
         filler.unlink()  # space returns
         assert out.wait_for("storage failure: data kept in memory").startswith("alarm: end")
-        _, err = proc.communicate(timeout=WAIT_S)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        _, err = finish(proc, timeout=WAIT_S)  # the replay ends by itself
     assert proc.returncode == 0, err
     # The process said why, on stderr, while it happened, and that it recovered.
     assert "cannot write to the session store" in err and "disk is full" in err, err

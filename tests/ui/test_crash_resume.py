@@ -16,7 +16,7 @@ import pytest
 from monitor.session import EntryKind, SessionStatus
 from monitor.store import STORE_FILENAME, SessionStore
 from tests.conftest import REPO
-from tests.store_probe import wait_count
+from tests.store_probe import finish, wait_count
 
 pytestmark = pytest.mark.slow
 
@@ -44,13 +44,6 @@ def _announced(proc: subprocess.Popen[str]) -> str:
     raise AssertionError(f"the dashboard ended before recording (exit {proc.wait()})")
 
 
-def _stop(proc: subprocess.Popen[str]) -> None:
-    """Kills `proc` if it still runs, and closes its pipe."""
-    if proc.poll() is None:
-        proc.kill()
-    proc.communicate(timeout=WAIT_S)
-
-
 def test_kill_9_then_make_run_resumes_the_session_and_shows_the_gap(tmp_path: Path) -> None:
     db = tmp_path / "data" / "vigil" / STORE_FILENAME  # where `make run` keeps the store
     first = _dashboard(tmp_path)
@@ -59,10 +52,8 @@ def test_kill_9_then_make_run_resumes_the_session_and_shows_the_gap(tmp_path: Pa
         wait_count(db, "SELECT COUNT(*) FROM samples WHERE vital = 'hr'", first,
                    "five heart rates stored", need=5, timeout=WAIT_S)
         killed = time.time()
-        first.send_signal(signal.SIGKILL)
-        first.wait(10)
     finally:
-        _stop(first)
+        finish(first, signal.SIGKILL, WAIT_S)
     with SessionStore(db, read_only=True) as store:
         [before] = store.list_sessions()  # its process is gone: interrupted, ended with
         assert before.status is SessionStatus.INTERRUPTED  # its last stored data
@@ -78,10 +69,8 @@ def test_kill_9_then_make_run_resumes_the_session_and_shows_the_gap(tmp_path: Pa
         wait_count(db, f"SELECT COUNT(*) FROM samples WHERE vital = 'hr' AND "
                        f"t_wall > {restarted}", second, "heart rates after the restart",
                    need=3, timeout=WAIT_S)
-        second.send_signal(signal.SIGINT)  # Ctrl+C: the session ends as completed
-        _, err = second.communicate(timeout=WAIT_S)
     finally:
-        _stop(second)
+        _, err = finish(second, signal.SIGINT, WAIT_S)  # Ctrl+C: the session ends completed
     assert second.returncode == 0, err
 
     with SessionStore(db, read_only=True) as store:

@@ -22,7 +22,7 @@ from tests.devices.serial.serial_frames import (
     masimo_line,
     nonin2_packet,
 )
-from tests.store_probe import wait_count
+from tests.store_probe import finish, wait_count
 
 pytestmark = pytest.mark.slow
 
@@ -45,11 +45,8 @@ def _record(tmp_path: Path, kind: str, period_s: float, produce: Callable[[PtyDe
         phase[0] = "no_finger"
         wait_count(db, "SELECT COUNT(*) FROM device_events WHERE kind = 'condition' AND "
                        f"code = '{condition}' AND active = 1", proc, "condition stored")
-        _, err = proc.communicate(timeout=30)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        _, err = finish(proc)  # the session ends with its duration
         dev.unplug()
     assert proc.returncode == 0, err
     store = SessionStore(db)
@@ -165,12 +162,8 @@ def test_record_survives_the_port_vanishing_and_returning_at_the_same_path(
         last2 = second.sent[-1]
         wait_count(db, f"SELECT COUNT(*) FROM samples WHERE vital = 'pr' AND value = {last2}",
                    proc, "the last line sent")
-        proc.send_signal(signal.SIGINT)  # Ctrl+C: the session ends as completed
-        _, err = proc.communicate(timeout=30)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+        _, err = finish(proc, signal.SIGINT)  # Ctrl+C: the session ends as completed
         first.dev.unplug()
         if second is not None:
             second.dev.unplug()
