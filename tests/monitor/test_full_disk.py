@@ -9,6 +9,7 @@ import contextlib
 import errno
 import os
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -16,13 +17,15 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
+import numpy as np
 import pytest
 
 from monitor.session import SessionStatus
 from monitor.store import SessionStore
 from tests.conftest import REPO
-from tests.store_probe import finish
+from tests.store_probe import finish, wait_count
 
 pytestmark = pytest.mark.slow
 
@@ -78,13 +81,12 @@ def _replay_file(path: Path) -> Counter[tuple[float, str, float]]:
 
 
 class Lines:
-    """A process's stdout, line by line, read by a thread; waits have deadlines."""
+    """A process's output, line by line, read by a thread; waits have deadlines."""
 
-    def __init__(self, proc: subprocess.Popen[str]) -> None:
+    def __init__(self, stream: IO[str] | None) -> None:
         self._q: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
-        assert proc.stdout is not None
-        stream = proc.stdout
+        assert stream is not None
         threading.Thread(target=lambda: [self._q.put(x) for x in stream], daemon=True).start()
 
     def wait_for(self, text: str, timeout: float = WAIT_S) -> str:
@@ -110,7 +112,7 @@ def test_full_disk_during_record_raises_the_alarm_and_loses_nothing(
          "--duration", str(ROWS), "--speed", SPEED, "--db", str(db), "--live"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        out = Lines(proc)
+        out = Lines(proc.stdout)
         out.wait_for("0:00:05")  # recording: five seconds of session time are in
         assert fill(filler) > 0
         started = out.wait_for("storage failure: data kept in memory")
@@ -136,4 +138,42 @@ def test_full_disk_during_record_raises_the_alarm_and_loses_nothing(
     assert session.status is SessionStatus.COMPLETED
     assert stored == expected  # every value the replay sent, each once
     # The storage-failure episode itself reached the alarm log once there was room.
+    assert alarms[0] == "start" and alarms[-1] == "end" and alarms.count("start") == 1, alarms
+
+
+def test_full_disk_under_the_dashboard_raises_the_alarm_and_loses_no_heart_rate(
+        small_disk: Path, tmp_path: Path) -> None:
+    """The same under `make run`'s dashboard on the simulator (one heart rate a second)."""
+    db = small_disk / "vigil.sqlite3"
+    filler = small_disk / "filler"
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "main.py"), "dashboard", "--no-dialog", "--db", str(db)],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
+             "XDG_CONFIG_HOME": str(tmp_path / "config")})
+    try:
+        err = Lines(proc.stderr)
+        err.wait_for("recording session 1")
+        wait_count(db, "SELECT COUNT(*) FROM samples WHERE vital = 'hr'", proc,
+                   "heart rates", need=3, timeout=WAIT_S)
+        assert fill(filler) > 0
+        assert "disk is full" in err.wait_for("cannot write to the session store")
+        with pytest.raises(subprocess.TimeoutExpired):  # it keeps running on a full disk
+            proc.wait(timeout=3)
+        freed = time.time()
+        filler.unlink()
+        err.wait_for("writing to the session store works again")
+        wait_count(db, f"SELECT COUNT(*) FROM samples WHERE vital = 'hr' AND t_wall > {freed}",
+                   proc, "heart rates after space returned", need=2, timeout=WAIT_S)
+    finally:
+        finish(proc, signal.SIGINT, WAIT_S)
+    assert proc.returncode == 0
+    with SessionStore(db, read_only=True) as store:
+        [session] = store.list_sessions()
+        t, _ = store.sample_arrays(session.id, "hr")
+        alarms = [str(e.event) for e in store.alarm_events(session.id)
+                  if e.alarm is not None and e.alarm.key.startswith("storage-failure")]
+    assert session.status is SessionStatus.COMPLETED
+    # One heart rate a second from start to end, through the full disk: none lost, none twice.
+    assert len(t) >= 8 and np.all(np.diff(t) > 0.5) and np.all(np.diff(t) < 1.5), np.diff(t)
     assert alarms[0] == "start" and alarms[-1] == "end" and alarms.count("start") == 1, alarms
