@@ -2,6 +2,12 @@
 on a private dbus-daemon, with Heart Rate, Pulse Oximeter and Blood Pressure peripherals
 served by bluez-peripheral (ble_peripheral.py). No radio, no root, no system bus.
 
+Faults, through the real `main.py record`: a strap that leaves and comes back (twice), a
+cuff's connect-send-hang-up cycles, a cuff that must be paired. BlueZoo 1.0.2 cannot
+export a device's GATT objects twice, so a device that comes back registers its GATT
+database anew and the central forgets it when it goes (see ble_peripheral.py); bleak and
+Vigil's driver are used as they are.
+
 BlueZoo (GPL-2.0) runs only as a separate process here; nothing of it is imported.
 """
 
