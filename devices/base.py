@@ -22,6 +22,8 @@ class DeviceError(Exception):
     `messages` (e.g. a DeviceCondition saying the device must be paired) are recorded, in
     order, before the device is marked disconnected."""
 
+    messages: tuple[Message, ...] = ()  # also for subclasses with an __init__ of their own
+
     def __init__(self, *args: object, messages: Sequence[Message] = ()) -> None:
         super().__init__(*args)
         self.messages = tuple(messages)
