@@ -37,8 +37,6 @@ from monitor.messages import Battery, Condition, DeviceCondition, Message, Numer
 
 log = logging.getLogger(__name__)
 
-LOW_BATTERY_PERCENT = 20.0  # LOW_BATTERY starts below this ...
-BATTERY_OK_PERCENT = 25.0  # ... and ends at or above this (no flicker at the threshold)
 CLOCK_TOLERANCE_S = 300.0  # device clocks drift: how far off a device time may be
 ConditionKey = tuple[Condition, str | None]  # (condition, vital)
 
@@ -206,17 +204,12 @@ class GattMapper:
         return self._emit("bp", conds, t, values)
 
     def battery(self, percent: int | None, t: float) -> list[Message]:
-        """A Battery message, and LOW_BATTERY when it starts or ends."""
+        """A Battery message. The alarm engine judges the level (its battery-low rule, with
+        hysteresis); a LOW_BATTERY condition as well would be a second alarm for one problem.
+        """
         if percent is None:  # a reserved value: no level is better than a made-up one
             return []
-        key = (Condition.LOW_BATTERY, None)
-        conds: dict[ConditionKey, str] = {}
-        if percent < LOW_BATTERY_PERCENT or (key in self._active
-                                             and percent < BATTERY_OK_PERCENT):
-            conds = {key: "the battery is low: charge or replace it"}
-        wall = self.clock.wall(t)
-        return [Battery(self.source, wall, t, float(percent)),
-                *self._conditions("battery", conds, t)]
+        return [Battery(self.source, self.clock.wall(t), t, float(percent))]
 
     def condition(self, group: str, conds: dict[ConditionKey, str], t: float
                   ) -> list[Message]:
