@@ -18,9 +18,11 @@ from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import LETTER
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     CondPageBreak,
+    Flowable,
     KeepTogether,
     PageBreak,
     Paragraph,
@@ -42,12 +44,14 @@ from monitor.reports.charts import (
     ratings_chart as make_ratings_chart,
 )
 from monitor.reports.data import (
-    REMS_MIN_MONITORING_MIN,
     TABLE_INTERVAL_S,
+    Discharge,
     NibpReading,
+    Rating,
     ReportData,
     continuous_keys,
     route_label,
+    sedated,
 )
 from monitor.session import SessionStatus
 from monitor.vitals import NIBP_KEYS, NUMERIC_KEYS, VITALS
@@ -60,8 +64,11 @@ _BASE = ParagraphStyle("base", fontName="Helvetica", fontSize=8.5, leading=10.5)
 _SMALL = ParagraphStyle("small", parent=_BASE, fontSize=7.5, leading=9)
 _CELL = ParagraphStyle("cell", parent=_BASE, fontSize=7.5, leading=9)
 _H1 = ParagraphStyle("h1", parent=_BASE, fontName="Helvetica-Bold", fontSize=15, leading=18)
+# A heading and the note under it stay with what follows (never alone at a page bottom).
 _H2 = ParagraphStyle("h2", parent=_BASE, fontName="Helvetica-Bold", fontSize=10.5, leading=13,
-                     spaceBefore=8, spaceAfter=3, textColor=colors.Color(0.1, 0.2, 0.4))
+                     spaceBefore=8, spaceAfter=3, textColor=colors.Color(0.1, 0.2, 0.4),
+                     keepWithNext=1)
+_NOTE = ParagraphStyle("note", parent=_SMALL, keepWithNext=1)
 _BANNER = ParagraphStyle("banner", parent=_BASE, fontName="Helvetica-Bold", fontSize=10,
                          leading=13, alignment=TA_CENTER, textColor=colors.Color(0.6, 0, 0))
 _HEADER_BG = colors.Color(0.9, 0.92, 0.96)
@@ -73,6 +80,39 @@ class ReportOptions:
     clinic: str | None = None
     clinician: str | None = None  # the responsible prescriber / clinician
     nurse: str | None = None  # the monitoring nurse
+
+
+class Boxes(Flowable):
+    """Empty tick boxes with their answers ("[] Yes  [] No"), drawn as squares for the
+    clinician to tick on paper; an optional lead text before them."""
+
+    SIZE = 7.0
+    FONT = ("Helvetica", 7.5)
+
+    def __init__(self, answers: Sequence[str] = ("Yes", "No"), lead: str = "") -> None:
+        super().__init__()
+        self.answers, self.lead = tuple(answers), lead
+
+    def _lead_w(self) -> float:
+        return stringWidth(self.lead, *self.FONT) + 5 if self.lead else 0.0
+
+    def wrap(self, avail_w: float, avail_h: float) -> tuple[float, float]:
+        w = self._lead_w() + sum(self.SIZE + 3 + stringWidth(a, *self.FONT) + 9
+                                 for a in self.answers)
+        return w, self.SIZE + 3
+
+    def draw(self) -> None:
+        c = self.canv
+        c.setFont(*self.FONT)
+        c.setLineWidth(0.7)
+        x = 0.0
+        if self.lead:
+            c.drawString(0, 1.5, self.lead)
+            x = self._lead_w()
+        for a in self.answers:
+            c.rect(x, 0.5, self.SIZE, self.SIZE, stroke=1, fill=0)
+            c.drawString(x + self.SIZE + 3, 1.5, a)
+            x += self.SIZE + 3 + stringWidth(a, *self.FONT) + 9
 
 
 def _esc(text: object) -> str:
@@ -196,21 +236,107 @@ def _bp_line(data: ReportData, r: NibpReading | None, missing: str) -> str:
             f"at {fmt.clock(data.wall(r.t_s))}{rel}")
 
 
-def _yes_no(value: bool | None, *, none: str) -> str:
-    if value is None:
-        return none
-    return "<b>Yes</b>" if value else "<b>No</b>"
+def _rating_text(data: ReportData, items: list[Rating], sedation: bool) -> tuple[str, bool]:
+    """What the ratings show (worst and last, with times) and whether to review it: not
+    rated, or still present at the last rating."""
+    if not items:
+        return "not rated; <b>review</b>", True
+    worst = (min(items, key=lambda x: x.score) if sedation
+             else max(items, key=lambda x: x.score))
+    last = items[-1]
+
+    def one(r: Rating) -> str:
+        name = SCALES.get(r.scale, (r.scale,))[0]
+        return f"{_esc(name)} {fmt.number(r.score)} at {fmt.clock(data.wall(r.t_s))}"
+
+    present = sedated(last) if sedation else last.score > 0
+    text = f"logged: worst {one(worst)}; last {one(last)}"
+    if present:
+        return text + " (still present at the last rating); <b>review</b>", True
+    return text, False
+
+
+def _respiratory_text(data: ReportData) -> str:
+    """What staff logged and what SpO2, RR and their alarms suggest; 'review' when the
+    record suggests respiratory depression that was not logged."""
+    logged = data.rems.respiratory_logged
+    parts = ["logged as a side effect at " + ", ".join(fmt.clock(data.wall(t)) for t in logged)
+             if logged else "not logged"]
+    suggest = False
+    for key in ("spo2", "rr"):
+        e = data.extremes.get(key)
+        v = VITALS[key]
+        if e is None:
+            parts.append(f"no {v.label} recorded")
+            continue
+        parts.append(f"lowest {v.label} {fmt.value(key, e.min_value)} {v.unit} at "
+                     f"{fmt.clock(data.wall(e.min_t_s))}")
+        low = data.low_limit(key)
+        suggest |= low is not None and e.min_value < low
+    alarms = [a for a in data.alarms or () if a.vital in ("spo2", "rr")
+              and a.kind == "physiological"]
+    order = ("high", "medium", "low")
+    for a in sorted(alarms, key=lambda a: (order.index(a.priority) if a.priority in order
+                                            else 3, a.start_s))[:2]:
+        worst = "" if a.worst is None else (f", worst {fmt.value(a.vital or '', a.worst)} "
+                                            f"{VITALS[a.vital or ''].unit}")
+        parts.append(f"<b>{a.priority.upper()}</b> alarm {_esc(a.condition)} at "
+                     f"{fmt.clock(data.wall(a.start_s))}{worst}")
+    if len(alarms) > 2:
+        more = len(alarms) - 2
+        parts.append(f"{more} more SpO2/RR alarm{'s' if more > 1 else ''} in the alarm log")
+    suggest |= bool(alarms)
+    if suggest and not logged:
+        parts.append("<b>review</b>")
+    return "; ".join(parts)
+
+
+def _minimum_text(data: ReportData) -> str:
+    """The preset's minimum monitoring time after the dose, and whether the record meets
+    it; the presets without one say so (no 2-h rule outside the REMS)."""
+    min_s = data.min_monitoring_s
+    preset = _esc(data.preset or "no preset")
+    if min_s is None:
+        return f"no minimum monitoring time in the {preset} preset (per protocol)"
+    dose = data.dose_start_s
+    need = f"minimum {min_s / 60:.0f} min after the dose start ({preset})"
+    if dose is None:
+        return f"{need}: no dose start recorded"
+    after = data.end_t_s - dose
+    met = "met" if after >= min_s else "<b>NOT met</b>"
+    return f"{need}: {met}, {after / 60:.0f} min after the dose start"
+
+
+def _early_discharge(data: ReportData, d: Discharge) -> str | None:
+    """What was not met at this discharge and whether someone confirmed it; None when the
+    record shows every criterion met and no confirmation was stored."""
+    unmet, c = data.discharge_unmet(d), d.confirmation
+    if not unmet and c is None:
+        return None
+    text = "<b>Early discharge.</b> "
+    if unmet:
+        text += "Not met: " + "; ".join(_esc(u) for u in unmet) + ". "
+    if c is None:
+        return text + "<b>No confirmation was recorded.</b>"
+    when = (f" at {fmt.date(c.wall)} {fmt.clock(c.wall)}" if c.wall is not None
+            else " (time not recorded)")
+    text += f"Confirmed by <b>{_esc(c.by) if c.by else 'an unnamed user'}</b>{when}"
+    if c.not_met:
+        text += " as not met: " + "; ".join(_esc(x) for x in c.not_met)
+    if c.reason:
+        text += f". Reason: {_esc(c.reason)}"
+    elif data.deidentified:
+        text += " (free text withheld)"
+    return text + "."
 
 
 def _rems(data: ReportData) -> list[Any]:
     r = data.rems
     dose = data.dose_start_s
-    check = "Acceptable:  [  ] Yes   [  ] No"
     minutes = "--"
     if r.monitoring_min is not None:
         minutes = f"<b>{r.monitoring_min:.0f} min</b> (first device datum to end of monitoring)"
-        if r.monitoring_min < REMS_MIN_MONITORING_MIN:
-            minutes += f" - <b>under the {REMS_MIN_MONITORING_MIN:.0f} min minimum</b>"
+    minutes += "<br/>" + _minimum_text(data)
     ready = "not recorded"
     if r.ready_t_s is not None:
         ready = f"<b>{fmt.clock(data.wall(r.ready_t_s))}</b>"
@@ -218,47 +344,36 @@ def _rems(data: ReportData) -> list[Any]:
             ready += f" ({(r.ready_t_s - dose) / 60:.0f} min after the dose start)"
     sed = [x for x in data.ratings if x.kind == "sedation"]
     dis = [x for x in data.ratings if x.kind == "dissociation"]
-
-    def worst(items: list[Any], sedation: bool) -> str:
-        if not items:
-            return ""
-        w = min(items, key=lambda x: x.score) if sedation else max(items, key=lambda x: x.score)
-        name = SCALES.get(w.scale, (w.scale,))[0]
-        return f" (worst {name} {fmt.number(w.score)} at {fmt.clock(data.wall(w.t_s))})"
-
-    resp_note = ("logged as a side effect" if r.respiratory_depression
-                 else "none logged")
-    ext = data.extremes
-    review = []
-    for key in ("spo2", "rr"):
-        if key in ext:
-            e = ext[key]
-            review.append(f"lowest {VITALS[key].label} {fmt.value(key, e.min_value)} "
-                          f"{VITALS[key].unit} at {fmt.clock(data.wall(e.min_t_s))}")
-    rows = [
+    acceptable = Boxes(lead="Acceptable")
+    rows: list[list[Any]] = [
         ["BP before dosing", _p(_bp_line(data, r.bp_pre, "no reading before the dose")),
-         check],
+         acceptable],
         ["BP ~40 min after dose", _p(_bp_line(data, r.bp_40, "no reading 35-45 min after the "
                                               "dose")), ""],
         ["BP at end of monitoring", _p(_bp_line(data, r.bp_end, "no reading after the dose")),
-         check],
+         Boxes(lead="Acceptable")],
         ["Total monitoring", _p(minutes), ""],
-        ["Sedation", _p(_yes_no(r.sedation, none="not rated") + worst(sed, True)), ""],
-        ["Dissociation", _p(_yes_no(r.dissociation, none="not rated") + worst(dis, False)), ""],
-        ["Respiratory depression", _p(f"{_yes_no(r.respiratory_depression, none='')} "
-                                      f"({resp_note}; {'; '.join(review) or 'no data'})"), ""],
+        ["Sedation", _p(_rating_text(data, sed, True)[0]), Boxes()],
+        ["Dissociation", _p(_rating_text(data, dis, False)[0]), Boxes()],
+        ["Respiratory depression", _p(_respiratory_text(data)), Boxes()],
         ["Clinically ready to leave", _p(ready), ""],
     ]
+    for d in data.discharges:
+        early = _early_discharge(data, d)
+        if early is not None:
+            rows.append(["Early discharge", _p(early), ""])
     w = PAGE[0] - 2 * MARGIN
     return [KeepTogether([
-        _p("REMS patient monitoring fields", _H2),
-        _table(rows, [40 * mm, w - 92 * mm, 52 * mm], header=False,
+        _p("Patient monitoring fields (as on the Spravato REMS form)", _H2),
+        _table(rows, [40 * mm, w - 80 * mm, 40 * mm], header=False,
                extra=[("FONT", (0, 0), (0, -1), "Helvetica-Bold", 7.5),
                       ("BACKGROUND", (0, 0), (0, -1), _HEADER_BG),
+                      ("VALIGN", (2, 0), (2, -1), "MIDDLE"),
                       ("BOX", (0, 0), (-1, -1), 0.8, colors.Color(0.1, 0.2, 0.4))]),
-        _p("Sedation: Yes if any MOAA/S below 5 or RASS below 0. Dissociation: Yes if any "
-           "rating above 0. Respiratory depression as logged by staff; the lowest SpO2 and RR "
-           "are shown for review. Submit the REMS form within 7 days.", _SMALL)])]
+        _p("The boxes are for the clinician: no answer is pre-filled. Each line shows what "
+           "staff logged and what the record shows (sedation: MOAA/S below 5 or RASS below 0; "
+           "dissociation: a rating above 0); <b>review</b> marks a line where the record "
+           "suggests more than was logged. Submit a REMS form within 7 days.", _SMALL)])]
 
 
 def _data_note(data: ReportData) -> list[Any]:
@@ -460,6 +575,9 @@ def _discharge(data: ReportData, opts: ReportOptions) -> list[Any]:
         for d in data.discharges:
             out.append(_p(f"{fmt.clock(data.wall(d.t_s))}: {_discharge_text(data, d)} "
                           f"(by {_esc(d.author)})", _BASE))
+            early = _early_discharge(data, d)
+            if early is not None:
+                out.append(_p(early, _BASE))
     else:
         out.append(_p("Discharge score: ________ /10  (Modified Aldrete / PADSS)", _BASE))
     last = [f"{VITALS[k].label} {fmt.value(k, data.series[k].values[-1])} {VITALS[k].unit}"
@@ -468,8 +586,12 @@ def _discharge(data: ReportData, opts: ReportOptions) -> list[Any]:
         last.append(f"NIBP {data.nibp[-1].text()} mmHg at "
                     f"{fmt.clock(data.wall(data.nibp[-1].t_s))}")
     out.append(_p("Last vitals: " + (", ".join(last) or "none"), _BASE))
-    out.append(_p("Escort home: [  ] Yes   Instructed not to drive until the next day: "
-                  "[  ] Yes", _BASE))
+    boxes = Table([["Escort home", Boxes(), "Instructed not to drive until the next day",
+                    Boxes()]], hAlign="LEFT", colWidths=[20 * mm, 28 * mm, 58 * mm, 28 * mm])
+    boxes.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), "Helvetica", 8.5),
+                               ("LEFTPADDING", (0, 0), (0, 0), 0),
+                               ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
+    out.append(boxes)
     if data.revisions:
         out.append(_p("Edit history", _H2))
         rows: list[list[Any]] = [["Entry", "Entry time", "Edited at", "By"]]
