@@ -217,20 +217,41 @@ def timeline_rows(data: ReportData) -> list[tuple[float, str, str]]:
     return rows
 
 
+def _no_overlap(xs: Sequence[float], widths: Sequence[float], gap: float = 1.0) -> list[float]:
+    """Where to draw labels wanted at `xs` (in order) so that none covers another: each is
+    pushed right just past the one before it when they would touch."""
+    out: list[float] = []
+    end = -math.inf
+    for x, w in zip(xs, widths, strict=True):
+        x = max(x, end + gap)
+        out.append(x)
+        end = x + w
+    return out
+
+
+MARK_W = 10.0  # a timeline marker's triangle
+
+
 def _markers(g: Group, axis: Axis, data: ReportData, y0: float, y1: float,
              y_top: float) -> None:
-    for t, tag, _ in event_marks(data):
-        if not axis.t0 <= t <= axis.t1:
-            continue
-        x = axis.x(t)
+    marks = sorted(((axis.x(t), tag) for t, tag, _ in event_marks(data)
+                    if axis.t0 <= t <= axis.t1), key=lambda m: m[0])
+    # Close markers are set side by side in time order, never on top of each other; the
+    # dashed line stays at the true time (the timeline table has the exact times).
+    drawn = _no_overlap([x - MARK_W / 2 for x, _ in marks], [MARK_W] * len(marks), 0.5)
+    for (x, tag), left in zip(marks, drawn, strict=True):
         dose = tag in ("D", "S")
         g.add(Line(x, y1, x, y_top, strokeColor=colors.Color(0.4, 0.4, 0.4) if dose else GRID,
                    strokeWidth=0.5 if dose else 0.4, strokeDashArray=(2, 2)))
+        cx = left + MARK_W / 2
         fill = colors.Color(0.2, 0.2, 0.2) if dose else colors.white
-        g.add(Polygon([x, y1 - 1, x - 5, y0 + 1, x + 5, y0 + 1], fillColor=fill,
-                      strokeColor=colors.black, strokeWidth=0.5))
-        g.add(String(x, y0 + 2.5, tag, fontName=FONT_BOLD, fontSize=5.5, textAnchor="middle",
+        g.add(Polygon([cx, y1 - 1, cx - MARK_W / 2, y0 + 1, cx + MARK_W / 2, y0 + 1],
+                      fillColor=fill, strokeColor=colors.black, strokeWidth=0.5))
+        g.add(String(cx, y0 + 2.5, tag, fontName=FONT_BOLD, fontSize=5.5, textAnchor="middle",
                      fillColor=colors.white if dose else colors.black))
+
+
+PRIORITY_RANK = {"low": 0, "medium": 1, "high": 2}
 
 
 def _alarm_strip(g: Group, axis: Axis, data: ReportData, y0: float, y1: float) -> None:
@@ -242,12 +263,27 @@ def _alarm_strip(g: Group, axis: Axis, data: ReportData, y0: float, y1: float) -
         g.add(String(axis.x0 + 3, y0 + 3, "alarm log not available for this session",
                      fontName=FONT, fontSize=6, fillColor=AXIS))
         return
-    for a in data.alarms:
+    # Lower priorities first, so a higher-priority episode is drawn over them.
+    ordered = sorted(data.alarms, key=lambda a: (PRIORITY_RANK.get(a.priority, -1), a.start_s))
+    labels: list[tuple[float, str]] = []
+    for a in ordered:
         colour, letter = PRIORITY.get(a.priority, (AXIS, "?"))
         end = a.end_s if a.end_s is not None else data.end_t_s
         x0, x1 = axis.x(a.start_s), max(axis.x(end), axis.x(a.start_s) + 2)
         g.add(Rect(x0, y0 + 1, x1 - x0, y1 - y0 - 2, fillColor=colour, strokeColor=None))
-        g.add(String(x0 + 1, y1 + 1, letter, fontName=FONT_BOLD, fontSize=5.5))
+        labels.append((x0 + 1, letter))
+    # Letters of touching episodes are set side by side, each letter once per cluster.
+    end, cluster = -math.inf, set()
+    for x, letter in sorted(labels):
+        if x < end + 1:
+            if letter in cluster:
+                continue
+            x = end + 1
+        else:
+            cluster = set()
+        cluster.add(letter)
+        g.add(String(x, y1 + 1, letter, fontName=FONT_BOLD, fontSize=5.5))
+        end = x + stringWidth(letter, FONT_BOLD, 5.5)
 
 
 def _technical_strip(g: Group, axis: Axis, data: ReportData, y0: float, y1: float) -> None:

@@ -64,11 +64,8 @@ _BASE = ParagraphStyle("base", fontName="Helvetica", fontSize=8.5, leading=10.5)
 _SMALL = ParagraphStyle("small", parent=_BASE, fontSize=7.5, leading=9)
 _CELL = ParagraphStyle("cell", parent=_BASE, fontSize=7.5, leading=9)
 _H1 = ParagraphStyle("h1", parent=_BASE, fontName="Helvetica-Bold", fontSize=15, leading=18)
-# A heading and the note under it stay with what follows (never alone at a page bottom).
 _H2 = ParagraphStyle("h2", parent=_BASE, fontName="Helvetica-Bold", fontSize=10.5, leading=13,
-                     spaceBefore=8, spaceAfter=3, textColor=colors.Color(0.1, 0.2, 0.4),
-                     keepWithNext=1)
-_NOTE = ParagraphStyle("note", parent=_SMALL, keepWithNext=1)
+                     spaceBefore=8, spaceAfter=3, textColor=colors.Color(0.1, 0.2, 0.4))
 _BANNER = ParagraphStyle("banner", parent=_BASE, fontName="Helvetica-Bold", fontSize=10,
                          leading=13, alignment=TA_CENTER, textColor=colors.Color(0.6, 0, 0))
 _HEADER_BG = colors.Color(0.9, 0.92, 0.96)
@@ -80,6 +77,48 @@ class ReportOptions:
     clinic: str | None = None
     clinician: str | None = None  # the responsible prescriber / clinician
     nurse: str | None = None  # the monitoring nurse
+
+
+KEEP_ROWS = 4  # a section starts on a new page unless its heading and 4 rows fit
+
+
+class _KeepStart(CondPageBreak):
+    """Before a heading: a page break unless the heading, the notes under it and the start
+    of what follows (a table's header and first rows, a whole chart) fit on this page, so a
+    heading never sits alone at the bottom of a page."""
+
+    def __init__(self, items: Sequence[Flowable], body: Flowable | None) -> None:
+        super().__init__(0)
+        self.items, self.body = list(items), body
+
+    def wrap(self, avail_w: float, avail_h: float) -> tuple[float, float]:
+        need = 0.0
+        for f in self.items:
+            need += f.wrap(avail_w, avail_h)[1] + f.getSpaceBefore() + f.getSpaceAfter()
+        if self.body is not None:
+            h = self.body.wrap(avail_w, avail_h)[1]
+            rows = getattr(self.body, "_rowHeights", None)
+            if rows:
+                h = min(h, sum(rows[:KEEP_ROWS + 1]))
+            need += h
+        self.height = need
+        return super().wrap(avail_w, avail_h)
+
+
+def _keep_headings(story: Sequence[Any]) -> list[Any]:
+    """Puts a `_KeepStart` before each section heading of the story."""
+    out: list[Any] = []
+    for i, f in enumerate(story):
+        if isinstance(f, Paragraph) and f.style is _H2:
+            j = i + 1
+            while j < len(story) and isinstance(story[j], Paragraph | Spacer) and not (
+                    isinstance(story[j], Paragraph) and story[j].style is _H2):
+                j += 1
+            body = story[j] if j < len(story) and not isinstance(story[j], Paragraph
+                                                                  | PageBreak) else None
+            out.append(_KeepStart(story[i:j], body))
+        out.append(f)
+    return out
 
 
 class Boxes(Flowable):
@@ -424,7 +463,7 @@ def _five_minute(data: ReportData) -> list[Any]:
         bp = in_window[-1].text() if in_window else ""
         rows.append([fmt.clock(data.wall(mark)), fmt.since(mark, dose),
                      *(_cell(k, *cells[k]) for k in keys), bp])
-    return [CondPageBreak(60 * mm), _p("Vitals every 5 minutes", _H2),
+    return [_p("Vitals every 5 minutes", _H2),
             _p("Each value is the one on the monitor at that time (dashes: none current); in "
                "brackets the range measured in the 5 minutes up to it. NIBP: the reading "
                "taken in those 5 minutes, systolic/diastolic (mean).", _SMALL),
@@ -432,7 +471,7 @@ def _five_minute(data: ReportData) -> list[Any]:
 
 
 def _nibp_table(data: ReportData) -> list[Any]:
-    out: list[Any] = [CondPageBreak(40 * mm), _p("Every NIBP reading", _H2)]
+    out: list[Any] = [_p("Every NIBP reading", _H2)]
     if not data.nibp:
         return [*out, _p("No NIBP reading was recorded.", _BASE)]
     r = data.rems
@@ -483,7 +522,7 @@ def _limit_changes(data: ReportData) -> list[Any]:
 
 
 def _alarm_log(data: ReportData) -> list[Any]:
-    out: list[Any] = [CondPageBreak(30 * mm), _p("Alarm log", _H2), *_limit_changes(data)]
+    out: list[Any] = [_p("Alarm log", _H2), *_limit_changes(data)]
     if data.alarms is None:
         return [*out, _p("The alarm log is not available for this session: it was recorded "
                          "without Vigil's alarm log. The primary monitor's own alarm record "
@@ -516,8 +555,7 @@ def _alarm_log(data: ReportData) -> list[Any]:
 
 
 def _timeline(data: ReportData) -> list[Any]:
-    out: list[Any] = [CondPageBreak(40 * mm),
-                      _p("Ratings, side effects, interventions and notes", _H2)]
+    out: list[Any] = [_p("Ratings, side effects, interventions and notes", _H2)]
     dose = data.dose_start_s
     numbered = {(t, kind, name): i for i, (t, kind, name) in enumerate(timeline_rows(data), 1)}
     rows: list[tuple[float, list[Any]]] = []
@@ -559,7 +597,7 @@ def _discharge_text(data: ReportData, d: Any) -> str:
 
 def _technical(data: ReportData) -> list[Any]:
     episodes = technical_episodes(data)
-    out: list[Any] = [CondPageBreak(30 * mm), _p("Device and technical events", _H2)]
+    out: list[Any] = [_p("Device and technical events", _H2)]
     if not episodes:
         return [*out, _p("No device condition or loss of link during the session.", _BASE)]
     rows: list[list[Any]] = [["Start", "End", "Duration", "Event"]]
@@ -681,6 +719,7 @@ def build_pdf(data: ReportData, out: IO[bytes], opts: ReportOptions | None = Non
               *_technical(data), *_five_minute(data), *_nibp_table(data),
               *_discharge(data, opts)]
 
+    story = _keep_headings(story)
     counted: list[int] = []
 
     def canvas(*args: Any, **kw: Any) -> _NumberedCanvas:
