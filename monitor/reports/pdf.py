@@ -94,9 +94,10 @@ class _KeepStart(CondPageBreak):
     def wrap(self, avail_w: float, avail_h: float) -> tuple[float, float]:
         need = 0.0
         for f in self.items:
-            need += f.wrap(avail_w, avail_h)[1] + f.getSpaceBefore() + f.getSpaceAfter()
+            need += f.wrapOn(self.canv, avail_w, avail_h)[1]
+            need += f.getSpaceBefore() + f.getSpaceAfter()
         if self.body is not None:
-            h = self.body.wrap(avail_w, avail_h)[1]
+            h = self.body.wrapOn(self.canv, avail_w, avail_h)[1]
             rows = getattr(self.body, "_rowHeights", None)
             if rows:
                 h = min(h, sum(rows[:KEEP_ROWS + 1]))
@@ -105,18 +106,28 @@ class _KeepStart(CondPageBreak):
         return super().wrap(avail_w, avail_h)
 
 
+def _is_note(f: Any) -> bool:
+    """A small note under a heading, or space: kept with the heading."""
+    return (isinstance(f, Paragraph) and f.style is _SMALL) or (
+        type(f) is Spacer)
+
+
 def _keep_headings(story: Sequence[Any]) -> list[Any]:
-    """Puts a `_KeepStart` before each section heading of the story."""
+    """Puts a `_KeepStart` before each section heading of the story: the heading, its notes
+    and the start of its body (a table's first rows, a chart, or a one-line statement)."""
     out: list[Any] = []
     for i, f in enumerate(story):
         if isinstance(f, Paragraph) and f.style is _H2:
             j = i + 1
-            while j < len(story) and isinstance(story[j], Paragraph | Spacer) and not (
-                    isinstance(story[j], Paragraph) and story[j].style is _H2):
+            while j < len(story) and _is_note(story[j]):
                 j += 1
-            body = story[j] if j < len(story) and not isinstance(story[j], Paragraph
-                                                                  | PageBreak) else None
-            out.append(_KeepStart(story[i:j], body))
+            nxt = story[j] if j < len(story) else None
+            if isinstance(nxt, Paragraph) and nxt.style is not _H2:
+                out.append(_KeepStart(story[i:j + 1], None))  # a statement as the body
+            elif nxt is None or isinstance(nxt, Paragraph | PageBreak | CondPageBreak):
+                out.append(_KeepStart(story[i:j], None))
+            else:
+                out.append(_KeepStart(story[i:j], nxt))
         out.append(f)
     return out
 
