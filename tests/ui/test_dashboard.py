@@ -291,3 +291,20 @@ def test_pleth_segments_match_the_sweep_across_wraps(rig):
             drawn = np.concatenate([seg.getData()[1][:-1] for seg in pleth.segments[:-1]]
                                    + [pleth.segments[-1].getData()[1]])
             assert np.array_equal(drawn, expected, equal_nan=True), (chunk, lag)
+
+
+def test_nibp_countdown_stops_when_the_session_ends(rig, qtbot):
+    """After the end no reading is due: the tile keeps the last reading, its time and age,
+    but no 'next' countdown and never 'OVERDUE'."""
+    rig.clock.t = 100.0
+    rig.feed(vitals(100.0, sbp=142, dbp=88, map=104))
+    tile = rig.window.tiles["nibp"]
+    qtbot.waitUntil(lambda: tile.content.value == "142/88")
+    rig.window.refresh_tiles()
+    assert "next " in tile.content.note  # counting down while recording
+    rig.window.session_ended("SESSION ENDED 10:00: not recording")
+    rig.clock.t = 100.0 + 3000  # long past the next reading's time
+    rig.window.refresh_tiles()
+    note = tile.content.note
+    assert "next" not in note and "OVERDUE" not in note, note
+    assert note.endswith("50 min ago"), note
