@@ -353,7 +353,9 @@ def _minimum_text(data: ReportData) -> str:
     if dose is None:
         return f"{need}: no dose start recorded"
     after = data.end_t_s - dose
-    met = "met" if after >= min_s else "<b>NOT met</b>"
+    met = "met" if after >= min_s else (
+        "not yet reached (the session is still running)" if data.status is SessionStatus.ACTIVE
+        else "<b>NOT met</b>")
     return f"{need}: {met}, {after / 60:.0f} min after the dose start"
 
 
@@ -423,7 +425,8 @@ def _rems(data: ReportData) -> list[Any]:
         _p("The boxes are for the clinician: no answer is pre-filled. Each line shows what "
            "staff logged and what the record shows (sedation: MOAA/S below 5 or RASS below 0; "
            "dissociation: a rating above 0); <b>review</b> marks a line where the record "
-           "suggests more than was logged. Submit a REMS form within 7 days.", _SMALL)])]
+           "suggests more than was logged. Spravato: submit the REMS form within 7 days.",
+           _SMALL)])]
 
 
 def _data_note(data: ReportData) -> list[Any]:

@@ -21,12 +21,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from monitor.reports.data import ReportData, load_report
+from monitor.reports.data import ReportData, deidentify, load_report
 from monitor.reports.pdf import ReportOptions, build_pdf
-from monitor.session import EntryKind
+from monitor.session import EntryKind, SessionStatus
 from monitor.store import SessionStore
 from monitor.vitals import VITALS
-from tests.monitor.reports.conftest import REPO, vigil
+from tests.monitor.reports.conftest import REPO, set_status, vigil
 
 DURATION_S = 5400  # 90 min: under the REMS 2-hour minimum
 CONFIRMER = "Dr Okafor"
@@ -197,3 +197,40 @@ def test_review_boxes_are_drawn_as_empty_squares(desat: Desat, tmp_path: Path) -
         with Image.open(colour) as im:
             im.crop((0, int(top * 2), im.width, int(bottom * 2))).save(
                 REPO / "docs" / "screenshots" / "report-review.png", optimize=True)
+
+
+def test_deidentified_early_discharge_keeps_who_and_withholds_the_reason(desat: Desat,
+                                                                          tmp_path: Path
+                                                                          ) -> None:
+    db = tmp_path / "deid.sqlite3"
+    db.write_bytes(desat.db.read_bytes())
+    confirmed = desat.start + CONFIRMED_WALL_AFTER_S
+    add_entry(db, desat.session_id, EntryKind.DISCHARGE, 5200.0, {
+        "scale": "aldrete", "score": 9, "ready_t_s": 5200.0,
+        "early_discharge": {"confirmed_by": CONFIRMER, "confirmed_wall": confirmed,
+                            "reason": "patient MRN-2208 asked to leave"}}, CONFIRMER)
+    with SessionStore(db) as store:
+        data = deidentify(load_report(store, desat.session_id))
+    buf = io.BytesIO()
+    build_pdf(data, buf)
+    path = tmp_path / "d.pdf"
+    path.write_bytes(buf.getvalue())
+    words = " ".join(subprocess.run(["pdftotext", "-layout", str(path), "-"],
+                                    capture_output=True, text=True, check=True).stdout.split())
+    shifted = confirmed - data.date_shift_days * 86400
+    assert (f"Confirmed by {CONFIRMER} at "
+            f"{datetime.fromtimestamp(shifted).astimezone():%Y-%m-%d %H:%M:%S} "
+            "(free text withheld).") in words
+    assert "MRN-2208" not in words and "asked to leave" not in words
+
+
+def test_a_running_session_has_not_yet_reached_the_minimum(desat: Desat, tmp_path: Path
+                                                            ) -> None:
+    db = tmp_path / "active.sqlite3"
+    db.write_bytes(desat.db.read_bytes())
+    set_status(db, desat.session_id, SessionStatus.ACTIVE, 3000.0)
+    _, _, pages = report(db, desat.session_id, tmp_path)
+    line = row(pages[0], "Total monitoring", "Sedation")
+    assert ("minimum 120 min after the dose start (esketamine-rems): not yet reached (the "
+            "session is still running)") in line
+    assert "NOT met" not in line
