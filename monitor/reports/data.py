@@ -89,6 +89,7 @@ class Rating:
     score: float
     author: str
     edited: bool
+    items: tuple[tuple[int, int], ...] = ()  # CADSS-6: (item number, 0-4), as stored
 
 
 @dataclass(frozen=True, slots=True)
@@ -409,6 +410,18 @@ def _rems(nibp: tuple[NibpReading, ...], dose_s: float | None, ratings: tuple[Ra
                 resp, ready)
 
 
+def _items(raw: Any) -> tuple[tuple[int, int], ...]:
+    """A CADSS form's items as stored ({"1": 2, ...}); whatever is not a whole item score
+    is left out, never guessed."""
+    if not isinstance(raw, Mapping):
+        return ()
+    out = []
+    for k, v in raw.items():
+        if str(k).isdigit() and isinstance(v, int) and not isinstance(v, bool):
+            out.append((int(k), v))
+    return tuple(sorted(out))
+
+
 _CONFIRMATION_KEYS = ("early_discharge", "early_discharge_confirmation", "confirmation")
 
 
@@ -463,7 +476,7 @@ def load_report(store: SessionStore, session_id: int, *, now_wall: float | None 
             score = _float(d.get("score"))
             if score is not None:
                 ratings.append(Rating(e.t_s, e.kind, str(d.get("scale", "")), score,
-                                      e.author, edited))
+                                      e.author, edited, _items(d.get("items"))))
         elif e.kind == EntryKind.DISCHARGE:
             discharges.append(Discharge(e.t_s, str(d.get("scale", "")), _float(d.get("score")),
                                         _float(d.get("ready_t_s")), e.author,

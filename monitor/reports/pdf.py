@@ -300,7 +300,8 @@ def _rating_text(data: ReportData, items: list[Rating], sedation: bool) -> tuple
         return f"{_esc(name)} {fmt.number(r.score)} at {fmt.clock(data.wall(r.t_s))}"
 
     present = sedated(last) if sedation else last.score > 0
-    text = f"logged: worst {one(worst)}; last {one(last)}"
+    text = (f"logged: worst and last {one(last)}" if worst is last
+            else f"logged: worst {one(worst)}; last {one(last)}")
     if present:
         return text + " (still present at the last rating); <b>review</b>", True
     return text, False
@@ -359,13 +360,13 @@ def _minimum_text(data: ReportData) -> str:
     return f"{need}: {met}, {after / 60:.0f} min after the dose start"
 
 
-def _early_discharge(data: ReportData, d: Discharge) -> str | None:
+def _early_discharge(data: ReportData, d: Discharge, lead: str = "") -> str | None:
     """What was not met at this discharge and whether someone confirmed it; None when the
     record shows every criterion met and no confirmation was stored."""
     unmet, c = data.discharge_unmet(d), d.confirmation
     if not unmet and c is None:
         return None
-    text = "<b>Early discharge.</b> "
+    text = lead
     if unmet:
         text += "Not met: " + "; ".join(_esc(u) for u in unmet) + ". "
     if c is None:
@@ -577,6 +578,8 @@ def _timeline(data: ReportData) -> list[Any]:
         name = SCALES.get(r.scale, (r.scale,))[0]
         rows.append((r.t_s, ["", fmt.clock(data.wall(r.t_s)), fmt.since(r.t_s, dose), r.kind,
                              _p(f"{_esc(name)} <b>{fmt.number(r.score)}</b>"
+                                + (" (items " + ", ".join(f"{n}: {v}" for n, v in r.items)
+                                   + ")" if r.items else "")
                                 + (" (edited)" if r.edited else "")), r.author]))
     for e in data.events:
         text = f"<b>{_esc(e.name)}</b>"
@@ -627,7 +630,7 @@ def _discharge(data: ReportData, opts: ReportOptions) -> list[Any]:
         for d in data.discharges:
             out.append(_p(f"{fmt.clock(data.wall(d.t_s))}: {_discharge_text(data, d)} "
                           f"(by {_esc(d.author)})", _BASE))
-            early = _early_discharge(data, d)
+            early = _early_discharge(data, d, "<b>Early discharge.</b> ")
             if early is not None:
                 out.append(_p(early, _BASE))
     else:

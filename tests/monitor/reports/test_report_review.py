@@ -142,13 +142,13 @@ def test_early_discharge_says_what_was_not_met_and_who_confirmed(desat: Desat,
                             "reason": "escort must leave; stable for 30 min"}}, CONFIRMER)
     _, _, pages = report(db, desat.session_id, tmp_path)
     minutes = (at - desat.dose_s) / 60
-    expected = (f"Early discharge. Not met: minimum monitoring 120 min (esketamine-rems): "
+    expected = (f"Not met: minimum monitoring 120 min (esketamine-rems): "
                 f"discharged {minutes:.0f} min after the dose start; discharge score 8/10, "
                 f"below 9. Confirmed by {CONFIRMER} at "
                 f"{datetime.fromtimestamp(confirmed).astimezone():%Y-%m-%d %H:%M:%S} as not "
                 "met: 2 h minimum monitoring. Reason: escort must leave; stable for 30 min.")
-    assert expected in " ".join(pages[0].split())  # page one, beside the REMS fields
-    assert expected in " ".join("\n".join(pages[1:]).split())  # and above the signatures
+    assert f"Early discharge {expected}" in " ".join(pages[0].split())  # beside the REMS fields
+    assert f"Early discharge. {expected}" in " ".join("\n".join(pages[1:]).split())  # signed
 
 
 def test_early_discharge_without_confirmation_says_so(desat: Desat, tmp_path: Path) -> None:
@@ -158,7 +158,7 @@ def test_early_discharge_without_confirmation_says_so(desat: Desat, tmp_path: Pa
               {"scale": "padss", "score": 10, "ready_t_s": 5000.0})
     _, _, pages = report(db, desat.session_id, tmp_path)
     words = " ".join(pages[0].split())
-    assert (f"Early discharge. Not met: minimum monitoring 120 min (esketamine-rems): "
+    assert (f"Early discharge Not met: minimum monitoring 120 min (esketamine-rems): "
             f"discharged {(5000.0 - desat.dose_s) / 60:.0f} min after the dose start. "
             "No confirmation was recorded.") in words
     assert "below 9" not in words  # PADSS 10 meets the criterion
@@ -234,3 +234,15 @@ def test_a_running_session_has_not_yet_reached_the_minimum(desat: Desat, tmp_pat
     assert ("minimum 120 min after the dose start (esketamine-rems): not yet reached (the "
             "session is still running)") in line
     assert "NOT met" not in line
+
+
+def test_cadss_items_are_listed_with_the_rating(desat: Desat, tmp_path: Path) -> None:
+    db = tmp_path / "cadss.sqlite3"
+    db.write_bytes(desat.db.read_bytes())
+    add_entry(db, desat.session_id, EntryKind.DISSOCIATION, 2000.0, {
+        "scale": "cadss6", "score": 11,
+        "items": {"1": 2, "2": 3, "6": 1, "7": 0, "15": 4, "22": 1}})
+    _, _, pages = report(db, desat.session_id, tmp_path)
+    words = " ".join("\n".join(pages[2:]).split())
+    assert (f"{clock(desat.start + 2000.0)} +") in words
+    assert "CADSS-6 11 (items 1: 2, 2: 3, 6: 1, 7: 0, 15: 4, 22: 1)" in words
