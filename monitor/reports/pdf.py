@@ -286,11 +286,11 @@ def _bp_line(data: ReportData, r: NibpReading | None, missing: str) -> str:
             f"at {fmt.clock(data.wall(r.t_s))}{rel}")
 
 
-def _rating_text(data: ReportData, items: list[Rating], sedation: bool) -> tuple[str, bool]:
-    """What the ratings show (worst and last, with times) and whether to review it: not
-    rated, or still present at the last rating."""
+def _rating_text(data: ReportData, items: list[Rating], sedation: bool) -> str:
+    """What the ratings show (worst and last, with times), with 'review' when it was not
+    rated or is still present at the last rating."""
     if not items:
-        return "not rated; <b>review</b>", True
+        return "not rated; <b>review</b>"
     worst = (min(items, key=lambda x: x.score) if sedation
              else max(items, key=lambda x: x.score))
     last = items[-1]
@@ -303,8 +303,8 @@ def _rating_text(data: ReportData, items: list[Rating], sedation: bool) -> tuple
     text = (f"logged: worst and last {one(last)}" if worst is last
             else f"logged: worst {one(worst)}; last {one(last)}")
     if present:
-        return text + " (still present at the last rating); <b>review</b>", True
-    return text, False
+        return text + " (still present at the last rating); <b>review</b>"
+    return text
 
 
 def _respiratory_text(data: ReportData) -> str:
@@ -324,13 +324,13 @@ def _respiratory_text(data: ReportData) -> str:
                      f"{fmt.clock(data.wall(e.min_t_s))}")
         low = data.low_limit(key)
         suggest |= low is not None and e.min_value < low
-    alarms = [a for a in data.alarms or () if a.vital in ("spo2", "rr")
+    alarms = [(a.vital, a) for a in data.alarms or () if a.vital in ("spo2", "rr")
               and a.kind == "physiological"]
     order = ("high", "medium", "low")
-    for a in sorted(alarms, key=lambda a: (order.index(a.priority) if a.priority in order
-                                            else 3, a.start_s))[:2]:
-        worst = "" if a.worst is None else (f", worst {fmt.value(a.vital or '', a.worst)} "
-                                            f"{VITALS[a.vital or ''].unit}")
+    for key, a in sorted(alarms, key=lambda x: (order.index(x[1].priority) if x[1].priority
+                                                 in order else 3, x[1].start_s))[:2]:
+        worst = "" if a.worst is None or key is None else (
+            f", worst {fmt.value(key, a.worst)} {VITALS[key].unit}")
         parts.append(f"<b>{a.priority.upper()}</b> alarm {_esc(a.condition)} at "
                      f"{fmt.clock(data.wall(a.start_s))}{worst}")
     if len(alarms) > 2:
@@ -397,17 +397,16 @@ def _rems(data: ReportData) -> list[Any]:
             ready += f" ({(r.ready_t_s - dose) / 60:.0f} min after the dose start)"
     sed = [x for x in data.ratings if x.kind == "sedation"]
     dis = [x for x in data.ratings if x.kind == "dissociation"]
-    acceptable = Boxes(lead="Acceptable")
     rows: list[list[Any]] = [
         ["BP before dosing", _p(_bp_line(data, r.bp_pre, "no reading before the dose")),
-         acceptable],
+         Boxes(lead="Acceptable")],
         ["BP ~40 min after dose", _p(_bp_line(data, r.bp_40, "no reading 35-45 min after the "
                                               "dose")), ""],
         ["BP at end of monitoring", _p(_bp_line(data, r.bp_end, "no reading after the dose")),
          Boxes(lead="Acceptable")],
         ["Total monitoring", _p(minutes), ""],
-        ["Sedation", _p(_rating_text(data, sed, True)[0]), Boxes()],
-        ["Dissociation", _p(_rating_text(data, dis, False)[0]), Boxes()],
+        ["Sedation", _p(_rating_text(data, sed, True)), Boxes()],
+        ["Dissociation", _p(_rating_text(data, dis, False)), Boxes()],
         ["Respiratory depression", _p(_respiratory_text(data)), Boxes()],
         ["Clinically ready to leave", _p(ready), ""],
     ]
