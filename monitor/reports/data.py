@@ -423,6 +423,9 @@ def _items(raw: Any) -> tuple[tuple[int, int], ...]:
 
 
 _CONFIRMATION_KEYS = ("early_discharge", "early_discharge_confirmation", "confirmation")
+# ... or an entry of its own: of one of these kinds, or a note / event with this "event".
+_CONFIRMATION_KINDS = ("early_discharge", "discharge_confirmation",
+                       "early_discharge_confirmation")
 
 
 def _text(value: Any) -> str | None:
@@ -468,6 +471,7 @@ def load_report(store: SessionStore, session_id: int, *, now_wall: float | None 
     doses = _doses(entries, session.protocol, weight)
 
     ratings, events, discharges, revisions = [], [], [], []
+    confirmations: list[tuple[float, str, Confirmation]] = []  # stored as entries of their own
     for e in entries:
         d, edited = e.data, bool(e.revisions)
         for r in e.revisions:
@@ -481,6 +485,10 @@ def load_report(store: SessionStore, session_id: int, *, now_wall: float | None 
             discharges.append(Discharge(e.t_s, str(d.get("scale", "")), _float(d.get("score")),
                                         _float(d.get("ready_t_s")), e.author,
                                         _confirmation(d)))
+        if e.kind in _CONFIRMATION_KINDS or d.get("event") in _CONFIRMATION_KINDS:
+            c = _confirmation({"confirmed_by": e.author, "confirmed_wall": e.t_wall, **d})
+            if c is not None:
+                confirmations.append((e.t_s, e.author, c))
         elif e.kind in (EntryKind.SIDE_EFFECT, EntryKind.INTERVENTION, EntryKind.NOTE,
                         EntryKind.EVENT, EntryKind.BASELINE):
             name = str(d.get("name") or e.kind.replace("_", " "))
@@ -488,6 +496,13 @@ def load_report(store: SessionStore, session_id: int, *, now_wall: float | None 
             events.append(Event(e.t_s, e.kind, name, None if text is None else str(text),
                                 e.author, edited))
 
+    for t_s, author, c in confirmations:  # with the discharge nearest in time, else alone
+        near = min(range(len(discharges)), key=lambda i: abs(discharges[i].t_s - t_s),
+                   default=None)
+        if near is None:
+            discharges.append(Discharge(t_s, "", None, None, author, c))
+        elif discharges[near].confirmation is None:
+            discharges[near] = replace(discharges[near], confirmation=c)
     dose_s = min((x.start_s for x in doses), default=None)
     lo = (dose_s if dose_s is not None else BASELINE_WINDOW_S) - BASELINE_WINDOW_S
     hi = lo + BASELINE_WINDOW_S

@@ -605,7 +605,8 @@ def _timeline(data: ReportData) -> list[Any]:
 
 def _discharge_text(data: ReportData, d: Any) -> str:
     names = {"aldrete": "Modified Aldrete", "padss": "PADSS"}
-    text = f"{names.get(d.scale, _esc(d.scale))} <b>{fmt.number(d.score)}/10</b>"
+    text = (f"{names.get(d.scale, _esc(d.scale))} <b>{fmt.number(d.score)}/10</b>"
+            if d.score is not None else "discharge score not recorded")
     if d.ready_t_s is not None:
         text += f"; clinically ready to leave at {fmt.clock(data.wall(d.ready_t_s))}"
     return text

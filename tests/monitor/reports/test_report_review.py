@@ -246,3 +246,18 @@ def test_cadss_items_are_listed_with_the_rating(desat: Desat, tmp_path: Path) ->
     words = " ".join("\n".join(pages[2:]).split())
     assert (f"{clock(desat.start + 2000.0)} +") in words
     assert "CADSS-6 11 (items 1: 2, 2: 3, 6: 1, 7: 0, 15: 4, 22: 1)" in words
+
+
+def test_a_confirmation_stored_as_its_own_entry_is_shown_with_the_discharge(
+        desat: Desat, tmp_path: Path) -> None:
+    db = tmp_path / "separate.sqlite3"
+    db.write_bytes(desat.db.read_bytes())
+    add_entry(db, desat.session_id, EntryKind.DISCHARGE, 5200.0,
+              {"scale": "padss", "score": 9, "ready_t_s": 5200.0})
+    add_entry(db, desat.session_id, "early_discharge", 5230.0,
+              {"not_met": ["2 h minimum monitoring"], "reason": "transport booked"}, CONFIRMER)
+    _, _, pages = report(db, desat.session_id, tmp_path)
+    words = " ".join(pages[0].split())
+    at = datetime.fromtimestamp(desat.start + 5230.0).astimezone()
+    assert (f"Confirmed by {CONFIRMER} at {at:%Y-%m-%d %H:%M:%S} as not met: 2 h minimum "
+            "monitoring. Reason: transport booked.") in words
