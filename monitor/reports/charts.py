@@ -182,6 +182,7 @@ def _phases(g: Group, axis: Axis, data: ReportData, y0: float, y1: float) -> Non
     h = (y1 - y0) / 2
     last_end = -math.inf
     row = 0
+    spans: list[tuple[float, float, str]] = []
     for p in data.phases:
         end = p.end_s if p.end_s is not None else data.end_t_s
         row = 1 - row if p.start_s < last_end else 0
@@ -192,8 +193,10 @@ def _phases(g: Group, axis: Axis, data: ReportData, y0: float, y1: float) -> Non
         top = y1 - row * h
         g.add(Rect(a, top - h + 1, b - a, h - 2, fillColor=PHASE_FILL.get(p.name, GRID),
                    strokeColor=AXIS, strokeWidth=0.3))
-        g.add(String((a + b) / 2, top - h + 3.5, p.name, fontName=FONT, fontSize=6.5,
-                     textAnchor="middle"))
+        spans.append(((a + b) / 2, top - h + 3.5, p.name))
+    labels = _Labels(g)  # after the bars: a label never lies under a later bar
+    for x, y, name in spans:
+        labels.place([(x, y)], name, FONT, 6.5, "middle")
 
 
 def event_marks(data: ReportData) -> list[tuple[float, str, str]]:
@@ -230,6 +233,29 @@ def _no_overlap(xs: Sequence[float], widths: Sequence[float], gap: float = 1.0) 
 
 
 MARK_W = 10.0  # a timeline marker's triangle
+
+
+class _Labels:
+    """Labels placed so that none is printed over another: each is tried at its places in
+    turn and left out if every place is taken (the tables list every value)."""
+
+    def __init__(self, g: Group) -> None:
+        self.g = g
+        self.boxes: list[tuple[float, float, float, float]] = []
+
+    def place(self, places: Sequence[tuple[float, float]], text: str, font: str, size: float,
+              anchor: str = "start", **kw: object) -> bool:
+        w = stringWidth(text, font, size)
+        for x, y in places:
+            x0 = {"start": x, "middle": x - w / 2, "end": x - w}[anchor]
+            box = (x0 - 0.5, y - 0.5, x0 + w + 0.5, y + size * 0.75)
+            if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3]
+                       for b in self.boxes):
+                self.boxes.append(box)
+                self.g.add(String(x, y, text, fontName=font, fontSize=size,
+                                  textAnchor=anchor, **kw))
+                return True
+        return False
 
 
 def _markers(g: Group, axis: Axis, data: ReportData, y0: float, y1: float,
@@ -434,11 +460,12 @@ def ratings_chart(data: ReportData, width: float, panel_h: float = 58) -> Drawin
                        + (f"  ({hint})" if hint else ""), step)
         xy = [(axis.x(t), v) for t, v in pts]
         panel.line(xy, colour[kind], width=0.9)
+        labels = _Labels(g)
         for x, v in xy:
             py = panel.y(v)
             g.add(Rect(x - 1.8, py - 1.8, 3.6, 3.6, fillColor=colour[kind], strokeColor=None))
-            ty = py - 9 if v >= hi else py + 3  # below a point on the top line
-            g.add(String(x + 4, ty, fmt.number(v), fontName=FONT_BOLD, fontSize=6.5))
+            up, down = (x + 4, py + 3), (x + 4, py - 9)  # below a point on the top line
+            labels.place([down, up] if v >= hi else [up, down], fmt.number(v), FONT_BOLD, 6.5)
         panel.label(above=True)
         y -= panel_h + 16
     return d

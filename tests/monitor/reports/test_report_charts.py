@@ -12,7 +12,7 @@ import pytest
 from reportlab.graphics.shapes import Group, Polygon, Rect, String
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
-from monitor.reports.charts import PRIORITY, vitals_chart
+from monitor.reports.charts import PRIORITY, ratings_chart, vitals_chart
 from monitor.reports.data import AlarmRow, Event, Rating, ReportData, load_report
 from monitor.reports.pdf import build_pdf
 from monitor.store import SessionStore
@@ -78,6 +78,18 @@ def test_no_label_is_printed_over_another(data: ReportData) -> None:
     spans = sorted((min(p.points[0::2]), max(p.points[0::2])) for p in triangles)
     assert len(spans) == 4 + 2  # the entries, dose start and stop
     assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans)), spans
+
+
+def test_rating_values_close_in_time_are_not_printed_over_each_other(data: ReportData
+                                                                      ) -> None:
+    close = tuple(Rating(1800.0 + 30 * i, "sedation", "moaas", score, "RN Kim", False)
+                  for i, score in enumerate((3, 3, 4, 3)))
+    chart = ratings_chart(replace(data, ratings=close), 560)
+    assert chart is not None
+    values = [s for s in walk(chart) if isinstance(s, String) and s.fontName == "Helvetica-Bold"
+              and s.text in ("3", "4")]
+    assert values and values[0].text == "3"  # the first is always shown
+    assert _overlaps(_boxes(values)) == []
 
 
 HEADINGS = ("Protocol and dose record", "Pre-dose baseline vitals", "Whole-session vitals",
