@@ -436,7 +436,8 @@ class DashboardWindow(QMainWindow):
         self.tiles["hr"].set_content(continuous_tile(snap, "hr", s.limits))
         self.tiles["spo2"].set_content(continuous_tile(snap, "spo2", s.limits, "pr"))
         self.tiles["rr"].set_content(continuous_tile(snap, "rr", s.limits))
-        self.tiles["nibp"].set_content(nibp_tile(snap, s.limits, s.nibp_interval_s, s.wall_of))
+        self.tiles["nibp"].set_content(nibp_tile(snap, s.limits, s.nibp_interval_s, s.wall_of,
+                                                 ended=self.ended))
 
     def _set_text(self, label: QLabel, text: str, style: str = "") -> None:
         if label.text() != text:

@@ -114,7 +114,8 @@ def continuous_tile(snap: Snapshot, key: str, limits: LimitSource | None,
 
 
 def nibp_tile(snap: Snapshot, limits: LimitSource | None, interval_s: float | None,
-              wall_of: Callable[[float], float]) -> TileContent:
+              wall_of: Callable[[float], float], ended: bool = False) -> TileContent:
+    """`ended`: the session has ended, no reading is due: no countdown, no OVERDUE."""
     s, d, m = (snap.readings[k] for k in ("sbp", "dbp", "map"))
     lim = nibp_limits_text(limits)
     if s.freshness is Freshness.NONE or s.t_s is None:
@@ -124,7 +125,7 @@ def nibp_tile(snap: Snapshot, limits: LimitSource | None, interval_s: float | No
     grey_after = (interval_s + NIBP_GREY_MARGIN_S) if interval_s else NIBP_DEFAULT_GREY_S
     at = wall_clock_text(wall_of(s.t_s))
     parts = [at, f"{duration_text(age)} ago"]
-    if interval_s:
+    if interval_s and not ended:
         due = s.t_s + interval_s - snap.t_s
         parts.append(f"next {clock_text(due)}" if due >= 0 else f"OVERDUE {clock_text(-due)}")
     note = "  ·  ".join(parts)

@@ -427,3 +427,53 @@ def test_active_session_is_marked_and_reloads_to_show_more(qtbot, db_path):
         assert view.trend.x_range()[1] >= 119.0
         view.close()
 
+
+
+def test_high_episodes_in_their_colour_and_cadss_as_a_table(store, qtbot, tmp_path):
+    """CD-2002's desaturation is one SpO2 alarm that reached HIGH (SpO2 CRITICAL): the SpO2
+    row is shaded in the HIGH colour alone, not a MEDIUM shade under a HIGH one. Two CADSS-6
+    ratings show as a table, item by item."""
+    copy = tmp_path / "copy.sqlite3"
+    with SessionStore(store) as src:
+        sid = next(s.id for s in src.list_sessions() if s.patient == "CD-2002")
+    for suffix in ("", "-wal"):
+        if Path(str(store) + suffix).exists():
+            Path(str(copy) + suffix).write_bytes(Path(str(store) + suffix).read_bytes())
+    ratings = ((1200.0, {"1": 2, "2": 3, "6": 1, "7": 0, "15": 4, "22": 1}),
+               (2100.0, {"1": 0, "2": 1, "6": 0, "7": 0, "15": 1, "22": 0}))
+    with SessionStore(copy) as rw:
+        w0 = rw.load_session(sid).start_wall
+        for t, items in ratings:
+            rw.add_entry(sid, "dissociation", t, w0 + t,
+                         {"scale": "cadss6", "score": sum(items.values()), "items": items},
+                         "RN Kim")
+    view = SessionView(copy, sid)
+    qtbot.addWidget(view)
+    with qtbot.waitSignal(view.loaded, timeout=20000):
+        pass
+    h = view.history
+    # One SpO2 alarm whose priority rose from MEDIUM (< 90 %) to HIGH (< 85 %): tiers merged.
+    [desat] = [e for e in h.episodes if e.vital == "spo2" and e.kind == "physiological"]
+    assert desat.rule_id == "spo2-low" and desat.highest is Priority.HIGH
+    mid = (desat.onset_t_s + desat.end_t_s) / 2
+    row = 1  # SpO2
+    shading = [r for r in view.trend._episode_items[row]
+               if r.isVisible() and r.getRegion()[0] <= mid <= r.getRegion()[1]]
+    assert len(shading) == 1  # one shade, not a MEDIUM one under the HIGH one
+    colour = shading[0].brush.color()
+    high = ALARM_COLOURS[Priority.HIGH]
+    assert (colour.red(), colour.green(), colour.blue()) == (high.red(), high.green(),
+                                                             high.blue())
+    # CADSS-6: one column per rating, one row per item with its anchor word, and the total.
+    t = view.cadss
+    assert not t.isHidden() and t.columnCount() == 2 and t.rowCount() == 6 + 1
+    assert t.horizontalHeaderItem(0).text().startswith("0:20:00")
+    assert t.verticalHeaderItem(0).text() == "1. Things seem to move in slow motion"
+    assert t.verticalHeaderItem(4).text().startswith("15. ")
+    assert [t.item(r, 0).text() for r in range(6)] == [
+        "2  moderately", "3  considerably", "1  slightly", "0  not at all", "4  extremely",
+        "1  slightly"]
+    assert t.item(6, 0).text() == "11 / 24" and t.item(6, 1).text() == "2 / 24"
+    assert view.entries.rows[1].cells[3] == (
+        "CADSS-6 11 (items 1: 2, 2: 3, 6: 1, 7: 0, 15: 4, 22: 1)")
+    view.close()

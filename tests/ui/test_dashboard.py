@@ -351,3 +351,20 @@ def test_a_wrapped_note_keeps_each_number_with_its_unit():
     assert keep_units("NOT CURRENT: no data 46 s") == "NOT CURRENT: no data 46\u00a0s"
     assert keep_units("22:53  ·  4 min ago  ·  next 0:30") == (
         "22:53  ·  4\u00a0min ago  ·  next 0:30")
+
+
+def test_nibp_countdown_stops_when_the_session_ends(rig, qtbot):
+    """After the end no reading is due: the tile keeps the last reading, its time and age,
+    but no 'next' countdown and never 'OVERDUE'."""
+    rig.clock.t = 100.0
+    rig.feed(vitals(100.0, sbp=142, dbp=88, map=104))
+    tile = rig.window.tiles["nibp"]
+    qtbot.waitUntil(lambda: tile.content.value == "142/88")
+    rig.window.refresh_tiles()
+    assert "next " in tile.content.note  # counting down while recording
+    rig.window.session_ended("SESSION ENDED 10:00: not recording")
+    rig.clock.t = 100.0 + 3000  # long past the next reading's time
+    rig.window.refresh_tiles()
+    note = tile.content.note
+    assert "next" not in note and "OVERDUE" not in note, note
+    assert note.endswith("50 min ago"), note
