@@ -13,6 +13,9 @@
 The `pulse_server` fixture (tests/conftest.py) yields a started server and stops it after the
 test. Each server has its own socket, HOME, XDG_RUNTIME_DIR and PULSE_RUNTIME_PATH, so
 parallel runs do not meet. As root, `pulseaudio --system=false` only warns; no flags needed.
+The null sink has `norewinds=1`: with rewinds, a stream that starts on the idle sink rewinds
+silence the monitor had already delivered, and the recording loses up to 2 s of its timeline.
+`end_process(proc, sig, timeout)` is the helper its users share to end a child process.
 """
 
 from __future__ import annotations
@@ -37,6 +40,17 @@ def missing_binaries() -> list[str]:
     return [b for b in _BINARIES if shutil.which(b) is None]
 
 
+def end_process(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
+    """Sends `sig` to a running process and waits; SIGKILL if it has not ended in `timeout`."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
 class Recording:
     """parec on the sink's monitor, writing raw s16le mono to `path`."""
 
@@ -52,13 +66,7 @@ class Recording:
 
     def stop(self) -> np.ndarray:
         """Ends the recording (if the server has not already ended it) and returns it."""
-        if self._proc.poll() is None:
-            self._proc.send_signal(signal.SIGINT)
-            try:
-                self._proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait(5)
+        end_process(self._proc, signal.SIGINT, 5.0)
         return self.samples()
 
 
@@ -77,7 +85,7 @@ class PulseServer:
         (self.dir / "client.conf").write_text("autospawn = no\n")
         (self.dir / "default.pa").write_text(
             f"load-module module-native-protocol-unix socket={self.socket} auth-anonymous=1\n"
-            f"load-module module-null-sink sink_name={SINK} rate={rate} channels=1\n"
+            f"load-module module-null-sink sink_name={SINK} rate={rate} channels=1 norewinds=1\n"
             f"set-default-sink {SINK}\n")
         self._proc: subprocess.Popen | None = None
         self._recordings: list[Recording] = []
@@ -171,12 +179,7 @@ class PulseServer:
         """Ends the recordings and the daemon; removes the private directory if it made it."""
         for rec in self._recordings:
             rec.stop()
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait(10)
+        if self._proc is not None:
+            end_process(self._proc)
         if self._own_dir:
             shutil.rmtree(self.dir, ignore_errors=True)

@@ -1,0 +1,73 @@
+"""The alarm sound for real: the dashboard process plays into a private PulseAudio server, the
+sink's monitor is recorded, and the bursts are measured against IEC 60601-1-8 Table 3 (HIGH 10
+pulses a burst, 2.5-15 s between bursts; MEDIUM 3 pulses, 2.5-30 s; fundamental 150-1000 Hz).
+The sound server dying raises "audio output unavailable" within 5 s and it clears when sound
+returns; the dashboard neither crashes nor stays silent."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from tests.alarm_sound import Dashboard, intervals, wait_for_bursts, write_replay
+from tests.pulse import PulseServer
+
+pytestmark = pytest.mark.slow
+
+
+def _assert_bursts(bursts, pulses: int, interval_s: tuple[float, float]) -> None:
+    for burst in bursts:
+        assert len(burst.pulses) == pulses, burst
+        assert 150 <= burst.fundamental_hz <= 1000, burst
+    for gap in intervals(bursts):
+        assert interval_s[0] <= gap <= interval_s[1], intervals(bursts)
+
+
+def test_high_alarm_sounds_ten_pulse_bursts_every_few_seconds(
+        pulse_server: PulseServer, tmp_path: Path) -> None:
+    csv = write_replay(tmp_path / "spo2-80.csv", spo2=80)  # SpO2 critical: HIGH at once
+    rec = pulse_server.record()
+    with Dashboard(pulse_server, csv, tmp_path) as dash:
+        bursts = wait_for_bursts(rec, 3, dash)
+    _assert_bursts(bursts, 10, (2.5, 15.0))
+
+
+def test_medium_alarm_sounds_three_pulse_bursts(pulse_server: PulseServer,
+                                                tmp_path: Path) -> None:
+    # NIBP SYS >= 180 is MEDIUM on the reading, no delay (the LOW pre-dose advisory it also
+    # raises does not sound over it)
+    csv = write_replay(tmp_path / "sys-185.csv", nibp=(185, 100, 128))
+    rec = pulse_server.record()
+    with Dashboard(pulse_server, csv, tmp_path) as dash:
+        bursts = wait_for_bursts(rec, 2, dash)
+    _assert_bursts(bursts, 3, (2.5, 30.0))
+
+
+def _utc(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def test_sound_server_death_is_an_alarm_and_sound_returns_with_the_server(
+        pulse_server: PulseServer, tmp_path: Path) -> None:
+    csv = write_replay(tmp_path / "spo2-80.csv", spo2=80)
+    before = pulse_server.record()
+    with Dashboard(pulse_server, csv, tmp_path) as dash:
+        wait_for_bursts(before, 2, dash)
+        seen = len(dash.stderr())
+        killed = time.time()
+        pulse_server.kill()
+        lost = dash.wait_for_log("sound output lost", 5.0, seen)
+        pulse_server.start()  # the same socket
+        restarted = time.time()
+        after = pulse_server.record()
+        back = dash.wait_for_log("sound output is back", 10.0, seen)
+        bursts = wait_for_bursts(after, 2, dash)  # the alarm sounds again, as it should
+    _assert_bursts(bursts, 10, (2.5, 15.0))
+    assert lost - killed <= 5.0
+    [episode] = [r for r in dash.alarm_log() if r["condition"] == "audio output unavailable"]
+    assert _utc(episode["start_utc"]) - killed <= 5.0, episode
+    assert episode["end_utc"], episode
+    assert restarted <= _utc(episode["end_utc"]) <= back + 1.0, episode
