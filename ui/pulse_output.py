@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 PROBE_S = 0.25  # how often an idle connection is checked
 RECONNECT_S = 1.0  # how often a lost server is tried again
 CHUNK_S = 0.05  # a burst is written in pieces this long, so a newer one can cut in
-TARGET_S = 0.1  # the server-side buffer: the most a burst can lag behind its start
+TARGET_S = 0.25  # the server-side buffer: room for the GUI thread holding the GIL a while
 POLL_MS = 100  # how often the GUI thread looks at the worker's state
 
 _PA_SAMPLE_S16LE = 3
