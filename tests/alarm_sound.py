@@ -5,6 +5,7 @@ PulseAudio server (tests/pulse.py), the sink's monitor recorded, and the bursts 
     rec = server.record()
     with Dashboard(server, csv, tmp_path) as dash:
         bursts = wait_for_bursts(rec, 3, dash)               # complete bursts, measured
+        outage = kill_and_restart(server, dash)               # the sound server dies
     rows = dash.alarm_log()                                  # `export --format alarms`
 
 `find_bursts` splits a recording into pulses (the RMS envelope over 2 ms above a tenth of its
@@ -23,6 +24,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -184,6 +186,11 @@ class Dashboard:
         return list(csv.DictReader(io.StringIO(out)))
 
 
+def utc(text: str) -> float:
+    """An alarm log time (UTC ISO 8601) as epoch seconds."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
 def wait_for_bursts(rec: Recording, count: int, dash: Dashboard,
                     timeout: float = 40.0) -> list[Burst]:
     """Polls the recording until it holds `count` complete bursts; returns them all."""
@@ -195,3 +202,28 @@ def wait_for_bursts(rec: Recording, count: int, dash: Dashboard,
                                  f"{bursts}\n{dash.stderr()[-2000:]}")
         dash.pause(0.5)
     return bursts
+
+
+@dataclass(frozen=True)
+class Outage:
+    """The sound server killed under a running dashboard and started again (epoch times)."""
+    killed: float
+    lost: float  # the dashboard logged "sound output lost"
+    restarting: float  # the server is being started again on the same socket
+    back: float  # the dashboard logged "sound output is back"
+    after: Recording  # the sink's monitor from the restart on
+
+
+def kill_and_restart(server: PulseServer, dash: Dashboard, lost_within: float = 5.0,
+                     back_within: float = 10.0) -> Outage:
+    """SIGKILLs the server, waits for the dashboard to say so, starts the server again and
+    waits for the dashboard to say sound is back. Fails if either takes longer."""
+    seen = len(dash.stderr())
+    killed = time.time()
+    server.kill()
+    lost = dash.wait_for_log("sound output lost", lost_within, seen)
+    restarting = time.time()
+    server.start()
+    after = server.record()
+    back = dash.wait_for_log("sound output is back", back_within, seen)
+    return Outage(killed, lost, restarting, back, after)

@@ -12,7 +12,14 @@ import numpy as np
 import pytest
 
 from alarms.model import Priority
-from tests.alarm_sound import Dashboard, intervals, wait_for_bursts, write_replay
+from tests.alarm_sound import (
+    Dashboard,
+    intervals,
+    kill_and_restart,
+    utc,
+    wait_for_bursts,
+    write_replay,
+)
 from tests.bench.conftest import report
 from tests.pulse import PulseServer
 from ui.alarm_tones import PATTERNS
@@ -61,3 +68,23 @@ def test_bench_alarm_bursts(priority: Priority, pulse_server: PulseServer,
     report(f"{name}_fundamental_iec_high", 1000, "Hz")
     report(f"{name}_harmonics_300_4000hz", min(b.harmonics for b in bursts), "count")
     report(f"{name}_harmonics_iec_min", 4, "count")
+
+
+def test_bench_sound_server_outage(pulse_server: PulseServer, tmp_path: Path) -> None:
+    """The sound server killed under the sounding dashboard and started again: how long to
+    "sound output lost" (stderr) and the "audio output unavailable" alarm, and back."""
+    csv = write_replay(tmp_path / "scenario.csv", spo2=80)
+    before = pulse_server.record()
+    with Dashboard(pulse_server, csv, tmp_path) as dash:
+        wait_for_bursts(before, 1, dash)
+        outage = kill_and_restart(pulse_server, dash)
+        wait_for_bursts(outage.after, 1, dash)
+    [episode] = [r for r in dash.alarm_log() if r["condition"] == "audio output unavailable"]
+    # the log lines are seen by polling stderr every 0.2 s; the alarm log stamps an action with
+    # the time of the latest sample (1 Hz here), so its times can be up to 1 s early
+    report("audio_server_killed_to_log_line", outage.lost - outage.killed, "s")
+    report("audio_server_killed_to_log_line_required_max", 5.0, "s")
+    report("audio_server_killed_to_alarm_start", utc(episode["start_utc"]) - outage.killed, "s")
+    report("audio_server_restart_to_log_line", outage.back - outage.restarting, "s")
+    report("audio_server_restart_to_alarm_end",
+           utc(episode["end_utc"]) - outage.restarting, "s")
