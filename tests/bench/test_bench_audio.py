@@ -12,14 +12,7 @@ import numpy as np
 import pytest
 
 from alarms.model import Priority
-from tests.alarm_sound import (
-    Dashboard,
-    intervals,
-    kill_and_restart,
-    utc,
-    wait_for_bursts,
-    write_replay,
-)
+from tests import alarm_sound as sound
 from tests.bench.conftest import report
 from tests.pulse import PulseServer
 from ui.alarm_tones import PATTERNS
@@ -36,13 +29,13 @@ SCENARIOS = {  # (replay columns, complete bursts to record)
 def test_bench_alarm_bursts(priority: Priority, pulse_server: PulseServer,
                             tmp_path: Path) -> None:
     columns, count = SCENARIOS[priority]
-    csv = write_replay(tmp_path / "scenario.csv", **columns)
+    csv = sound.write_replay(tmp_path / "scenario.csv", **columns)
     rec = pulse_server.record()
-    with Dashboard(pulse_server, csv, tmp_path) as dash:
-        bursts = wait_for_bursts(rec, count, dash)
+    with sound.Dashboard(pulse_server, csv, tmp_path) as dash:
+        bursts = sound.wait_for_bursts(rec, count, dash)
     name = f"audio_{priority.name.lower()}"
     design = PATTERNS[priority]
-    gaps = intervals(bursts)
+    gaps = sound.intervals(bursts)
     periods = np.diff([b.start_s for b in bursts])
     on = [v for b in bursts for v in b.on_s]
     off = [v for b in bursts for v in b.off_s]
@@ -73,18 +66,19 @@ def test_bench_alarm_bursts(priority: Priority, pulse_server: PulseServer,
 def test_bench_sound_server_outage(pulse_server: PulseServer, tmp_path: Path) -> None:
     """The sound server killed under the sounding dashboard and started again: how long to
     "sound output lost" (stderr) and the "audio output unavailable" alarm, and back."""
-    csv = write_replay(tmp_path / "scenario.csv", spo2=80)
+    csv = sound.write_replay(tmp_path / "scenario.csv", spo2=80)
     before = pulse_server.record()
-    with Dashboard(pulse_server, csv, tmp_path) as dash:
-        wait_for_bursts(before, 1, dash)
-        outage = kill_and_restart(pulse_server, dash)
-        wait_for_bursts(outage.after, 1, dash)
+    with sound.Dashboard(pulse_server, csv, tmp_path) as dash:
+        sound.wait_for_bursts(before, 1, dash)
+        outage = sound.kill_and_restart(pulse_server, dash)
+        sound.wait_for_bursts(outage.after, 1, dash)
     [episode] = [r for r in dash.alarm_log() if r["condition"] == "audio output unavailable"]
     # the log lines are seen by polling stderr every 0.2 s; the alarm log stamps an action with
     # the time of the latest sample (1 Hz here), so its times can be up to 1 s early
     report("audio_server_killed_to_log_line", outage.lost - outage.killed, "s")
     report("audio_server_killed_to_log_line_required_max", 5.0, "s")
-    report("audio_server_killed_to_alarm_start", utc(episode["start_utc"]) - outage.killed, "s")
+    report("audio_server_killed_to_alarm_start",
+           sound.utc(episode["start_utc"]) - outage.killed, "s")
     report("audio_server_restart_to_log_line", outage.back - outage.restarting, "s")
     report("audio_server_restart_to_alarm_end",
-           utc(episode["end_utc"]) - outage.restarting, "s")
+           sound.utc(episode["end_utc"]) - outage.restarting, "s")
