@@ -204,6 +204,22 @@ def wait_for_bursts(rec: Recording, count: int, dash: Dashboard,
     return bursts
 
 
+def wait_for_burst_start(rec: Recording, after_s: float, dash: Dashboard,
+                         timeout: float = 20.0) -> Burst:
+    """Polls the recording (every 50 ms) until a burst has begun after `after_s` (recording
+    time); returns it as recorded so far."""
+    deadline = time.monotonic() + timeout
+    while True:
+        started = [b for b in find_bursts(rec.samples(), rec.rate, complete_only=False)
+                   if b.start_s > after_s]
+        if started:
+            return started[0]
+        dash.assert_running()
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no burst began after {after_s} s in {timeout} s")
+        dash.pause(0.05)
+
+
 @dataclass(frozen=True)
 class Outage:
     """The sound server killed under a running dashboard and started again (epoch times)."""

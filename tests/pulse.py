@@ -6,6 +6,7 @@
     rec = server.record()             # parec on the sink's monitor, into a raw file
     ...
     samples = rec.stop()              # int16 mono at server.rate, as recorded
+    server.drop_streams()             # the server drops its clients' playback streams
     server.kill()                     # SIGKILL: the sound server dies under its clients
     server.start()                    # the same socket again
     server.stop()                     # SIGTERM, waits, removes the directory
@@ -23,6 +24,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -85,6 +87,7 @@ class PulseServer:
         (self.dir / "client.conf").write_text("autospawn = no\n")
         (self.dir / "default.pa").write_text(
             f"load-module module-native-protocol-unix socket={self.socket} auth-anonymous=1\n"
+            f"load-module module-cli-protocol-unix socket={self.dir / 'cli'}\n"
             f"load-module module-null-sink sink_name={SINK} rate={rate} channels=1 norewinds=1\n"
             f"set-default-sink {SINK}\n")
         self._proc: subprocess.Popen | None = None
@@ -167,6 +170,27 @@ class PulseServer:
                               env=self._tool_env(), capture_output=True, text=True,
                               timeout=10, check=False)
         return len(done.stdout.splitlines()) if done.returncode == 0 else 0
+
+    def drop_streams(self) -> int:
+        """Kills every playback stream on the server (`kill-sink-input` on its command-line
+        socket; this pactl has no such command), the server itself staying up: each client
+        sees its stream fail. Returns how many."""
+        listed = subprocess.run(["pactl", "list", "short", "sink-inputs"], env=self._tool_env(),
+                                capture_output=True, text=True, timeout=10, check=True)
+        ids = [line.split()[0] for line in listed.stdout.splitlines() if line.strip()]
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as cli:
+            cli.settimeout(10)
+            cli.connect(str(self.dir / "cli"))
+            # kill-sink-input answers only on an error; the list after it marks the end
+            cli.sendall("".join(f"kill-sink-input {i}\n" for i in ids).encode()
+                        + b"list-sink-inputs\n")
+            said = b""
+            while b"available." not in said and (chunk := cli.recv(4096)):
+                said += chunk
+        answer = said.decode(errors="replace")
+        if not answer.split("\n")[0].endswith("sink input(s) available."):  # an error first
+            raise RuntimeError(f"kill-sink-input {ids}: {answer}")
+        return len(ids)
 
     def kill(self) -> None:
         """SIGKILL: the server dies as in a crash (clients are not told); the socket file

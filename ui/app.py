@@ -193,3 +193,6 @@ def run_dashboard(store_path: Path, plan: RecordingPlan, kiosk: bool = False,
         finally:
             for session in sessions:
                 session.stop()
+            close = getattr(output, "close", None)  # the sound thread, where there is one
+            if close is not None:
+                close()

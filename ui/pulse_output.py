@@ -8,8 +8,9 @@ bursts go through libpulse directly, from one worker thread that owns the connec
 
 - a burst is written in 50 ms pieces; a newer burst flushes the rest and starts at once;
 - while idle the connection is probed every 0.25 s (a dead server fails the probe at once);
-- a failed write reconnects and plays the burst again; a failed connection is retried every
-  second for as long as it takes, so sound that returns is used again;
+- a failed stream is replaced at once, and a burst that failed goes on on the new one;
+  only when no new stream can be had is the output unavailable; then a connection is tried
+  every second for as long as it takes, so sound that returns is used again;
 - the GUI thread polls the worker's state every 0.1 s and emits `availabilityChanged`.
 """
 
@@ -176,13 +177,20 @@ class PulseAudioOutput(QObject):
             return True
         return False
 
-    def _lost(self, why: str) -> None:
-        if self._up:
-            log.error("alarm audio: sound output lost (%s)", why)
-        self._up = False
+    def _recover(self) -> bool:
+        """The stream failed: a new one at once (the server may have dropped only the stream);
+        the output is unavailable only if that fails too."""
+        why = self._conn.error if self._conn is not None else "closed"
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+        if self._connect():
+            log.warning("alarm audio: the stream failed (%s); reconnected", why)
+            return True
+        if self._up:
+            log.error("alarm audio: sound output lost (%s)", why)
+        self._up = False
+        return False
 
     def _run(self) -> None:
         while True:
@@ -198,27 +206,32 @@ class PulseAudioOutput(QObject):
                     continue  # the burst is dropped: the scheduler starts the next on time
             if burst is None:
                 if not self._conn.alive():
-                    self._lost(self._conn.error)
-            elif not self._write(burst):
-                self._lost(self._conn.error if self._conn else "closed")
-                self._up = self._connect()  # one failed burst is not the end of sound:
-                if self._up and not self._write(burst):  # play it again on a new stream
-                    self._lost(self._conn.error if self._conn else "closed")
+                    self._recover()
+            else:
+                failed_at = self._write(burst)
+                if failed_at is not None and self._recover():
+                    # the rest of the burst on the new stream, from what the server had queued
+                    # (lost with the old stream), so the burst keeps its pulses and rhythm
+                    resume = max(0, failed_at - round(TARGET_S * self._rate) * 2)
+                    if self._write(burst, resume) is not None:
+                        self._recover()
         if self._conn is not None:
             self._conn.close()
             self._conn = None
 
-    def _write(self, burst: bytes) -> bool:
-        """Writes the burst in pieces; stops early (flushing what is queued) when a newer
-        burst is waiting, which then plays next. False if the server failed."""
+    def _write(self, burst: bytes, start: int = 0) -> int | None:
+        """Writes the burst from byte `start` in pieces; stops early (flushing what is queued)
+        when a newer burst is waiting, which then plays next. None when done, else the byte
+        offset where the stream failed."""
         assert self._conn is not None
         piece = round(CHUNK_S * self._rate) * 2
-        for start in range(0, len(burst), piece):
+        start -= start % 2
+        for offset in range(start, len(burst), piece):
             if self._pending is not None or self._closing:
-                return self._conn.flush()
-            if not self._conn.write(burst[start:start + piece]):
-                return False
-        return True
+                return None if self._conn.flush() else offset
+            if not self._conn.write(burst[offset:offset + piece]):
+                return offset
+        return None
 
 
 def pulse_output(rate: int, parent: QObject | None = None) -> PulseAudioOutput | None:

@@ -15,6 +15,7 @@ from tests.alarm_sound import (
     intervals,
     kill_and_restart,
     utc,
+    wait_for_burst_start,
     wait_for_bursts,
     write_replay,
 )
@@ -65,3 +66,26 @@ def test_sound_server_death_is_an_alarm_and_sound_returns_with_the_server(
     assert outage.killed - 1.5 <= utc(episode["start_utc"]) <= outage.killed + 5.0, episode
     assert episode["end_utc"], episode
     assert outage.restarting - 1.5 <= utc(episode["end_utc"]) <= outage.back + 1.0, episode
+
+
+def test_a_stream_dropped_mid_burst_is_replaced_and_the_burst_goes_on(
+        pulse_server: PulseServer, tmp_path: Path) -> None:
+    """One failed burst is not "audio gone": the server drops the dashboard's stream while a
+    HIGH burst plays; a new stream finishes the burst and the bursts keep their rhythm."""
+    csv = write_replay(tmp_path / "spo2-80.csv", spo2=80)
+    rec = pulse_server.record()
+    with Dashboard(pulse_server, csv, tmp_path) as dash:
+        [first] = wait_for_bursts(rec, 1, dash)
+        wait_for_burst_start(rec, first.end_s, dash)
+        dropped_at = len(rec.samples()) / rec.rate  # recording time, within ~0.1 s
+        assert pulse_server.drop_streams() == 1
+        bursts = wait_for_bursts(rec, 4, dash)
+    hit = bursts[1]
+    assert hit.start_s < dropped_at < hit.start_s + 1.0, (hit, dropped_at)
+    # the burst went on after the drop, to about its full length (1.97 s by design)
+    assert hit.end_s - hit.start_s >= 1.9, hit
+    _assert_bursts(bursts[2:], 10, (2.5, 15.0))
+    for gap in intervals(bursts):
+        assert 2.5 <= gap <= 15.0, intervals(bursts)
+    assert "reconnected" in dash.stderr()
+    assert not [r for r in dash.alarm_log() if r["condition"] == "audio output unavailable"]
