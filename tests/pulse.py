@@ -21,6 +21,7 @@ silence the monitor had already delivered, and the recording loses up to 2 s of 
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import signal
@@ -35,6 +36,12 @@ import numpy as np
 SINK = "vigil_test"
 RATE = 48_000
 _BINARIES = ("pulseaudio", "pactl", "parec")
+
+
+def _die_with_parent() -> None:
+    """In the child: SIGKILL it when the test process dies (PR_SET_PDEATHSIG), so a test run
+    killed midway leaves no daemon behind (it would never exit on its own)."""
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL)
 
 
 def missing_binaries() -> list[str]:
@@ -134,7 +141,8 @@ class PulseServer:
                  "--exit-idle-time=-1", "--disallow-exit", "--use-pid-file=no",
                  "--realtime=no", "--high-priority=no", "--log-target=stderr",
                  "-F", str(self.dir / "default.pa")],
-                env=self._tool_env(), stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+                env=self._tool_env(), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                preexec_fn=_die_with_parent)
         deadline = time.monotonic() + timeout
         while not self.answers():
             if self._proc.poll() is not None:
@@ -154,7 +162,7 @@ class PulseServer:
             ["parec", "-d", f"{SINK}.monitor", "--format=s16le", f"--rate={self.rate}",
              "--channels=1", "--latency-msec=20", "--raw"],
             env=self._tool_env(), stdin=subprocess.DEVNULL, stdout=out,
-            stderr=subprocess.DEVNULL)
+            stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent)
         out.close()
         rec = Recording(proc, path, self.rate)
         self._recordings.append(rec)
