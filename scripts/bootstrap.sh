@@ -5,12 +5,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 
-# Shared libraries the Qt wheels load (offscreen and xcb platforms, QtMultimedia), and the
-# D-Bus daemon the Bluetooth end-to-end tests start privately.
+# Shared libraries the Qt wheels load (offscreen and xcb platforms, QtMultimedia), the
+# D-Bus daemon the Bluetooth end-to-end tests start privately, and the PulseAudio server and
+# tools (pactl, parec) the alarm-sound tests start privately and record (tests/pulse.py).
 SYSTEM_PACKAGES="libegl1 libgl1 libopengl0 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
  libglib2.0-0 libpulse0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0
  libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xfixes0 libxcb-xkb1 dbus-daemon
- poppler-utils fonts-dejavu-core"
+ poppler-utils fonts-dejavu-core pulseaudio pulseaudio-utils sox"
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then

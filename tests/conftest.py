@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.pulse import PulseServer, missing_binaries
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 REPO = Path(__file__).resolve().parent.parent
@@ -41,3 +43,17 @@ def no_leaked_threads() -> Iterator[None]:
     leaked = [t.name for t in threading.enumerate()
               if t.ident not in before and t.name in _OUR_THREADS and t.is_alive()]
     assert not leaked, f"threads left running: {leaked}"
+
+
+@pytest.fixture
+def pulse_server() -> Iterator[PulseServer]:
+    """A started private PulseAudio server with the null sink `vigil_test` (tests/pulse.py);
+    stopped after the test. Skips only when not root and PulseAudio is not installed."""
+    if (missing := missing_binaries()) and os.geteuid() != 0:
+        pytest.skip(f"needs {missing} (scripts/bootstrap.sh installs them as root)")
+    server = PulseServer()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
