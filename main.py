@@ -190,7 +190,8 @@ def _print_alarm(ev: AlarmEvent) -> None:
     a = ev.alarm
     if a is None:
         print(f"alarm: {ev.event} at {ev.t_s:.1f} s", flush=True)
-    elif ev.event in (AlarmEventKind.START, AlarmEventKind.ESCALATE, AlarmEventKind.END):
+    elif ev.event in (AlarmEventKind.START, AlarmEventKind.ESCALATE, AlarmEventKind.PRIORITY,
+                      AlarmEventKind.END):
         print(f"alarm: {ev.event} {a.message} ({a.kind}) at {ev.t_s:.1f} s", flush=True)
 
 

@@ -10,20 +10,22 @@ two to identical episodes.
 Each condition is a two-state machine over its events (samples, resets): an event sets it,
 clears it or (inside the hysteresis band) holds it; the runs of the set state are found
 from the few events that do not clear. Delays and escalations are then comparisons on the
-run bounds.
+run bounds. The tiers of a limit condition are runs of their own, merged into one alarm
+per stretch in which some tier is met (`_tiered`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from alarms.log import Episode
 from alarms.model import AlarmKind, Priority
 from alarms.presets import Preset
-from alarms.rules import When
+from alarms.rules import LimitRule, When, tier_groups
+from monitor.validity import measurements
 from monitor.vitals import NIBP_KEYS, VITALS, VitalKind
 
 __all__ = ["Recording", "evaluate"]
@@ -34,24 +36,23 @@ class Recording:
     """One source's numerics: row i is one message at `t[i]`; NaN is "no value".
 
     `t` is non-decreasing. An NIBP reading is a row with any of sbp, dbp, map.
+    `validated[key][i]` is True where the device vouched for the value (`Numerics.validated`);
+    a vital not in it is unflagged throughout.
     """
 
     t: np.ndarray
     values: Mapping[str, np.ndarray]
     source: str = "rec"
+    validated: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         n = len(self.t)
-        for key, col in self.values.items():
-            if len(col) != n:
-                raise ValueError(f"column {key!r}: {len(col)} values for {n} times")
+        for what, cols in (("column", self.values), ("validated", self.validated)):
+            for key, col in cols.items():
+                if len(col) != n:
+                    raise ValueError(f"{what} {key!r}: {len(col)} values for {n} times")
         if n > 1 and np.any(np.diff(self.t) < 0):
             raise ValueError("times go back: the rows must be in time order")
-
-
-def _plausible(key: str, v: np.ndarray) -> np.ndarray:
-    lo, hi = VITALS[key].plausible
-    return (v >= lo) & (v <= hi)  # NaN fails both comparisons, and so does an infinity one
 
 
 def _runs_at(c: np.ndarray, enter_c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -118,12 +119,62 @@ class _Out:
             late = signal + escalate
             esc = np.where(late < stop, late, np.nan)
         w = np.full(len(onsets), np.nan) if worst is None else worst
+        up = Priority(min(int(Priority.HIGH), int(priority) + 1))
         self.episodes.extend(  # NaN (x != x) is "no value"
             Episode(key, kind, vital, condition, priority, o, sg, None if e != e else e,
-                    None if x != x else x, limit, None if z != z else z)
+                    None if x != x else x, limit, None if z != z else z,
+                    peak=priority if z != z else up)
             for o, sg, e, x, z in zip(onsets[keep].tolist(), signal[keep].tolist(),
                                       ends[keep].tolist(), w[keep].tolist(),
                                       esc[keep].tolist(), strict=True))
+
+    def tiered(self, src: str, tiers: tuple[LimitRule, ...], times: np.ndarray,
+               vals: np.ndarray, runs: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        """One alarm per stretch of events in which some tier is met (`runs`: each tier's
+        runs, as event indices; a tier starting at the event that clears another continues
+        the stretch). It signals at the first tier met past its delay, with that tier's
+        priority, text and limit; `peak` is the most severe tier met later, or one step
+        up if it stayed unacknowledged for the least severe tier's `escalate_after_s`."""
+        n = len(times)
+        items = []  # (start, end, tier, when qualified: (time, 0 sample | 1 deadline, index))
+        for j, (starts, ends) in enumerate(runs):
+            on, end = _bounds(times, starts, ends)
+            stop = np.where(np.isnan(end), self.until, end)
+            d = tiers[j].delay_s
+            for s, e, o, st in zip(starts.tolist(), ends.tolist(), on.tolist(), stop.tolist(),
+                                   strict=True):
+                q = (o, 0, s) if d <= 0 else ((o + d, 1, 0) if o + d < st else None)
+                items.append((s, e, j, q))
+        items.sort(key=lambda it: it[0])
+        base, r0 = tiers[0].priority, tiers[0]
+        i = 0
+        while i < len(items):
+            first, end = items[i][0], items[i][1]
+            group = [items[i]]
+            i += 1
+            while i < len(items) and items[i][0] <= end:
+                end = max(end, items[i][1])
+                group.append(items[i])
+                i += 1
+            met = [(q, j) for _, _, j, q in group if q is not None]
+            if not met:
+                continue
+            sig = min(q for q, _ in met)
+            rule = tiers[max(j for q, j in met if q == sig)]
+            signal, stop = sig[0], (times[end] if end < n else self.until)
+            peak = max(j for _, j in met)
+            esc = None
+            if r0.escalate_after_s is not None and base < Priority.HIGH:
+                late = signal + r0.escalate_after_s
+                esc = late if late < stop else None
+            top = max(tiers[peak].priority, base if esc is None else
+                      Priority(min(int(Priority.HIGH), int(base) + 1)))
+            seg = vals[first:end]
+            worst = float(np.nanmin(seg) if r0.op.low else np.nanmax(seg))
+            self.episodes.append(Episode(
+                f"{r0.id}:{src}", r0.kind, r0.vital, rule.condition,
+                max(rule.priority, base), float(times[first]), signal,
+                float(times[end]) if end < n else None, worst, rule.limit, esc, peak=top))
 
 
 def _bounds(times: np.ndarray, starts: np.ndarray, ends: np.ndarray
@@ -135,8 +186,9 @@ def _bounds(times: np.ndarray, starts: np.ndarray, ends: np.ndarray
     return times[starts], end_t
 
 
-def _stale_times(tv: np.ndarray, after: float, until: float) -> np.ndarray:
-    """When each gap between valid data (and after the last) passes `after`."""
+def _stale_times(tv: np.ndarray, after: float | np.ndarray, until: float) -> np.ndarray:
+    """When each gap between valid data (and after the last) passes `after` (one for all,
+    or one for each datum)."""
     if len(tv) == 0:
         return np.empty(0)
     due = tv + after  # computed as the streaming engine does, to the last bit
@@ -170,13 +222,14 @@ def evaluate(rec: Recording, preset: Preset, *, dose_start_t_s: float | None = N
     src = rec.source
     dose = dose_start_t_s
     cols = {k: np.asarray(v, dtype=np.float64) for k, v in rec.values.items() if k in VITALS}
-    oks = {k: _plausible(k, col) for k, col in cols.items()}
+    vouched = {k: np.asarray(v, dtype=bool) for k, v in rec.validated.items()}
+    oks = {k: measurements(k, col, vouched.get(k)) for k, col in cols.items()}
     first_row = {k: int(np.argmax(ok)) for k, ok in oks.items() if ok.any()}
     for key, col in cols.items():
         if VITALS[key].kind is VitalKind.CONTINUOUS:
             _continuous(out, preset, src, key, t, col, oks[key], first_row, recorded)
     nibp = [cols.get(k) for k in NIBP_KEYS]
-    readings = _valid_readings(t, nibp) if any(c is not None for c in nibp) else None
+    readings = _valid_readings(t, nibp, vouched) if any(c is not None for c in nibp) else None
     if readings is not None:
         _nibp(out, preset, src, t, readings, dose, recorded)
     if dose is not None and preset.bp_check is not None:
@@ -184,7 +237,8 @@ def evaluate(rec: Recording, preset: Preset, *, dose_start_t_s: float | None = N
     mm = preset.min_monitoring
     if ended and mm is not None and dose is not None and until - dose < mm.min_s:
         out.episodes.append(Episode(f"{mm.id}:session", AlarmKind.ADVISORY, None,
-                                    mm.condition, mm.priority, until, until, None, None, None))
+                                    mm.condition, mm.priority, until, until, None, None, None,
+                                    peak=mm.priority))
     out.episodes.sort(key=lambda e: (e.signal_t_s, e.key))
     return out.episodes
 
@@ -213,21 +267,23 @@ def _continuous(out: _Out, preset: Preset, src: str, key: str, t: np.ndarray,
         at = np.searchsorted(ts, stale, side="right")
         times = np.insert(ts, at, stale)
         vals = np.insert(clean, at, np.nan)
-    for rule in preset.limits:
-        if rule.vital != key:
+    for tiers in tier_groups(preset.limits):
+        if tiers[0].vital != key:
             continue
-        holds = rule.op.fn(vals, rule.clear_limit)  # the events that do not clear it
-        fb = rule.fallback_for
+        cut = None
+        fb = tiers[0].fallback_for
         if fb is not None and fb in first_row:  # from the first valid `fb` on, no rule
-            k = first_row[fb] if rows is None else int(np.searchsorted(rows, first_row[fb]))
+            cut = first_row[fb] if rows is None else int(np.searchsorted(rows, first_row[fb]))
             if at is not None:
-                k += int(np.searchsorted(at, k, side="right"))
-            holds[k:] = False
-        c = np.flatnonzero(holds)
-        starts, ends = _runs_at(c, rule.op.fn(vals[c], rule.limit))
-        out.add(f"{rule.id}:{src}", rule.kind, rule.priority, key, rule.condition,
-                *_bounds(times, starts, ends), rule.delay_s, rule.escalate_after_s,
-                _worst(vals, starts, ends, rule.op.low), rule.limit)
+                cut += int(np.searchsorted(at, cut, side="right"))
+        runs = []
+        for rule in tiers:
+            holds = rule.op.fn(vals, rule.clear_limit)  # the events that do not clear it
+            if cut is not None:
+                holds[cut:] = False
+            c = np.flatnonzero(holds)
+            runs.append(_runs_at(c, rule.op.fn(vals[c], rule.limit)))
+        out.tiered(src, tiers, times, vals, runs)
     art = next((r for r in preset.artefacts if r.vital == key), None)
     if art is not None:
         starts, ends = _runs(~ok)
@@ -238,7 +294,8 @@ def _continuous(out: _Out, preset: Preset, src: str, key: str, t: np.ndarray,
                 *_intervals(stale, tv))
 
 
-def _valid_readings(t: np.ndarray, nibp: list[np.ndarray | None]
+def _valid_readings(t: np.ndarray, nibp: list[np.ndarray | None],
+                    vouched: Mapping[str, np.ndarray]
                     ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """Rows that hold an NIBP reading, which are valid, and their values."""
     n = len(t)
@@ -249,8 +306,10 @@ def _valid_readings(t: np.ndarray, nibp: list[np.ndarray | None]
         has |= ~np.isnan(c)
     rows = np.flatnonzero(has)
     s, d, m = (cols[k][rows] for k in NIBP_KEYS)
-    valid = (_plausible("sbp", s) & _plausible("dbp", d) & (s > d)
-             & (np.isnan(m) | (_plausible("map", m) & (d <= m) & (m <= s))))
+    ok = {k: measurements(k, cols[k][rows], vouched[k][rows] if k in vouched else None)
+          for k in NIBP_KEYS}
+    valid = (ok["sbp"] & ok["dbp"] & (s > d)
+             & (np.isnan(m) | (ok["map"] & (d <= m) & (m <= s))))
     return rows, valid, {"sbp": s, "dbp": d, "map": m}
 
 
@@ -268,21 +327,25 @@ def _nibp(out: _Out, preset: Preset, src: str, t: np.ndarray, readings: _Reading
         out.add(f"{inv.id}:{src}", AlarmKind.TECHNICAL, inv.priority, "sbp", inv.condition,
                 *_bounds(tr, starts, ends))
     applies = {When.ANY: valid, When.PRE_DOSE: valid & pre, When.POST_DOSE: valid & ~pre}
-    for rule in preset.limits:
-        if rule.vital not in NIBP_KEYS:
-            continue
-        vals = r[rule.vital]
-        hit = applies[rule.when] & rule.op.fn(vals, rule.limit)
-        times, v = tr, vals
-        if rule.when is When.PRE_DOSE and dose is not None:  # ends at the dose start
+    physiological = {k: np.zeros(len(tr), bool) for k in NIBP_KEYS}  # an alarm on the vital
+    groups = [g for g in tier_groups(preset.limits) if g[0].vital in NIBP_KEYS]
+    groups.sort(key=lambda g: g[0].kind is not AlarmKind.PHYSIOLOGICAL)
+    for tiers in groups:
+        r0 = tiers[0]
+        vals = r[r0.vital]
+        ok = applies[r0.when].copy()
+        if r0.kind is AlarmKind.ADVISORY:
+            ok &= ~physiological[r0.vital]
+        hits = [ok & rule.op.fn(vals, rule.limit) for rule in tiers]
+        hit = np.logical_or.reduce(hits)
+        if r0.kind is AlarmKind.PHYSIOLOGICAL:
+            physiological[r0.vital] |= hit
+        times, v = tr, np.where(hit, vals, np.nan)
+        if r0.when is When.PRE_DOSE and dose is not None:  # ends at the dose start
             k = int(np.searchsorted(tr, dose, side="left"))
-            times = np.insert(tr, k, dose)
-            hit = np.insert(hit, k, False)
-            v = np.insert(vals, k, np.nan)
-        starts, ends = _runs(hit)
-        out.add(f"{rule.id}:{src}", rule.kind, rule.priority, rule.vital, rule.condition,
-                *_bounds(times, starts, ends), 0.0, rule.escalate_after_s,
-                _worst(np.where(hit, v, np.nan), starts, ends, rule.op.low), rule.limit)
+            times, v = np.insert(tr, k, dose), np.insert(v, k, np.nan)
+            hits = [np.insert(h, k, False) for h in hits]
+        out.tiered(src, tiers, times, v, [_runs(h) for h in hits])
     base_rows = np.flatnonzero(valid & pre) if dose is not None else np.empty(0, np.intp)
     if len(base_rows):
         b = base_rows[-1]
@@ -292,7 +355,7 @@ def _nibp(out: _Out, preset: Preset, src: str, t: np.ndarray, readings: _Reading
                 continue
             limit = float(base) + rel.rise
             vals = r[rel.vital]
-            hit = valid & ~pre & (vals >= limit)
+            hit = valid & ~pre & (vals >= limit) & ~physiological[rel.vital]
             starts, ends = _runs(hit)
             out.add(f"{rel.id}:{src}", rel.kind, rel.priority, rel.vital, rel.condition,
                     *_bounds(tr, starts, ends), 0.0, rel.escalate_after_s,
@@ -300,7 +363,8 @@ def _nibp(out: _Out, preset: Preset, src: str, t: np.ndarray, readings: _Reading
     od = preset.nibp_overdue
     tv = tr[valid]
     if od is not None and not recorded and len(tv):
-        due = _stale_times(tv, od.timeout_s, out.until)
+        timeout = np.array([od.timeout_at(x, dose) for x in tv.tolist()])
+        due = _stale_times(tv, timeout, out.until)
         out.add(f"{od.id}:{src}", AlarmKind.TECHNICAL, od.priority, "sbp", od.condition,
                 *_intervals(due, tv))
 

@@ -14,8 +14,14 @@ IEC 60601-1-8 states: an alarm is ACTIVE while its condition lasts; ACKNOWLEDGED
 it until the condition ends; HIGH physiological alarms latch (stay shown, silent) after the
 condition ends until acknowledged; AUDIO PAUSED silences the alarms present for 2 min while
 new conditions still sound; an unacknowledged alarm escalates one priority step after its
-rule's `escalate_after_s`. Operator actions may come from any thread (a lock guards state);
-listeners are called outside the lock.
+rule's `escalate_after_s`; an acknowledged alarm still present sounds again after the
+preset's `reminder_s` (REMINDER). Operator actions may come from any thread (a lock guards
+state); listeners are called outside the lock.
+
+One problem, one alarm: the tiers of a limit condition (`rules.tier_groups`, e.g. SpO2 < 90
+MEDIUM after 15 s, < 85 HIGH at once) are one alarm whose priority is that of the most
+severe tier met past its delay (PRIORITY events log each change); an advisory on a vital
+is not raised while a physiological alarm on it (same source) is active.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field, replace
 
 from alarms.model import (
@@ -38,7 +44,7 @@ from alarms.model import (
     Priority,
 )
 from alarms.presets import Preset
-from alarms.rules import LimitRule, RelativeRule, When
+from alarms.rules import LimitRule, RelativeRule, When, tier_groups
 from monitor.messages import (
     Battery,
     DeviceCondition,
@@ -48,6 +54,7 @@ from monitor.messages import (
     Numerics,
     TimelineMark,
 )
+from monitor.validity import Flag, is_measurement
 from monitor.vitals import NIBP_KEYS, VITALS, VitalKind
 
 Listener = Callable[[AlarmEvent], None]
@@ -81,13 +88,24 @@ class _Alarm:
     escalated: bool = False
     acknowledged: bool = False
     paused_until: float | None = None
+    worst_t: float | None = None
+    acks: int = 0  # acknowledgements so far: a reminder is for the latest one only
+    tiers: tuple[LimitRule, ...] = ()  # a limit condition's tiers, least severe first
+    tier_on: list[float | None] = field(default_factory=list)  # onset of each tier met
+    tier_ok: list[bool] = field(default_factory=list)  # each tier met past its delay
+    base: Priority = Priority.LOW  # the priority it starts from (set from `priority`)
+    peak: Priority = Priority.LOW  # the highest it reached
 
-    def see(self, value: float) -> None:
+    def __post_init__(self) -> None:
+        self.base = self.peak = self.priority
+
+    def see(self, value: float, t: float) -> None:
         self.value = value
         if self.low is None:
             return
         if self.worst is None or (value < self.worst if self.low else value > self.worst):
             self.worst = value
+            self.worst_t = t
 
 
 @dataclass(slots=True)
@@ -96,7 +114,7 @@ class _Track:
 
     source: str
     vital: str
-    rules: tuple[LimitRule, ...]
+    groups: tuple[tuple[LimitRule, ...], ...]  # tiers of each limit condition
     keys: tuple[str, ...]
     alarms: list[_Alarm | None]
     stale_after: float | None
@@ -116,6 +134,7 @@ class _Nibp:
     readings: list[tuple[float, dict[str, float]]] = field(default_factory=list)  # valid
     last_valid: float | None = None
     scheduled: bool = False
+    checks: int = 0  # the overdue check in the heap is the one with this number
     invalid: _Alarm | None = None
     overdue: _Alarm | None = None
 
@@ -128,17 +147,22 @@ def _fmt(vital: str | None, value: float | None) -> str:
     return f"{value:g}"
 
 
-def nibp_reading_valid(sbp: float | None, dbp: float | None, mean: float | None) -> bool:
-    """An NIBP reading is a measurement only if it is complete, in range and consistent."""
+def nibp_reading_valid(sbp: float | None, dbp: float | None, mean: float | None,
+                       validated: Collection[str] = ()) -> bool:
+    """An NIBP reading is a measurement only if it is complete, consistent, and each value
+    is a measurement by the validity rule (in range, or vouched for by the device)."""
+    def ok(key: str, value: float) -> bool:
+        return is_measurement(key, value, Flag.VALID if key in validated else Flag.UNFLAGGED)
+
     if sbp is None or dbp is None:
         return False
-    if not (VITALS["sbp"].is_plausible(sbp) and VITALS["dbp"].is_plausible(dbp)):
+    if not (ok("sbp", sbp) and ok("dbp", dbp)):
         return False
     if not sbp > dbp:
         return False
     if mean is None:
         return True
-    return VITALS["map"].is_plausible(mean) and dbp <= mean <= sbp
+    return ok("map", mean) and dbp <= mean <= sbp
 
 
 class AlarmEngine:
@@ -169,16 +193,27 @@ class AlarmEngine:
         self._link_down: set[str] = set()
         self._forgotten: set[str] = set()  # sources a person disconnected on purpose
         self._dose: float | None = None
-        self._last_reading: float | None = None  # last valid NIBP reading, any source
+        self._doses = 0  # dose starts set or moved: a BP check is for the latest one only
+        self._reading_times: list[float] = []  # valid NIBP readings, any source
         self._bp_check: _Alarm | None = None
         self._audio_available = True
         self._paused_until: float | None = None
-        self._limits: dict[str, tuple[LimitRule, ...]] = {}
-        for r in preset.limits:
-            self._limits[r.vital] = (*self._limits.get(r.vital, ()), r)
+        self._groups: dict[str, tuple[tuple[LimitRule, ...], ...]] = {}
+        self._nibp_groups: tuple[tuple[LimitRule, ...], ...] = ()
+        self._group_limits(preset.limits)
         self._relative: tuple[RelativeRule, ...] = preset.relative
         self._artefact = {r.vital: r for r in preset.artefacts}
         self._currency = {r.vital: r for r in preset.currency}
+
+    def _group_limits(self, limits: tuple[LimitRule, ...]) -> None:
+        groups = tier_groups(limits)
+        self._groups = {}
+        for g in groups:
+            self._groups[g[0].vital] = (*self._groups.get(g[0].vital, ()), g)
+        # Physiological conditions first: an advisory on the same vital yields to them.
+        self._nibp_groups = tuple(sorted(
+            (g for g in groups if g[0].vital in NIBP_KEYS),
+            key=lambda g: g[0].kind is not AlarmKind.PHYSIOLOGICAL))
 
     # -- wiring ----------------------------------------------------------------------------
 
@@ -209,7 +244,7 @@ class AlarmEngine:
             self._advance(t)
             t = max(t, self._now)
             if isinstance(msg, Numerics):
-                self._numerics(msg.source, t, msg.values)
+                self._numerics(msg, t)
             elif isinstance(msg, DeviceStatus):
                 self._status(msg.source, t, msg.state)
             elif isinstance(msg, DeviceCondition):
@@ -231,7 +266,7 @@ class AlarmEngine:
 
     @property
     def dose_start_s(self) -> float | None:
-        """The dose start the relative rules use (the first one given)."""
+        """The dose start the dose rules use (the first one given, or as moved)."""
         return self._dose
 
     def set_dose_start(self, t_s: float) -> None:
@@ -240,6 +275,21 @@ class AlarmEngine:
             self._advance(t_s)
             self._set_dose(t_s)
         self._flush()
+
+    def move_dose_start(self, t_s: float) -> None:
+        """A person corrected the dose start to `t_s`: from now on the pre-dose baseline,
+        the pre-dose advisories, the BP check, the NIBP schedule and the minimum monitoring
+        follow the new time, and the latest reading is judged again against them."""
+        with self._lock:
+            self._advance(self._now)
+            self._apply_dose(t_s)
+        self._flush()
+
+    def nibp_interval_s(self, t_s: float) -> float | None:
+        """The NIBP interval due at session time `t_s` on the preset's schedule (None:
+        no schedule), given the dose start as the engine knows it."""
+        od = self.preset.nibp_overdue
+        return None if od is None else od.interval_at(t_s, self._dose)
 
     def end_session(self, t_s: float) -> None:
         """The session ends at `t_s`: checks the minimum monitoring time and logs each alarm
@@ -272,9 +322,14 @@ class AlarmEngine:
                 if (key is not None and a.key != key) or a.acknowledged:
                     continue
                 a.acknowledged = True
+                a.acks += 1
                 n += 1
                 if a.latched:
                     del self._latched[a.key]
+                elif self.preset.reminder_s is not None:
+                    ack = a.acks
+                    self._at(t + self.preset.reminder_s, _STARTING,
+                             lambda when, a=a, ack=ack: self._remind(a, ack, when))
                 self._emit(AlarmEventKind.ACKNOWLEDGE, a, t, user)
         self._flush()
         return n
@@ -357,10 +412,10 @@ class AlarmEngine:
             new = replace(old, limit=float(value))
             limits = tuple(new if r.id == rule_id else r for r in self.preset.limits)
             self.preset = replace(self.preset, limits=limits)
-            self._limits[old.vital] = tuple(r for r in limits if r.vital == old.vital)
+            self._group_limits(limits)
             for tr in self._tracks.values():
                 if tr.vital == old.vital:
-                    tr.rules = tuple(new if r.id == rule_id else r for r in tr.rules)
+                    tr.groups = self._groups.get(tr.vital, ())
             text = (f"{old.condition} limit {_fmt(old.vital, old.limit)} -> "
                     f"{_fmt(old.vital, new.limit)}")
             status = AlarmStatus(rule_id, old.kind, old.priority, old.vital, old.condition,
@@ -419,7 +474,7 @@ class AlarmEngine:
         a = _Alarm(key, kind, priority, vital, condition, t, delay, escalate_after, limit, op,
                    low)
         if value is not None:
-            a.see(value)
+            a.see(value, t)
         if delay <= 0:
             self._signal(a, t)
         else:
@@ -429,20 +484,57 @@ class AlarmEngine:
     def _signal(self, a: _Alarm, t: float) -> None:
         if not a.alive or a.signal is not None:
             return
+        if a.tiers:
+            self._apply_tier(a)
         a.signal = t
         self._latched.pop(a.key, None)  # a new episode of the same condition supersedes
         self._active[a.key] = a
         self._emit(AlarmEventKind.START, a, t)
-        if a.escalate_after is not None and a.priority < Priority.HIGH:
+        if a.escalate_after is not None and a.base < Priority.HIGH:
             self._at(t + a.escalate_after, _STARTING, lambda when: self._escalate(a, when))
 
     def _escalate(self, a: _Alarm, t: float) -> None:
         if not a.alive or a.acknowledged or a.escalated:
             return
         a.escalated = True
-        a.priority = Priority(int(a.priority) + 1)
+        if a.tiers:
+            self._apply_tier(a)
+        else:
+            a.priority = Priority(int(a.priority) + 1)
+            a.peak = max(a.peak, a.priority)
         a.paused_until = None  # a higher priority sounds through an audio pause
         self._emit(AlarmEventKind.ESCALATE, a, t)
+
+    def _remind(self, a: _Alarm, ack: int, t: float) -> None:
+        """Acknowledged `reminder_s` ago and still present: it sounds again (after an
+        audio pause in progress, which a reminder does not override)."""
+        if not a.alive or not a.acknowledged or a.acks != ack:
+            return
+        a.acknowledged = False
+        self._emit(AlarmEventKind.REMINDER, a, t)
+
+    def _apply_tier(self, a: _Alarm) -> bool:
+        """Priority, text and limit from the most severe tier met past its delay (the
+        least severe while none is); True if the priority changed."""
+        top = max((j for j, ok in enumerate(a.tier_ok) if ok), default=0)
+        rule = a.tiers[top]
+        floor = Priority(min(int(Priority.HIGH), int(a.base) + 1)) if a.escalated else a.base
+        before = a.priority
+        a.priority = max(rule.priority, floor)
+        a.condition, a.limit, a.op = rule.condition, rule.limit, rule.op.value
+        a.peak = max(a.peak, a.priority)
+        return a.priority != before
+
+    def _retier(self, a: _Alarm, t: float) -> None:
+        """A tier was met or cleared: a signalled alarm takes the new priority, logged. A
+        rise sounds again even if acknowledged or in an audio pause (a new, worse state)."""
+        before = a.priority
+        if a.signal is None or not self._apply_tier(a):
+            return
+        if a.priority > before:
+            a.acknowledged = False
+            a.paused_until = None
+        self._emit(AlarmEventKind.PRIORITY, a, t)
 
     def _end(self, a: _Alarm | None, t: float) -> None:
         if a is None or not a.alive:
@@ -451,9 +543,10 @@ class AlarmEngine:
         if a.signal is None:
             return
         self._active.pop(a.key, None)
-        if (self.preset.latch_high and a.priority is Priority.HIGH
+        if (self.preset.latch_high and a.peak is Priority.HIGH
                 and a.kind is AlarmKind.PHYSIOLOGICAL and not a.acknowledged):
             a.latched = True
+            a.priority = Priority.HIGH  # shown as the worst it was, until acknowledged
             self._latched[a.key] = a
         self._emit(AlarmEventKind.END, a, t)
 
@@ -468,24 +561,26 @@ class AlarmEngine:
         else:
             state = AlarmState.ENDED
         text = f"{a.priority.asterisks} {a.condition}"
-        if a.limit is not None and a.value is not None and a.op:
+        if state is AlarmState.LATCHED:  # what the nurse missed, not the value at the end
+            text += f" {_fmt(a.vital, a.worst)}, ended" if a.worst is not None else ", ended"
+        elif a.limit is not None and a.value is not None and a.op:
             text += f" {_fmt(a.vital, a.value)} {a.op} {_fmt(a.vital, a.limit)}"
         assert a.signal is not None
         return AlarmStatus(a.key, a.kind, a.priority, a.vital, a.condition, text, state,
-                           a.onset, a.signal, a.worst, a.limit, a.acknowledged)
+                           a.onset, a.signal, a.worst, a.limit, a.acknowledged, a.worst_t)
 
     # -- continuous vitals ---------------------------------------------------------------
 
     def _track(self, source: str, vital: str) -> _Track:
         tr = self._tracks.get((source, vital))
         if tr is None:
-            rules = self._limits.get(vital, ())
+            groups = self._groups.get(vital, ())
             cur = self._currency.get(vital)
             stale = None
             if source not in self._recorded:
                 stale = cur.timeout_s if cur is not None else VITALS[vital].stale_after_s
-            tr = _Track(source, vital, rules, tuple(f"{r.id}:{source}" for r in rules),
-                        [None] * len(rules), stale)
+            tr = _Track(source, vital, groups, tuple(f"{g[0].id}:{source}" for g in groups),
+                        [None] * len(groups), stale)
             self._tracks[(source, vital)] = tr
         return tr
 
@@ -493,21 +588,25 @@ class AlarmEngine:
         inv = self._invalidated
         return bool(inv) and ((source, vital) in inv or (source, None) in inv)
 
-    def _numerics(self, source: str, t: float, values: tuple[tuple[str, float], ...]) -> None:
-        nibp = None
-        for key, value in values:
+    def _numerics(self, msg: Numerics, t: float) -> None:
+        """Each value judged by the one validity rule (`monitor.validity`): a measurement
+        is judged against the limits; anything else is an artefact."""
+        source, nibp = msg.source, None
+        measured = {key: is_measurement(key, value, msg.flag(key))
+                    for key, value in msg.values if key in VITALS}
+        for key, value in msg.values:
             if key in NIBP_KEYS:
                 nibp = nibp or {}
                 nibp[key] = value
-            elif key in VITALS and VITALS[key].is_plausible(value):
+            elif measured.get(key):
                 self._has.add((source, key))
-        for key, value in values:
+        for key, value in msg.values:
             v = VITALS.get(key)
             if v is None or v.kind is not VitalKind.CONTINUOUS:
                 continue
-            self._sample(self._track(source, key), t, value, v.is_plausible(value))
+            self._sample(self._track(source, key), t, value, measured[key])
         if nibp is not None:
-            self._reading(source, t, nibp)
+            self._reading(source, t, nibp, msg.validated)
 
     def _sample(self, tr: _Track, t: float, value: float, plausible: bool) -> None:
         by_device = self._invalid_by_device(tr.source, tr.vital)
@@ -534,27 +633,59 @@ class AlarmEngine:
         if tr.stale_after is not None and not tr.scheduled:
             tr.scheduled = True
             self._at(t + tr.stale_after, _ENDING, lambda when: self._stale_check(tr, when))
-        for i, rule in enumerate(tr.rules):
-            a = tr.alarms[i]
-            if rule.fallback_for is not None and (tr.source, rule.fallback_for) in self._has:
-                if a is not None:
-                    self._end(a, t)
-                    tr.alarms[i] = None
+        for i, tiers in enumerate(tr.groups):
+            fallback = tiers[0].fallback_for
+            if fallback is not None and (tr.source, fallback) in self._has:
+                self._end(tr.alarms[i], t)
+                tr.alarms[i] = None
                 continue
-            if rule.op.fn(value, rule.limit):
-                if a is None:
-                    tr.alarms[i] = self._new(
-                        tr.keys[i], rule.kind, rule.priority, tr.vital, rule.condition, t,
-                        rule.delay_s, rule.escalate_after_s, rule.limit, rule.op.value,
-                        rule.op.low, value)
+            tr.alarms[i] = self._tiers(tr.alarms[i], tr.keys[i], tiers, tr.vital, t, value)
+
+    def _tiers(self, a: _Alarm | None, key: str, tiers: tuple[LimitRule, ...], vital: str,
+               t: float, value: float | None) -> _Alarm | None:
+        """One limit condition judged on a value (None: its rules do not apply): each tier
+        is met from its limit to its clear limit; the alarm lasts while any tier is met and
+        signals when one has been met past its delay. Returns the alarm, None once ended."""
+        held = [value is not None and bool(
+                    r.op.fn(value, r.limit) or (a is not None and a.tier_on[j] is not None
+                                                and r.op.fn(value, r.clear_limit)))
+                for j, r in enumerate(tiers)]
+        if value is None or not any(held):
+            self._end(a, t)
+            return None
+        if a is None:
+            r0 = tiers[0]
+            a = _Alarm(key, r0.kind, r0.priority, vital, r0.condition, t, r0.delay_s,
+                       r0.escalate_after_s, r0.limit, r0.op.value, r0.op.low,
+                       tier_on=[None] * len(tiers), tier_ok=[False] * len(tiers))
+        a.tiers = tiers
+        a.see(value, t)
+        for j, r in enumerate(tiers):
+            if not held[j]:
+                a.tier_on[j] = None
+                a.tier_ok[j] = False
+            elif a.tier_on[j] is None:
+                a.tier_on[j] = t
+                if r.delay_s > 0:
+                    self._at(t + r.delay_s, _STARTING,
+                             lambda when, a=a, j=j, on=t: self._tier_due(a, j, on, when))
                 else:
-                    a.see(value)
-            elif a is not None:
-                if rule.op.fn(value, rule.clear_limit):
-                    a.see(value)
-                else:
-                    self._end(a, t)
-                    tr.alarms[i] = None
+                    a.tier_ok[j] = True
+        if a.signal is None:
+            if any(a.tier_ok):
+                self._signal(a, t)
+        else:
+            self._retier(a, t)
+        return a
+
+    def _tier_due(self, a: _Alarm, j: int, onset: float, t: float) -> None:
+        if not a.alive or a.tier_on[j] != onset or a.tier_ok[j]:
+            return
+        a.tier_ok[j] = True
+        if a.signal is None:
+            self._signal(a, t)
+        else:
+            self._retier(a, t)
 
     def _stale_check(self, tr: _Track, when: float) -> None:
         assert tr.stale_after is not None and tr.last_valid is not None
@@ -577,11 +708,12 @@ class AlarmEngine:
 
     # -- NIBP ------------------------------------------------------------------------------
 
-    def _reading(self, source: str, t: float, r: dict[str, float]) -> None:
+    def _reading(self, source: str, t: float, r: dict[str, float],
+                 validated: Collection[str] = ()) -> None:
         nb = self._nibp.get(source)
         if nb is None:
             nb = self._nibp[source] = _Nibp(source)
-        valid = nibp_reading_valid(r.get("sbp"), r.get("dbp"), r.get("map"))
+        valid = nibp_reading_valid(r.get("sbp"), r.get("dbp"), r.get("map"), validated)
         if not valid or self._invalid_by_device(source, "sbp"):
             for k in list(nb.alarms):
                 self._end(nb.alarms.pop(k), t)
@@ -593,11 +725,9 @@ class AlarmEngine:
         if nb.invalid is not None:
             self._end(nb.invalid, t)
             nb.invalid = None
-        pre_dose = self._dose is None or t < self._dose
         nb.last_valid = t
-        self._last_reading = t
-        if pre_dose:
-            nb.readings.append((t, r))
+        nb.readings.append((t, r))
+        self._reading_times.append(t)
         if nb.overdue is not None:
             self._end(nb.overdue, t)
             nb.overdue = None
@@ -606,53 +736,79 @@ class AlarmEngine:
             self._bp_check = None
         od = self.preset.nibp_overdue
         if od is not None and source not in self._recorded and not nb.scheduled:
-            nb.scheduled = True
-            self._at(t + od.timeout_s, _ENDING, lambda when: self._overdue_check(nb, when))
-        for rule in self.preset.limits:
-            if rule.vital not in NIBP_KEYS:
+            self._schedule_overdue(nb, t + od.timeout_at(t, self._dose))
+        self._judge(nb, t, t, r)
+
+    def _judge(self, nb: _Nibp, t: float, reading_t: float, r: dict[str, float],
+               dose_only: bool = False) -> None:
+        """The NIBP conditions at `t` on the valid reading `r` taken at `reading_t`:
+        physiological ones first, then the advisories, which yield to a physiological
+        alarm on the same vital. `dose_only`: only those that depend on the dose start."""
+        pre_dose = self._dose is None or t < self._dose
+        for tiers in self._nibp_groups:
+            r0 = tiers[0]
+            if dose_only and r0.when is When.ANY:
                 continue
-            applies = (rule.when is When.ANY or (rule.when is When.PRE_DOSE) == pre_dose)
-            value = r.get(rule.vital)
-            hit = applies and value is not None and bool(rule.op.fn(value, rule.limit))
-            self._nibp_rule(nb, f"{rule.id}:{source}", rule, hit, value, rule.limit, t,
-                            rule.op.value, rule.op.low)
+            key = f"{r0.id}:{nb.source}"
+            applies = r0.when is When.ANY or (r0.when is When.PRE_DOSE) == pre_dose
+            if r0.kind is AlarmKind.ADVISORY and self._physiological(nb, r0.vital):
+                applies = False
+            a = self._tiers(nb.alarms.get(key), key, tiers, r0.vital, t,
+                            r.get(r0.vital) if applies else None)
+            if a is None:
+                nb.alarms.pop(key, None)
+            else:
+                nb.alarms[key] = a
         base = self._baseline(nb)
+        post_dose = self._dose is not None and reading_t >= self._dose
         for rel in self._relative:
             value = r.get(rel.vital)
             limit = None if base is None or rel.vital not in base else base[rel.vital] + rel.rise
-            hit = (not pre_dose and limit is not None and value is not None
-                   and value >= limit)
-            self._nibp_rule(nb, f"{rel.id}:{source}", rel, hit, value, limit, t, ">=", False)
+            hit = (post_dose and limit is not None and value is not None and value >= limit
+                   and not self._physiological(nb, rel.vital))
+            self._nibp_rule(nb, f"{rel.id}:{nb.source}", rel, hit, value, limit, t)
 
-    def _nibp_rule(self, nb: _Nibp, key: str, rule: LimitRule | RelativeRule, hit: bool,
-                   value: float | None, limit: float | None, t: float, op: str,
-                   low: bool) -> None:
+    @staticmethod
+    def _physiological(nb: _Nibp, vital: str) -> bool:
+        return any(a.vital == vital and a.kind is AlarmKind.PHYSIOLOGICAL and a.alive
+                   and a.signal is not None for a in nb.alarms.values())
+
+    def _nibp_rule(self, nb: _Nibp, key: str, rule: RelativeRule, hit: bool,
+                   value: float | None, limit: float | None, t: float) -> None:
         a = nb.alarms.get(key)
         if hit:
             assert value is not None
             if a is None:
                 nb.alarms[key] = self._new(key, rule.kind, rule.priority, rule.vital,
                                            rule.condition, t, 0.0, rule.escalate_after_s,
-                                           limit, op, low, value)
+                                           limit, ">=", False, value)
             else:
-                a.see(value)
+                a.limit = limit  # the baseline may have moved with the dose start
+                a.see(value, t)
         elif a is not None:
             self._end(nb.alarms.pop(key), t)
 
     def _baseline(self, nb: _Nibp) -> dict[str, float] | None:
-        if self._dose is None:
+        """The last valid reading before the dose start."""
+        dose = self._dose
+        if dose is None:
             return None
-        before = [r for t, r in nb.readings if t < self._dose]
-        return before[-1] if before else None
+        return next((r for t, r in reversed(nb.readings) if t < dose), None)
 
-    def _overdue_check(self, nb: _Nibp, when: float) -> None:
+    def _schedule_overdue(self, nb: _Nibp, due: float) -> None:
+        nb.checks += 1
+        n = nb.checks
+        nb.scheduled = True
+        self._at(due, _ENDING, lambda when: self._overdue_check(nb, n, when))
+
+    def _overdue_check(self, nb: _Nibp, n: int, when: float) -> None:
         od = self.preset.nibp_overdue
         assert od is not None and nb.last_valid is not None
-        if nb.source in self._forgotten:
+        if nb.source in self._forgotten or n != nb.checks:
             return
-        due = nb.last_valid + od.timeout_s
+        due = nb.last_valid + od.timeout_at(nb.last_valid, self._dose)
         if due > when:
-            self._at(due, _ENDING, lambda w: self._overdue_check(nb, w))
+            self._at(due, _ENDING, lambda w: self._overdue_check(nb, n, w))
             return
         nb.scheduled = False
         nb.overdue = self._new(f"{od.id}:{nb.source}", AlarmKind.TECHNICAL, od.priority,
@@ -661,24 +817,46 @@ class AlarmEngine:
     # -- the dose and the advisories around it -------------------------------------------
 
     def _set_dose(self, t: float) -> None:
-        if self._dose is not None:
-            return
+        if self._dose is None:
+            self._apply_dose(t)
+
+    def _apply_dose(self, t: float) -> None:
+        """The dose start is `t` (first given or moved): what depends on it is judged again
+        now, at the latest reading of each source."""
         self._dose = t
-        end = max(t, self._now)
+        self._doses += 1
+        now = max(t, self._now) if self._doses == 1 else self._now
+        if now == float("-inf"):
+            now = t
+        od = self.preset.nibp_overdue
         for nb in self._nibp.values():
-            for rule in self.preset.limits:
-                if rule.when is When.PRE_DOSE:
-                    a = nb.alarms.pop(f"{rule.id}:{nb.source}", None)
-                    self._end(a, end)
+            if not nb.readings:
+                continue
+            if (nb.invalid is None or not nb.invalid.alive) and not self._invalid_by_device(
+                    nb.source, "sbp"):
+                self._judge(nb, now, *nb.readings[-1], dose_only=True)
+            if (od is not None and nb.last_valid is not None and nb.source not in self._recorded
+                    and self._doses > 1 and (nb.overdue is None or not nb.overdue.alive)):
+                due = nb.last_valid + od.timeout_at(nb.last_valid, t)
+                self._schedule_overdue(nb, max(due, now))
         check = self.preset.bp_check
         if check is not None:
-            self._at(t + check.after_dose_s, _STARTING, self._bp_check_due)
+            if self._bp_check is not None:  # due at the old time
+                self._end(self._bp_check, now)
+                self._bp_check = None
+            n, due = self._doses, t + check.after_dose_s
+            self._at(max(due, now), _STARTING, lambda when: self._bp_check_due(n, due, when))
 
-    def _bp_check_due(self, when: float) -> None:
+    def _bp_check_due(self, n: int, due: float, when: float) -> None:
         check = self.preset.bp_check
         assert check is not None
-        if self._last_reading is not None and self._last_reading >= when - check.window_s:
+        if n != self._doses:
             return
+        for rt in reversed(self._reading_times):  # a reading in the window, or since
+            if rt < due - check.window_s:
+                break
+            if rt <= when:
+                return
         self._bp_check = self._new(f"{check.id}:session", AlarmKind.ADVISORY, check.priority,
                                    "sbp", check.condition, when)
 

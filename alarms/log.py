@@ -22,7 +22,7 @@ class Episode(NamedTuple):
     kind: AlarmKind
     vital: str | None
     condition: str
-    priority: Priority  # at the start of the signal
+    priority: Priority  # at the start of the signal (the tier met then)
     onset_t_s: float  # the condition began
     signal_t_s: float  # the alarm signal began (onset + condition delay)
     end_t_s: float | None  # the condition ended; None: still active when the session ended
@@ -30,6 +30,7 @@ class Episode(NamedTuple):
     limit: float | None
     escalated_t_s: float | None = None  # raised one priority step, unacknowledged
     acknowledged_t_s: float | None = None
+    peak: Priority | None = None  # the highest priority reached (tiers, escalation)
     start_wall: float | None = None
     end_wall: float | None = None
 
@@ -48,17 +49,17 @@ class Episode(NamedTuple):
 
     @property
     def highest(self) -> Priority:
-        """The priority it reached (one step up if it escalated)."""
-        if self.escalated_t_s is None:
-            return self.priority
-        return Priority(min(int(Priority.HIGH), int(self.priority) + 1))
+        """The priority it reached (a more severe tier, or one step up if it escalated)."""
+        stepped = self.priority if self.escalated_t_s is None else Priority(
+            min(int(Priority.HIGH), int(self.priority) + 1))
+        return max(stepped, self.peak or self.priority)
 
     @property
     def delay_s(self) -> float:
         return self.signal_t_s - self.onset_t_s
 
 
-_COMPARED = 12  # the fields before start_wall
+_COMPARED = 13  # the fields before start_wall
 
 
 def episodes_from_events(events: Iterable[AlarmEvent]) -> list[Episode]:
@@ -74,13 +75,15 @@ def episodes_from_events(events: Iterable[AlarmEvent]) -> list[Episode]:
         if ev.event is AlarmEventKind.START:
             open_[ident] = Episode(a.key, a.kind, a.vital, a.condition, a.priority,
                                    a.onset_t_s, a.signal_t_s, None, a.worst_value, a.limit,
-                                   start_wall=ev.t_wall)
+                                   peak=a.priority, start_wall=ev.t_wall)
             continue
         if ep is None:
             ep = next((e for e in done if (e.key, e.onset_t_s) == ident), None)
             if ep is None:
                 continue
             done.remove(ep)
+        if ep.peak is not None and a.priority > ep.peak:  # PRIORITY, ESCALATE
+            ep = ep._replace(peak=a.priority)
         if ev.event is AlarmEventKind.ESCALATE and ep.escalated_t_s is None:
             ep = ep._replace(escalated_t_s=ev.t_s)
         elif ev.event is AlarmEventKind.ACKNOWLEDGE and ep.acknowledged_t_s is None:

@@ -48,6 +48,7 @@ class AlarmStatus:
     worst_value: float | None
     limit: float | None
     acknowledged: bool
+    worst_t_s: float | None = None  # session time at which worst_value was seen
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +69,9 @@ class AlarmSnapshot:
 class AlarmEventKind(StrEnum):
     START = "start"
     END = "end"
-    ESCALATE = "escalate"
+    ESCALATE = "escalate"  # unacknowledged for the rule's time: one priority step up
+    PRIORITY = "priority"  # a more or less severe tier of the condition is met now
+    REMINDER = "reminder"  # acknowledged but still present: it sounds again
     ACKNOWLEDGE = "acknowledge"
     AUDIO_PAUSE = "audio_pause"
     SESSION_END = "session_end"  # the session ended with this alarm still active (its final state)

@@ -48,9 +48,12 @@ class Preset:
     min_monitoring: MinMonitoringRule | None
     latch_high: bool = True  # HIGH physiological alarms stay shown until acknowledged
     audio_pause_s: float = 120.0
+    reminder_s: float | None = 180.0  # an acknowledged alarm still present sounds again
     sources: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({
         "latch_high": "design choice: §11.3, visual latching of HIGH physiological alarms",
         "audio_pause_s": "design choice: 2 min as Dräger and Masimo (§1.5, §11.3)",
+        "reminder_s": "design choice: §11.3, reminder for acknowledged active alarms every "
+                      "3 min, within Philips (2 or 3 min) and Masimo (3 min) (§1.5)",
     }))
 
     def system_rule(self, rule_id: str) -> SystemRule | None:
@@ -88,6 +91,13 @@ def _limits() -> tuple[LimitRule, ...]:
                   hysteresis=5, escalate_after_s=ESCALATE_S),
         LimitRule("hr-low", "hr", Op.LT, 50, M, "HR LOW", hrl_src, delay_s=10,
                   hysteresis=3, escalate_after_s=ESCALATE_S),
+        LimitRule("hr-extreme-low", "hr", Op.LT, 30, H, "HR EXTREME LOW",
+                  "design choice: asystole, VF or extreme bradycardia can kill within "
+                  "minutes, so HIGH with no delay (IEC 60601-1-8 Table 1, §1.1), a zero-delay "
+                  "tier as SpO2 critical; 30 bpm = the HR-low limit minus 20, as bedside "
+                  "monitors' red extreme-brady alarm (unverified). A monitor's own valid "
+                  "HR 0 (VF, asystole) alarms here, never as a LOW 'leads off?'",
+                  hysteresis=3),
         # PR alarms only for a device that gives no ECG heart rate (a pulse oximeter alone):
         # with both, the same heartbeat would raise two alarms.
         LimitRule("pr-high", "pr", Op.GT, 120, M, "PR HIGH", hr_src, delay_s=10,
@@ -206,9 +216,10 @@ def _base(name: str, description: str, bp_check_s: float, bp_src: str,
         name=name, description=description, limits=_limits(), relative=_relative(),
         artefacts=_artefacts(), currency=_currency(),
         nibp_overdue=NibpOverdueRule(
-            "nibp-overdue", 15 * 60, 2 * 60, L, "NIBP overdue",
-            "design choice (§11.1 NIBP overdue: interval + 2 min, LOW technical); the "
-            "longest scheduled interval is 15 min (§11.2)"),
+            "nibp-overdue", 10 * 60, 2 * 60, L, "NIBP overdue",
+            "design choice (§11.1 NIBP overdue: interval + 2 min, LOW technical) on the "
+            "§11.2 schedule: every 10 min before the dose to 60 min after, then every 15 min",
+            steps=((60 * 60, 15 * 60),)),
         device=_device(), system=_system(),
         bp_check=BpCheckRule("bp-check-due", bp_check_s, 5 * 60, L, "BP check due", bp_src),
         min_monitoring=min_monitoring)

@@ -173,19 +173,32 @@ class CurrencyRule:
 
 @dataclass(frozen=True, slots=True)
 class NibpOverdueRule:
-    """No valid NIBP reading within `cycle_s + grace_s` of the last one (armed by the first
-    reading, so a session without a cuff raises nothing)."""
+    """No valid NIBP reading within the scheduled interval + `grace_s` of the last one
+    (armed by the first reading, so a session without a cuff raises nothing).
+
+    The schedule: every `interval_s` before the dose and after it, then from each
+    `(after_dose_s, interval_s)` step on that interval (a reading's own time chooses it)."""
 
     id: str
-    cycle_s: float
+    interval_s: float
     grace_s: float
     priority: Priority
     condition: str
     source: str
+    steps: tuple[tuple[float, float], ...] = ()
 
-    @property
-    def timeout_s(self) -> float:
-        return self.cycle_s + self.grace_s
+    def interval_at(self, t_s: float, dose_start_s: float | None) -> float:
+        """The NIBP interval due at session time `t_s` given the dose start (None: none)."""
+        interval = self.interval_s
+        if dose_start_s is not None:
+            for after, step in self.steps:
+                if t_s - dose_start_s >= after:
+                    interval = step
+        return interval
+
+    def timeout_at(self, t_s: float, dose_start_s: float | None) -> float:
+        """How long after a reading at `t_s` the next one is overdue."""
+        return self.interval_at(t_s, dose_start_s) + self.grace_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,3 +250,25 @@ class MinMonitoringRule:
     priority: Priority
     condition: str
     source: str
+
+
+def tier_groups(limits: tuple[LimitRule, ...]) -> tuple[tuple[LimitRule, ...], ...]:
+    """The limit rules as alarm conditions: rules on the same vital, direction, kind, phase
+    and fallback are tiers of one condition (SpO2 < 90 MEDIUM, < 85 HIGH), least severe
+    first; its priority rises and falls with the tiers met. One rule alone is one tier.
+
+    Only the least severe tier may have a condition delay (a more severe tier raises the
+    priority at once, clinical.md §11.1), and the tiers' priorities differ."""
+    groups: dict[tuple[object, ...], list[LimitRule]] = {}
+    for r in limits:
+        groups.setdefault((r.vital, r.op.low, r.kind, r.when, r.fallback_for), []).append(r)
+    out = []
+    for rules in groups.values():
+        tiers = tuple(sorted(rules, key=lambda r: r.priority))
+        if len({r.priority for r in tiers}) != len(tiers):
+            raise ValueError(f"tiers {[r.id for r in tiers]}: each needs its own priority")
+        if any(r.delay_s for r in tiers[1:]):
+            raise ValueError(f"tiers {[r.id for r in tiers]}: only the least severe one "
+                             "may have a delay")
+        out.append(tiers)
+    return tuple(out)

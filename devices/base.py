@@ -10,14 +10,23 @@ A driver never yields a value the device marked invalid: it yields a DeviceCondi
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from monitor.clock import SessionClock
 from monitor.messages import Message
 
 
 class DeviceError(Exception):
-    """A device cannot be used; the message says which and why, in words a nurse can use."""
+    """A device cannot be used; the message says which and why, in words a nurse can use.
+
+    `messages` (e.g. a DeviceCondition saying the device must be paired) are recorded, in
+    order, before the device is marked disconnected."""
+
+    messages: tuple[Message, ...] = ()  # also for subclasses with an __init__ of their own
+
+    def __init__(self, *args: object, messages: Sequence[Message] = ()) -> None:
+        super().__init__(*args)
+        self.messages = tuple(messages)
 
 
 class DeviceDisconnected(DeviceError):

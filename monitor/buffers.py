@@ -26,6 +26,7 @@ from monitor.session import (
     SessionStatus,
     TimelineEntry,
 )
+from monitor.validity import is_measurement
 from monitor.vitals import NUMERIC_KEYS, VITALS, VitalKind
 
 SESSION_HOURS = 8.0
@@ -143,6 +144,7 @@ class SessionTrends:
         self._infusion_min: float | None = None
         self._episodes: list[AlarmEpisode] = []
         self._open: dict[str, int] = {}  # alarm key -> index of its running episode
+        self._given: dict[str, set[str]] = {}  # source -> the vitals it sent
         self._revision = 0
 
     def __call__(self, msg: Message) -> None:
@@ -163,6 +165,7 @@ class SessionTrends:
 
     def add_numerics(self, msg: Numerics) -> None:
         with self._lock:
+            self._given.setdefault(msg.source, set()).update(k for k, _ in msg.values)
             for key, value in msg.values:
                 series = self._series.get(key)
                 if series is None:
@@ -171,7 +174,8 @@ class SessionTrends:
                 if (spec.kind is VitalKind.CONTINUOUS and spec.stale_after_s is not None
                         and series.n and msg.t_s - series.t[series.n - 1] > spec.stale_after_s):
                     series.append(series.t[series.n - 1] + spec.stale_after_s, math.nan)
-                series.append(msg.t_s, value if spec.is_plausible(value) else math.nan)
+                measured = is_measurement(key, value, msg.flag(key))
+                series.append(msg.t_s, value if measured else math.nan)
             self._revision += 1
 
     def break_lines(self, t_s: float) -> None:
@@ -246,3 +250,14 @@ class SessionTrends:
     def episodes(self) -> tuple[AlarmEpisode, ...]:
         with self._lock:
             return tuple(self._episodes)
+
+    def episode_vitals(self, ep: AlarmEpisode) -> frozenset[str]:
+        """The vitals an alarm episode concerns (the trend shades their rows): its vital;
+        for one about a device with no vital (link lost, a probe off) the vitals that
+        device sent; none for Vigil's own (audio, storage) or session advisories."""
+        if ep.vital is not None:
+            return frozenset((ep.vital,))
+        # The engine's keys: "rule:source" and "condition:source:vital-or-'-'".
+        parts = ep.key.split(":")
+        with self._lock:
+            return frozenset(self._given.get(parts[1], ())) if len(parts) > 1 else frozenset()

@@ -17,7 +17,7 @@ from alarms.model import AlarmKind
 from monitor.buffers import AlarmEpisode, SessionTrends
 from monitor.messages import Numerics, TimelineMark
 from monitor.session import EntryKind, Phase, Session, SessionStatus
-from monitor.store import SessionStore
+from monitor.store import SessionStore, sample_flags
 from monitor.vitals import NUMERIC_KEYS
 
 
@@ -141,7 +141,7 @@ def load_history(store: SessionStore, session_id: int) -> SessionHistory:
     the live trend treats them), alarm episodes from the log, dose marks carrying the
     stored route and infusion length so the phases match the report's."""
     session = store.load_session(session_id)
-    samples = list(store.iter_samples(session_id))
+    samples = list(store.iter_flagged_samples(session_id))
     last_sample = samples[-1][0] if samples else 0.0
     last_entry = max((e.t_s for e in session.entries), default=0.0)
     end_s = (session.end_wall - session.start_wall if session.end_wall is not None
@@ -152,9 +152,10 @@ def load_history(store: SessionStore, session_id: int) -> SessionHistory:
     numeric = set(NUMERIC_KEYS)
     for (t_s, t_wall, source), group in itertools.groupby(
             samples, key=lambda r: (r[0], r[1], r[4])):
-        values = tuple((r[2], r[3]) for r in group if r[2] in numeric)
-        if values:
-            trends.add_numerics(Numerics(source, t_wall, t_s, values))
+        rows = [r for r in group if r[2] in numeric]
+        if rows:
+            trends.add_numerics(Numerics(source, t_wall, t_s, tuple((r[2], r[3]) for r in rows),
+                                         *sample_flags(rows)))
     protocol = session.protocol
     for e in session.entries:
         if e.kind not in (EntryKind.DOSE_START, EntryKind.DOSE_STOP):

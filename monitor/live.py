@@ -1,8 +1,9 @@
 """What the patient shows now: the latest value of each vital, with its age and validity.
 
 Fed on the device thread; `snapshot()` hands out an immutable view for any thread. A value
-is shown only if it is plausible and current: a stale value is marked stale, an artefact
-is not a value, and nothing missing is ever shown as a number.
+is shown only if it is a measurement (`monitor.validity`: plausible, or vouched for by the
+device) and current: a stale value is marked stale, an artefact is not a value, and nothing
+missing is ever shown as a number.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ from monitor.messages import (
     Message,
     Numerics,
 )
+from monitor.validity import is_measurement
 from monitor.vitals import NUMERIC_KEYS, VITALS, VitalKind
 
 
 class Freshness(StrEnum):
     CURRENT = "current"
     STALE = "stale"  # older than the vital's stale_after_s: shown as not current
-    ARTEFACT = "artefact"  # the latest value was implausible: not a measurement
+    ARTEFACT = "artefact"  # the latest value was not a measurement (an unflagged artefact)
     NONE = "none"  # never measured this session
 
 
@@ -38,6 +40,7 @@ class Reading:
     age_s: float | None
     freshness: Freshness
     source: str | None
+    in_alarm: bool = False  # the device itself flagged the latest value as in alarm
 
     def text(self) -> str:
         v = VITALS[self.vital]
@@ -58,7 +61,8 @@ class Snapshot:
 class LiveState:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._latest: dict[str, tuple[float, float, str]] = {}  # vital -> (t_s, value, source)
+        # vital -> (t_s, value, source, measurement?, the device's own in-alarm flag)
+        self._latest: dict[str, tuple[float, float, str, bool, bool]] = {}
         self._devices: dict[str, DeviceState] = {}
         # Keyed by vital too: "SpO2 invalid" ending must not clear "NIBP invalid".
         self._conditions: set[tuple[str, str, str]] = set()
@@ -68,7 +72,9 @@ class LiveState:
         with self._lock:
             if isinstance(msg, Numerics):
                 for key, value in msg.values:
-                    self._latest[key] = (msg.t_s, value, msg.source)
+                    if key in VITALS:
+                        self._latest[key] = (msg.t_s, value, msg.source, is_measurement(
+                            key, value, msg.flag(key)), key in msg.in_alarm)
             elif isinstance(msg, DeviceStatus):
                 self._devices[msg.source] = msg.state
             elif isinstance(msg, DeviceCondition):
@@ -97,9 +103,9 @@ class LiveState:
             if key not in latest:
                 readings[key] = Reading(key, None, None, None, Freshness.NONE, None)
                 continue
-            t, value, source = latest[key]
+            t, value, source, measured, in_alarm = latest[key]
             age = max(0.0, now_s - t)
-            if not v.is_plausible(value):
+            if not measured:
                 fresh, shown = Freshness.ARTEFACT, None
             elif v.kind is VitalKind.CONTINUOUS and (
                     (v.stale_after_s is not None and age > v.stale_after_s)
@@ -107,6 +113,6 @@ class LiveState:
                 fresh, shown = Freshness.STALE, value
             else:
                 fresh, shown = Freshness.CURRENT, value
-            readings[key] = Reading(key, shown, t, age, fresh, source)
+            readings[key] = Reading(key, shown, t, age, fresh, source, in_alarm)
         return Snapshot(now_s, MappingProxyType(readings), MappingProxyType(devices),
                         conditions, MappingProxyType(battery))

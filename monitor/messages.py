@@ -13,6 +13,8 @@ from enum import StrEnum
 
 import numpy as np
 
+from monitor.validity import Flag
+
 
 class DeviceState(StrEnum):
     CONNECTING = "connecting"
@@ -48,6 +50,14 @@ class Numerics:
     t_wall: float
     t_s: float
     values: tuple[tuple[str, float], ...]  # (vital key, value); absent vitals are absent
+    # Keys whose value the device's own validity state vouched for (`Flag.VALID`); the
+    # others are unflagged. A value the device flagged is never here: it is a condition.
+    validated: tuple[str, ...] = ()
+    in_alarm: tuple[str, ...] = ()  # keys the device itself flags as in alarm
+
+    def flag(self, key: str) -> Flag:
+        """What the device said about `key`'s value (see `monitor.validity`)."""
+        return Flag.VALID if key in self.validated else Flag.UNFLAGGED
 
     def get(self, key: str) -> float | None:
         for k, v in self.values:

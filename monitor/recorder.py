@@ -21,7 +21,7 @@ from devices.base import Driver, SpecError
 from devices.spec import DeviceSpec, create_driver, is_simulated, parse_spec
 from monitor.clock import ScaledClock, SessionClock, VirtualClock
 from monitor.live import LiveState
-from monitor.messages import Message, TimelineMark
+from monitor.messages import Message, Numerics, TimelineMark
 from monitor.resume import GAP_AUTHOR, dose_marks, gap_note, history
 from monitor.runtime import IoThread, RuntimeResult, SessionRuntime, Sink
 from monitor.session import DoseProtocol, EntryKind, Patient, Session, SessionStatus
@@ -115,12 +115,15 @@ class SessionRecorder:
                                   recorded_sources=[d.source for d in self.drivers if d.finite])
         #: (last stored data, resumed at) in session seconds, for a resumed session.
         self.resumed_gap: tuple[float, float] | None = None
+        self._last_nibp: Numerics | None = None  # a resumed session's last NIBP reading
         if resumed is not None:
             self.resumed_gap = self._resume(resumed, devices)
         self._on_storage_error = on_storage_error
         self.writer: SampleWriter = store.writer(self.session_id, self._storage_error)
         self.alarms.add_listener(self.writer.put)
         self.live = LiveState()
+        if self._last_nibp is not None:  # the NIBP tile shows it after a resume, with its age
+            self.live(self._last_nibp)
         self.runtime = SessionRuntime(self.drivers, self.clock,
                                       [self.writer.put, self.live, self.alarms, *sinks],
                                       plan.duration_s)
@@ -142,6 +145,8 @@ class SessionRecorder:
         the store makes the session active again under this process."""
         for msg in history(self.store, session.id, NIBP_KEYS, (EntryKind.DOSE_START,)):
             self.alarms(msg)
+            if isinstance(msg, Numerics):
+                self._last_nibp = msg
         marks = dose_marks(session)
         for driver in self.drivers:
             skip = getattr(driver, "skip_timeline_marks", None)
@@ -178,10 +183,17 @@ class SessionRecorder:
 
     def edit_entry(self, entry_id: int, author: str, *, t_s: float | None = None,
                    data: Mapping[str, Any] | None = None) -> None:
-        """Changes an entry; the store keeps the earlier state with who and when. The alarm
-        engine keeps the dose start it was first given: readings already judged against the
-        pre-dose baseline stay judged (the report shows the corrected time)."""
+        """Changes an entry; the store keeps the earlier state with who and when. A corrected
+        dose start moves the alarm engine's: from now on the pre-dose baseline, the BP check
+        and the minimum monitoring follow it (alarms already logged stay as logged)."""
         self.store.edit_entry(entry_id, author, t_s=t_s, data=data)
+        if t_s is None:
+            return
+        session = self.store.load_session(self.session_id)
+        edited = next((e for e in session.entries if e.id == entry_id), None)
+        dose = session.dose_start_s
+        if edited is not None and edited.kind == EntryKind.DOSE_START and dose is not None:
+            self.alarms.move_dose_start(dose)
 
     # -- devices connected and disconnected during the session --------------------------
 

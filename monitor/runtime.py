@@ -318,6 +318,8 @@ class SessionRuntime:
                     return
                 raise DeviceError(f"{driver.source}: the device stopped sending")
             except DeviceError as e:
+                for msg in e.messages:  # what the failure means, e.g. "must be paired"
+                    self._dispatch(msg)
                 self._set_state(track, DeviceState.DISCONNECTED, str(e))
                 log.warning("%s", e)
             finally:

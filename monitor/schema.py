@@ -8,6 +8,9 @@ into) a session store. Add a migration; never edit one that has shipped.
 from __future__ import annotations
 
 APPLICATION_ID = 0x5669674C  # "VigL"
+SAMPLE_VALIDATED, SAMPLE_IN_ALARM = 1, 2  # samples.flags bits (migration 3)
+FLAGS_SINCE = 3  # the schema version that added samples.flags
+WORST_T_SINCE = 4  # the schema version that added alarm_log.worst_t_s
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: sessions, devices, samples, waveforms, device events, timeline with edit history.
@@ -109,6 +112,16 @@ MIGRATIONS: tuple[str, ...] = (
         user TEXT NOT NULL DEFAULT ''
     );
     CREATE INDEX alarm_log_by_time ON alarm_log (session_id, t_s);
+    """,
+    # 3: what the device said about each sample (monitor.validity): bit 1 the device vouched
+    # for the value (a measurement even outside the plausible range), bit 2 its own alarm
+    # was on for it. Samples stored before have 0: unflagged, as they were judged then.
+    """
+    ALTER TABLE samples ADD COLUMN flags INTEGER NOT NULL DEFAULT 0;
+    """,
+    # 4: when an alarm's worst value was seen (a latched alarm shows it).
+    """
+    ALTER TABLE alarm_log ADD COLUMN worst_t_s REAL;
     """,
 )
 

@@ -16,7 +16,7 @@ import sqlite3
 import threading
 import time
 import uuid as uuidlib
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -42,7 +42,15 @@ from monitor.messages import (
     TimelineMark,
     Waveform,
 )
-from monitor.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+from monitor.schema import (
+    APPLICATION_ID,
+    FLAGS_SINCE,
+    MIGRATIONS,
+    SAMPLE_IN_ALARM,
+    SAMPLE_VALIDATED,
+    SCHEMA_VERSION,
+    WORST_T_SINCE,
+)
 from monitor.session import (
     DoseProtocol,
     Patient,
@@ -56,7 +64,7 @@ from monitor.session import (
 log = logging.getLogger(__name__)
 
 COMMIT_INTERVAL_S = 0.25
-_INSERT_ALARM = f"INSERT INTO alarm_log VALUES ({','.join('?' * 17)})"
+_INSERT_ALARM = f"INSERT INTO alarm_log VALUES ({','.join('?' * 18)})"
 STORE_FILENAME = "sessions.sqlite3"
 
 
@@ -116,7 +124,8 @@ def _alarm_row(session_id: int, ev: AlarmEvent) -> tuple[Any, ...]:
     return (session_id, ev.t_s, ev.t_wall, str(ev.event)) + (
         (None,) * 12 if a is None else
         (a.key, str(a.kind), int(a.priority), a.vital, a.condition, a.message, str(a.state),
-         a.onset_t_s, a.signal_t_s, a.worst_value, a.limit, int(a.acknowledged))) + (ev.user,)
+         a.onset_t_s, a.signal_t_s, a.worst_value, a.limit, int(a.acknowledged))) + (
+        ev.user, None if a is None else a.worst_t_s)
 
 
 # -- another process beside the recording (the watchdog) --------------------------------
@@ -503,6 +512,27 @@ class SessionStore:
             rows = cur.fetchall()
         yield from rows
 
+    def iter_flagged_samples(self, session_id: int
+                             ) -> Iterator[tuple[float, float, str, float, str, int]]:
+        """As `iter_samples`, with each sample's flags (`SAMPLE_VALIDATED`, `SAMPLE_IN_ALARM`;
+        0 in a store made before they were kept)."""
+        with self._lock:
+            cur = self._conn.execute(
+                f"SELECT t_s, t_wall, vital, value, source, {self._flags_column()} FROM samples"
+                " WHERE session_id = ? ORDER BY t_s, rowid", (session_id,))
+            rows = cur.fetchall()
+        yield from rows
+
+    def _flags_column(self) -> str:
+        return "flags" if self.schema_version >= FLAGS_SINCE else "0"
+
+    def sample_validated(self, session_id: int, vital: str) -> np.ndarray:
+        """Whether the device vouched for each value of `sample_arrays` (same order)."""
+        rows = self._query(
+            f"SELECT {self._flags_column()} FROM samples WHERE session_id = ? AND vital = ?"
+            " ORDER BY t_s, rowid", (session_id, vital))
+        return (np.array([r[0] for r in rows], dtype=np.int64) & SAMPLE_VALIDATED) != 0
+
     def sample_arrays(self, session_id: int, vital: str) -> tuple[np.ndarray, np.ndarray]:
         """Times (t_s) and values of one vital as float64 arrays, in time order."""
         rows = self._query(
@@ -529,14 +559,17 @@ class SessionStore:
     def alarm_events(self, session_id: int) -> list[AlarmEvent]:
         """The session's alarm log, event by event, in the order the engine emitted it."""
         out = []
+        # A read-only store of an older schema has no worst_t_s column.
+        worst_t_s = "worst_t_s" if self.schema_version >= WORST_T_SINCE else "NULL"
         for (t_s, t_wall, event, key, kind, priority, vital, condition, message, state,
-             onset, signal, worst, limit, acked, user) in self._query(
+             onset, signal, worst, limit, acked, user, worst_t) in self._query(
                 "SELECT t_s, t_wall, event, key, kind, priority, vital, condition, message,"
-                " state, onset_t_s, signal_t_s, worst_value, limit_value, acknowledged, user"
-                " FROM alarm_log WHERE session_id = ? ORDER BY rowid", (session_id,)):
+                " state, onset_t_s, signal_t_s, worst_value, limit_value, acknowledged, user,"
+                f" {worst_t_s} FROM alarm_log WHERE session_id = ? ORDER BY rowid",
+                (session_id,)):
             status = None if key is None else AlarmStatus(
                 key, AlarmKind(kind), Priority(priority), vital, condition, message,
-                AlarmState(state), onset, signal, worst, limit, bool(acked))
+                AlarmState(state), onset, signal, worst, limit, bool(acked), worst_t)
             out.append(AlarmEvent(t_s, t_wall, AlarmEventKind(event), status, user))
         return out
 
@@ -642,7 +675,8 @@ class SampleWriter:
         alarms: list[tuple[Any, ...]] = []
         for m in batch:
             if isinstance(m, Numerics):
-                samples.extend((sid, m.t_s, m.t_wall, k, v, m.source) for k, v in m.values)
+                samples.extend((sid, m.t_s, m.t_wall, k, v, m.source, _flags(m, k))
+                               for k, v in m.values)
             elif isinstance(m, Waveform):
                 waves.append((sid, m.t_s, m.t_wall, m.vital, m.rate_hz,
                               m.values.astype("<f4").tobytes(), m.source))
@@ -667,7 +701,8 @@ class SampleWriter:
                 self._applied_cap = self.max_page_count
             with conn:
                 if samples:
-                    conn.executemany("INSERT INTO samples VALUES (?,?,?,?,?,?)", samples)
+                    conn.executemany("INSERT INTO samples (session_id, t_s, t_wall, vital,"
+                                     " value, source, flags) VALUES (?,?,?,?,?,?,?)", samples)
                 if waves:
                     conn.executemany("INSERT INTO waveforms VALUES (?,?,?,?,?,?,?)", waves)
                 if events:
@@ -693,3 +728,16 @@ class SampleWriter:
             if self._on_error:
                 self._on_error(None)
         return True
+
+
+def _flags(m: Numerics, key: str) -> int:
+    return ((SAMPLE_VALIDATED if key in m.validated else 0)
+            | (SAMPLE_IN_ALARM if key in m.in_alarm else 0))
+
+
+def sample_flags(rows: Iterable[tuple[float, float, str, float, str, int]]
+                 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(validated, in_alarm) of a `Numerics` rebuilt from `iter_flagged_samples` rows."""
+    rows = list(rows)
+    return (tuple(r[2] for r in rows if r[5] & SAMPLE_VALIDATED),
+            tuple(r[2] for r in rows if r[5] & SAMPLE_IN_ALARM))

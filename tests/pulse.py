@@ -6,6 +6,7 @@
     rec = server.record()             # parec on the sink's monitor, into a raw file
     ...
     samples = rec.stop()              # int16 mono at server.rate, as recorded
+    server.drop_streams()             # the server drops its clients' playback streams
     server.kill()                     # SIGKILL: the sound server dies under its clients
     server.start()                    # the same socket again
     server.stop()                     # SIGTERM, waits, removes the directory
@@ -13,13 +14,18 @@
 The `pulse_server` fixture (tests/conftest.py) yields a started server and stops it after the
 test. Each server has its own socket, HOME, XDG_RUNTIME_DIR and PULSE_RUNTIME_PATH, so
 parallel runs do not meet. As root, `pulseaudio --system=false` only warns; no flags needed.
+The null sink has `norewinds=1`: with rewinds, a stream that starts on the idle sink rewinds
+silence the monitor had already delivered, and the recording loses up to 2 s of its timeline.
+`end_process(proc, sig, timeout)` is the helper its users share to end a child process.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -32,9 +38,26 @@ RATE = 48_000
 _BINARIES = ("pulseaudio", "pactl", "parec")
 
 
+def _die_with_parent() -> None:
+    """In the child: SIGKILL it when the test process dies (PR_SET_PDEATHSIG), so a test run
+    killed midway leaves no daemon behind (it would never exit on its own)."""
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL)
+
+
 def missing_binaries() -> list[str]:
     """The PulseAudio programs this machine lacks (scripts/bootstrap.sh installs them)."""
     return [b for b in _BINARIES if shutil.which(b) is None]
+
+
+def end_process(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
+    """Sends `sig` to a running process and waits; SIGKILL if it has not ended in `timeout`."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
 
 
 class Recording:
@@ -52,13 +75,7 @@ class Recording:
 
     def stop(self) -> np.ndarray:
         """Ends the recording (if the server has not already ended it) and returns it."""
-        if self._proc.poll() is None:
-            self._proc.send_signal(signal.SIGINT)
-            try:
-                self._proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait(5)
+        end_process(self._proc, signal.SIGINT, 5.0)
         return self.samples()
 
 
@@ -77,7 +94,8 @@ class PulseServer:
         (self.dir / "client.conf").write_text("autospawn = no\n")
         (self.dir / "default.pa").write_text(
             f"load-module module-native-protocol-unix socket={self.socket} auth-anonymous=1\n"
-            f"load-module module-null-sink sink_name={SINK} rate={rate} channels=1\n"
+            f"load-module module-cli-protocol-unix socket={self.dir / 'cli'}\n"
+            f"load-module module-null-sink sink_name={SINK} rate={rate} channels=1 norewinds=1\n"
             f"set-default-sink {SINK}\n")
         self._proc: subprocess.Popen | None = None
         self._recordings: list[Recording] = []
@@ -123,7 +141,8 @@ class PulseServer:
                  "--exit-idle-time=-1", "--disallow-exit", "--use-pid-file=no",
                  "--realtime=no", "--high-priority=no", "--log-target=stderr",
                  "-F", str(self.dir / "default.pa")],
-                env=self._tool_env(), stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+                env=self._tool_env(), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                preexec_fn=_die_with_parent)
         deadline = time.monotonic() + timeout
         while not self.answers():
             if self._proc.poll() is not None:
@@ -143,7 +162,7 @@ class PulseServer:
             ["parec", "-d", f"{SINK}.monitor", "--format=s16le", f"--rate={self.rate}",
              "--channels=1", "--latency-msec=20", "--raw"],
             env=self._tool_env(), stdin=subprocess.DEVNULL, stdout=out,
-            stderr=subprocess.DEVNULL)
+            stderr=subprocess.DEVNULL, preexec_fn=_die_with_parent)
         out.close()
         rec = Recording(proc, path, self.rate)
         self._recordings.append(rec)
@@ -160,6 +179,27 @@ class PulseServer:
                               timeout=10, check=False)
         return len(done.stdout.splitlines()) if done.returncode == 0 else 0
 
+    def drop_streams(self) -> int:
+        """Kills every playback stream on the server (`kill-sink-input` on its command-line
+        socket; this pactl has no such command), the server itself staying up: each client
+        sees its stream fail. Returns how many."""
+        listed = subprocess.run(["pactl", "list", "short", "sink-inputs"], env=self._tool_env(),
+                                capture_output=True, text=True, timeout=10, check=True)
+        ids = [line.split()[0] for line in listed.stdout.splitlines() if line.strip()]
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as cli:
+            cli.settimeout(10)
+            cli.connect(str(self.dir / "cli"))
+            # kill-sink-input answers only on an error; the list after it marks the end
+            cli.sendall("".join(f"kill-sink-input {i}\n" for i in ids).encode()
+                        + b"list-sink-inputs\n")
+            said = b""
+            while b"available." not in said and (chunk := cli.recv(4096)):
+                said += chunk
+        answer = said.decode(errors="replace")
+        if not answer.split("\n")[0].endswith("sink input(s) available."):  # an error first
+            raise RuntimeError(f"kill-sink-input {ids}: {answer}")
+        return len(ids)
+
     def kill(self) -> None:
         """SIGKILL: the server dies as in a crash (clients are not told); the socket file
         stays behind, as it would."""
@@ -171,12 +211,7 @@ class PulseServer:
         """Ends the recordings and the daemon; removes the private directory if it made it."""
         for rec in self._recordings:
             rec.stop()
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait(10)
+        if self._proc is not None:
+            end_process(self._proc)
         if self._own_dir:
             shutil.rmtree(self.dir, ignore_errors=True)

@@ -94,8 +94,11 @@ class BurstScheduler:
             self._priority = None
             return None
         if self._priority is None or sounding > self._priority or now_s >= self._next_s:
+            period = PATTERNS[sounding].period_s
+            on_time = sounding == self._priority and now_s < self._next_s + period
+            # a repeat keeps its rhythm from when it was due, not from the (later) tick
+            self._next_s = (self._next_s if on_time else now_s) + period
             self._priority = sounding
-            self._next_s = now_s + PATTERNS[sounding].period_s
             return sounding
         if sounding < self._priority:  # the higher one ended: the lower one keeps its own rhythm
             self._priority = sounding

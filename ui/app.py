@@ -27,7 +27,7 @@ from monitor.resume import history, resumable_session
 from monitor.runtime import IoThread
 from monitor.session import SessionStatus
 from monitor.store import SessionStore
-from ui.audio import AudioOutput, QtAudioOutput
+from ui.audio import AudioOutput, default_output
 from ui.bridge import AlarmControl, AlarmRelay, Bridge
 from ui.dashboard import DashboardSources, DashboardWindow
 from ui.devices_panel import DeviceControl
@@ -196,7 +196,7 @@ def run_dashboard(store_path: Path, plan: RecordingPlan, kiosk: bool = False,
         first = choose_plan(store, plan) if dialog else plan
         if first is None:
             return 0
-        output = audio() if audio is not None else QtAudioOutput()
+        output = audio() if audio is not None else default_output()
         sessions: list[DashboardSession] = []
 
         def open_session(this_plan: RecordingPlan, previous: DashboardWindow | None) -> None:
@@ -234,3 +234,6 @@ def run_dashboard(store_path: Path, plan: RecordingPlan, kiosk: bool = False,
         finally:
             for session in sessions:
                 session.stop()
+            close = getattr(output, "close", None)  # the sound thread, where there is one
+            if close is not None:
+                close()

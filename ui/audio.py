@@ -1,8 +1,10 @@
-"""Alarm sounds through QtMultimedia: the bursts of ui.alarm_tones played on time.
+"""Alarm sounds: the bursts of ui.alarm_tones played on time.
 
-The output is injectable (`AudioOutput`): the app uses `QtAudioOutput` (a QAudioSink on the
-default device), tests a recording fake. With no output device the dashboard tells the
-alarm source, which raises the "alarms are visual only" technical alarm.
+The output is injectable (`AudioOutput`): the app uses `default_output()`, the PulseAudio
+output of ui.pulse_output (the sound server, probed and reconnected), or `QtAudioOutput` (a
+QAudioSink on the default device) where libpulse is not installed; tests use a recording fake.
+With no output the dashboard tells the alarm source, which raises the "alarms are visual only"
+technical alarm; it clears when the output is back.
 """
 
 from __future__ import annotations
@@ -14,14 +16,16 @@ from typing import Protocol
 
 import numpy as np
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QTimer, Signal
-from PySide6.QtMultimedia import QAudio, QAudioFormat, QAudioSink, QMediaDevices
+from PySide6.QtMultimedia import QAudioFormat, QAudioSink, QMediaDevices
 
 from alarms.model import Priority
 from ui.alarm_tones import SAMPLE_RATE, BurstScheduler, burst_pcm
+from ui.pulse_output import pulse_output
 
 log = logging.getLogger(__name__)
 
 TICK_MS = 50  # how often the scheduler is asked; a burst starts within this of its due time
+RETRY_MS = 2000  # after a failed burst, QtAudioOutput tries the device again this much later
 
 
 class AudioOutput(Protocol):
@@ -31,7 +35,9 @@ class AudioOutput(Protocol):
 
 
 class QtAudioOutput(QObject):
-    """Plays int16 mono PCM on the default output device through a QAudioSink."""
+    """Plays int16 mono PCM on the default output device through a QAudioSink (the fallback
+    where libpulse is not installed; see ui.pulse_output for why it is not the first choice).
+    A failed burst makes it unavailable for RETRY_MS, then the next burst tries a new sink."""
 
     availabilityChanged = Signal(bool)
 
@@ -42,6 +48,10 @@ class QtAudioOutput(QObject):
         self._sink: QAudioSink | None = None
         self._buffer: QBuffer | None = None
         self._failed = False
+        self._retry = QTimer(self)
+        self._retry.setSingleShot(True)
+        self._retry.setInterval(RETRY_MS)
+        self._retry.timeout.connect(self._on_outputs_changed)
         self._was_available = self.available()
 
     def available(self) -> bool:
@@ -64,7 +74,7 @@ class QtAudioOutput(QObject):
             fmt.setChannelCount(1)
             fmt.setSampleFormat(QAudioFormat.SampleFormat.Int16)
             self._sink = QAudioSink(QMediaDevices.defaultAudioOutput(), fmt, self)
-            self._sink.stateChanged.connect(self._on_state)
+            self._sink.stateChanged.connect(lambda _state: self._check_sink())
         self._sink.stop()
         buffer = QBuffer(self)
         buffer.setData(QByteArray(pcm.astype(np.int16).tobytes()))
@@ -74,13 +84,23 @@ class QtAudioOutput(QObject):
         self._buffer = buffer
         self._sink.start(buffer)
 
-    def _on_state(self, _state: QAudio.State) -> None:
-        if self._sink is not None and self._sink.error() not in (
-                QAudio.Error.NoError, QAudio.Error.UnderrunError):
-            log.error("alarm audio failed: %s", self._sink.error())
+    def _check_sink(self) -> None:
+        if self._sink is None:
+            return
+        err = self._sink.error()
+        # PySide6 >= 6.7 returns QtAudio.Error here, which never equals QAudio.Error: compare
+        # with the members of the type the call returned.
+        if err not in (type(err).NoError, type(err).UnderrunError):
+            log.error("alarm audio failed: %s", err)
             self._failed = True
             self._was_available = False
             self.availabilityChanged.emit(False)
+            self._retry.start()
+
+
+def default_output() -> AudioOutput:
+    """The sound server through libpulse where it is installed, else QtMultimedia."""
+    return pulse_output(SAMPLE_RATE) or QtAudioOutput()
 
 
 class AlarmAudio(QObject):

@@ -1,8 +1,9 @@
 """The session-room dashboard window: header, alarm banner, numeric tiles, pleth, trend.
 
 It answers, in one glance from across a dim room: is my patient all right (the tiles),
-what is happening (the banner), how long since the dose (the header), what needs me now
-(the banner's first alarm, acknowledge and audio pause beside it).
+what is happening (the banner: the patient's alarms; the System strip under it: devices,
+audio, storage), how long since the dose (the header), what needs me now (the banner's
+first alarm, acknowledge and audio pause beside it).
 
 Everything here runs on the GUI thread. Numerics and alarm snapshots arrive as queued
 bridge signals; the tiles are re-read from `LiveState` a few times a second (staleness is
@@ -29,23 +30,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from alarms.model import AlarmSnapshot, Priority
+from alarms.model import AlarmKind, AlarmSnapshot, AlarmState, Priority
 from monitor.buffers import PlethRing, SessionTrends
 from monitor.live import LiveState
 from monitor.messages import DeviceState, DeviceStatus
 from monitor.vitals import VITALS
 from ui.audio import AlarmAudio, AudioOutput
-from ui.banner import AlarmBanner
+from ui.banner import AlarmBanner, TechnicalStrip
 from ui.bridge import AlarmControl, Bridge
 from ui.devices_panel import ClickableLabel, DeviceControl, DevicesPanel
 from ui.entries import EntryPanel
 from ui.flash import FlashClock
 from ui.limits_dialog import LimitEditor, LimitsDialog
 from ui.pleth import PlethView
-from ui.readouts import clock_text, continuous_tile, nibp_tile
+from ui.readouts import clock_text, continuous_tile, latched_mark, nibp_tile
 from ui.sources import EntrySink, LimitSource
 from ui.theme import ALARM_COLOURS, STYLESHEET, TEXT_DIM, vital_colour
-from ui.tiles import VitalTile
+from ui.tiles import LatchedMark, VitalTile
 from ui.trend import TrendView
 
 TILE_REFRESH_MS = 250
@@ -54,6 +55,8 @@ USER = "nurse"  # until sign-in exists, commands are logged under this role
 # Which tile an alarm on a vital flashes.
 TILE_OF_VITAL = {"hr": "hr", "spo2": "spo2", "pr": "spo2", "sbp": "nibp", "dbp": "nibp",
                  "map": "nibp", "rr": "rr", "pleth": "spo2"}
+# The vital whose number a tile shows big (a latched badge names any other).
+MAIN_VITAL = {"hr": "hr", "spo2": "spo2", "nibp": None, "rr": "rr"}
 
 
 @dataclass
@@ -143,7 +146,7 @@ class DashboardWindow(QMainWindow):
         outer.addLayout(header)
 
         alarm_row = QHBoxLayout()
-        self.banner = AlarmBanner(self.flash)
+        self.banner = AlarmBanner(self.flash, s.wall_of)
         self.banner.setFixedHeight(96)
         alarm_row.addWidget(self.banner, 1)
         buttons = QVBoxLayout()
@@ -158,6 +161,10 @@ class DashboardWindow(QMainWindow):
         self.pause_button.clicked.connect(self.pause_audio)
         alarm_row.addLayout(buttons)
         outer.addLayout(alarm_row)
+        # Technical conditions with no vital: their own line, never the patient's banner.
+        self.strip = TechnicalStrip(self.flash, s.wall_of)
+        self.strip.setFixedHeight(34)
+        outer.addWidget(self.strip)
 
         tiles = QGridLayout()
         tiles.setSpacing(8)
@@ -294,7 +301,9 @@ class DashboardWindow(QMainWindow):
         self.audio.set_sounding(None)
         self.flash.set_running(False)
         self.snapshot = None
-        self.banner.set_snapshot(AlarmSnapshot(self.sources.now_s(), (), None, True, None))
+        empty = AlarmSnapshot(self.sources.now_s(), (), None, True, None)
+        self.banner.set_snapshot(empty)
+        self.strip.set_snapshot(empty)
         self._apply_tile_alarms()
         self._set_text(self.dose_label, text,
                        f"color: {ALARM_COLOURS[Priority.MEDIUM].name()};")
@@ -385,6 +394,7 @@ class DashboardWindow(QMainWindow):
             return
         self.snapshot = snap
         self.banner.set_snapshot(snap)
+        self.strip.set_snapshot(snap)
         self.audio.set_sounding(snap.sounding if snap.audio_available else None)
         flashing = any(a.priority in (Priority.HIGH, Priority.MEDIUM) for a in snap.alarms)
         self.flash.set_running(flashing)
@@ -392,15 +402,29 @@ class DashboardWindow(QMainWindow):
         self._update_header()
 
     def _apply_tile_alarms(self) -> None:
-        worst: dict[str, Priority] = {}
-        if self.snapshot is not None:
-            for a in self.snapshot.alarms:
-                tile = TILE_OF_VITAL.get(a.vital or "")
-                if tile is not None and a.priority > worst.get(tile, 0):
-                    worst[tile] = a.priority
+        """A tile flashes only for an active physiological alarm on its vital; an active
+        technical condition marks it as equipment; a latched alarm gives it a badge with the
+        worst value (the newest latched alarm if several)."""
+        physiological: dict[str, Priority] = {}
+        technical: dict[str, Priority] = {}
+        latched: dict[str, LatchedMark] = {}
+        alarms = self.snapshot.alarms if self.snapshot is not None else ()
+        for a in sorted(alarms, key=lambda a: -a.signal_t_s):
+            tile = TILE_OF_VITAL.get(a.vital or "")
+            if tile is None:
+                continue
+            if a.state is AlarmState.LATCHED:
+                mark = latched_mark(a, MAIN_VITAL[tile], self.sources.wall_of)
+                if mark is not None:
+                    latched.setdefault(tile, mark)
+            elif a.state is AlarmState.ACTIVE and a.kind is not AlarmKind.ADVISORY:
+                worst = physiological if a.kind is AlarmKind.PHYSIOLOGICAL else technical
+                worst[tile] = max(a.priority, worst.get(tile, a.priority))
         for key, tile in self.tiles.items():
-            p = worst.get(key)
+            p = physiological.get(key)
             tile.set_alarm(p, p is not None and self.flash.is_on(p))
+            tile.set_technical(technical.get(key))
+            tile.set_latched(latched.get(key))
 
     def refresh(self) -> None:
         self.refresh_tiles()
@@ -412,7 +436,8 @@ class DashboardWindow(QMainWindow):
         self.tiles["hr"].set_content(continuous_tile(snap, "hr", s.limits))
         self.tiles["spo2"].set_content(continuous_tile(snap, "spo2", s.limits, "pr"))
         self.tiles["rr"].set_content(continuous_tile(snap, "rr", s.limits))
-        self.tiles["nibp"].set_content(nibp_tile(snap, s.limits, s.nibp_interval_s, s.wall_of))
+        self.tiles["nibp"].set_content(nibp_tile(snap, s.limits, s.nibp_interval_s, s.wall_of,
+                                                 ended=self.ended))
 
     def _set_text(self, label: QLabel, text: str, style: str = "") -> None:
         if label.text() != text:

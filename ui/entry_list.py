@@ -71,6 +71,11 @@ def entry_value(kind: str, data: Mapping[str, Any]) -> str:
         ready = d.pop("ready_t_s", None)
         if isinstance(ready, int | float):
             main += f", ready to leave at {elapsed(ready)}"
+        items = d.pop("items", None)  # CADSS-6: item number -> 0-4
+        if isinstance(items, Mapping):
+            main += " (items " + ", ".join(
+                f"{n}: {_num(v)}" for n, v in sorted(items.items(), key=lambda x: int(x[0])
+                                                     if str(x[0]).isdigit() else 0)) + ")"
     elif kind in (EntryKind.SIDE_EFFECT, EntryKind.INTERVENTION, EntryKind.EVENT):
         main = str(d.pop("name", "") or "").replace("_", " ")
     else:

@@ -10,14 +10,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from alarms.model import AlarmState, AlarmStatus
 from monitor.live import Freshness, Reading, Snapshot
 from monitor.vitals import VITALS
 from ui.sources import Limits, LimitSource
-from ui.tiles import TileContent
+from ui.tiles import LatchedMark, TileContent
 
 NIBP_GREY_MARGIN_S = 120.0  # an NIBP reading older than interval + this is greyed
 NIBP_DEFAULT_GREY_S = 15 * 60.0  # when the interval is unknown
 NIBP_BLANK_S = 3600.0  # older than this it is not shown at all (as Philips does)
+# A monitor's own alarm on the numeric (IntelliVue MSMT_STATE_IN_ALARM, S/5 asystole): shown
+# on the tile as the device says it, beside Vigil's own alarm colours.
+DEVICE_ALARM_NOTE = "MONITOR IN ALARM"
 
 
 def duration_text(seconds: float) -> str:
@@ -35,6 +39,34 @@ def clock_text(seconds: float) -> str:
     s = max(0, int(seconds))
     h, rem = divmod(s, 3600)
     return f"{h}:{rem // 60:02d}:{rem % 60:02d}" if h else f"{rem // 60}:{rem % 60:02d}"
+
+
+def wall_clock_text(wall: float) -> str:
+    """The clinic's local time of day, HH:MM, as the header clock shows it."""
+    return time.strftime("%H:%M", time.localtime(wall))
+
+
+def value_text(vital: str | None, value: float) -> str:
+    """A value at its vital's display precision."""
+    p = VITALS[vital].precision if vital in VITALS else 0
+    return f"{value:.{p}f}"
+
+
+# The short name a latched badge gives a vital that is not its tile's own number.
+SHORT_LABEL = {"pr": "PR", "sbp": "SYS", "dbp": "DIA", "map": "MAP"}
+
+
+def latched_mark(a: AlarmStatus, tile_vital: str | None,
+                 wall_of: Callable[[float], float]) -> LatchedMark | None:
+    """What a tile says about a latched (ended, unacknowledged) alarm on its vital: the worst
+    value and when it was seen, never the value at the end."""
+    if a.state is not AlarmState.LATCHED:
+        return None
+    value = "" if a.worst_value is None else value_text(a.vital, a.worst_value)
+    if value and a.vital is not None and a.vital != tile_vital:
+        value = f"{SHORT_LABEL.get(a.vital) or VITALS[a.vital].label} {value}"
+    at = "" if a.worst_t_s is None else wall_clock_text(wall_of(a.worst_t_s))
+    return LatchedMark(value, at)
 
 
 def _not_current_note(r: Reading) -> str:
@@ -76,12 +108,14 @@ def continuous_tile(snap: Snapshot, key: str, limits: LimitSource | None,
         s = snap.readings[secondary_key]
         secondary = f"{VITALS[secondary_key].label} {s.text()}"
         secondary_live = s.freshness is Freshness.CURRENT
-    return TileContent(r.text(), live, "" if live else _not_current_note(r), secondary,
-                       secondary_live, limits_text(limits, key))
+    note = (DEVICE_ALARM_NOTE if r.in_alarm else "") if live else _not_current_note(r)
+    return TileContent(r.text(), live, note, secondary, secondary_live,
+                       limits_text(limits, key))
 
 
 def nibp_tile(snap: Snapshot, limits: LimitSource | None, interval_s: float | None,
-              wall_of: Callable[[float], float]) -> TileContent:
+              wall_of: Callable[[float], float], ended: bool = False) -> TileContent:
+    """`ended`: the session has ended, no reading is due: no countdown, no OVERDUE."""
     s, d, m = (snap.readings[k] for k in ("sbp", "dbp", "map"))
     lim = nibp_limits_text(limits)
     if s.freshness is Freshness.NONE or s.t_s is None:
@@ -89,9 +123,9 @@ def nibp_tile(snap: Snapshot, limits: LimitSource | None, interval_s: float | No
         return TileContent("---/---", False, note, "", True, lim)
     age = s.age_s or 0.0
     grey_after = (interval_s + NIBP_GREY_MARGIN_S) if interval_s else NIBP_DEFAULT_GREY_S
-    at = time.strftime("%H:%M", time.localtime(wall_of(s.t_s)))
+    at = wall_clock_text(wall_of(s.t_s))
     parts = [at, f"{duration_text(age)} ago"]
-    if interval_s:
+    if interval_s and not ended:
         due = s.t_s + interval_s - snap.t_s
         parts.append(f"next {clock_text(due)}" if due >= 0 else f"OVERDUE {clock_text(-due)}")
     note = "  ·  ".join(parts)
@@ -101,6 +135,8 @@ def nibp_tile(snap: Snapshot, limits: LimitSource | None, interval_s: float | No
     if age > NIBP_BLANK_S:
         return TileContent("---/---", False, f"last reading {duration_text(age)} ago", "",
                            True, lim)
+    if s.in_alarm or d.in_alarm or m.in_alarm:
+        note = f"{DEVICE_ALARM_NOTE}  ·  {note}"
     mean = f"({m.text()})" if m.freshness is Freshness.CURRENT else "(--)"
     return TileContent(f"{s.text()}/{d.text()}", age <= grey_after, note, mean,
                        age <= grey_after, lim)

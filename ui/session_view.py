@@ -9,27 +9,33 @@ change the store.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QCheckBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QMainWindow,
     QPushButton,
     QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from alarms.model import AlarmKind
+from monitor.entry_catalog import CADSS6_ITEMS, CADSS_ANCHORS
 from monitor.history import SessionHistory, load_history
 from monitor.session import EntryKind, Session, SessionStatus
 from monitor.store import SessionStore
-from ui.entry_list import EntryList, elapsed, entry_rows
+from ui.entry_list import EntryList, elapsed, entry_rows, since_dose
 from ui.export_panel import CHECKBOX_STYLE, ExportPanel
 from ui.jobs import Job
 from ui.theme import STYLESHEET, TEXT_DIM
@@ -77,6 +83,35 @@ def status_text(history: SessionHistory) -> str:
         return (f"STILL RECORDING: shown up to {elapsed(history.end_s)}, when it was opened. "
                 "Reload for more.")
     return ""
+
+
+def cadss_table(session: Session, dose_s: float | None
+                ) -> tuple[list[str], list[tuple[str, list[str]]]]:
+    """The CADSS-6 ratings as a table a clinician reads: one column per rating (its time
+    and time since the dose), one row per item with its score and anchor word, then the
+    total. An item not stored shows a dash; ([], []) when no CADSS-6 was rated."""
+    entries = [e for e in session.entries_of(EntryKind.DISSOCIATION)
+               if e.data.get("scale") == "cadss6"]
+    if not entries:
+        return [], []
+    columns = [f"{elapsed(e.t_s)}\n{since_dose(e.t_s, dose_s)}".strip() for e in entries]
+    rows: list[tuple[str, list[str]]] = []
+    for item in CADSS6_ITEMS:
+        cells = []
+        for e in entries:
+            items = e.data.get("items")
+            v = items.get(str(item.number)) if isinstance(items, Mapping) else None
+            ok = isinstance(v, int) and not isinstance(v, bool) and 0 <= v < len(
+                CADSS_ANCHORS)
+            cells.append(f"{v}  {CADSS_ANCHORS[v]}" if ok else "—")
+        rows.append((f"{item.number}. {item.label}", cells))
+    totals = []
+    for e in entries:
+        score = e.data.get("score")
+        totals.append(f"{score:g} / {4 * len(CADSS6_ITEMS)}"
+                      if isinstance(score, int | float) else "—")
+    rows.append(("Total", totals))
+    return columns, rows
 
 
 TIMELINE_MIN_HEIGHT = 210
@@ -172,7 +207,23 @@ class SessionView(QMainWindow):
         self.entries = EntryList()
         self.entries.setStyleSheet("font-size: 18px;")
         self.entries.entryActivated.connect(self.centre_on)
-        eb.addWidget(self.entries)
+        lists = QHBoxLayout()
+        lists.addWidget(self.entries, 3)
+        # CADSS-6 ratings beside the entries: item by item, one column per rating.
+        self.cadss_box = QWidget()
+        cb = QVBoxLayout(self.cadss_box)
+        cb.setContentsMargins(8, 0, 0, 0)
+        cb.addWidget(QLabel("CADSS-6  (0 not at all … 4 extremely)", objectName="headerDim"))
+        self.cadss = QTableWidget(0, 0)
+        self.cadss.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.cadss.setStyleSheet("font-size: 17px;")
+        self.cadss.setWordWrap(False)
+        for header in (self.cadss.horizontalHeader(), self.cadss.verticalHeader()):
+            header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        cb.addWidget(self.cadss)
+        self.cadss_box.hide()
+        lists.addWidget(self.cadss_box, 2)
+        eb.addLayout(lists)
         self.splitter.addWidget(entries_box)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(2, 2)
@@ -260,6 +311,7 @@ class SessionView(QMainWindow):
         self.set_timeline_widget(timeline, timeline.plot)
         self.show_whole_session()
         self._fill_entries()
+        self._fill_cadss(history)
         self.export.set_session(history.session.id)
 
     # -- content -----------------------------------------------------------------------
@@ -307,6 +359,27 @@ class SessionView(QMainWindow):
                           h.device_events if self.show_devices.isChecked() else (),
                           h.episodes if self.show_alarms.isChecked() else ())
         self.entries.set_rows(rows)
+
+    def _fill_cadss(self, h: SessionHistory) -> None:
+        columns, rows = cadss_table(h.session, h.dose_start_s)
+        self.cadss.clear()
+        self.cadss.setColumnCount(len(columns))
+        self.cadss.setRowCount(len(rows))
+        self.cadss.setHorizontalHeaderLabels(columns)
+        self.cadss.setVerticalHeaderLabels([label for label, _ in rows])
+        for r, (_label, cells) in enumerate(rows):
+            for c, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if r == len(rows) - 1:  # the total
+                    font = item.font()
+                    font.setBold(True)
+                    item.setFont(font)
+                self.cadss.setItem(r, c, item)
+        self.cadss_box.setVisible(bool(columns))
+        if columns:  # every item row readable without scrolling
+            self.cadss.resizeRowsToContents()
+            self.cadss.setMinimumHeight(self.cadss.verticalHeader().length()
+                                        + self.cadss.horizontalHeader().height() + 6)
 
     # -- trend control -----------------------------------------------------------------
 

@@ -6,7 +6,10 @@ colours come from the vital registry, which keeps them clear of the alarm colour
 
 from __future__ import annotations
 
-from PySide6.QtGui import QColor, QFont
+from dataclasses import dataclass
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QFont, QFontMetricsF
 
 from alarms.model import Priority
 from monitor.vitals import VITALS
@@ -29,6 +32,9 @@ ALARM_TEXT: dict[Priority, QColor] = {
     Priority.MEDIUM: QColor("#000000"),
     Priority.LOW: QColor("#000000"),
 }
+# A technical condition on a vital (probe off, not current) marks its tile in this colour,
+# steady and dashed: equipment, never the patient's alarm colours (Philips INOPs are cyan).
+TECHNICAL_MARK = QColor("#1fd3e0")
 # Flash frequency in Hz (0: steady), duty 50 %: within Table 2 (HIGH 1.4-2.8, MEDIUM 0.4-0.8).
 FLASH_HZ: dict[Priority, float] = {Priority.HIGH: 2.0, Priority.MEDIUM: 0.5, Priority.LOW: 0.0}
 
@@ -52,6 +58,53 @@ def text_font(pixel_size: int, bold: bool = False) -> QFont:
     font.setPixelSize(max(1, pixel_size))
     font.setBold(bold)
     return font
+
+
+@dataclass(frozen=True, slots=True)
+class Fitted:
+    """Text laid out to fit a box: the font chosen, the lines drawn, and whether the text
+    had to be cut (elided with "…") because even `min_px` was too large."""
+
+    font: QFont
+    lines: tuple[str, ...]
+    elided: bool
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.lines)
+
+
+def _wrap(text: str, fm: QFontMetricsF, width: float) -> list[str]:
+    lines: list[str] = []
+    for word in text.split(" "):
+        if lines and fm.horizontalAdvance(f"{lines[-1]} {word}") <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return lines
+
+
+def fit_text(text: str, width: float, height: float, max_px: int, min_px: int,
+             bold: bool = False, max_lines: int = 1, line_spacing: float = 1.15) -> Fitted:
+    """The largest font size from `max_px` down to `min_px` at which `text` fits `width` x
+    `height` whole, in at most `max_lines` lines (fewer lines preferred at a size). Text is
+    never cut silently: only when even `min_px` cannot hold it is the last line elided."""
+    for px in range(max(max_px, min_px), min_px - 1, -1):
+        font = text_font(px, bold)
+        fm = QFontMetricsF(font)
+        for n in range(1, max_lines + 1):
+            if n * px * line_spacing > height and n > 1:
+                break
+            lines = [text] if n == 1 else _wrap(text, fm, width)
+            if len(lines) <= n and all(fm.horizontalAdvance(ln) <= width for ln in lines):
+                return Fitted(font, tuple(lines), False)
+    font = text_font(min_px, bold)
+    fm = QFontMetricsF(font)
+    n = max(1, min(max_lines, int(height // (min_px * line_spacing))))
+    lines = _wrap(text, fm, width) if n > 1 else [text]
+    kept = lines[:n]
+    kept[-1] = fm.elidedText(" ".join(lines[n - 1:]), Qt.TextElideMode.ElideRight, width)
+    return Fitted(font, tuple(kept), True)
 
 
 STYLESHEET = f"""

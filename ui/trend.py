@@ -11,6 +11,7 @@ float64, and the timeline widget planned under the trend shares it by linking it
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import pairwise
 
 import numpy as np
 import pyqtgraph as pg
@@ -40,6 +41,7 @@ ROWS = (
     ("SpO2 %", ("spo2",), (50.0, 101.0)),
     ("RR /min", ("rr",), (0.0, 40.0)),
 )
+_SHADED_ON = {"pr": "hr"}  # no PR line: its alarms shade the row of the same heartbeat
 
 
 class SessionTimeAxis(pg.AxisItem):
@@ -61,6 +63,30 @@ class SessionTimeAxis(pg.AxisItem):
             m = round(v / 60)
             out.append(f"{'-' if m < 0 else ''}{abs(m) // 60}:{abs(m) % 60:02d}")
         return out
+
+
+def top_priority_spans(spans: list[tuple[float, float, Priority]]
+                       ) -> list[tuple[float, float, Priority]]:
+    """Overlapping episodes on one plot as non-overlapping spans, each in the highest
+    priority active there: a HIGH episode shows in its own colour, never mixed with the
+    MEDIUM one it overlaps."""
+    edges = sorted({t for a, b, _ in spans for t in (a, b)})
+    out: list[tuple[float, float, Priority]] = []
+    events = sorted((t, k, p) for a, b, p in spans for t, k in ((a, 1), (b, -1)))
+    active: dict[Priority, int] = {}
+    i = 0
+    for lo, hi in pairwise(edges):
+        while i < len(events) and events[i][0] <= lo:
+            active[events[i][2]] = active.get(events[i][2], 0) + events[i][1]
+            i += 1
+        top = max((p for p, n in active.items() if n > 0), default=None)
+        if top is None:
+            continue
+        if out and out[-1][2] is top and out[-1][1] == lo:
+            out[-1] = (out[-1][0], hi, top)
+        else:
+            out.append((lo, hi, top))
+    return out
 
 
 class TrendView(pg.GraphicsLayoutWidget):
@@ -299,17 +325,21 @@ class TrendView(pg.GraphicsLayoutWidget):
             label.hide()
 
     def _draw_episodes(self, now: float) -> None:
-        per_row: list[list[tuple[float, float, QColor]]] = [[] for _ in self.plots]
+        """Each episode shades only the rows of the vitals it concerns; where episodes
+        overlap, the highest priority is drawn."""
+        per_row: list[list[tuple[float, float, Priority]]] = [[] for _ in self.plots]
         for ep in self.trends.episodes():
-            colour = QColor(ALARM_COLOURS[ep.priority])
-            colour.setAlpha(70 if ep.priority is Priority.HIGH else 55)
             end = ep.end_s if ep.end_s is not None else now
-            rows = [self._row_of[ep.vital]] if ep.vital in self._row_of else range(
-                len(self.plots))
-            for r in rows:
-                per_row[r].append((ep.start_s, max(end, ep.start_s + 1), colour))
+            keys = {_SHADED_ON.get(k, k) for k in self.trends.episode_vitals(ep)}
+            for r in sorted({self._row_of[k] for k in keys if k in self._row_of}):
+                per_row[r].append((ep.start_s, max(end, ep.start_s + 1), ep.priority))
         for row, plot in enumerate(self.plots):
-            self._sync_regions(self._episode_items[row], plot, per_row[row])
+            spans = []
+            for a, b, priority in top_priority_spans(per_row[row]):
+                colour = QColor(ALARM_COLOURS[priority])
+                colour.setAlpha(70 if priority is Priority.HIGH else 55)
+                spans.append((a, b, colour))
+            self._sync_regions(self._episode_items[row], plot, spans)
 
     def _draw_limits(self) -> None:
         """Dotted lines at the limits in force, in the vital's colour."""

@@ -130,7 +130,6 @@ class BleDriver(Driver):
         self._client: Any = None
         self._queue: asyncio.Queue[Any] | None = None
         self._pending: list[Message] = []
-        self._pairing_failure: str | None = None
         self._kind = "Bluetooth device"
 
     @staticmethod
@@ -147,7 +146,6 @@ class BleDriver(Driver):
         await self.close()
         self._queue = asyncio.Queue()
         self._pending = []
-        self._pairing_failure = None
         bluez = {"adapter": self.adapter} if self.adapter else {}
         try:
             device = await self._find(bluez)
@@ -172,10 +170,13 @@ class BleDriver(Driver):
         except Exception as e:  # bleak and BlueZ raise many kinds; each means no link
             await self.close()
             if is_pairing_error(e):
-                # Reported from stream() so that a PAIRING_REQUIRED condition is recorded.
-                self._pairing_failure = f"{self._where} must be paired. {PAIRING_HELP}"
-                log.warning("%s (%s)", self._pairing_failure, e)
-                return
+                text = f"{self._where} must be paired. {PAIRING_HELP}"
+                log.warning("%s (%s)", text, e)
+                # Not connected (never "streaming"): the runtime records the condition, then
+                # tries again with back-off.
+                must_pair = {(Condition.PAIRING_REQUIRED, None): text}
+                raise DeviceError(text, messages=self.mapper.condition(
+                    "link", must_pair, self.clock.now())) from e
             raise self._explain(e) from e
 
     async def _find(self, bluez: dict[str, str]) -> Any:
@@ -256,12 +257,6 @@ class BleDriver(Driver):
     # -- stream --------------------------------------------------------------------------
 
     async def stream(self) -> AsyncIterator[Message]:
-        if self._pairing_failure is not None:
-            for msg in self.mapper.condition(
-                    "link", {(Condition.PAIRING_REQUIRED, None): self._pairing_failure},
-                    self.clock.now()):
-                yield msg
-            raise DeviceError(self._pairing_failure)
         queue = self._queue
         assert queue is not None, "connect() first"
         for msg in self._pending:

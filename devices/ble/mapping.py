@@ -2,8 +2,11 @@
 
 `GattMapper` is the clinical half of the BLE driver, kept free of Bluetooth I/O so that it
 can be tested on bytes alone. Its rules:
-- a value the device marks invalid, demo or test data, or a special SFLOAT (NaN, NRes,
-  ±INF) is never a number: it becomes a `DeviceCondition`;
+- each value is judged by the one validity rule (`monitor.validity`): a value the device
+  marks invalid, demo or test data, or a special SFLOAT (NaN, NRes, ±INF) is never a
+  number: it becomes a `DeviceCondition`; a pulse oximeter's "validated data" status bit
+  vouches for its values (`Numerics.validated`); every other value is unflagged, so one
+  outside the plausible range is an artefact the alarm engine raises;
 - an NIBP reading is one `Numerics` (sbp, dbp, map, and pr if sent), in mmHg: kPa readings
   are converted (the store keeps the registry's unit, mmHg);
 - stored readings keep the time the device stamped on them; a reading stamped before the
@@ -34,8 +37,6 @@ from monitor.messages import Battery, Condition, DeviceCondition, Message, Numer
 
 log = logging.getLogger(__name__)
 
-LOW_BATTERY_PERCENT = 20.0  # LOW_BATTERY starts below this ...
-BATTERY_OK_PERCENT = 25.0  # ... and ends at or above this (no flicker at the threshold)
 CLOCK_TOLERANCE_S = 300.0  # device clocks drift: how far off a device time may be
 ConditionKey = tuple[Condition, str | None]  # (condition, vital)
 
@@ -177,7 +178,9 @@ class GattMapper:
             values = tuple((k, v) for k, v in (("spo2", spo2), ("pr", pr)) if _finite(v))
             if not values and not conds:
                 conds[(Condition.SEARCHING, "spo2")] = "the oximeter sends no value yet"
-        return self._emit("plx", conds, t, values)
+        vouched = ms is not None and bool(ms & gatt.PLX_MS_VALIDATED)
+        return self._emit("plx", conds, t, values,
+                          tuple(k for k, _ in values) if vouched else ())
 
     def _blood_pressure(self, bp: gatt.BloodPressureMeasurement, t: float) -> list[Message]:
         conds: dict[ConditionKey, str] = {}
@@ -201,17 +204,12 @@ class GattMapper:
         return self._emit("bp", conds, t, values)
 
     def battery(self, percent: int | None, t: float) -> list[Message]:
-        """A Battery message, and LOW_BATTERY when it starts or ends."""
+        """A Battery message. The alarm engine judges the level (its battery-low rule, with
+        hysteresis); a LOW_BATTERY condition as well would be a second alarm for one problem.
+        """
         if percent is None:  # a reserved value: no level is better than a made-up one
             return []
-        key = (Condition.LOW_BATTERY, None)
-        conds: dict[ConditionKey, str] = {}
-        if percent < LOW_BATTERY_PERCENT or (key in self._active
-                                             and percent < BATTERY_OK_PERCENT):
-            conds = {key: "the battery is low: charge or replace it"}
-        wall = self.clock.wall(t)
-        return [Battery(self.source, wall, t, float(percent)),
-                *self._conditions("battery", conds, t)]
+        return [Battery(self.source, self.clock.wall(t), t, float(percent))]
 
     def condition(self, group: str, conds: dict[ConditionKey, str], t: float
                   ) -> list[Message]:
@@ -221,10 +219,11 @@ class GattMapper:
     # -- helpers -------------------------------------------------------------------------
 
     def _emit(self, group: str, conds: dict[ConditionKey, str], t: float,
-              values: tuple[tuple[str, float], ...]) -> list[Message]:
+              values: tuple[tuple[str, float], ...], validated: tuple[str, ...] = ()
+              ) -> list[Message]:
         out = self._conditions(group, conds, t)
         if values:
-            out.append(Numerics(self.source, self.clock.wall(t), t, values))
+            out.append(Numerics(self.source, self.clock.wall(t), t, values, validated))
         return out
 
     def _conditions(self, group: str, conds: dict[ConditionKey, str], t: float

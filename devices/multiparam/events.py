@@ -28,14 +28,17 @@ class LinkDown:
 
 @dataclass(frozen=True, slots=True)
 class Reading:
-    """Values the monitor marked valid, measured together.
+    """Values the monitor marked valid, measured together: the monitor vouches for each
+    (`monitor.validity.Flag.VALID`), so each is a measurement even outside the usual range.
 
     `age_s` is how long before the feeding moment the monitor measured them, by the
     monitor's own clock (an NIBP reading is often minutes old); 0 for live numerics.
+    `in_alarm` are the keys the monitor's own alarm is on for.
     """
 
     values: tuple[tuple[str, float], ...]
     age_s: float = 0.0
+    in_alarm: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +62,8 @@ def to_messages(event: Event, source: str, t_s: float, t_wall: float) -> list[Me
     if isinstance(event, Reading):
         if not event.values or t_s - event.age_s < 0:
             return []
-        return [Numerics(source, t_wall - event.age_s, t_s - event.age_s, event.values)]
+        return [Numerics(source, t_wall - event.age_s, t_s - event.age_s, event.values,
+                         tuple(k for k, _ in event.values), event.in_alarm)]
     if isinstance(event, ConditionChange):
         return [DeviceCondition(source, t_wall, t_s, event.condition, event.active,
                                 event.vital, event.detail)]

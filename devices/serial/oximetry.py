@@ -4,10 +4,13 @@ Each protocol module turns its frames into a protocol-neutral `Reading`: the val
 device sent (None where it marked a value invalid) and the states it reported. `Oximetry`
 then applies the clinical rules once for all drivers:
 
-- a value is yielded only when the device vouches for it: no probe-off, no-finger, search
-  or sensor-fault state is active, the device did not mark it invalid, and it lies in the
-  vital registry's plausible range (outside it is a device placeholder, e.g. a 0);
-- a missing or rejected value becomes a `measurement_invalid` condition on that vital;
+- no value is yielded while a probe-off, no-finger, search or sensor-fault state is active;
+- each value is judged by the one validity rule (`monitor.validity`). A serial oximeter
+  keeps no validity state beside its numbers, so a value it did not mark is unflagged: it is
+  passed on, and one outside the plausible range (a 0 placeholder) is an artefact, which the
+  alarm engine raises as a technical condition, as for every other device family;
+- a value the device marked invalid (dashes, 127, 511: None here) becomes a
+  `measurement_invalid` condition on that vital;
 - conditions are sent as transitions (active, then ended), not repeated every frame;
 - with `hold_s`, a condition ends only once it has been absent that long, and a blocking
   one keeps blocking values meanwhile: devices reporting 60 times a second flicker at the
@@ -24,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from monitor.messages import Condition, DeviceCondition, Message, Numerics, Waveform
+from monitor.validity import Flag, Verdict, judge
 from monitor.vitals import VITALS
 
 #: States in which the device's numbers do not describe the patient: no value is yielded.
@@ -80,13 +84,11 @@ class Oximetry:
         for key, value in reading.values:
             if blocked:
                 continue
-            label = VITALS[key].label
-            if value is None:
-                wanted[(Condition.MEASUREMENT_INVALID, key)] = f"the device marked {label} invalid"
-            elif not VITALS[key].is_plausible(value):
+            flag = Flag.FLAGGED if value is None else Flag.UNFLAGGED
+            if value is None or judge(key, value, flag) is Verdict.DEVICE_CONDITION:
                 wanted[(Condition.MEASUREMENT_INVALID, key)] = (
-                    f"{label} from the device is outside the plausible range")
-            else:
+                    f"the device marked {VITALS[key].label} invalid")
+            else:  # a measurement, or an artefact the alarm engine raises as such
                 values.append((key, float(value)))
         out: list[Message] = self._transitions(wanted, t, wall)
         if self.pleth_hz:

@@ -182,6 +182,7 @@ def _phases(g: Group, axis: Axis, data: ReportData, y0: float, y1: float) -> Non
     h = (y1 - y0) / 2
     last_end = -math.inf
     row = 0
+    spans: list[tuple[float, float, str]] = []
     for p in data.phases:
         end = p.end_s if p.end_s is not None else data.end_t_s
         row = 1 - row if p.start_s < last_end else 0
@@ -192,8 +193,10 @@ def _phases(g: Group, axis: Axis, data: ReportData, y0: float, y1: float) -> Non
         top = y1 - row * h
         g.add(Rect(a, top - h + 1, b - a, h - 2, fillColor=PHASE_FILL.get(p.name, GRID),
                    strokeColor=AXIS, strokeWidth=0.3))
-        g.add(String((a + b) / 2, top - h + 3.5, p.name, fontName=FONT, fontSize=6.5,
-                     textAnchor="middle"))
+        spans.append(((a + b) / 2, top - h + 3.5, p.name))
+    labels = _Labels(g)  # after the bars: a label never lies under a later bar
+    for x, y, name in spans:
+        labels.place([(x, y)], name, FONT, 6.5, "middle")
 
 
 def event_marks(data: ReportData) -> list[tuple[float, str, str]]:
@@ -217,20 +220,64 @@ def timeline_rows(data: ReportData) -> list[tuple[float, str, str]]:
     return rows
 
 
+def _no_overlap(xs: Sequence[float], widths: Sequence[float], gap: float = 1.0) -> list[float]:
+    """Where to draw labels wanted at `xs` (in order) so that none covers another: each is
+    pushed right just past the one before it when they would touch."""
+    out: list[float] = []
+    end = -math.inf
+    for x, w in zip(xs, widths, strict=True):
+        x = max(x, end + gap)
+        out.append(x)
+        end = x + w
+    return out
+
+
+MARK_W = 10.0  # a timeline marker's triangle
+
+
+class _Labels:
+    """Labels placed so that none is printed over another: each is tried at its places in
+    turn and left out if every place is taken (the tables list every value)."""
+
+    def __init__(self, g: Group) -> None:
+        self.g = g
+        self.boxes: list[tuple[float, float, float, float]] = []
+
+    def place(self, places: Sequence[tuple[float, float]], text: str, font: str, size: float,
+              anchor: str = "start", **kw: object) -> bool:
+        w = stringWidth(text, font, size)
+        for x, y in places:
+            x0 = {"start": x, "middle": x - w / 2, "end": x - w}[anchor]
+            box = (x0 - 0.5, y - 0.5, x0 + w + 0.5, y + size * 0.75)
+            if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3]
+                       for b in self.boxes):
+                self.boxes.append(box)
+                self.g.add(String(x, y, text, fontName=font, fontSize=size,
+                                  textAnchor=anchor, **kw))
+                return True
+        return False
+
+
 def _markers(g: Group, axis: Axis, data: ReportData, y0: float, y1: float,
              y_top: float) -> None:
-    for t, tag, _ in event_marks(data):
-        if not axis.t0 <= t <= axis.t1:
-            continue
-        x = axis.x(t)
+    marks = sorted(((axis.x(t), tag) for t, tag, _ in event_marks(data)
+                    if axis.t0 <= t <= axis.t1), key=lambda m: m[0])
+    # Close markers are set side by side in time order, never on top of each other; the
+    # dashed line stays at the true time (the timeline table has the exact times).
+    drawn = _no_overlap([x - MARK_W / 2 for x, _ in marks], [MARK_W] * len(marks), 0.5)
+    for (x, tag), left in zip(marks, drawn, strict=True):
         dose = tag in ("D", "S")
         g.add(Line(x, y1, x, y_top, strokeColor=colors.Color(0.4, 0.4, 0.4) if dose else GRID,
                    strokeWidth=0.5 if dose else 0.4, strokeDashArray=(2, 2)))
+        cx = left + MARK_W / 2
         fill = colors.Color(0.2, 0.2, 0.2) if dose else colors.white
-        g.add(Polygon([x, y1 - 1, x - 5, y0 + 1, x + 5, y0 + 1], fillColor=fill,
-                      strokeColor=colors.black, strokeWidth=0.5))
-        g.add(String(x, y0 + 2.5, tag, fontName=FONT_BOLD, fontSize=5.5, textAnchor="middle",
+        g.add(Polygon([cx, y1 - 1, cx - MARK_W / 2, y0 + 1, cx + MARK_W / 2, y0 + 1],
+                      fillColor=fill, strokeColor=colors.black, strokeWidth=0.5))
+        g.add(String(cx, y0 + 2.5, tag, fontName=FONT_BOLD, fontSize=5.5, textAnchor="middle",
                      fillColor=colors.white if dose else colors.black))
+
+
+PRIORITY_RANK = {"low": 0, "medium": 1, "high": 2}
 
 
 def _alarm_strip(g: Group, axis: Axis, data: ReportData, y0: float, y1: float) -> None:
@@ -242,12 +289,27 @@ def _alarm_strip(g: Group, axis: Axis, data: ReportData, y0: float, y1: float) -
         g.add(String(axis.x0 + 3, y0 + 3, "alarm log not available for this session",
                      fontName=FONT, fontSize=6, fillColor=AXIS))
         return
-    for a in data.alarms:
+    # Lower priorities first, so a higher-priority episode is drawn over them.
+    ordered = sorted(data.alarms, key=lambda a: (PRIORITY_RANK.get(a.priority, -1), a.start_s))
+    labels: list[tuple[float, str]] = []
+    for a in ordered:
         colour, letter = PRIORITY.get(a.priority, (AXIS, "?"))
         end = a.end_s if a.end_s is not None else data.end_t_s
         x0, x1 = axis.x(a.start_s), max(axis.x(end), axis.x(a.start_s) + 2)
         g.add(Rect(x0, y0 + 1, x1 - x0, y1 - y0 - 2, fillColor=colour, strokeColor=None))
-        g.add(String(x0 + 1, y1 + 1, letter, fontName=FONT_BOLD, fontSize=5.5))
+        labels.append((x0 + 1, letter))
+    # Letters of touching episodes are set side by side, each letter once per cluster.
+    end, cluster = -math.inf, set()
+    for x, letter in sorted(labels):
+        if x < end + 1:
+            if letter in cluster:
+                continue
+            x = end + 1
+        else:
+            cluster = set()
+        cluster.add(letter)
+        g.add(String(x, y1 + 1, letter, fontName=FONT_BOLD, fontSize=5.5))
+        end = x + stringWidth(letter, FONT_BOLD, 5.5)
 
 
 def _technical_strip(g: Group, axis: Axis, data: ReportData, y0: float, y1: float) -> None:
@@ -398,11 +460,12 @@ def ratings_chart(data: ReportData, width: float, panel_h: float = 58) -> Drawin
                        + (f"  ({hint})" if hint else ""), step)
         xy = [(axis.x(t), v) for t, v in pts]
         panel.line(xy, colour[kind], width=0.9)
+        labels = _Labels(g)
         for x, v in xy:
             py = panel.y(v)
             g.add(Rect(x - 1.8, py - 1.8, 3.6, 3.6, fillColor=colour[kind], strokeColor=None))
-            ty = py - 9 if v >= hi else py + 3  # below a point on the top line
-            g.add(String(x + 4, ty, fmt.number(v), fontName=FONT_BOLD, fontSize=6.5))
+            up, down = (x + 4, py + 3), (x + 4, py - 9)  # below a point on the top line
+            labels.place([down, up] if v >= hi else [up, down], fmt.number(v), FONT_BOLD, 6.5)
         panel.label(above=True)
         y -= panel_h + 16
     return d

@@ -20,26 +20,28 @@ from typing import Any
 import numpy as np
 
 from alarms.log import episodes_from_events, limit_changes
+from alarms.presets import PRESETS
+from monitor.discharge import DISCHARGE_MIN_SCORE, monitoring_shortfall_s
 from monitor.session import EntryKind, Phase, Route, SessionStatus, TimelineEntry
 from monitor.store import SessionStore
+from monitor.validity import measurements
 from monitor.vitals import NIBP_KEYS, NUMERIC_KEYS, VITALS, VitalKind
 
 TABLE_INTERVAL_S = 300.0  # the vitals table: one row per 5 minutes
 BASELINE_WINDOW_S = 300.0  # pre-dose baseline: the median of the 5 minutes before the dose
 REMS_BP_AT_S = 40 * 60.0  # REMS: BP 40 minutes after administration ...
 REMS_BP_WINDOW_S = (35 * 60.0, 45 * 60.0)  # ... taken from a reading in this window
-REMS_MIN_MONITORING_MIN = 120.0
 DAY_S = 86400.0
 
 
 @dataclass(frozen=True, slots=True)
 class Series:
-    """One vital's plausible samples, in time order (read-only arrays)."""
+    """One vital's measurements (`monitor.validity`), in time order (read-only arrays)."""
 
     key: str
     t_s: np.ndarray
     values: np.ndarray
-    excluded: int  # samples left out as implausible
+    excluded: int  # samples left out as artefacts (unflagged and implausible)
 
     def at(self, t_s: float, max_age_s: float) -> float | None:
         """The last value at or before `t_s` if not older than `max_age_s`: what a nurse
@@ -88,6 +90,7 @@ class Rating:
     score: float
     author: str
     edited: bool
+    items: tuple[tuple[int, int], ...] = ()  # CADSS-6: (item number, 0-4), as stored
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,12 +106,29 @@ class Event:
 
 
 @dataclass(frozen=True, slots=True)
+class Confirmation:
+    """A person confirmed a discharge before its criteria were met (stored with the
+    DISCHARGE entry): who, when, what they saw as not met and why."""
+
+    by: str | None
+    wall: float | None  # when it was confirmed (epoch); None if not stored
+    not_met: tuple[str, ...]  # as the confirmation recorded it
+    reason: str | None  # free text; withheld from de-identified reports
+
+
+@dataclass(frozen=True, slots=True)
 class Discharge:
     t_s: float
     scale: str  # aldrete, padss
     score: float | None
     ready_t_s: float | None
     author: str
+    confirmation: Confirmation | None = None
+
+    @property
+    def meets_criterion(self) -> bool | None:
+        """The score reaches the criterion (>= 9 of 10); None without a score."""
+        return None if self.score is None else self.score >= DISCHARGE_MIN_SCORE
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,9 +197,9 @@ class Rems:
     bp_40: NibpReading | None  # the reading nearest 40 min after the dose, within 35-45 min
     bp_end: NibpReading | None  # the last reading after the dose
     monitoring_min: float | None  # first datum to the end of monitoring
-    sedation: bool | None  # None: never rated
-    dissociation: bool | None
-    respiratory_depression: bool  # logged as a side effect
+    sedation: bool | None  # the ratings show sedation; None: never rated
+    dissociation: bool | None  # the ratings show dissociation; None: never rated
+    respiratory_logged: tuple[float, ...]  # times staff logged respiratory depression
     ready_t_s: float | None  # clinically ready to leave (discharge entry)
 
 
@@ -212,6 +232,35 @@ class ReportData:
     baseline: Mapping[str, float]  # pre-dose medians of the continuous vitals
     rems: Rems
     limit_changes: tuple[LimitChangeRow, ...] = ()
+
+    @property
+    def min_monitoring_s(self) -> float | None:
+        """The preset's minimum monitoring time after the dose start (esketamine-rems: 2 h);
+        None when the preset has none (iv-ketamine: per protocol) or is unknown."""
+        p = PRESETS.get(self.preset) if self.preset else None
+        rule = p.min_monitoring if p is not None else None
+        return rule.min_s if rule is not None else None
+
+    def low_limit(self, key: str) -> float | None:
+        """The preset's first low alarm limit for a vital (what a tile shows), if any."""
+        p = PRESETS.get(self.preset) if self.preset else None
+        lim = p.display_limits(key) if p is not None else None
+        return lim[0] if lim is not None else None
+
+    def discharge_unmet(self, d: Discharge) -> tuple[str, ...]:
+        """What the record shows as not met when this discharge was recorded: the preset's
+        minimum monitoring time and the discharge score's criterion."""
+        out = []
+        min_s = self.min_monitoring_s
+        if min_s is not None and monitoring_shortfall_s(min_s, self.dose_start_s,
+                                                        d.t_s) is not None:
+            since = ("no dose start recorded" if self.dose_start_s is None else
+                     f"{(d.t_s - self.dose_start_s) / 60:.0f} min after the dose start")
+            out.append(f"minimum monitoring {min_s / 60:.0f} min ({self.preset})"
+                       f": discharged {since}")
+        if d.meets_criterion is False:
+            out.append(f"discharge score {d.score:g}/10, below {DISCHARGE_MIN_SCORE}")
+        return tuple(out)
 
     @property
     def dose_start_s(self) -> float | None:
@@ -279,22 +328,23 @@ def _float(value: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
-def _series(key: str, t: np.ndarray, v: np.ndarray) -> Series:
-    lo, hi = VITALS[key].plausible
-    ok = np.isfinite(v) & (v >= lo) & (v <= hi)
+def _series(key: str, t: np.ndarray, v: np.ndarray, vouched: np.ndarray | None = None
+            ) -> Series:
+    ok = measurements(key, v, vouched)
     t_ok, v_ok = t[ok], v[ok]
     t_ok.flags.writeable = False
     v_ok.flags.writeable = False
     return Series(key, t_ok, v_ok, int(len(v) - ok.sum()))
 
 
-def _nibp(raw: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> tuple[NibpReading, ...]:
+def _nibp(raw: Mapping[str, tuple[np.ndarray, np.ndarray]],
+          vouched: Mapping[str, np.ndarray] | None = None) -> tuple[NibpReading, ...]:
     """NIBP components measured together (one message, so one time) as one reading."""
     readings: dict[float, dict[str, float | None]] = {}
     for key in NIBP_KEYS:
         t, v = raw[key]
-        for t_s, value in zip(t.tolist(), v.tolist(), strict=True):
-            ok = VITALS[key].is_plausible(value)
+        oks = measurements(key, v, None if vouched is None else vouched[key])
+        for t_s, value, ok in zip(t.tolist(), v.tolist(), oks.tolist(), strict=True):
             readings.setdefault(t_s, {})[key] = value if ok else None
     return tuple(NibpReading(t, r.get("sbp"), r.get("dbp"), r.get("map"))
                  for t, r in sorted(readings.items())
@@ -332,7 +382,7 @@ def _extremes(series: Mapping[str, Series]) -> dict[str, Extreme]:
     return out
 
 
-def _sedated(r: Rating) -> bool:
+def sedated(r: Rating) -> bool:
     # MOAA/S 5 is "responds readily to name"; RASS 0 is "alert and calm", > 0 is agitation.
     return r.score < 5 if r.scale == "moaas" else r.score < 0
 
@@ -352,14 +402,59 @@ def _rems(nibp: tuple[NibpReading, ...], dose_s: float | None, ratings: tuple[Ra
         end = after[-1] if after else None
     sed = [r for r in ratings if r.kind == EntryKind.SEDATION]
     dis = [r for r in ratings if r.kind == EntryKind.DISSOCIATION]
-    resp = any("respiratory" in e.name.lower() for e in events
-               if e.kind == EntryKind.SIDE_EFFECT)
+    resp = tuple(e.t_s for e in events
+                 if e.kind == EntryKind.SIDE_EFFECT and "respiratory" in e.name.lower())
     ready = next((d.ready_t_s for d in reversed(discharges) if d.ready_t_s is not None), None)
     return Rems(pre, at40, end,
                 None if first_s is None else (end_t_s - first_s) / 60.0,
-                any(_sedated(r) for r in sed) if sed else None,
+                any(sedated(r) for r in sed) if sed else None,
                 any(r.score > 0 for r in dis) if dis else None,
                 resp, ready)
+
+
+def _items(raw: Any) -> tuple[tuple[int, int], ...]:
+    """A CADSS form's items as stored ({"1": 2, ...}); whatever is not a whole item score
+    is left out, never guessed."""
+    if not isinstance(raw, Mapping):
+        return ()
+    out = []
+    for k, v in raw.items():
+        if str(k).isdigit() and isinstance(v, int) and not isinstance(v, bool):
+            out.append((int(k), v))
+    return tuple(sorted(out))
+
+
+_CONFIRMATION_KEYS = ("early_discharge", "early_discharge_confirmation", "confirmation")
+# ... or an entry of its own: of one of these kinds, or a note / event with this "event".
+_CONFIRMATION_KINDS = ("early_discharge", "discharge_confirmation",
+                       "early_discharge_confirmation")
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return str(value).strip() or None
+
+
+def _confirmation(d: Mapping[str, Any]) -> Confirmation | None:
+    """The early-discharge confirmation stored with a DISCHARGE entry, read defensively: a
+    mapping under one of `_CONFIRMATION_KEYS` (or the same fields at the top level) with
+    `confirmed_by`, `confirmed_wall` (epoch s), `not_met` (list of text) and `reason`.
+    None when there is none (nothing is assumed)."""
+    c = next((d[k] for k in _CONFIRMATION_KEYS if isinstance(d.get(k), Mapping)), None)
+    if c is None:
+        if "confirmed_by" not in d and "early_confirmed_by" not in d:
+            return None
+        c = {k.removeprefix("early_"): v for k, v in d.items()}
+    by = _text(c.get("confirmed_by", c.get("by")))
+    wall = _float(c.get("confirmed_wall", c.get("wall")))
+    raw = c.get("not_met", c.get("unmet", ()))
+    not_met = (raw,) if isinstance(raw, str) else tuple(str(x) for x in raw or ()
+                                                        if str(x).strip())
+    reason = _text(c.get("reason", c.get("text")))
+    if by is None and wall is None and not not_met and reason is None:
+        return None
+    return Confirmation(by, wall, not_met, reason)
 
 
 def load_report(store: SessionStore, session_id: int, *, now_wall: float | None = None
@@ -368,8 +463,9 @@ def load_report(store: SessionStore, session_id: int, *, now_wall: float | None 
     session = store.load_session(session_id)
     weight = session.patient.weight_kg
     raw = {key: store.sample_arrays(session_id, key) for key in NUMERIC_KEYS}
-    series = {key: _series(key, *raw[key]) for key in NUMERIC_KEYS}
-    nibp = _nibp(raw)
+    vouched = {key: store.sample_validated(session_id, key) for key in NUMERIC_KEYS}
+    series = {key: _series(key, *raw[key], vouched[key]) for key in NUMERIC_KEYS}
+    nibp = _nibp(raw, vouched)
     entries = session.entries
     data_end = max([float(s.t_s[-1]) for s in series.values() if len(s.t_s)] +
                    [e.t_s for e in entries] + [0.0])
@@ -378,6 +474,7 @@ def load_report(store: SessionStore, session_id: int, *, now_wall: float | None 
     doses = _doses(entries, session.protocol, weight)
 
     ratings, events, discharges, revisions = [], [], [], []
+    confirmations: list[tuple[float, str, Confirmation]] = []  # stored as entries of their own
     for e in entries:
         d, edited = e.data, bool(e.revisions)
         for r in e.revisions:
@@ -386,10 +483,15 @@ def load_report(store: SessionStore, session_id: int, *, now_wall: float | None 
             score = _float(d.get("score"))
             if score is not None:
                 ratings.append(Rating(e.t_s, e.kind, str(d.get("scale", "")), score,
-                                      e.author, edited))
+                                      e.author, edited, _items(d.get("items"))))
         elif e.kind == EntryKind.DISCHARGE:
             discharges.append(Discharge(e.t_s, str(d.get("scale", "")), _float(d.get("score")),
-                                        _float(d.get("ready_t_s")), e.author))
+                                        _float(d.get("ready_t_s")), e.author,
+                                        _confirmation(d)))
+        if e.kind in _CONFIRMATION_KINDS or d.get("event") in _CONFIRMATION_KINDS:
+            c = _confirmation({"confirmed_by": e.author, "confirmed_wall": e.t_wall, **d})
+            if c is not None:
+                confirmations.append((e.t_s, e.author, c))
         elif e.kind in (EntryKind.SIDE_EFFECT, EntryKind.INTERVENTION, EntryKind.NOTE,
                         EntryKind.EVENT, EntryKind.BASELINE):
             name = str(d.get("name") or e.kind.replace("_", " "))
@@ -397,6 +499,13 @@ def load_report(store: SessionStore, session_id: int, *, now_wall: float | None 
             events.append(Event(e.t_s, e.kind, name, None if text is None else str(text),
                                 e.author, edited))
 
+    for t_s, author, c in confirmations:  # with the discharge nearest in time, else alone
+        near = min(range(len(discharges)), key=lambda i: abs(discharges[i].t_s - t_s),
+                   default=None)
+        if near is None:
+            discharges.append(Discharge(t_s, "", None, None, author, c))
+        elif discharges[near].confirmation is None:
+            discharges[near] = replace(discharges[near], confirmation=c)
     dose_s = min((x.start_s for x in doses), default=None)
     lo = (dose_s if dose_s is not None else BASELINE_WINDOW_S) - BASELINE_WINDOW_S
     hi = lo + BASELINE_WINDOW_S
@@ -475,6 +584,9 @@ def deidentify(data: ReportData) -> ReportData:
         generated_wall=None,
         devices=tuple((src, _device_kind(spec)) for src, spec in data.devices),
         events=tuple(replace(e, text=None) for e in data.events),
+        discharges=tuple(replace(d, confirmation=None if d.confirmation is None else replace(
+            d.confirmation, reason=None, wall=None if d.confirmation.wall is None
+            else d.confirmation.wall - moved)) for d in data.discharges),
         device_events=tuple(replace(e, detail="") for e in data.device_events),
         revisions=tuple(replace(r, revised_wall=r.revised_wall - moved)
                         for r in data.revisions))

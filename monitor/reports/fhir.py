@@ -32,7 +32,9 @@ UCUM = "http://unitsofmeasure.org"
 SNOMED = "http://snomed.info/sct"
 OBS_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
-SCORE_SYSTEM = "urn:vigil:score"  # Vigil's own codes: these scales have no code we rely on
+# Vigil's own codes for the scores: no LOINC code could be verified for MOAA/S, RASS, the
+# 0-4 dissociation level, CADSS-6, the modified Aldrete score or PADSS, and none is guessed.
+SCORE_SYSTEM = "urn:vigil:score"
 PSEUDONYM_SYSTEM = "urn:vigil:pseudonym"
 _NAMESPACE = uuidlib.UUID("6a1f6f0e-3c8e-4c39-9a51-6f1b0c9d1e27")
 
@@ -40,6 +42,7 @@ LOINC_DISPLAY = {
     "8867-4": "Heart rate",
     "8889-8": "Heart rate by Pulse oximetry",
     "59408-5": "Oxygen saturation in Arterial blood by Pulse oximetry",
+    "2708-6": "Oxygen saturation in Arterial blood",
     "8480-6": "Systolic blood pressure",
     "8462-4": "Diastolic blood pressure",
     "8478-0": "Mean blood pressure",
@@ -47,6 +50,15 @@ LOINC_DISPLAY = {
     "85354-9": "Blood pressure panel with all children optional",
     "29463-7": "Body weight",
 }
+# The FHIR R4 vital signs profiles (observation-vitalsigns): each vital-sign Observation has
+# category vital-signs, a subject, an effective time, a UCUM quantity, and the profile's own
+# LOINC code. SpO2 by pulse oximetry keeps its specific code and adds the profile's 2708-6.
+PROFILE_BASE = "http://hl7.org/fhir/StructureDefinition/"
+VITALSIGNS = PROFILE_BASE + "vitalsigns"
+PROFILE_CODES = {"8867-4": (), "59408-5": ("2708-6",), "9279-1": (), "85354-9": (),
+                 "29463-7": ()}
+PROFILES = {"8867-4": "heartrate", "59408-5": "oxygensat", "9279-1": "resprate",
+            "85354-9": "bp", "29463-7": "bodyweight"}
 ROUTES = {  # SNOMED CT route of administration
     Route.IV: ("47625008", "Intravenous route"),
     Route.IM: ("78421000", "Intramuscular route"),
@@ -71,8 +83,15 @@ def _quantity(key: str, v: float) -> dict[str, Any]:
 
 
 def _loinc(code: str, text: str) -> dict[str, Any]:
-    return {"coding": [{"system": LOINC, "code": code, "display": LOINC_DISPLAY[code]}],
+    codes = (code, *PROFILE_CODES.get(code, ()))
+    return {"coding": [{"system": LOINC, "code": c, "display": LOINC_DISPLAY[c]} for c in codes],
             "text": text}
+
+
+def _vital_meta(code: str) -> dict[str, Any]:
+    """The vital signs profiles this Observation conforms to."""
+    specific = PROFILES.get(code)
+    return {"profile": [VITALSIGNS, *([PROFILE_BASE + specific] if specific else [])]}
 
 
 def _category(code: str, display: str) -> list[dict[str, Any]]:
@@ -106,7 +125,8 @@ class _Builder:
         ctx = {"subject": patient, "encounter": encounter}
         if d.weight_kg:
             self.add("weight", {
-                "resourceType": "Observation", "status": "final",
+                "resourceType": "Observation", "meta": _vital_meta("29463-7"),
+                "status": "final",
                 "category": _category("vital-signs", "Vital Signs"),
                 "code": _loinc("29463-7", "Weight"), **ctx,
                 "effectiveDateTime": self.when(0.0),
@@ -170,7 +190,7 @@ class _Builder:
         vit = VITALS[key]
         assert vit.loinc is not None
         res: dict[str, Any] = {
-            "resourceType": "Observation", "status": "final",
+            "resourceType": "Observation", "meta": _vital_meta(vit.loinc), "status": "final",
             "category": _category("vital-signs", "Vital Signs"),
             "code": _loinc(vit.loinc, vit.label), **ctx,
             "effectiveDateTime": self.when(t_s), "valueQuantity": _quantity(key, v)}
@@ -195,8 +215,8 @@ class _Builder:
                     components.append({"code": _loinc(vit.loinc, vit.label),
                                        "valueQuantity": _quantity(key, v)})
             res: dict[str, Any] = {
-                "resourceType": "Observation", "status": "final",
-                "category": _category("vital-signs", "Vital Signs"),
+                "resourceType": "Observation", "meta": _vital_meta("85354-9"),
+                "status": "final", "category": _category("vital-signs", "Vital Signs"),
                 "code": _loinc("85354-9", "Blood pressure"), **ctx,
                 "effectiveDateTime": self.when(r.t_s), "component": components}
             if device:

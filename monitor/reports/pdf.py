@@ -18,9 +18,11 @@ from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import LETTER
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     CondPageBreak,
+    Flowable,
     KeepTogether,
     PageBreak,
     Paragraph,
@@ -42,12 +44,14 @@ from monitor.reports.charts import (
     ratings_chart as make_ratings_chart,
 )
 from monitor.reports.data import (
-    REMS_MIN_MONITORING_MIN,
     TABLE_INTERVAL_S,
+    Discharge,
     NibpReading,
+    Rating,
     ReportData,
     continuous_keys,
     route_label,
+    sedated,
 )
 from monitor.session import SessionStatus
 from monitor.vitals import NIBP_KEYS, NUMERIC_KEYS, VITALS
@@ -73,6 +77,92 @@ class ReportOptions:
     clinic: str | None = None
     clinician: str | None = None  # the responsible prescriber / clinician
     nurse: str | None = None  # the monitoring nurse
+
+
+KEEP_ROWS = 4  # a section starts on a new page unless its heading and 4 rows fit
+
+
+class _KeepStart(CondPageBreak):
+    """Before a heading: a page break unless the heading, the notes under it and the start
+    of what follows (a table's header and first rows, a whole chart) fit on this page, so a
+    heading never sits alone at the bottom of a page."""
+
+    def __init__(self, items: Sequence[Flowable], body: Flowable | None) -> None:
+        super().__init__(0)
+        self.items, self.body = list(items), body
+
+    def wrap(self, avail_w: float, avail_h: float) -> tuple[float, float]:
+        need = 0.0
+        for f in self.items:
+            need += f.wrapOn(self.canv, avail_w, avail_h)[1]
+            need += f.getSpaceBefore() + f.getSpaceAfter()
+        if self.body is not None:
+            h = self.body.wrapOn(self.canv, avail_w, avail_h)[1]
+            rows = getattr(self.body, "_rowHeights", None)
+            if rows:
+                h = min(h, sum(rows[:KEEP_ROWS + 1]))
+            need += h
+        self.height = need
+        return super().wrap(avail_w, avail_h)
+
+
+def _is_note(f: Any) -> bool:
+    """A small note under a heading, or space: kept with the heading."""
+    return (isinstance(f, Paragraph) and f.style is _SMALL) or (
+        type(f) is Spacer)
+
+
+def _keep_headings(story: Sequence[Any]) -> list[Any]:
+    """Puts a `_KeepStart` before each section heading of the story: the heading, its notes
+    and the start of its body (a table's first rows, a chart, or a one-line statement)."""
+    out: list[Any] = []
+    for i, f in enumerate(story):
+        if isinstance(f, Paragraph) and f.style is _H2:
+            j = i + 1
+            while j < len(story) and _is_note(story[j]):
+                j += 1
+            nxt = story[j] if j < len(story) else None
+            if isinstance(nxt, Paragraph) and nxt.style is not _H2:
+                out.append(_KeepStart(story[i:j + 1], None))  # a statement as the body
+            elif nxt is None or isinstance(nxt, Paragraph | PageBreak | CondPageBreak):
+                out.append(_KeepStart(story[i:j], None))
+            else:
+                out.append(_KeepStart(story[i:j], nxt))
+        out.append(f)
+    return out
+
+
+class Boxes(Flowable):
+    """Empty tick boxes with their answers ("[] Yes  [] No"), drawn as squares for the
+    clinician to tick on paper; an optional lead text before them."""
+
+    SIZE = 7.0
+    FONT = ("Helvetica", 7.5)
+
+    def __init__(self, answers: Sequence[str] = ("Yes", "No"), lead: str = "") -> None:
+        super().__init__()
+        self.answers, self.lead = tuple(answers), lead
+
+    def _lead_w(self) -> float:
+        return stringWidth(self.lead, *self.FONT) + 5 if self.lead else 0.0
+
+    def wrap(self, avail_w: float, avail_h: float) -> tuple[float, float]:
+        w = self._lead_w() + sum(self.SIZE + 3 + stringWidth(a, *self.FONT) + 9
+                                 for a in self.answers)
+        return w, self.SIZE + 3
+
+    def draw(self) -> None:
+        c = self.canv
+        c.setFont(*self.FONT)
+        c.setLineWidth(0.7)
+        x = 0.0
+        if self.lead:
+            c.drawString(0, 1.5, self.lead)
+            x = self._lead_w()
+        for a in self.answers:
+            c.rect(x, 0.5, self.SIZE, self.SIZE, stroke=1, fill=0)
+            c.drawString(x + self.SIZE + 3, 1.5, a)
+            x += self.SIZE + 3 + stringWidth(a, *self.FONT) + 9
 
 
 def _esc(text: object) -> str:
@@ -196,21 +286,110 @@ def _bp_line(data: ReportData, r: NibpReading | None, missing: str) -> str:
             f"at {fmt.clock(data.wall(r.t_s))}{rel}")
 
 
-def _yes_no(value: bool | None, *, none: str) -> str:
-    if value is None:
-        return none
-    return "<b>Yes</b>" if value else "<b>No</b>"
+def _rating_text(data: ReportData, items: list[Rating], sedation: bool) -> str:
+    """What the ratings show (worst and last, with times), with 'review' when it was not
+    rated or is still present at the last rating."""
+    if not items:
+        return "not rated; <b>review</b>"
+    worst = (min(items, key=lambda x: x.score) if sedation
+             else max(items, key=lambda x: x.score))
+    last = items[-1]
+
+    def one(r: Rating) -> str:
+        name = SCALES.get(r.scale, (r.scale,))[0]
+        return f"{_esc(name)} {fmt.number(r.score)} at {fmt.clock(data.wall(r.t_s))}"
+
+    present = sedated(last) if sedation else last.score > 0
+    text = (f"logged: worst and last {one(last)}" if worst is last
+            else f"logged: worst {one(worst)}; last {one(last)}")
+    if present:
+        return text + " (still present at the last rating); <b>review</b>"
+    return text
+
+
+def _respiratory_text(data: ReportData) -> str:
+    """What staff logged and what SpO2, RR and their alarms suggest; 'review' when the
+    record suggests respiratory depression that was not logged."""
+    logged = data.rems.respiratory_logged
+    parts = ["logged as a side effect at " + ", ".join(fmt.clock(data.wall(t)) for t in logged)
+             if logged else "not logged"]
+    suggest = False
+    for key in ("spo2", "rr"):
+        e = data.extremes.get(key)
+        v = VITALS[key]
+        if e is None:
+            parts.append(f"no {v.label} recorded")
+            continue
+        parts.append(f"lowest {v.label} {fmt.value(key, e.min_value)} {v.unit} at "
+                     f"{fmt.clock(data.wall(e.min_t_s))}")
+        low = data.low_limit(key)
+        suggest |= low is not None and e.min_value < low
+    alarms = [(a.vital, a) for a in data.alarms or () if a.vital in ("spo2", "rr")
+              and a.kind == "physiological"]
+    order = ("high", "medium", "low")
+    for key, a in sorted(alarms, key=lambda x: (order.index(x[1].priority) if x[1].priority
+                                                 in order else 3, x[1].start_s))[:2]:
+        worst = "" if a.worst is None or key is None else (
+            f", worst {fmt.value(key, a.worst)} {VITALS[key].unit}")
+        parts.append(f"<b>{a.priority.upper()}</b> alarm {_esc(a.condition)} at "
+                     f"{fmt.clock(data.wall(a.start_s))}{worst}")
+    if len(alarms) > 2:
+        more = len(alarms) - 2
+        parts.append(f"{more} more SpO2/RR alarm{'s' if more > 1 else ''} in the alarm log")
+    suggest |= bool(alarms)
+    if suggest and not logged:
+        parts.append("<b>review</b>")
+    return "; ".join(parts)
+
+
+def _minimum_text(data: ReportData) -> str:
+    """The preset's minimum monitoring time after the dose, and whether the record meets
+    it; the presets without one say so (no 2-h rule outside the REMS)."""
+    min_s = data.min_monitoring_s
+    preset = _esc(data.preset or "no preset")
+    if min_s is None:
+        return f"no minimum monitoring time in the {preset} preset (per protocol)"
+    dose = data.dose_start_s
+    need = f"minimum {min_s / 60:.0f} min after the dose start ({preset})"
+    if dose is None:
+        return f"{need}: no dose start recorded"
+    after = data.end_t_s - dose
+    met = "met" if after >= min_s else (
+        "not yet reached (the session is still running)" if data.status is SessionStatus.ACTIVE
+        else "<b>NOT met</b>")
+    return f"{need}: {met}, {after / 60:.0f} min after the dose start"
+
+
+def _early_discharge(data: ReportData, d: Discharge, lead: str = "") -> str | None:
+    """What was not met at this discharge and whether someone confirmed it; None when the
+    record shows every criterion met and no confirmation was stored."""
+    unmet, c = data.discharge_unmet(d), d.confirmation
+    if not unmet and c is None:
+        return None
+    text = lead
+    if unmet:
+        text += "Not met: " + "; ".join(_esc(u) for u in unmet) + ". "
+    if c is None:
+        return text + "<b>No confirmation was recorded.</b>"
+    when = (f" at {fmt.date(c.wall)} {fmt.clock(c.wall)}" if c.wall is not None
+            else " (time not recorded)")
+    text += f"Confirmed by <b>{_esc(c.by) if c.by else 'an unnamed user'}</b>{when}"
+    if c.not_met:
+        text += " as not met: " + "; ".join(_esc(x) for x in c.not_met)
+    if c.reason:
+        text += f". Reason: {_esc(c.reason)}"
+    elif data.deidentified:
+        text += " (free text withheld)"
+    return text + "."
 
 
 def _rems(data: ReportData) -> list[Any]:
     r = data.rems
     dose = data.dose_start_s
-    check = "Acceptable:  [  ] Yes   [  ] No"
     minutes = "--"
     if r.monitoring_min is not None:
         minutes = f"<b>{r.monitoring_min:.0f} min</b> (first device datum to end of monitoring)"
-        if r.monitoring_min < REMS_MIN_MONITORING_MIN:
-            minutes += f" - <b>under the {REMS_MIN_MONITORING_MIN:.0f} min minimum</b>"
+    minutes += "<br/>" + _minimum_text(data)
     ready = "not recorded"
     if r.ready_t_s is not None:
         ready = f"<b>{fmt.clock(data.wall(r.ready_t_s))}</b>"
@@ -218,47 +397,36 @@ def _rems(data: ReportData) -> list[Any]:
             ready += f" ({(r.ready_t_s - dose) / 60:.0f} min after the dose start)"
     sed = [x for x in data.ratings if x.kind == "sedation"]
     dis = [x for x in data.ratings if x.kind == "dissociation"]
-
-    def worst(items: list[Any], sedation: bool) -> str:
-        if not items:
-            return ""
-        w = min(items, key=lambda x: x.score) if sedation else max(items, key=lambda x: x.score)
-        name = SCALES.get(w.scale, (w.scale,))[0]
-        return f" (worst {name} {fmt.number(w.score)} at {fmt.clock(data.wall(w.t_s))})"
-
-    resp_note = ("logged as a side effect" if r.respiratory_depression
-                 else "none logged")
-    ext = data.extremes
-    review = []
-    for key in ("spo2", "rr"):
-        if key in ext:
-            e = ext[key]
-            review.append(f"lowest {VITALS[key].label} {fmt.value(key, e.min_value)} "
-                          f"{VITALS[key].unit} at {fmt.clock(data.wall(e.min_t_s))}")
-    rows = [
+    rows: list[list[Any]] = [
         ["BP before dosing", _p(_bp_line(data, r.bp_pre, "no reading before the dose")),
-         check],
+         Boxes(lead="Acceptable")],
         ["BP ~40 min after dose", _p(_bp_line(data, r.bp_40, "no reading 35-45 min after the "
                                               "dose")), ""],
         ["BP at end of monitoring", _p(_bp_line(data, r.bp_end, "no reading after the dose")),
-         check],
+         Boxes(lead="Acceptable")],
         ["Total monitoring", _p(minutes), ""],
-        ["Sedation", _p(_yes_no(r.sedation, none="not rated") + worst(sed, True)), ""],
-        ["Dissociation", _p(_yes_no(r.dissociation, none="not rated") + worst(dis, False)), ""],
-        ["Respiratory depression", _p(f"{_yes_no(r.respiratory_depression, none='')} "
-                                      f"({resp_note}; {'; '.join(review) or 'no data'})"), ""],
+        ["Sedation", _p(_rating_text(data, sed, True)), Boxes()],
+        ["Dissociation", _p(_rating_text(data, dis, False)), Boxes()],
+        ["Respiratory depression", _p(_respiratory_text(data)), Boxes()],
         ["Clinically ready to leave", _p(ready), ""],
     ]
+    for d in data.discharges:
+        early = _early_discharge(data, d)
+        if early is not None:
+            rows.append(["Early discharge", _p(early), ""])
     w = PAGE[0] - 2 * MARGIN
     return [KeepTogether([
-        _p("REMS patient monitoring fields", _H2),
-        _table(rows, [40 * mm, w - 92 * mm, 52 * mm], header=False,
+        _p("Patient monitoring fields (as on the Spravato REMS form)", _H2),
+        _table(rows, [40 * mm, w - 80 * mm, 40 * mm], header=False,
                extra=[("FONT", (0, 0), (0, -1), "Helvetica-Bold", 7.5),
                       ("BACKGROUND", (0, 0), (0, -1), _HEADER_BG),
+                      ("VALIGN", (2, 0), (2, -1), "MIDDLE"),
                       ("BOX", (0, 0), (-1, -1), 0.8, colors.Color(0.1, 0.2, 0.4))]),
-        _p("Sedation: Yes if any MOAA/S below 5 or RASS below 0. Dissociation: Yes if any "
-           "rating above 0. Respiratory depression as logged by staff; the lowest SpO2 and RR "
-           "are shown for review. Submit the REMS form within 7 days.", _SMALL)])]
+        _p("The boxes are for the clinician: no answer is pre-filled. Each line shows what "
+           "staff logged and what the record shows (sedation: MOAA/S below 5 or RASS below 0; "
+           "dissociation: a rating above 0); <b>review</b> marks a line where the record "
+           "suggests more than was logged. Spravato: submit the REMS form within 7 days.",
+           _SMALL)])]
 
 
 def _data_note(data: ReportData) -> list[Any]:
@@ -309,7 +477,7 @@ def _five_minute(data: ReportData) -> list[Any]:
         bp = in_window[-1].text() if in_window else ""
         rows.append([fmt.clock(data.wall(mark)), fmt.since(mark, dose),
                      *(_cell(k, *cells[k]) for k in keys), bp])
-    return [CondPageBreak(60 * mm), _p("Vitals every 5 minutes", _H2),
+    return [_p("Vitals every 5 minutes", _H2),
             _p("Each value is the one on the monitor at that time (dashes: none current); in "
                "brackets the range measured in the 5 minutes up to it. NIBP: the reading "
                "taken in those 5 minutes, systolic/diastolic (mean).", _SMALL),
@@ -317,7 +485,7 @@ def _five_minute(data: ReportData) -> list[Any]:
 
 
 def _nibp_table(data: ReportData) -> list[Any]:
-    out: list[Any] = [CondPageBreak(40 * mm), _p("Every NIBP reading", _H2)]
+    out: list[Any] = [_p("Every NIBP reading", _H2)]
     if not data.nibp:
         return [*out, _p("No NIBP reading was recorded.", _BASE)]
     r = data.rems
@@ -368,7 +536,7 @@ def _limit_changes(data: ReportData) -> list[Any]:
 
 
 def _alarm_log(data: ReportData) -> list[Any]:
-    out: list[Any] = [CondPageBreak(30 * mm), _p("Alarm log", _H2), *_limit_changes(data)]
+    out: list[Any] = [_p("Alarm log", _H2), *_limit_changes(data)]
     if data.alarms is None:
         return [*out, _p("The alarm log is not available for this session: it was recorded "
                          "without Vigil's alarm log. The primary monitor's own alarm record "
@@ -401,8 +569,7 @@ def _alarm_log(data: ReportData) -> list[Any]:
 
 
 def _timeline(data: ReportData) -> list[Any]:
-    out: list[Any] = [CondPageBreak(40 * mm),
-                      _p("Ratings, side effects, interventions and notes", _H2)]
+    out: list[Any] = [_p("Ratings, side effects, interventions and notes", _H2)]
     dose = data.dose_start_s
     numbered = {(t, kind, name): i for i, (t, kind, name) in enumerate(timeline_rows(data), 1)}
     rows: list[tuple[float, list[Any]]] = []
@@ -410,6 +577,8 @@ def _timeline(data: ReportData) -> list[Any]:
         name = SCALES.get(r.scale, (r.scale,))[0]
         rows.append((r.t_s, ["", fmt.clock(data.wall(r.t_s)), fmt.since(r.t_s, dose), r.kind,
                              _p(f"{_esc(name)} <b>{fmt.number(r.score)}</b>"
+                                + (" (items " + ", ".join(f"{n}: {v}" for n, v in r.items)
+                                   + ")" if r.items else "")
                                 + (" (edited)" if r.edited else "")), r.author]))
     for e in data.events:
         text = f"<b>{_esc(e.name)}</b>"
@@ -436,7 +605,8 @@ def _timeline(data: ReportData) -> list[Any]:
 
 def _discharge_text(data: ReportData, d: Any) -> str:
     names = {"aldrete": "Modified Aldrete", "padss": "PADSS"}
-    text = f"{names.get(d.scale, _esc(d.scale))} <b>{fmt.number(d.score)}/10</b>"
+    text = (f"{names.get(d.scale, _esc(d.scale))} <b>{fmt.number(d.score)}/10</b>"
+            if d.score is not None else "discharge score not recorded")
     if d.ready_t_s is not None:
         text += f"; clinically ready to leave at {fmt.clock(data.wall(d.ready_t_s))}"
     return text
@@ -444,7 +614,7 @@ def _discharge_text(data: ReportData, d: Any) -> str:
 
 def _technical(data: ReportData) -> list[Any]:
     episodes = technical_episodes(data)
-    out: list[Any] = [CondPageBreak(30 * mm), _p("Device and technical events", _H2)]
+    out: list[Any] = [_p("Device and technical events", _H2)]
     if not episodes:
         return [*out, _p("No device condition or loss of link during the session.", _BASE)]
     rows: list[list[Any]] = [["Start", "End", "Duration", "Event"]]
@@ -460,6 +630,9 @@ def _discharge(data: ReportData, opts: ReportOptions) -> list[Any]:
         for d in data.discharges:
             out.append(_p(f"{fmt.clock(data.wall(d.t_s))}: {_discharge_text(data, d)} "
                           f"(by {_esc(d.author)})", _BASE))
+            early = _early_discharge(data, d, "<b>Early discharge.</b> ")
+            if early is not None:
+                out.append(_p(early, _BASE))
     else:
         out.append(_p("Discharge score: ________ /10  (Modified Aldrete / PADSS)", _BASE))
     last = [f"{VITALS[k].label} {fmt.value(k, data.series[k].values[-1])} {VITALS[k].unit}"
@@ -468,8 +641,12 @@ def _discharge(data: ReportData, opts: ReportOptions) -> list[Any]:
         last.append(f"NIBP {data.nibp[-1].text()} mmHg at "
                     f"{fmt.clock(data.wall(data.nibp[-1].t_s))}")
     out.append(_p("Last vitals: " + (", ".join(last) or "none"), _BASE))
-    out.append(_p("Escort home: [  ] Yes   Instructed not to drive until the next day: "
-                  "[  ] Yes", _BASE))
+    boxes = Table([["Escort home", Boxes(), "Instructed not to drive until the next day",
+                    Boxes()]], hAlign="LEFT", colWidths=[20 * mm, 28 * mm, 58 * mm, 28 * mm])
+    boxes.setStyle(TableStyle([("FONT", (0, 0), (-1, -1), "Helvetica", 8.5),
+                               ("LEFTPADDING", (0, 0), (0, 0), 0),
+                               ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
+    out.append(boxes)
     if data.revisions:
         out.append(_p("Edit history", _H2))
         rows: list[list[Any]] = [["Entry", "Entry time", "Edited at", "By"]]
@@ -559,6 +736,7 @@ def build_pdf(data: ReportData, out: IO[bytes], opts: ReportOptions | None = Non
               *_technical(data), *_five_minute(data), *_nibp_table(data),
               *_discharge(data, opts)]
 
+    story = _keep_headings(story)
     counted: list[int] = []
 
     def canvas(*args: Any, **kw: Any) -> _NumberedCanvas:

@@ -29,7 +29,8 @@ def stream(rec: Recording, preset: Preset, *, dose: float | None, until: float,
             engine(TimelineMark(rec.source, dose, dose, "dose_start"))
             dosed = True
         values = tuple((k, float(c[i])) for k, c in cols if not math.isnan(c[i]))
-        engine(Numerics(rec.source, t, t, values))
+        vouched = tuple(k for k, _ in values if k in rec.validated and rec.validated[k][i])
+        engine(Numerics(rec.source, t, t, values, vouched))
     if not dosed and dose is not None and dose <= until:
         engine(TimelineMark(rec.source, dose, dose, "dose_start"))
     engine.end_session(until)

@@ -64,9 +64,10 @@ def test_hysteresis_keeps_the_condition_until_the_value_is_clear_of_the_limit() 
 def test_desaturation_below_critical_signals_at_once() -> None:
     r = Run()
     r.series("spo2", [97, 84, 84, 97])
-    crit = [e for e in r.episodes() if e.rule_id == "spo2-critical"]
-    assert len(crit) == 1 and crit[0].signal_t_s == 1 and crit[0].priority is Priority.HIGH
-    assert "spo2-low:dev" not in r.started(), "2 s is within the SpO2-low delay"
+    (ep,) = r.episodes()  # the critical tier of the SpO2-low condition: no 15 s delay
+    assert (ep.key, ep.priority, ep.condition, ep.limit) == (
+        "spo2-low:dev", Priority.HIGH, "SpO2 CRITICAL", 85)
+    assert (ep.onset_t_s, ep.signal_t_s, ep.end_t_s, ep.worst_value) == (1, 1, 3, 84)
 
 
 def test_placeholder_zero_is_a_technical_condition_never_a_desaturation() -> None:
@@ -146,12 +147,12 @@ def test_link_loss_covers_not_current_until_the_device_is_back() -> None:
 def test_nibp_overdue_after_cycle_and_grace() -> None:
     r = Run()
     r.num(0, sbp=120, dbp=80, map=93)
-    timeout = IV.nibp_overdue.timeout_s
-    r.engine.tick(timeout + 1)
+    r.engine.tick(721)  # before the dose: every 10 min, overdue 2 min later
     (ep,) = r.episodes()
-    assert ep.rule_id == "nibp-overdue" and ep.signal_t_s == timeout and ep.end_t_s is None
-    r.num(timeout + 5, sbp=120, dbp=80, map=93)
-    assert r.episodes()[0].end_t_s == timeout + 5
+    assert ep.rule_id == "nibp-overdue" and ep.signal_t_s == 720 and ep.end_t_s is None
+    assert ep.kind is AlarmKind.TECHNICAL and ep.priority is Priority.LOW
+    r.num(725, sbp=120, dbp=80, map=93)
+    assert r.episodes()[0].end_t_s == 725
 
 
 def test_link_lost_is_confirmed_after_its_delay_and_not_at_the_session_end() -> None:
@@ -231,9 +232,9 @@ def test_high_priority_latches_until_acknowledged() -> None:
     r = Run()
     r.series("spo2", [97, 80, 80, 97])
     snap = r.engine.snapshot()
-    (crit,) = [a for a in snap.alarms if a.key == "spo2-critical:dev"]
+    (crit,) = [a for a in snap.alarms if a.key == "spo2-low:dev"]
     assert crit.state is AlarmState.LATCHED and snap.sounding is None
-    r.engine.acknowledge("spo2-critical:dev")
+    r.engine.acknowledge("spo2-low:dev")
     assert r.engine.snapshot().alarms == ()
     r2 = Run(with_rules(IV, latch_high=False))
     r2.series("spo2", [97, 80, 80, 97])
@@ -249,7 +250,7 @@ def test_audio_pause_silences_present_alarms_but_not_new_ones() -> None:
     assert r.engine.snapshot().audio_paused_until_s == until
     r.series("spo2", [97, 80], t0=12)  # a new condition during the pause sounds
     assert r.engine.snapshot().sounding is Priority.HIGH
-    r.engine.acknowledge("spo2-critical:dev")
+    r.engine.acknowledge("spo2-low:dev")
     r.series("spo2", [80] * 5, t0=14)
     assert r.engine.snapshot().sounding is None
     r.series("hr", [130] * 5, t0=until + 1)  # the pause is over: HR high sounds again
@@ -263,8 +264,9 @@ def test_bp_check_due_and_minimum_monitoring_on_discharge() -> None:
     r = Run(PRESETS["esketamine-rems"])
     r.num(0, sbp=120, dbp=80, map=93)
     r.engine.set_dose_start(100)
-    r.num(900, sbp=125, dbp=82, map=96)
-    r.num(1800, sbp=125, dbp=82, map=96)  # too early for the 40-min check
+    r.num(700, sbp=125, dbp=82, map=96)  # readings within the 10-min schedule + 2 min
+    r.num(1400, sbp=125, dbp=82, map=96)
+    r.num(2100, sbp=125, dbp=82, map=96)  # too early for the 40-min check
     due = 100 + 40 * 60
     r.engine.tick(due + 1)
     r.num(due + 120, sbp=128, dbp=84, map=99)

@@ -45,11 +45,16 @@ def recordings(draw: st.DrawFn) -> tuple[Recording, float | None, float, str, bo
                 cols["dbp"][i] = draw(st.sampled_from(DBP))
                 cols["map"][i] = draw(st.sampled_from(MAP) | st.none().map(lambda _: np.nan))
         values.update(cols)
+    # Some vitals come from a device that vouches for some values (a monitor's validity
+    # state): those are measurements even outside the plausible range.
+    vouched = draw(st.sets(st.sampled_from(sorted(values)))) if values else set()
+    validated = {k: np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+                 for k in sorted(vouched)}
     dose = draw(st.none() | st.sampled_from([0.0, *t.tolist()]) | st.floats(0, float(t[-1])))
     until = float(t[-1]) + draw(st.sampled_from([0, 0.5, 15, 30, 31, 1200, 2400, 8000]))
     preset = draw(st.sampled_from(sorted(PRESETS)))
     recorded = draw(st.booleans())
-    return Recording(t, values, "dev"), dose, until, preset, recorded
+    return Recording(t, values, "dev", validated), dose, until, preset, recorded
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

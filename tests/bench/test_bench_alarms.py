@@ -12,10 +12,14 @@ import numpy as np
 from alarms.batch import Recording, evaluate
 from alarms.engine import AlarmEngine
 from alarms.presets import PRESETS
+from alarms.rules import tier_groups
 from monitor.messages import Numerics, TimelineMark
 from monitor.vitals import NIBP_KEYS, VITALS
 
 PRESET = PRESETS["iv-ketamine"]
+# The reference loop knows single rules; tiered conditions (SpO2 low/critical, BP high/very
+# high) are one alarm each, checked against the streaming engine by the equivalence test.
+SINGLE = {g[0].id for g in tier_groups(PRESET.limits) if len(g) == 1}
 HOURS = 8
 DOSE_S = 600.0
 
@@ -76,7 +80,8 @@ def reference_loop(rec: Recording) -> list[Ep]:
     times = rec.t.tolist()
     for vital in ("hr", "pr", "spo2", "rr"):
         lo, hi = VITALS[vital].plausible
-        rules = [r for r in PRESET.limits if r.vital == vital and r.fallback_for is None]
+        rules = [r for r in PRESET.limits
+                 if r.vital == vital and r.fallback_for is None and r.id in SINGLE]
         art = next((r for r in PRESET.artefacts if r.vital == vital), None)
         cur = next((r for r in PRESET.currency if r.vital == vital), None)
         stale_after = cur.timeout_s if cur else VITALS[vital].stale_after_s
@@ -124,7 +129,8 @@ def reference_loop(rec: Recording) -> list[Ep]:
                    None, until, None)
         if cur_onset is not None and cur is not None:
             _close(out, f"{cur.id}:{src}", 0, None, cur_onset, None, until, None)
-    nibp_rules = [r for r in PRESET.limits if r.vital in NIBP_KEYS and r.when.value == "any"]
+    nibp_rules = [r for r in PRESET.limits
+                  if r.vital in NIBP_KEYS and r.when.value == "any" and r.id in SINGLE]
     nopen: dict[int, list[float]] = {}
     cols = [rec.values[k].tolist() for k in NIBP_KEYS]
     for t, s, d, m in zip(times, *cols, strict=True):

@@ -75,6 +75,14 @@ def test_trends_store_artefacts_as_nan_and_break_long_gaps():
     assert not v.flags.writeable
 
 
+def test_trends_keep_a_value_the_device_vouched_for():
+    trends = SessionTrends(hours=0.01)
+    trends(Numerics("mp", 0.0, 0.0, (("hr", 0.0),), ("hr",)))  # a monitor's valid HR 0 (VF)
+    trends(Numerics("file", 1.0, 1.0, (("hr", 0.0),)))  # the same 0 unflagged: an artefact
+    t, v = trends.series("hr")
+    assert t.tolist() == [0.0, 1.0] and v[0] == 0 and np.isnan(v[1])
+
+
 def test_trend_views_survive_growth_and_concurrent_appends():
     trends = SessionTrends(hours=0.0)  # tiny: it must grow many times
     stop = threading.Event()

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ui_fakes import Rig, make_rig
+from ui_fakes import Rig, shown_rig
 
 # The offscreen platform warns on every top-level window; it says nothing about Vigil.
 _OFFSCREEN_NOISE = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
@@ -21,13 +21,5 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture
 def rig(qtbot, tmp_path: Path) -> Iterator[Rig]:
-    r = make_rig(tmp_path)
-    qtbot.addWidget(r.window)
-    r.window.show()
-    qtbot.waitExposed(r.window)
-    r.window.start()
-    try:
+    with shown_rig(qtbot, tmp_path) as r:
         yield r
-    finally:
-        r.window.close()
-        r.io.stop()

@@ -64,6 +64,22 @@ def test_scheduler_repeats_escalates_and_stops():
     assert s.update(Priority.LOW, 91.0) is Priority.LOW
 
 
+def test_scheduler_keeps_its_rhythm_when_ticks_come_late():
+    """The dashboard asks every 50 ms, so a burst starts up to a tick late; the next one is
+    still due a period after the previous was due (5.0, 10.0, 15.0), not after the late tick."""
+    s = BurstScheduler()
+    assert s.update(Priority.HIGH, 0.0) is Priority.HIGH
+    assert s.update(Priority.HIGH, 5.04) is Priority.HIGH
+    assert s.update(Priority.HIGH, 9.99) is None
+    assert s.update(Priority.HIGH, 10.0) is Priority.HIGH
+    assert s.update(Priority.HIGH, 15.3) is Priority.HIGH
+    assert s.update(Priority.HIGH, 19.99) is None
+    assert s.update(Priority.HIGH, 20.0) is Priority.HIGH
+    assert s.update(Priority.HIGH, 31.0) is Priority.HIGH  # far behind: from now, no burst run
+    assert s.update(Priority.HIGH, 35.99) is None
+    assert s.update(Priority.HIGH, 36.0) is Priority.HIGH
+
+
 @pytest.mark.parametrize(("priority", "hz"), [(Priority.HIGH, 2.0), (Priority.MEDIUM, 0.5)])
 def test_flash_frequency_and_duty(priority, hz):
     t = np.arange(0, 10, 0.001)

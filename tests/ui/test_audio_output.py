@@ -3,10 +3,16 @@ playing without a device is harmless (offscreen CI has no audio output)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from PySide6.QtMultimedia import QMediaDevices
 
 from alarms.model import Priority
+from tests.alarm_sound import REPO, find_bursts
+from tests.pulse import PulseServer
 from ui.alarm_tones import SAMPLE_RATE, burst_pcm
 from ui.audio import QtAudioOutput
 
@@ -18,3 +24,43 @@ def test_qt_output_availability_follows_the_devices(qtbot):
     assert output.available() is has_device
     output.play(burst_pcm(Priority.LOW), SAMPLE_RATE)  # plays, or does nothing without one
     assert output.available() is has_device
+
+
+# Plays a MEDIUM burst, and another 3 s later if the output still says it is available.
+_PLAY_TWICE = """
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from alarms.model import Priority
+from ui.alarm_tones import SAMPLE_RATE, burst_pcm
+from tests.alarm_sound import REPO, find_bursts
+from tests.pulse import PulseServer
+from ui.audio import QtAudioOutput
+app = QApplication([])
+out = QtAudioOutput()
+pcm = burst_pcm(Priority.MEDIUM)
+def again():
+    print("available after a burst:", out.available(), flush=True)
+    if out.available():
+        out.play(pcm, SAMPLE_RATE)
+out.play(pcm, SAMPLE_RATE)
+QTimer.singleShot(3000, again)
+QTimer.singleShot(5000, app.quit)
+app.exec()
+"""
+
+
+@pytest.mark.slow
+def test_qt_output_keeps_playing_after_a_burst_on_a_real_server(pulse_server: PulseServer,
+                                                                 tmp_path: Path) -> None:
+    """The fallback output: a burst that played is not an error (PySide6 6.11 returns
+    QtAudio.Error, never equal to QAudio.Error.NoError), so the next burst plays too."""
+    rec = pulse_server.record()
+    done = subprocess.run([sys.executable, "-c", _PLAY_TWICE], cwd=REPO, capture_output=True,
+                          text=True, timeout=60, env={
+                              "QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin",
+                              "PYTHONPATH": str(REPO), **pulse_server.env})
+    bursts = find_bursts(rec.stop(), rec.rate, complete_only=False)
+    assert done.returncode == 0, done.stderr
+    assert "available after a burst: True" in done.stdout, done.stderr
+    assert "alarm audio failed" not in done.stderr
+    assert [len(b.pulses) for b in bursts] == [3, 3], bursts

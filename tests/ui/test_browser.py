@@ -119,7 +119,7 @@ def test_lists_every_session_newest_first_and_filters(browser, store, qtbot, sho
     for who, (_dev, seconds) in RECORDED.items():
         assert by_patient[who].status is SessionStatus.COMPLETED
         assert by_patient[who].duration_s == pytest.approx(seconds)
-    assert by_patient["CD-2002"].alarm_count >= 2  # SpO2 low and critical, RR low
+    assert by_patient["CD-2002"].alarm_count >= 2  # SpO2 low (then critical), RR low
     assert by_patient["AB-1001"].alarm_count == 0
     # The table shows what the rows hold, one line each.
     table = browser.table
@@ -190,8 +190,9 @@ def test_open_read_only_shows_the_stored_trend_and_alarm_shading(browser, store,
     green = np.array(vital_colour("hr").getRgb()[:3])
     has_hr = (np.abs(shot[y0:y1, x0:x1] - green).max(axis=-1) <= 40).any(axis=0)
     assert has_hr.mean() > 0.9, has_hr.mean()
-    # SpO2 row: the critical desaturation is shaded red where the alarm log says, not before.
-    [crit] = [e for e in h.episodes if e.rule_id == "spo2-critical"]
+    # SpO2 row: the desaturation that reached the critical tier is shaded red where the alarm
+    # log says, not before.
+    [crit] = [e for e in h.episodes if e.rule_id == "spo2-low"]
     assert crit.highest is Priority.HIGH and crit.end_t_s is not None
 
     def redness(t_s: float) -> float:
@@ -426,3 +427,53 @@ def test_active_session_is_marked_and_reloads_to_show_more(qtbot, db_path):
         assert view.trend.x_range()[1] >= 119.0
         view.close()
 
+
+
+def test_high_episodes_in_their_colour_and_cadss_as_a_table(store, qtbot, tmp_path):
+    """CD-2002's desaturation is one SpO2 alarm that reached HIGH (SpO2 CRITICAL): the SpO2
+    row is shaded in the HIGH colour alone, not a MEDIUM shade under a HIGH one. Two CADSS-6
+    ratings show as a table, item by item."""
+    copy = tmp_path / "copy.sqlite3"
+    with SessionStore(store) as src:
+        sid = next(s.id for s in src.list_sessions() if s.patient == "CD-2002")
+    for suffix in ("", "-wal"):
+        if Path(str(store) + suffix).exists():
+            Path(str(copy) + suffix).write_bytes(Path(str(store) + suffix).read_bytes())
+    ratings = ((1200.0, {"1": 2, "2": 3, "6": 1, "7": 0, "15": 4, "22": 1}),
+               (2100.0, {"1": 0, "2": 1, "6": 0, "7": 0, "15": 1, "22": 0}))
+    with SessionStore(copy) as rw:
+        w0 = rw.load_session(sid).start_wall
+        for t, items in ratings:
+            rw.add_entry(sid, "dissociation", t, w0 + t,
+                         {"scale": "cadss6", "score": sum(items.values()), "items": items},
+                         "RN Kim")
+    view = SessionView(copy, sid)
+    qtbot.addWidget(view)
+    with qtbot.waitSignal(view.loaded, timeout=20000):
+        pass
+    h = view.history
+    # One SpO2 alarm whose priority rose from MEDIUM (< 90 %) to HIGH (< 85 %): tiers merged.
+    [desat] = [e for e in h.episodes if e.vital == "spo2" and e.kind == "physiological"]
+    assert desat.rule_id == "spo2-low" and desat.highest is Priority.HIGH
+    mid = (desat.onset_t_s + desat.end_t_s) / 2
+    row = 1  # SpO2
+    shading = [r for r in view.trend._episode_items[row]
+               if r.isVisible() and r.getRegion()[0] <= mid <= r.getRegion()[1]]
+    assert len(shading) == 1  # one shade, not a MEDIUM one under the HIGH one
+    colour = shading[0].brush.color()
+    high = ALARM_COLOURS[Priority.HIGH]
+    assert (colour.red(), colour.green(), colour.blue()) == (high.red(), high.green(),
+                                                             high.blue())
+    # CADSS-6: one column per rating, one row per item with its anchor word, and the total.
+    t = view.cadss
+    assert not t.isHidden() and t.columnCount() == 2 and t.rowCount() == 6 + 1
+    assert t.horizontalHeaderItem(0).text().startswith("0:20:00")
+    assert t.verticalHeaderItem(0).text() == "1. Things seem to move in slow motion"
+    assert t.verticalHeaderItem(4).text().startswith("15. ")
+    assert [t.item(r, 0).text() for r in range(6)] == [
+        "2  moderately", "3  considerably", "1  slightly", "0  not at all", "4  extremely",
+        "1  slightly"]
+    assert t.item(6, 0).text() == "11 / 24" and t.item(6, 1).text() == "2 / 24"
+    assert view.entries.rows[1].cells[3] == (
+        "CADSS-6 11 (items 1: 2, 2: 3, 6: 1, 7: 0, 15: 4, 22: 1)")
+    view.close()

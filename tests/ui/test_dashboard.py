@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, QSettings, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
-from ui_fakes import FakeAudioOutput, make_rig, physiological_alarm
+from test_screenshots import share_of, to_array
+from ui_fakes import FakeAudioOutput, make_rig, physiological_alarm, shown_rig
 
-from alarms.model import Priority
+from alarms.model import AlarmKind, AlarmState, AlarmStatus, Priority
 from monitor.messages import Numerics, TimelineMark, Waveform
 from ui.alarm_tones import PATTERNS
 from ui.bridge import Bridge
-from ui.tiles import VitalTile
+from ui.theme import ALARM_COLOURS, PANEL, TECHNICAL_MARK, vital_colour
+from ui.tiles import VitalTile, keep_units
 
 
 def vitals(t: float, **values: float) -> Numerics:
@@ -40,20 +43,12 @@ def test_tiles_show_current_values_and_limits(rig, qtbot):
 def test_digits_are_readable_at_four_metres(qtbot, tmp_path, size, minimum_px):
     """4 m needs ~18.6 mm digits (clinical reference §10): ~70 px on a 24-inch 1080p screen,
     ~50 px on the same screen at 1366x768 (larger pixels)."""
-    r = make_rig(tmp_path, size=size)
-    qtbot.addWidget(r.window)
-    try:
-        r.window.show()
-        qtbot.waitExposed(r.window)
-        r.window.start()
+    with shown_rig(qtbot, tmp_path, size=size) as r:
         r.clock.t = 1.0
         r.feed(vitals(1.0, hr=72, spo2=97, pr=71, rr=14, sbp=142, dbp=88, map=104))
         qtbot.waitUntil(lambda: r.window.tiles["nibp"].content.value == "142/88")
         heights = {k: t.value_pixel_size() for k, t in r.window.tiles.items()}
         assert min(heights.values()) >= minimum_px, heights
-    finally:
-        r.window.close()
-        r.io.stop()
 
 
 def test_stale_spo2_is_dashes_never_a_number(rig, qtbot):
@@ -129,7 +124,8 @@ def test_no_audio_output_raises_visual_only_alarm(qtbot, tmp_path):
     qtbot.addWidget(r.window)
     try:
         r.window.start()
-        qtbot.waitUntil(lambda: any("visual only" in a.message for a in r.window.banner.alarms))
+        qtbot.waitUntil(lambda: any("visual only" in a.message for a in r.window.strip.alarms))
+        assert r.window.banner.alarms == ()  # equipment, not the patient
         assert ("audio_available=False", "device-io") in r.alarms.calls
         r.window.refresh()
         assert "visual only" in r.window.audio_label.text()
@@ -291,3 +287,84 @@ def test_pleth_segments_match_the_sweep_across_wraps(rig):
             drawn = np.concatenate([seg.getData()[1][:-1] for seg in pleth.segments[:-1]]
                                    + [pleth.segments[-1].getData()[1]])
             assert np.array_equal(drawn, expected, equal_nan=True), (chunk, lag)
+
+
+def test_latched_tile_shows_the_current_value_in_normal_colours_with_a_badge(rig, qtbot):
+    """The desaturation is over (SpO2 96 now): no red tile around a normal number, but a
+    badge with the worst value and when it was seen."""
+    worst_t = time.mktime((2023, 11, 15, 16, 57, 20, 0, 0, -1)) - 1_700_000_000.0
+    rig.clock.t = worst_t + 120.5
+    rig.feed(vitals(worst_t + 120, hr=72, spo2=96, pr=71, rr=14))
+    rig.alarms.alarms = [AlarmStatus(
+        "spo2-critical:sim", AlarmKind.PHYSIOLOGICAL, Priority.HIGH, "spo2", "SpO2 CRITICAL",
+        "*** SpO2 CRITICAL 85 < 85", AlarmState.LATCHED, worst_t - 30, worst_t - 30, 81.0,
+        85.0, False, worst_t)]
+    rig.poll_alarms()
+    tile = rig.window.tiles["spo2"]
+    qtbot.waitUntil(lambda: tile.latched is not None and tile.content.value == "96")
+    rig.mono.t = 1000.1  # the lit half of the 2 Hz flash
+    rig.window.flash.refresh()
+    img = to_array(tile.grab().toImage())
+    h = img.shape[0]
+    red = ALARM_COLOURS[Priority.HIGH]
+    assert tile.alarm is None
+    assert tuple(img[h // 2, 12]) == PANEL.getRgb()[:3]
+    below_title = img[int(h * 0.3):, :]
+    assert share_of(below_title, red) == 0.0
+    assert share_of(below_title, vital_colour("spo2")) > 0.03  # the number, live colour
+    assert tile.badge_text == "⚑ LATCHED 81 16:57"
+    b = tile.badge_rect
+    badge = img[int(b.top()) + 2:int(b.bottom()) - 2, int(b.left()) + 2:int(b.right()) - 2]
+    assert share_of(badge, red) > 0.5
+
+
+def test_technical_condition_on_a_vital_marks_its_tile_as_equipment_never_flashing(rig, qtbot):
+    rig.alarms.alarms = [
+        AlarmStatus("spo2-not-current:sim", AlarmKind.TECHNICAL, Priority.MEDIUM, "spo2",
+                    "SpO2 not current", "** SpO2 not current", AlarmState.ACTIVE, 0.0, 0.0,
+                    None, None, False),
+        AlarmStatus("sbp-rise:sim", AlarmKind.ADVISORY, Priority.LOW, "sbp",
+                    "SYS +40 mmHg over pre-dose", "* SYS +40 mmHg over pre-dose",
+                    AlarmState.ACTIVE, 0.0, 0.0, None, None, False)]
+    rig.poll_alarms()
+    tiles = rig.window.tiles
+    qtbot.waitUntil(lambda: tiles["spo2"].technical is Priority.MEDIUM)
+    lit = []
+    for step in range(4):  # 4 s at 1 s steps: a MEDIUM alarm's 0.5 Hz flash would show
+        rig.mono.t = 1000.0 + step
+        rig.window.flash.refresh()
+        lit.append((tiles["spo2"].lit, tiles["nibp"].lit))
+    assert lit == [(False, False)] * 4
+    assert tiles["spo2"].alarm is None and tiles["nibp"].alarm is None
+    rig.mono.t = 1000.1
+    rig.window.flash.refresh()
+    img = to_array(tiles["spo2"].grab().toImage())
+    h = img.shape[0]
+    assert tuple(img[h // 2, 12]) == PANEL.getRgb()[:3]
+    for p in Priority:
+        if p is not Priority.LOW:
+            assert share_of(img, ALARM_COLOURS[p]) == 0.0
+    assert share_of(img[:, :6], TECHNICAL_MARK) > 0.3  # the dashed frame
+
+
+def test_a_wrapped_note_keeps_each_number_with_its_unit():
+    assert keep_units("NOT CURRENT: no data 46 s") == "NOT CURRENT: no data 46\u00a0s"
+    assert keep_units("22:53  ·  4 min ago  ·  next 0:30") == (
+        "22:53  ·  4\u00a0min ago  ·  next 0:30")
+
+
+def test_nibp_countdown_stops_when_the_session_ends(rig, qtbot):
+    """After the end no reading is due: the tile keeps the last reading, its time and age,
+    but no 'next' countdown and never 'OVERDUE'."""
+    rig.clock.t = 100.0
+    rig.feed(vitals(100.0, sbp=142, dbp=88, map=104))
+    tile = rig.window.tiles["nibp"]
+    qtbot.waitUntil(lambda: tile.content.value == "142/88")
+    rig.window.refresh_tiles()
+    assert "next " in tile.content.note  # counting down while recording
+    rig.window.session_ended("SESSION ENDED 10:00: not recording")
+    rig.clock.t = 100.0 + 3000  # long past the next reading's time
+    rig.window.refresh_tiles()
+    note = tile.content.note
+    assert "next" not in note and "OVERDUE" not in note, note
+    assert note.endswith("50 min ago"), note

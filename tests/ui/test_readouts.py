@@ -60,6 +60,27 @@ def test_artefact_and_stale_values_are_dashes_with_a_reason():
     assert hr.value == "--" and "artefact" in hr.note
 
 
+def test_a_monitors_valid_hr_zero_in_alarm_is_shown_with_its_alarm_flag():
+    # IntelliVue HR 0, state valid + in alarm (VF): a measurement, shown as 0 with the
+    # monitor's own alarm; the same 0 unflagged (a file's placeholder) is an artefact.
+    mp = Numerics("mp", WALL0, 0.0, (("hr", 0.0), ("spo2", 97.0)), ("hr", "spo2"), ("hr",))
+    snap = live_with(mp).snapshot(1.0)
+    hr = continuous_tile(snap, "hr", None)
+    assert (hr.value, hr.live, hr.note) == ("0", True, "MONITOR IN ALARM")
+    spo2 = continuous_tile(snap, "spo2", None)
+    assert (spo2.value, spo2.note) == ("97", "")
+    plain = live_with(Numerics("f", WALL0, 0.0, (("hr", 0.0),))).snapshot(1.0)
+    hr = continuous_tile(plain, "hr", None)
+    assert (hr.value, hr.live, hr.note) == ("--", False, "INVALID: artefact")
+
+
+def test_nibp_in_alarm_on_the_monitor_says_so():
+    n = nibp(100.0, sbp=230, dbp=125, mean=160)
+    flagged = Numerics(n.source, n.t_wall, n.t_s, n.values, n.keys(), ("sbp", "dbp"))
+    tile = nibp_tile(live_with(flagged).snapshot(110.0), None, 300.0, wall_of)
+    assert tile.value == "230/125" and tile.note.startswith("MONITOR IN ALARM  ·  ")
+
+
 def test_time_texts():
     assert duration_text(45) == "45 s" and duration_text(185) == "3 min"
     assert duration_text(3900) == "1 h 05"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -66,7 +68,7 @@ class FakeAlarmSource:
         alarms = list(self.alarms)
         if not self.audio_available:
             alarms.append(technical_alarm("audio-unavailable", Priority.MEDIUM,
-                                          "No audio output: alarms are visual only"))
+                                          "** No audio output: alarms are visual only"))
         alarms.sort(key=lambda a: -a.priority)
         paused = self.paused_until is not None and self.paused_until > self.clock.now()
         loud = [a.priority for a in alarms if not a.acknowledged]
@@ -98,8 +100,9 @@ def physiological_alarm(key: str, vital: str, priority: Priority, message: str,
                        AlarmState.ACTIVE, onset, onset, None, None, False)
 
 
-def technical_alarm(key: str, priority: Priority, message: str) -> AlarmStatus:
-    return AlarmStatus(key, AlarmKind.TECHNICAL, priority, None, message, message,
+def technical_alarm(key: str, priority: Priority, message: str,
+                    vital: str | None = None) -> AlarmStatus:
+    return AlarmStatus(key, AlarmKind.TECHNICAL, priority, vital, message, message,
                        AlarmState.ACTIVE, 0.0, 0.0, None, None, False)
 
 
@@ -166,3 +169,18 @@ def make_rig(tmp_path: Path, audio: FakeAudioOutput | None = None, kiosk: bool =
               settings_path)
     rig.sinks = [live, pleth, trends, bridge.sink, relay.sink]
     return rig
+
+
+@contextmanager
+def shown_rig(qtbot, tmp_path: Path, **kwargs) -> Iterator[Rig]:
+    """A rig whose window is shown and started, closed and stopped afterwards."""
+    r = make_rig(tmp_path, **kwargs)
+    qtbot.addWidget(r.window)
+    try:
+        r.window.show()
+        qtbot.waitExposed(r.window)
+        r.window.start()
+        yield r
+    finally:
+        r.window.close()
+        r.io.stop()

@@ -5,6 +5,12 @@ automatic transmission until a request with interval 0 (S5CI p.6-7). The monitor
 forget it (restart, cable swap), so when no record came for `silence_s` the link is
 declared lost and the request is sent again. NIBP's own measurement time comes from an
 AUX_INFO record, asked for once each time the displayed NIBP changes.
+
+A value without a special code is one the monitor vouches for (its codes say "invalid");
+the ECG asystole status bit marks HR as in alarm. NIBP "data invalid" before any reading
+has been shown means the cuff has not measured yet (a real S/5 shows it all session when
+no cuff is used): it raises nothing, as IntelliVue's NBP "unavailable" between cycles.
+Once a reading was shown, a code on NIBP is a condition (that cycle gave no reading).
 """
 
 from __future__ import annotations
@@ -54,6 +60,7 @@ class DatexSession:
         self._next_request: float | None = None
         self._last_request = -1e9
         self._nibp_seen: tuple[int, int, int] | None = None  # last displayed raw sys/dia/mean
+        self._nibp_measured = False  # a valid NIBP was shown since the driver began
         self._nibp_old = False  # label bit 8 (data older than 60 s) in the last record
         self._nibp_pending_old = False
         self._nibp_pending: tuple[tuple[str, float], ...] | None = None
@@ -152,6 +159,7 @@ class DatexSession:
             self._up = True
             self._events.append(LinkUp(f"S/5 data, DRI level {rec.dri_level}"))
         values: dict[str, float] = {}
+        alarmed = ("hr",) if basic.ecg.status & dri.ECG_STATUS_ASYSTOLE else ()
         for key, group, raw, scale in (("hr", basic.ecg, basic.ecg.fields[0], 1.0),
                                        ("spo2", basic.spo2, basic.spo2.fields[0], 0.01),
                                        ("pr", basic.spo2, basic.spo2.fields[1], 1.0)):
@@ -164,7 +172,8 @@ class DatexSession:
             self._events.extend(self._conditions.set(key, None))
             values[key] = round(raw * scale, 2)
         if values:
-            self._events.append(Reading(tuple(sorted(values.items(), key=_order))))
+            self._events.append(Reading(tuple(sorted(values.items(), key=_order)),
+                                        in_alarm=tuple(k for k in alarmed if k in values)))
         self._nibp(basic, now_s)
 
     def _nibp(self, basic: dri.Basic, now_s: float) -> None:
@@ -177,9 +186,11 @@ class DatexSession:
         if g.label & dri.NIBP_LABEL_MEASURING:
             return  # the cuff is inflating: the shown values are the previous reading's
         if codes:
-            self._events.extend(self._conditions.set("sbp", _code_condition(codes[0])))
+            cond = _code_condition(codes[0]) if self._nibp_measured else None
+            self._events.extend(self._conditions.set("sbp", cond))
             self._nibp_seen = (raw[0], raw[1], raw[2])
             return
+        self._nibp_measured = True
         self._events.extend(self._conditions.set("sbp", None))
         seen = (raw[0], raw[1], raw[2])
         fresh = self._nibp_old and not g.label & dri.NIBP_LABEL_OLD  # a new cycle, same values

@@ -29,6 +29,8 @@ class FakeDatexConfig:
     answer_aux: bool = True
     # (from_s, to_s, vital, raw int16 code) overrides: e.g. (10, 20, "spo2", DATA_INVALID)
     codes: tuple[tuple[float, float, str, int], ...] = ()
+    # (from_s, to_s) windows of asystole: HR 0 with the ECG asystole status bit
+    asystole: tuple[tuple[float, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +144,9 @@ class FakeDatex:
         hr = self._code("hr", t) or hr
         spo2 = self._code("spo2", t) or spo2
         pr = self._code("pr", t) or pr
+        ecg_status = dri.STATUS_EXISTS | dri.STATUS_ACTIVE | (1 << 3)
+        if any(t0 <= t < t1 for t0, t1 in self.cfg.asystole):
+            hr, ecg_status = 0, ecg_status | dri.ECG_STATUS_ASYSTOLE
         m = self.last_nibp(t)
         cfg = self.cfg
         k_next = 0 if m is None else int((t - cfg.nibp_first_s) // cfg.nibp_interval_s) + 1
@@ -162,7 +167,7 @@ class FakeDatex:
         basic = bytearray(dri.PHDB_LEN)
         struct.pack_into("<I", basic, 0, EPOCH + int(t))
         exists = dri.STATUS_EXISTS | dri.STATUS_ACTIVE
-        struct.pack_into("<IHhhhhh", basic, dri.ECG_STATUS, exists | (1 << 3), 0x2200, hr,
+        struct.pack_into("<IHhhhhh", basic, dri.ECG_STATUS, ecg_status, 0x2200, hr,
                          0, 0, 0, 14)
         struct.pack_into("<IHhhhh", basic, dri.NIBP_STATUS, exists, label, *nibp, hr)
         struct.pack_into("<IHhhhh", basic, dri.SPO2_STATUS, exists, 0, spo2, pr, 250, 0)

@@ -37,6 +37,8 @@ class FakeIntelliVueConfig:
     start: datetime = datetime(2026, 11, 21, 9, 0, 0)
     # (from_s, to_s, vital, MeasurementState) overrides for the numerics in that window
     states: tuple[tuple[float, float, str, int], ...] = ()
+    # (from_s, to_s, vital, value) overrides, e.g. (0, 60, "hr", 0.0) for VF or asystole
+    values: tuple[tuple[float, float, str, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +120,9 @@ class FakeIntelliVue:
 
     # ---- physiology ----
     def vital_value(self, vital: str, t: float) -> float:
+        for t0, t1, v, x in self.cfg.values:
+            if v == vital and t0 <= t < t1:
+                return x
         if vital == "hr":
             return float(72 + round(8 * math.sin(t / 23.0)))
         if vital == "pr":

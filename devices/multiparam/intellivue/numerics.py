@@ -3,6 +3,9 @@
 A value counts only when its MeasurementState has a zero high byte (PIPG p.76-77) and its
 FLOAT is not a special value; otherwise the state becomes a device condition. NBP
 "unavailable" is the monitor's ordinary state between cuff cycles, so it raises nothing.
+A valid state is the monitor vouching for the value (`monitor.validity.Flag.VALID`): an HR
+of 0 in a valid state flagged in alarm is VF or asystole (seen on a real MP90), a
+measurement, not a placeholder.
 """
 
 from __future__ import annotations
@@ -26,6 +29,11 @@ KPA_TO_MMHG = 760.0 / 101.325
 
 def is_valid(state: int) -> bool:
     return state & 0xFF00 == 0
+
+
+def in_alarm(state: int) -> bool:
+    """The monitor's own alarm is on for a valid numeric (MSMT_STATE_IN_ALARM)."""
+    return is_valid(state) and bool(state & pdu.MS_IN_ALARM)
 
 
 def state_condition(state: int, *, nibp: bool = False) -> tuple[Condition, str] | None:

@@ -255,6 +255,7 @@ class IntelliVueSession:
 
     def _numerics(self, objs: list[pdu.ObservedObject], rel_time: int) -> None:
         values: dict[str, float] = {}
+        alarmed: set[str] = set()
         conds: dict[str, tuple[Condition, str] | None] = {}
         nibp_obj: pdu.ObservedObject | None = None
         for obj in objs:
@@ -265,10 +266,13 @@ class IntelliVueSession:
                         continue  # the pleth pulse rate wins over the generic one
                     value, cond = nu.continuous_value(v)
                     conds[key] = cond
+                    alarmed.discard(key)
                     if value is None:
                         values.pop(key, None)
                     else:
                         values[key] = value
+                        if nu.in_alarm(v.state):
+                            alarmed.add(key)
                 elif v.physio_id in nu.NIBP:
                     nibp_obj = obj
         changes: list[ConditionChange] = []
@@ -276,7 +280,8 @@ class IntelliVueSession:
             changes.extend(self._conditions.set(key, cond))
         self._events.extend(changes)
         if values:
-            self._events.append(Reading(tuple(sorted(values.items(), key=_order))))
+            self._events.append(Reading(tuple(sorted(values.items(), key=_order)),
+                                        in_alarm=tuple(sorted(alarmed, key=lambda k: ORDER[k]))))
         if nibp_obj is not None:
             self._nibp(nibp_obj, rel_time)
 
@@ -306,7 +311,10 @@ class IntelliVueSession:
         age = self._age(obj, rel_time)
         if age is None and first_sight:
             return  # measured before we watched, at a time the monitor did not say
-        self._events.append(Reading(tuple(sorted(values.items(), key=_order)), age or 0.0))
+        alarmed = tuple(nu.NIBP[v.physio_id] for v in elems
+                        if nu.NIBP[v.physio_id] in values and nu.in_alarm(v.state))
+        self._events.append(Reading(tuple(sorted(values.items(), key=_order)), age or 0.0,
+                                    alarmed))
 
     def _age(self, obj: pdu.ObservedObject, rel_time: int) -> float | None:
         """How long ago, by the monitor's clock, the NBP was measured (None when unknown)."""

@@ -6,11 +6,15 @@ from datetime import UTC, datetime
 
 import pytest
 
+from alarms.engine import AlarmEngine
+from alarms.model import AlarmEvent
+from alarms.presets import PRESETS
 from devices.ble import gatt
 from devices.ble.gatt import GattDecodeError
 from devices.ble.mapping import CLOCK_TOLERANCE_S, GattMapper, plx_status
 from monitor.clock import VirtualClock
-from monitor.messages import Battery, Condition, DeviceCondition, Numerics
+from monitor.messages import Condition, DeviceCondition, Numerics
+from monitor.validity import Verdict, judge
 
 WALL0 = datetime(2026, 3, 14, 9, 0, tzinfo=UTC).timestamp()
 
@@ -59,6 +63,20 @@ def test_rr_intervals_never_become_respiratory_rate(mapper: GattMapper) -> None:
 def test_plx_continuous_values(mapper: GattMapper) -> None:
     msgs = mapper.map(gatt.PLX_CONTINUOUS, h("00 6100 4800"), 2.0)
     assert msgs == [Numerics("ble", WALL0 + 2.0, 2.0, (("spo2", 97.0), ("pr", 72.0)))]
+
+
+def test_plx_validated_status_vouches_for_the_values(mapper: GattMapper) -> None:
+    # SpO2 25 %, PR 72: outside SpO2's plausible range. With "validated data" (bit 7) the
+    # oximeter vouches for it: a measurement. Without, it is unflagged: the alarm engine
+    # raises it as an artefact. Neither is a device condition.
+    vouched = mapper.map(gatt.PLX_CONTINUOUS, h("04 1900 4800 8000"), 2.0)
+    assert vouched == [Numerics("ble", WALL0 + 2.0, 2.0, (("spo2", 25.0), ("pr", 72.0)),
+                                validated=("spo2", "pr"))]
+    plain = mapper.map(gatt.PLX_CONTINUOUS, h("04 1900 4800 0000"), 3.0)
+    assert plain == [Numerics("ble", WALL0 + 3.0, 3.0, (("spo2", 25.0), ("pr", 72.0)))]
+    assert (judge("spo2", 25.0, vouched[0].flag("spo2")),
+            judge("spo2", 25.0, plain[0].flag("spo2"))) == (Verdict.MEASUREMENT,
+                                                             Verdict.ARTEFACT)
 
 
 def test_plx_invalid_status_gives_conditions_not_numbers(mapper: GattMapper) -> None:
@@ -179,14 +197,21 @@ def test_spot_check_with_clock_not_set_uses_arrival(mapper: GattMapper) -> None:
     assert (reading.t_s, reading.get("spo2"), reading.get("pr")) == (12.0, 98.0, 75.0)
 
 
-def test_battery_low_with_hysteresis(mapper: GattMapper) -> None:
-    msgs = mapper.map(gatt.BATTERY_LEVEL, h("0F"), 1.0)
-    assert msgs[0] == Battery("ble", WALL0 + 1.0, 1.0, 15.0)
-    assert conditions(msgs) == [(Condition.LOW_BATTERY, True, None)]
-    assert conditions(mapper.map(gatt.BATTERY_LEVEL, h("16"), 2.0)) == []  # 22 %: still low
-    assert conditions(mapper.map(gatt.BATTERY_LEVEL, h("1E"), 3.0)) == [
-        (Condition.LOW_BATTERY, False, None)]
+def test_battery_low_is_one_alarm_with_hysteresis(mapper: GattMapper) -> None:
+    """The level goes to the engine, whose battery-low rule (below 20 %, clear at 25 %) is
+    the only judge: a LOW_BATTERY device condition beside it was a second alarm."""
+    engine = AlarmEngine(PRESETS["iv-ketamine"], wall0=WALL0)
+    events: list[AlarmEvent] = []
+    engine.add_listener(events.append)
+    levels = {1.0: "0F", 2.0: "16", 3.0: "1E", 4.0: "FF"}  # 15 %, 22 %, 30 %, reserved
+    for t, data in levels.items():
+        msgs = mapper.map(gatt.BATTERY_LEVEL, h(data), t)
+        assert conditions(msgs) == []
+        for m in msgs:
+            engine(m)
     assert mapper.map(gatt.BATTERY_LEVEL, h("FF"), 4.0) == []  # reserved: no level
+    assert [(e.event.value, e.alarm.key, e.t_s) for e in events if e.alarm] == [
+        ("start", "battery-low:ble", 1.0), ("end", "battery-low:ble", 3.0)]
 
 
 def test_cuff_pressure_is_checked_not_recorded(mapper: GattMapper) -> None:

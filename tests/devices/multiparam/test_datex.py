@@ -9,10 +9,14 @@ import struct
 
 import pytest
 
+from alarms.engine import AlarmEngine
+from alarms.log import Episode, episodes_from_events
+from alarms.model import AlarmEvent, AlarmKind, Priority
+from alarms.presets import PRESETS
 from devices.multiparam.datex import records as dri
 from devices.multiparam.datex.framing import FrameDecoder, checksum, encode_frame
 from devices.multiparam.datex.session import DatexSession, Timing
-from devices.multiparam.events import ConditionChange, LinkDown, LinkUp, Reading
+from devices.multiparam.events import ConditionChange, LinkDown, LinkUp, Reading, to_messages
 from devices.multiparam.fakes.datex import EPOCH, FakeDatex, FakeDatexConfig
 from devices.multiparam.fakes.wire import BackToBack
 from monitor.messages import Condition
@@ -218,3 +222,51 @@ def test_fake_monitor_obeys_ges_documented_request() -> None:
     assert stop.endswith(bytes.fromhex("00 01 00 00 00 00 00 00 00 00 31 7e"))
     mon.feed(stop, 11.0)
     assert not mon.transmitting
+
+
+def _alarms_of(w: BackToBack, until: float) -> list[Episode]:
+    """The session's events as the driver would send them, through the alarm engine."""
+    engine = AlarmEngine(PRESETS["iv-ketamine"], wall0=0.0)
+    events: list[AlarmEvent] = []
+    engine.add_listener(events.append)
+    for t, e in w.events:
+        for msg in to_messages(e, "s5", t, t):
+            engine(msg)
+    engine.end_session(until)
+    return episodes_from_events(events)
+
+
+def test_nibp_never_measured_raises_nothing_all_session() -> None:
+    # A real S/5 with no cuff used shows NIBP "data invalid" in every record.
+    w, _, mon = wired(FakeDatexConfig(nibp_first_s=1e9))
+    w.run_until(600.0)
+    assert all(s.nibp == (dri.DATA_INVALID,) * 3 for s in mon.sent) and len(mon.sent) == 120
+    assert not [c for _, c in w.of(ConditionChange) if c.vital == "sbp"]
+    assert _alarms_of(w, 600.0) == []
+
+
+def test_nibp_invalid_after_a_reading_is_a_condition() -> None:
+    # Once a reading was shown, "data invalid" means that cycle gave none: a condition.
+    cfg = FakeDatexConfig(nibp_first_s=1e9, codes=((0, 20, "sbp", dri.DATA_INVALID),
+                                                   (40, 50, "sbp", dri.DATA_INVALID)))
+    w, _, mon = wired(cfg)
+    w.run_until(30.0)  # never measured: nothing
+    mon.cfg.nibp_first_s = 25.0  # then a reading (the cuff's first) is shown from 25 s on
+    w.run_until(60.0)
+    ch = [(t, c.condition, c.active) for t, c in w.of(ConditionChange) if c.vital == "sbp"]
+    assert [(c, a) for _, c, a in ch] == [(Condition.MEASUREMENT_INVALID, True),
+                                         (Condition.MEASUREMENT_INVALID, False)]
+    assert 40 <= ch[0][0] < 45 and 50 <= ch[1][0] < 55
+
+
+def test_asystole_hr_zero_is_vouched_in_alarm_and_high() -> None:
+    w, _, _ = wired(FakeDatexConfig(asystole=((20.0, 40.0),)))
+    w.run_until(60.0)
+    zero = [(t, e) for t, e in w.of(Reading) if dict(e.values).get("hr") == 0]
+    assert [e.in_alarm for _, e in zero] == [("hr",)] * 4  # records at 20, 25, 30, 35 s
+    assert all(e.in_alarm == () for _, e in w.of(Reading) if dict(e.values).get("hr") != 0)
+    eps = _alarms_of(w, 60.0)
+    # one HR-low alarm (keyed by its least severe tier), HIGH at once: the extreme-low tier
+    assert [(e.rule_id, e.kind, e.signal_t_s) for e in eps if e.priority is Priority.HIGH] \
+        == [("hr-low", AlarmKind.PHYSIOLOGICAL, zero[0][0])]
+    assert not [e for e in eps if e.kind is AlarmKind.TECHNICAL]

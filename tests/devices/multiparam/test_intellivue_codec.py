@@ -191,6 +191,14 @@ def test_measurement_state_to_condition(state: int, expected: Condition | None) 
     assert nu.is_valid(state) == (expected is None)
 
 
+@pytest.mark.parametrize(("state", "in_alarm"), [
+    (0x0002, True),  # valid, in alarm: SpO2 86.3 and HR 0 in VF on the real MP90
+    (0x0003, True), (0x0000, False), (0x0001, False),  # in alarm + inhibited; valid; inhibited
+    (0x8002, False), (0x2002, False)])  # invalid or unavailable: no value, so no value's alarm
+def test_in_alarm_flag_of_a_valid_numeric(state: int, in_alarm: bool) -> None:
+    assert nu.in_alarm(state) is in_alarm
+
+
 def test_nbp_unavailable_between_cycles_raises_nothing() -> None:
     assert nu.state_condition(pdu.MS_UNAVAILABLE, nibp=True) is None
     assert nu.state_condition(pdu.MS_INVALID, nibp=True)[0] == Condition.MEASUREMENT_INVALID

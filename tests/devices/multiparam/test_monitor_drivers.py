@@ -11,14 +11,19 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
+from alarms.engine import AlarmEngine
+from alarms.model import AlarmKind, Priority
+from alarms.presets import PRESETS
 from devices.base import DeviceDisconnected, SpecError
 from devices.multiparam.fakes.datex import FakeDatex, FakeDatexConfig
 from devices.multiparam.fakes.intellivue import FakeIntelliVue, FakeIntelliVueConfig
+from devices.multiparam.intellivue import pdu
 from devices.serial.datex import DatexDriver
 from devices.serial.intellivue import IntelliVueDriver
 from devices.spec import create_driver, known_schemes, parse_spec
 from monitor.clock import ScaledClock
 from monitor.messages import Message, Numerics
+from monitor.validity import Flag
 from tests.devices.multiparam.monitor_pty import MonitorPty
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs POSIX ptys")
@@ -89,6 +94,36 @@ def test_intellivue_one_session_across_reconnects() -> None:
     assert _nibp(first) == [{"sbp": truth.sbp, "dbp": truth.dbp, "map": truth.map}]
     assert _nibp(second) == [], "the same NIBP reading was passed on twice"
     assert (releases, associations) == (2, 2)
+
+
+def test_intellivue_valid_hr_zero_in_alarm_is_a_high_alarm_on_the_tile() -> None:
+    # As on a real MP90 in VF: HR 0, MeasurementState valid + MSMT_STATE_IN_ALARM (0x0002).
+    mon = FakeIntelliVue(FakeIntelliVueConfig(values=((0.0, 1e9, "hr", 0.0),),
+                                              states=((0.0, 1e9, "hr", pdu.MS_IN_ALARM),)))
+    with MonitorPty(mon) as pty:
+        driver = create_driver(parse_spec(f"intellivue:{pty.path}"), "mp", ScaledClock())
+
+        async def run() -> list[Message]:
+            await driver.connect()
+            got = await _collect(driver.stream(), lambda got: len(
+                [m for m in got if isinstance(m, Numerics) and m.get("hr") is not None]) >= 2)
+            await driver.close()
+            return got
+
+        got = asyncio.run(run())
+    hr = [m for m in got if isinstance(m, Numerics) and m.get("hr") is not None]
+    assert all((m.get("hr"), m.flag("hr"), m.in_alarm) == (0.0, Flag.VALID, ("hr",))
+               for m in hr)
+    assert all(m.flag("spo2") is Flag.VALID and "spo2" not in m.in_alarm for m in hr)
+    engine = AlarmEngine(PRESETS["iv-ketamine"])
+    for m in got:
+        engine(m)
+    engine.tick(hr[0].t_s + 11.0)  # past every delay: "leads off?" would show by now
+    shown = engine.snapshot().alarms
+    assert [(a.key, a.kind) for a in shown if a.priority is Priority.HIGH] == [
+        ("hr-low:mp", AlarmKind.PHYSIOLOGICAL)]  # HR low at its extreme tier
+    assert [a.condition for a in shown if a.vital == "hr"] == ["HR EXTREME LOW"]
+    assert not [a for a in shown if a.kind is AlarmKind.TECHNICAL and a.vital == "hr"]
 
 
 def test_datex_stops_transmission_on_close() -> None:

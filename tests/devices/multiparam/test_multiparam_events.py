@@ -14,8 +14,11 @@ from monitor.messages import Condition, DeviceCondition, Numerics
 
 
 def test_live_reading_is_one_numerics_at_the_feeding_moment() -> None:
-    (msg,) = to_messages(Reading((("hr", 71.0), ("spo2", 97.5))), "iv", 12.0, 1e9 + 12.0)
-    assert msg == Numerics("iv", 1e9 + 12.0, 12.0, (("hr", 71.0), ("spo2", 97.5)))
+    # The monitor vouched for every value of a Reading; its in-alarm flags come along.
+    (msg,) = to_messages(Reading((("hr", 0.0), ("spo2", 97.5)), in_alarm=("hr",)), "iv", 12.0,
+                         1e9 + 12.0)
+    assert msg == Numerics("iv", 1e9 + 12.0, 12.0, (("hr", 0.0), ("spo2", 97.5)),
+                           validated=("hr", "spo2"), in_alarm=("hr",))
 
 
 def test_nibp_reading_carries_the_monitors_time_of_measurement() -> None:

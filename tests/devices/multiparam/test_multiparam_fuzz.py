@@ -1,9 +1,18 @@
-"""Arbitrary bytes into every decoder, parser, session and fake: no exception escapes.
+"""Arbitrary bytes into every decoder, parser, session and fake: the contract holds.
+
+No exception escapes; a deframer yields only frames whose bytes were in the input; a
+session yields only its four event kinds, each well formed (known vitals, finite times,
+a reason for a lost link), and invents no number: every value of a Reading is one the
+input bytes encode (an IntelliVue FLOAT-Type, kPa converted to mmHg; a Datex 16-bit field
+and its scale). The fakes answer with bytes.
 
 Budget: 12 properties, 7,200 examples in all.
 """
 
 from __future__ import annotations
+
+import math
+import re
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -17,7 +26,9 @@ from devices.multiparam.fakes.datex import FakeDatex
 from devices.multiparam.fakes.intellivue import FakeIntelliVue, association_result
 from devices.multiparam.intellivue import framing as iv_framing
 from devices.multiparam.intellivue import pdu
+from devices.multiparam.intellivue.numerics import KPA_TO_MMHG
 from devices.multiparam.intellivue.session import IntelliVueSession
+from monitor.messages import Condition
 
 FAST = settings(max_examples=600, deadline=None)
 SPECIAL = bytes((0xC0, 0xC1, 0x7D, 0x7E, 0xE1, 0x11, 0x01, 0x00, 0xFF, 0x80))
@@ -36,15 +47,76 @@ def _sprinkle(args: tuple[bytes, bytes]) -> bytes:
 NOISY = st.tuples(st.binary(max_size=300), st.binary(max_size=24)).map(_sprinkle)
 CHUNKS = st.lists(NOISY, max_size=5)
 EVENT_TYPES = (LinkUp, LinkDown, Reading, ConditionChange)
+VITALS_OUT = {"hr", "pr", "spo2", "sbp", "dbp", "map"}  # what the monitors' drivers measure
+
+
+def iv_numbers(frames: list[bytes]) -> set[float]:
+    """Every number the IntelliVue frames encode: each 4-byte big-endian FLOAT-Type window,
+    as is and as kPa converted to mmHg."""
+    out: set[float] = set()
+    for f in frames:
+        for i in range(len(f) - 3):
+            x = pdu.decode_float(int.from_bytes(f[i:i + 4], "big"))
+            if math.isfinite(x):
+                out.update((x, round(x * KPA_TO_MMHG, 1)))
+    return out
+
+
+def dx_numbers(records: list[bytes]) -> set[float]:
+    """Every number the Datex records encode: each 16-bit little-endian field, as is and in
+    hundredths (SpO2 and the NIBP fields)."""
+    out: set[float] = set()
+    for r in records:
+        for i in range(len(r) - 1):
+            raw = int.from_bytes(r[i:i + 2], "little", signed=True)
+            out.update((float(raw), round(raw * 0.01, 2), raw / 100))
+    return out
+
+
+def check_events(events: list[object], numbers: set[float]) -> None:
+    """The session contract for any input: known events, well formed, no invented value."""
+    for e in events:
+        assert isinstance(e, EVENT_TYPES), e
+        if isinstance(e, Reading):
+            keys = [k for k, _ in e.values]
+            assert keys and len(set(keys)) == len(keys) and set(keys) <= VITALS_OUT, e
+            assert math.isfinite(e.age_s) and e.age_s >= 0, e
+            for key, value in e.values:
+                assert math.isfinite(value) and value in numbers, (key, value)
+        elif isinstance(e, ConditionChange):
+            assert isinstance(e.condition, Condition) and isinstance(e.active, bool), e
+            assert e.vital is None or e.vital in VITALS_OUT, e
+        elif isinstance(e, LinkDown):
+            assert e.reason, e
+
+
+def unescaped(data: bytes, flags: bytes, unescape: object) -> list[bytes]:
+    """The input between flag bytes with each `7D x` escape undone: where a deframed
+    frame's bytes must be found."""
+    out = []
+    for seg in re.split(b"[" + re.escape(flags) + b"]", data):
+        buf, i = bytearray(), 0
+        while i < len(seg):
+            if seg[i] == 0x7D and i + 1 < len(seg):
+                buf.append(unescape(seg[i + 1]))  # type: ignore[operator]
+                i += 2
+            else:
+                buf.append(seg[i])
+                i += 1
+        out.append(bytes(buf))
+    return out
+
+
+def deframed(decoder: object, chunks: list[bytes]) -> list[bytes]:
+    return [f for c in chunks for f in decoder.feed(c)]  # type: ignore[attr-defined]
 
 
 @FAST
 @given(CHUNKS)
 def test_intellivue_deframer_takes_anything(chunks: list[bytes]) -> None:
-    dec = iv_framing.FrameDecoder()
-    for c in chunks:
-        for user in dec.feed(c):
-            assert isinstance(user, bytes)
+    segments = unescaped(b"".join(chunks), b"\xc0\xc1", lambda x: x ^ 0x20)
+    for user in deframed(iv_framing.FrameDecoder(), chunks):
+        assert any(user in seg for seg in segments), user  # the frame's bytes were sent
 
 
 @FAST
@@ -69,11 +141,13 @@ def test_intellivue_session_takes_anything(chunks: list[tuple[bool, bytes]]) -> 
     s = IntelliVueSession()
     s.start(0.0)
     s.poll(0.0)
-    s.feed(iv_framing.encode_frame(association_result(0.5)), 0.1)
+    payloads = [iv_framing.encode_frame(association_result(0.5))]
+    s.feed(payloads[0], 0.1)
     for i, (framed, data) in enumerate(chunks):
         payload = iv_framing.encode_frame(pdu.SPPDU + data) if framed else data
-        for e in s.feed(payload, 0.2 + i):
-            assert isinstance(e, EVENT_TYPES)
+        payloads.append(payload)
+        events = s.feed(payload, 0.2 + i)
+        check_events(events, iv_numbers(deframed(iv_framing.FrameDecoder(), payloads)))
         assert isinstance(s.poll(0.2 + i), bytes)
 
 
@@ -89,10 +163,9 @@ def test_fake_intellivue_takes_anything(chunks: list[bytes]) -> None:
 @FAST
 @given(CHUNKS)
 def test_datex_deframer_takes_anything(chunks: list[bytes]) -> None:
-    dec = dx_framing.FrameDecoder()
-    for c in chunks:
-        for rec in dec.feed(c):
-            assert isinstance(rec, bytes)
+    segments = unescaped(b"".join(chunks), b"\x7e", lambda x: x | 0x20)
+    for rec in deframed(dx_framing.FrameDecoder(), chunks):
+        assert any(rec in seg for seg in segments), rec  # the record's bytes were sent
 
 
 @FAST
@@ -119,10 +192,12 @@ def test_datex_record_parser_takes_anything(body: bytes, n_sub: int, maintype: i
 def test_datex_session_takes_anything(chunks: list[tuple[bool, bytes]]) -> None:
     s = DatexSession()
     s.start(0.0)
+    payloads: list[bytes] = []
     for i, (framed, data) in enumerate(chunks):
         payload = dx_framing.encode_frame(data) if framed else data
-        for e in s.feed(payload, float(i)):
-            assert isinstance(e, EVENT_TYPES)
+        payloads.append(payload)
+        events = s.feed(payload, float(i))
+        check_events(events, dx_numbers(deframed(dx_framing.FrameDecoder(), payloads)))
         assert isinstance(s.poll(float(i)), bytes)
 
 
@@ -162,8 +237,8 @@ def test_intellivue_parser_takes_mutated_messages(valid: bytes, spec: bytes) -> 
     s.start(0.0)
     s.feed(iv_framing.encode_frame(association_result(0.5)), 0.1)
     s.feed(iv_framing.encode_frame(_IV_VALID[2]), 0.2)
-    assert all(isinstance(e, EVENT_TYPES)
-               for e in s.feed(iv_framing.encode_frame(_mutate(valid, spec)), 0.3))
+    mutated = _mutate(valid, spec)
+    check_events(s.feed(iv_framing.encode_frame(mutated), 0.3), iv_numbers([mutated]))
 
 
 @FAST
@@ -175,5 +250,5 @@ def test_datex_parser_takes_mutated_records(valid: bytes, spec: bytes) -> None:
         dri.find_aux(rec)
     s = DatexSession()
     s.start(0.0)
-    assert all(isinstance(e, EVENT_TYPES)
-               for e in s.feed(dx_framing.encode_frame(_mutate(valid, spec)), 0.3))
+    mutated = _mutate(valid, spec)
+    check_events(s.feed(dx_framing.encode_frame(mutated), 0.3), dx_numbers([mutated]))

@@ -13,6 +13,9 @@ from typing import Any
 
 import pytest
 
+from alarms.engine import AlarmEngine
+from alarms.model import AlarmKind, Priority
+from alarms.presets import PRESETS
 from devices.serial.contec_protocol import KEEP_ALIVE, START
 from devices.serial.driver import SerialDriver
 from devices.spec import create_driver, parse_spec
@@ -144,6 +147,25 @@ def test_masimo_values_no_finger_and_back(new_pty: Callable[[], PtyDevice]) -> N
         during = s.sink.since(i)[:j - i]
         assert all(m.values == () for m in during if isinstance(m, Numerics))
         assert any(isinstance(m, Numerics) for m in during)  # reporting, so not stale
+
+
+def test_masimo_unmarked_zero_is_an_artefact_not_a_device_condition(
+        new_pty: Callable[[], PtyDevice]) -> None:
+    # SPO2=000% is not the dashes Masimo uses for "no value": the oximeter did not mark it,
+    # so by the one validity rule it is an artefact, raised by the alarm engine.
+    dev = new_pty()
+    dev.play(0.05, lambda k: masimo_line(0, 72))
+    with Session(f"masimo:{dev.path}") as s:
+        i, _, first = s.sink.wait_for(has_values(spo2=0.0, pr=72.0))
+        s.sink.wait_for(has_values(spo2=0.0, pr=72.0), after=i + 1)
+        msgs = s.sink.since(0)
+    assert not [m for m in msgs if isinstance(m, DeviceCondition)]
+    engine = AlarmEngine(PRESETS["iv-ketamine"])
+    for m in msgs:
+        engine(m)
+    engine.tick(first.t_s + 10.5)  # past the artefact rule's 10 s delay
+    shown = [(a.key, a.kind, a.priority) for a in engine.snapshot().alarms]
+    assert shown == [("spo2-invalid:dev", AlarmKind.TECHNICAL, Priority.LOW)]
 
 
 def test_no_data_explains_the_device_setup(new_pty: Callable[[], PtyDevice]) -> None:

@@ -20,7 +20,7 @@ from devices.serial.masimo_protocol import MasimoParser
 from devices.serial.nonin_protocol import HR_MISSING, SPO2_MISSING, NoninParser
 from devices.serial.oximetry import Oximetry
 from monitor.messages import Numerics
-from monitor.vitals import VITALS
+from monitor.validity import Flag, Verdict, judge
 from tests.devices.serial.serial_frames import contec_legacy, contec_v7, masimo_line, nonin2_packet
 
 INPUTS_PER_EXAMPLE = 8
@@ -44,12 +44,16 @@ def inputs(data: bytes) -> list[list[bytes]]:
 
 
 def _no_invented_numerics(readings: list, ox: Oximetry) -> None:
-    """Whatever the parser found, what reaches the store is plausible or absent."""
+    """Whatever the parser found, what reaches the store is a number the device sent
+    unmarked (a measurement, or an artefact the engine raises), never one it marked."""
+    sent = {(key, value) for r in readings for key, value in r.values if value is not None}
     for k, reading in enumerate(readings):
         for msg in ox.update(reading, float(k), 1e9 + k):
             if isinstance(msg, Numerics):
+                assert msg.validated == ()  # a serial oximeter never vouches for a value
                 for key, value in msg.values:
-                    assert VITALS[key].is_plausible(value)
+                    assert (key, value) in sent
+                    assert judge(key, value, Flag.UNFLAGGED) is not Verdict.DEVICE_CONDITION
 
 
 @RANDOM

@@ -4,7 +4,7 @@ device condition with no number while it lasts."""
 
 from __future__ import annotations
 
-import sqlite3
+import signal
 import subprocess
 import sys
 import time
@@ -22,21 +22,11 @@ from tests.devices.serial.serial_frames import (
     masimo_line,
     nonin2_packet,
 )
+from tests.store_probe import finish, wait_count
 
 pytestmark = pytest.mark.slow
 
 DURATION_S = 5  # enough for both phases; the phase switch waits on the store, not a timer
-
-
-def _count(db: Path, sql: str) -> int:
-    """Reads the live store without touching it (read-only, as another process would)."""
-    if not db.exists():
-        return 0
-    try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as conn:
-            return int(conn.execute(sql).fetchone()[0])
-    except sqlite3.OperationalError:  # the schema is not created yet
-        return 0
 
 
 def _record(tmp_path: Path, kind: str, period_s: float, produce: Callable[[PtyDevice, str],
@@ -50,22 +40,13 @@ def _record(tmp_path: Path, kind: str, period_s: float, produce: Callable[[PtyDe
          "--duration", str(DURATION_S), "--db", str(db)],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 20
-        while _count(db, f"SELECT COUNT(*) FROM samples WHERE vital = '{valid_vital}'") < 1:
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "no sample stored"
-            time.sleep(0.05)  # polling another process's file; the wait is on its content
+        wait_count(db, f"SELECT COUNT(*) FROM samples WHERE vital = '{valid_vital}'", proc,
+                   "sample stored")
         phase[0] = "no_finger"
-        while _count(db, "SELECT COUNT(*) FROM device_events WHERE kind = 'condition' AND "
-                         f"code = '{condition}' AND active = 1") < 1:
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "no condition stored"
-            time.sleep(0.05)
-        _, err = proc.communicate(timeout=30)
+        wait_count(db, "SELECT COUNT(*) FROM device_events WHERE kind = 'condition' AND "
+                       f"code = '{condition}' AND active = 1", proc, "condition stored")
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        _, err = finish(proc)  # the session ends with its duration
         dev.unplug()
     assert proc.returncode == 0, err
     store = SessionStore(db)
@@ -115,3 +96,93 @@ def test_record_contec(tmp_path: Path) -> None:
     store, sid = _record(tmp_path, "contec", 0.1, produce, "spo2", "no_finger")
     with store:
         _check(store, sid, "no_finger", 95.0, 142.0)
+
+
+# -- the device vanishes mid-session and returns at the same path ---------------------------
+
+
+class CountingOximeter:
+    """A Masimo on a pty whose pulse rate counts up by one per line, so every stored value
+    names the line it came from. `sent` holds each value written, in order."""
+
+    def __init__(self, first_pr: int) -> None:
+        self.dev = PtyDevice()
+        self.next_pr = first_pr
+        self.sent: list[int] = []
+
+    def play(self, period_s: float = 0.1) -> None:
+        def line(_k: int) -> bytes:
+            pr = self.next_pr
+            self.next_pr += 1
+            self.sent.append(pr)
+            return masimo_line(97, pr)
+        self.dev.play(period_s, line)
+
+
+def _run(sent: list[int], stored: list[int]) -> list[int]:
+    """The values of `sent` from the first one stored on: what must have been stored."""
+    return sent[sent.index(stored[0]):] if stored else []
+
+
+def test_record_survives_the_port_vanishing_and_returning_at_the_same_path(
+        tmp_path: Path) -> None:
+    """A USB oximeter pulled mid-session and plugged back in: `record` shows it
+    disconnected within 2 s, reconnects at the same (udev-style) path, and stores every
+    line each connection read exactly once, in order: none lost, none twice."""
+    db = tmp_path / "vigil.sqlite3"
+    port = tmp_path / "ttyUSB-oximeter"  # a stable name: re-pointed when the device returns
+    first = CountingOximeter(30)
+    port.symlink_to(first.dev.path)
+    first.play()
+    proc = subprocess.Popen(
+        [sys.executable, "main.py", "record", "--device", f"masimo:{port}", "--duration",
+         "120", "--db", str(db)],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    second: CountingOximeter | None = None
+    try:
+        wait_count(db, "SELECT COUNT(*) FROM samples WHERE vital = 'pr' AND value >= 40",
+                   proc, "ten lines stored")
+        first.dev.stop()  # the last line it sends, then it vanishes
+        last = first.sent[-1]
+        wait_count(db, f"SELECT COUNT(*) FROM samples WHERE vital = 'pr' AND value = {last}",
+                   proc, "the last line before the unplug")
+        unplugged = time.time()
+        first.dev.unplug()
+        wait_count(db, "SELECT COUNT(*) FROM device_events WHERE kind = 'status' AND "
+                       "code = 'disconnected'", proc, "a disconnection")
+        second = CountingOximeter(last + 1)  # the same oximeter, re-enumerated
+        second.play()
+        relink = tmp_path / "relink"
+        relink.symlink_to(second.dev.path)
+        relink.replace(port)  # atomically, as udev re-points /dev/serial/by-id
+        wait_count(db, "SELECT COUNT(*) FROM samples WHERE vital = 'pr' AND t_wall > (SELECT "
+                       "MAX(t_wall) FROM device_events WHERE code = 'disconnected')", proc,
+                   "ten lines after the reconnection", need=10)
+        second.dev.stop()
+        last2 = second.sent[-1]
+        wait_count(db, f"SELECT COUNT(*) FROM samples WHERE vital = 'pr' AND value = {last2}",
+                   proc, "the last line sent")
+    finally:
+        _, err = finish(proc, signal.SIGINT)  # Ctrl+C: the session ends as completed
+        first.dev.unplug()
+        if second is not None:
+            second.dev.unplug()
+    assert proc.returncode == 0, err
+    with SessionStore(db, read_only=True) as store:
+        sid = store.latest_session_id()
+        assert sid is not None
+        rows = list(store.iter_samples(sid))
+        events = [e for e in store.device_events(sid) if e[3] == "status"]
+    pr = [(wall, value) for _, wall, vital, value, _ in rows if vital == "pr"]
+    assert {value for _, _, vital, value, _ in rows if vital == "spo2"} == {97.0}
+    codes = [e[4] for e in events]
+    assert codes[:5] == ["connecting", "streaming", "disconnected", "connecting",
+                         "streaming"], codes
+    gone_wall, back_wall = events[2][1], events[4][1]
+    assert 0 <= gone_wall - unplugged < 2.0, gone_wall - unplugged
+    before = [int(v) for wall, v in pr if wall < back_wall]
+    after = [int(v) for wall, v in pr if wall >= back_wall]
+    # Each connection stored every line from the first it read to the last one sent, once.
+    assert before == _run(first.sent, before) and before[-1] == last
+    assert after == _run(second.sent, after) and after[-1] == last2
+    assert len(after) >= 10

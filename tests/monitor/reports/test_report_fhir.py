@@ -139,7 +139,7 @@ def test_vital_observations_are_loinc_coded_store_values(bundle: dict[str, Any],
               if o["category"][0]["coding"][0]["code"] == "vital-signs"]
     by_code: dict[str, int] = {}
     for o in vitals:
-        [coding] = o["code"]["coding"]
+        coding = o["code"]["coding"][0]  # the measurement's own code first
         assert coding["system"] == "http://loinc.org"
         by_code[coding["code"]] = by_code.get(coding["code"], 0) + 1
         t = round(when(o["effectiveDateTime"]) - start, 2)
@@ -162,6 +162,44 @@ def test_vital_observations_are_loinc_coded_store_values(bundle: dict[str, Any],
     for key in ("hr", "pr", "spo2", "rr"):  # one per minute mark, each a measured sample
         assert minutes - 2 <= by_code[LOINC[key]] <= minutes, key
     assert by_code[BP_PANEL] == len(range(30, 7200, 300))
+
+
+# The R4 vital signs profiles, by the measurement's code: the profile, the codes it requires
+# beside ours, and the UCUM unit (hl7.org/fhir/R4/observation-vitalsigns.html).
+PROFILES = {"8867-4": ("heartrate", {"8867-4"}, "/min"),
+            "59408-5": ("oxygensat", {"59408-5", "2708-6"}, "%"),
+            "9279-1": ("resprate", {"9279-1"}, "/min"),
+            "85354-9": ("bp", {"85354-9"}, None),
+            "29463-7": ("bodyweight", {"29463-7"}, "kg"),
+            "8889-8": (None, {"8889-8"}, "/min")}
+
+
+def test_vital_signs_follow_the_r4_vital_signs_profiles(bundle: dict[str, Any]) -> None:
+    vitals = [o for o in resources(bundle, "Observation")
+              if o["category"][0]["coding"][0]["code"] == "vital-signs"]
+    seen = set()
+    for o in vitals:
+        assert o["category"][0]["coding"][0]["system"] == (
+            "http://terminology.hl7.org/CodeSystem/observation-category")
+        own = o["code"]["coding"][0]["code"]
+        seen.add(own)
+        profile, codes, unit = PROFILES[own]
+        assert {c["code"] for c in o["code"]["coding"]} == codes
+        assert all(c["system"] == "http://loinc.org" for c in o["code"]["coding"])
+        base = "http://hl7.org/fhir/StructureDefinition/"
+        assert o["meta"]["profile"] == [base + "vitalsigns"] + (
+            [base + profile] if profile else [])
+        assert o["subject"]["reference"].startswith("urn:uuid:")
+        assert datetime.fromisoformat(o["effectiveDateTime"]).tzinfo is not None
+        quantities = ([o["valueQuantity"]] if unit else
+                      [c["valueQuantity"] for c in o["component"]])
+        for q in quantities:
+            assert q["system"] == "http://unitsofmeasure.org"
+            assert q["code"] == (unit or "mm[Hg]")
+        if own == "85354-9":  # the bp profile's two required components
+            assert {"8480-6", "8462-4"} <= {c["code"]["coding"][0]["code"]
+                                            for c in o["component"]}
+    assert seen == set(PROFILES)
 
 
 def test_doses_and_scores(bundle: dict[str, Any], data: ReportData) -> None:

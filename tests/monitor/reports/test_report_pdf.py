@@ -27,7 +27,6 @@ from monitor.vitals import VITALS
 from tests.monitor.reports.conftest import (
     CLINICIAN,
     DISCHARGE,
-    DISSOCIATION,
     INTERVENTION,
     LOT,
     NOTE,
@@ -145,12 +144,26 @@ def test_page_one_who_what_when_and_rems(pdf: bytes, raw: Raw, tmp_path: Path) -
     first = min(rows[0][0] for k, rows in raw.samples.items() if k != "excluded")
     minutes = (raw.session.duration_s - first) / 60
     assert re.search(rf"Total monitoring\s+{minutes:.0f} min", p1)
-    worst_sed = min(s for _, s in SEDATION)
-    assert re.search(rf"Sedation\s+Yes \(worst MOAA/S {worst_sed}", p1)
-    assert re.search(rf"Dissociation\s+Yes \(worst Dissociation level "
-                     rf"{max(s for _, s in DISSOCIATION)}", p1)
-    assert re.search(r"Respiratory depression\s+No \(none logged; lowest SpO2 "
-                     rf"{min(v for _, v in raw.samples['spo2']):.0f} %", p1)
+    # Sedation, dissociation, respiratory depression: what was logged and what the record
+    # shows, with empty boxes for the clinician; no answer pre-filled.
+    sed = {3: "MOAA/S 3 at " + raw.c(raw.dose + 30 * 60),
+           5: "MOAA/S 5 at " + raw.c(raw.dose + 90 * 60)}
+    assert re.search(rf"Sedation\s+logged: worst {sed[3]}; last {sed[5]}\s+Yes\s+No\n", p1)
+    assert re.search(r"Dissociation\s+logged: worst Dissociation level 2 at "
+                     rf"{raw.c(raw.dose + 40 * 60)}; last Dissociation level 0 at "
+                     rf"{raw.c(raw.dose + 100 * 60)}\s+Yes\s+No\n", p1)
+    spo2 = min(raw.samples["spo2"], key=lambda r: r[1])
+    rr = min(raw.samples["rr"], key=lambda r: r[1])
+    resp = p1[p1.index("Respiratory depression"):p1.index("Clinically ready")]
+    assert re.search(rf"Respiratory depression\s+not logged; lowest SpO2 {spo2[1]:.0f} % at "
+                     rf"{raw.c(spo2[0])}; lowest RR {rr[1]:.0f} /min at {raw.c(rr[0])};"
+                     r".*\s+Yes\s+No\n", resp)
+    # The fixture's HIGH SpO2 alarm (4012 s, worst 84 %) is named, and the line asks for review.
+    words = " ".join(re.sub(r"\s+Yes\s+No\n", "\n", resp).split())  # the boxes' column out
+    assert f"HIGH alarm SpO2 low at {raw.c(4012.0)}, worst 84 %; review" in words, words
+    assert "Yes (" not in p1 and "No (" not in p1  # nothing pre-filled
+    # iv-ketamine (the default preset) has no 2-hour minimum.
+    assert "no minimum monitoring time in the iv-ketamine preset" in p1
     ready = raw.dose + DISCHARGE[2] * 60
     assert re.search(rf"Clinically ready to leave\s+{raw.c(ready)} \({DISCHARGE[2]:.0f} min "
                      "after the dose start\\)", p1)

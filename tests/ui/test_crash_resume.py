@@ -1,0 +1,94 @@
+"""The dashboard process killed with SIGKILL mid-session, then started again as `make run`
+starts it (`main.py dashboard --no-dialog`, the same default store): the session resumes,
+at most the last second before the kill is lost, and the gap is recorded as such."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from monitor.session import EntryKind, SessionStatus
+from monitor.store import STORE_FILENAME, SessionStore
+from tests.conftest import REPO
+from tests.store_probe import finish, wait_count
+
+pytestmark = pytest.mark.slow
+
+MAKE_RUN = [sys.executable, str(REPO / "main.py"), "dashboard", "--no-dialog"]  # the Makefile's
+WAIT_S = 30.0
+ANNOUNCED = re.compile(r"^vigil: ((?:recording|resuming) session \d+) to ")
+
+
+def _dashboard(home: Path) -> subprocess.Popen[str]:
+    """`make run`'s command, with its user data (the store) and settings under `home`."""
+    return subprocess.Popen(
+        MAKE_RUN, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin", "HOME": str(home),
+             "XDG_CONFIG_HOME": str(home / "config"), "XDG_DATA_HOME": str(home / "data")})
+
+
+def _announced(proc: subprocess.Popen[str]) -> str:
+    """What the dashboard says it does once it is up: "recording session N" (a new one)
+    or "resuming session N"."""
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        said = ANNOUNCED.match(line)
+        if said:
+            return said.group(1)
+    raise AssertionError(f"the dashboard ended before recording (exit {proc.wait()})")
+
+
+def test_kill_9_then_make_run_resumes_the_session_and_shows_the_gap(tmp_path: Path) -> None:
+    db = tmp_path / "data" / "vigil" / STORE_FILENAME  # where `make run` keeps the store
+    first = _dashboard(tmp_path)
+    try:
+        assert _announced(first) == "recording session 1"
+        wait_count(db, "SELECT COUNT(*) FROM samples WHERE vital = 'hr'", first,
+                   "five heart rates stored", need=5, timeout=WAIT_S)
+        killed = time.time()
+    finally:
+        finish(first, signal.SIGKILL, WAIT_S)
+    with SessionStore(db, read_only=True) as store:
+        [before] = store.list_sessions()  # its process is gone: interrupted, ended with
+        assert before.status is SessionStatus.INTERRUPTED  # its last stored data
+        assert before.end_wall is not None
+        last_wall = before.end_wall
+        last_t = last_wall - before.start_wall
+    assert last_wall >= killed - 1.0, f"{killed - last_wall:.2f} s lost before the kill"
+
+    restarted = time.time()
+    second = _dashboard(tmp_path)
+    try:
+        assert _announced(second) == "resuming session 1"  # not a new session
+        wait_count(db, f"SELECT COUNT(*) FROM samples WHERE vital = 'hr' AND "
+                       f"t_wall > {restarted}", second, "heart rates after the restart",
+                   need=3, timeout=WAIT_S)
+    finally:
+        _, err = finish(second, signal.SIGINT, WAIT_S)  # Ctrl+C: the session ends completed
+    assert second.returncode == 0, err
+
+    with SessionStore(db, read_only=True) as store:
+        [summary] = store.list_sessions()
+        session = store.load_session(summary.id)
+        rows = list(store.iter_samples(summary.id))
+    assert summary.id == before.id and summary.status is SessionStatus.COMPLETED
+    old = [r for r in rows if r[1] <= last_wall]
+    new = [r for r in rows if r[1] > last_wall]
+    assert len(old) == before.sample_count  # nothing recorded before the crash went missing
+    # The session clock runs on from the original start: no restart at zero.
+    assert all(abs(t - (wall - session.start_wall)) < 0.05 for t, wall, *_ in new)
+    first_new = min(t for t, *_ in new)
+    assert first_new >= restarted - session.start_wall - 0.2
+    # The gap is on the timeline, from the last stored data to the resumption.
+    [note] = session.entries_of(EntryKind.NOTE)
+    assert note.author == "vigil" and note.data["event"] == "resumed"
+    assert note.data["gap_start_s"] == pytest.approx(last_t, abs=0.01)
+    assert note.data["gap_s"] == pytest.approx(note.t_s - note.data["gap_start_s"], abs=0.2)
+    assert note.data["gap_s"] >= restarted - killed - 1.0
+    assert not [t for t, *_ in rows if last_t < t < note.t_s - 0.2]  # nothing in the gap

@@ -1,0 +1,35 @@
+"""Alarm shading on the session trend: an episode shades only the rows of its vital; one
+about a device (link lost) the rows of the vitals that device gave; Vigil's own, none."""
+
+from __future__ import annotations
+
+from alarms.model import Priority
+from monitor.buffers import AlarmEpisode
+from monitor.history import StoredTrends
+from monitor.messages import Numerics
+from ui.trend import ROWS, TrendView
+
+M = Priority.MEDIUM
+
+
+def shaded_rows(episodes: list[AlarmEpisode], qtbot) -> dict[str, int]:
+    trends = StoredTrends(1.0, episodes)
+    trends(Numerics("ox", 0.0, 0.0, (("spo2", 97.0), ("pr", 72.0))))  # an oximeter
+    trends(Numerics("rr", 0.0, 0.0, (("rr", 14.0),)))  # another device, for RR
+    view = TrendView(trends, lambda: 100.0)
+    qtbot.addWidget(view)
+    view.refresh(force=True)
+    return {title: sum(r.isVisible() for r in items)
+            for (title, _, _), items in zip(ROWS, view._episode_items, strict=True)}
+
+
+def test_each_episode_shades_only_its_own_rows(qtbot) -> None:
+    hr_row, spo2_row, rr_row = (title for title, _, _ in ROWS)
+    got = shaded_rows([
+        AlarmEpisode("spo2-low:ox", "spo2", M, 10.0, 30.0),
+        AlarmEpisode("pr-high:ox", "pr", M, 10.0, 30.0),  # no PR line: the HR row
+        AlarmEpisode("link-lost:ox", None, M, 40.0, 50.0),  # the oximeter's SpO2 and PR
+        AlarmEpisode("audio-unavailable:vigil", None, M, 0.0, None),  # no vital: none
+        AlarmEpisode("storage-failure:vigil", None, M, 60.0, 70.0),
+    ], qtbot)
+    assert got == {hr_row: 2, spo2_row: 2, rr_row: 0}
