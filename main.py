@@ -191,9 +191,10 @@ def _run_recording(args: argparse.Namespace, plan: RecordingPlan) -> int:
         try:
             recorder.start()
             result = recorder.wait()
-        except KeyboardInterrupt:
-            recorder.stop(SessionStatus.COMPLETED)
-            print("vigil: stopped by the user; session completed", file=sys.stderr)
+        except KeyboardInterrupt:  # Ctrl+C before the end: never "completed"
+            recorder.stop(SessionStatus.INTERRUPTED)
+            print(f"vigil: stopped by Ctrl+C; session {recorder.session_id} left interrupted "
+                  "(the dashboard offers to resume it for 4 h)", file=sys.stderr)
             return 0
         except _Terminated:
             status = SessionStatus.INTERRUPTED

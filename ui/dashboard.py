@@ -33,6 +33,7 @@ from alarms.model import AlarmSnapshot, Priority
 from monitor.buffers import PlethRing, SessionTrends
 from monitor.live import LiveState
 from monitor.messages import DeviceState, DeviceStatus
+from monitor.session import phase_at
 from monitor.vitals import VITALS
 from ui.audio import AlarmAudio, AudioOutput
 from ui.banner import AlarmBanner
@@ -74,6 +75,8 @@ class DashboardSources:
     limit_editor: LimitEditor | None = None  # the alarm-limits dialog (Ctrl+L)
     entries: EntrySink | None = None  # the timeline's entry API (ui/entries.py)
     store_path: Path | None = None  # the session browser (Ctrl+O) reads it, read-only
+    session_id: int | None = None  # the header: the session number
+    patient: str | None = None  # and the patient as entered (id or initials); on screen only
 
 
 class DashboardWindow(QMainWindow):
@@ -93,6 +96,9 @@ class DashboardWindow(QMainWindow):
         self.devices_panel: DevicesPanel | None = None  # opened on demand (Ctrl+D)
         self.limits_dialog: LimitsDialog | None = None  # (Ctrl+L)
         self.ended = False  # the recording has ended (session_ended): nothing updates
+        # Asked before the window closes (ui/lifecycle.py: quitting while recording); False
+        # keeps the window open.
+        self.confirm_close: Callable[[], bool] | None = None
         self.setWindowTitle("Vigil")
         self.setStyleSheet(STYLESHEET)
         self.flash = FlashClock(monotonic, self)
@@ -125,12 +131,17 @@ class DashboardWindow(QMainWindow):
         outer.setSpacing(8)
 
         header = QHBoxLayout()
-        self.session_label = QLabel("Session 0:00", objectName="header")
+        self.patient_label = QLabel(s.patient or "No patient id", objectName="patient")
+        self.patient_label.setToolTip("the patient as entered in the new-session form")
+        number = f"Session {s.session_id}" if s.session_id is not None else "Session"
+        self.session_label = QLabel(f"{number}  0:00", objectName="header")
         self.dose_label = QLabel("", objectName="dose")
         self.audio_label = QLabel("", objectName="audio")
         self.device_label = ClickableLabel("", objectName="headerDim")  # tap: devices panel
         self.device_label.clicked.connect(self.open_devices)
         self.clock_label = QLabel("", objectName="header")
+        header.addWidget(self.patient_label)
+        header.addSpacing(20)
         header.addWidget(self.session_label)
         header.addSpacing(30)
         header.addWidget(self.dose_label)
@@ -264,6 +275,9 @@ class DashboardWindow(QMainWindow):
         self.settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.confirm_close is not None and not self.confirm_close():
+            event.ignore()  # the nurse kept the session recording
+            return
         self.save_layout()
         self._timer.stop()
         self.pleth.stop()
@@ -425,13 +439,13 @@ class DashboardWindow(QMainWindow):
             return
         s = self.sources
         now = s.now_s()
-        self._set_text(self.session_label, f"Session {clock_text(now)}")
+        number = f"Session {s.session_id}" if s.session_id is not None else "Session"
+        self._set_text(self.session_label, f"{number}  {clock_text(now)}")
         dose = s.trends.dose_start_s()
         if dose is None:
             self._set_text(self.dose_label, "Baseline  ·  no dose yet")
         else:
-            phase = next((p.name for p in reversed(s.trends.phases(now))
-                          if p.start_s <= now), "")
+            phase = phase_at(s.trends.phases(now), now, s.trends.dose_running())
             self._set_text(self.dose_label, f"Dose +{clock_text(now - dose)}  ·  {phase.upper()}")
         self._set_text(self.clock_label, time.strftime("%H:%M", time.localtime(s.wall_of(now))))
         battery = s.live.battery() if self.device_states else {}

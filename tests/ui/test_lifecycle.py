@@ -20,7 +20,7 @@ from monitor.store import SessionStore
 from ui.app import DashboardSession, choose_plan
 from ui.dashboard import DashboardWindow
 from ui.lifecycle import SessionLifecycle, baseline_data
-from ui.session_dialogs import DischargeDialog
+from ui.session_dialogs import DischargeDialog, QuitChoice
 
 
 class Opened:
@@ -33,6 +33,7 @@ class Opened:
         self.window = DashboardWindow(self.session.sources(), FakeAudioOutput(), settings)
         qtbot.addWidget(self.window)
         self.window.closing.connect(self.session.stop)
+        lifecycle.setdefault("ask_quit", lambda *_: QuitChoice.QUIT)
         self.lifecycle = SessionLifecycle(self.window, self.session, **lifecycle)
         self.session.start()
         self.window.resize(1920, 1080)
@@ -77,6 +78,7 @@ def test_b_records_a_baseline_and_ending_records_the_discharge(qtbot, tmp_path: 
         assert "SpO2 now" in dialog.ctx.hints["spo2"]
         for item in ALDRETE.items:
             dialog.set_answer(item.key, 2)
+        dialog.confirm_early.click()  # early: the nurse confirms
         dialog.accept()
         return dialog.result()
 
@@ -89,7 +91,7 @@ def test_b_records_a_baseline_and_ending_records_the_discharge(qtbot, tmp_path: 
             qtbot.keyClick(o.window, Qt.Key.Key_B)
             qtbot.waitUntil(lambda: o.lifecycle.last_baseline is not None, timeout=2000)
             assert o.lifecycle.status.text().startswith("Baseline ")
-            o.window.close()  # not yet: the session was still recording
+            o.window.close()  # quit without ending: the session stays interrupted
             o = Opened(qtbot, tmp_path, store, plan, confirm=confirm,
                        run_dialog=fill_discharge)
             qtbot.waitUntil(lambda: o.window.tiles["hr"].content.live, timeout=5000)
@@ -114,6 +116,7 @@ def test_b_records_a_baseline_and_ending_records_the_discharge(qtbot, tmp_path: 
     assert set(baseline.data) <= {"hr", "pr", "spo2", "rr"} and "hr" in baseline.data
     assert 30 <= baseline.data["hr"] <= 200 and not any(math.isnan(v) for v in
                                                         baseline.data.values())
+    assert first.status is SessionStatus.INTERRUPTED  # quit without a discharge
     assert second.status is SessionStatus.COMPLETED
     assert discharge.data["scale"] == "aldrete" and discharge.data["score"] == 10
     assert discharge.data["ready_t_s"] <= discharge.t_s + 1
@@ -156,7 +159,7 @@ def test_resuming_from_the_prompt_shows_the_earlier_trend_and_the_gap(qtbot,
         finally:
             o.window.close()
         [summary] = store.list_sessions()
-    assert summary.status is SessionStatus.COMPLETED
+    assert summary.status is SessionStatus.INTERRUPTED  # closed without a discharge
 
 
 def _run_app(monkeypatch, tmp_path: Path, steps, **kwargs) -> int:
@@ -185,6 +188,23 @@ def _dashboards() -> list[DashboardWindow]:
             if isinstance(w, DashboardWindow) and w.isVisible()]
 
 
+def _click_when_asked(button: str) -> None:
+    """Clicks `button` (its text's start) on the next modal box, once it is up."""
+    def click() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(20, click)
+            return
+        next(b for b in box.buttons() if b.text().startswith(button)).click()
+    QTimer.singleShot(0, click)
+
+
+def _quit(window: DashboardWindow) -> None:
+    """Ctrl+Q's path, answered "Quit, leave it interrupted"."""
+    _click_when_asked("Quit")
+    window.close()
+
+
 def test_python_main_opens_the_dialog_and_enter_starts_on_the_simulator(
         qtbot, monkeypatch, tmp_path: Path) -> None:
     seen: list[str] = []
@@ -201,7 +221,7 @@ def test_python_main_opens_the_dialog_and_enter_starts_on_the_simulator(
             QTimer.singleShot(50, close_when_open)
             return
         seen.append(windows[0].dose_label.text())
-        windows[0].close()
+        _quit(windows[0])
 
     assert _run_app(monkeypatch, tmp_path, enter_then_close) == 0
     assert seen[0] == "NewSessionDialog" and seen[1].startswith("Baseline")
@@ -209,7 +229,7 @@ def test_python_main_opens_the_dialog_and_enter_starts_on_the_simulator(
         [summary] = store.list_sessions()
         session = store.load_session(summary.id)
     assert session.patient.identifier == "SIM-DEMO" and session.protocol.dose_mg == 35.0
-    assert summary.status is SessionStatus.COMPLETED
+    assert summary.status is SessionStatus.INTERRUPTED  # quit without a discharge
 
 
 def test_cancelling_the_dialog_records_nothing_and_no_dialog_records_at_once(
@@ -227,12 +247,12 @@ def test_cancelling_the_dialog_records_nothing_and_no_dialog_records_at_once(
         if not windows:
             QTimer.singleShot(50, close_when_open)
             return
-        windows[0].close()
+        _quit(windows[0])
 
     assert _run_app(monkeypatch, tmp_path, close_when_open, dialog=False) == 0
     with SessionStore(tmp_path / "v.sqlite3", read_only=True) as store:
         [summary] = store.list_sessions()
-    assert summary.patient is None and summary.status is SessionStatus.COMPLETED
+    assert summary.patient is None and summary.status is SessionStatus.INTERRUPTED
 
 
 def test_after_the_end_ctrl_n_starts_the_next_session_in_a_new_window(
@@ -257,7 +277,7 @@ def test_after_the_end_ctrl_n_starts_the_next_session_in_a_new_window(
         window = windows[0]
         opened.append(window)
         if len(opened) == 2:
-            window.close()
+            _quit(window)
             return
         lifecycle = window.findChild(SessionLifecycle)
         lifecycle.record_discharge(entry_data(ALDRETE, {i.key: 2 for i in ALDRETE.items},
@@ -270,7 +290,8 @@ def test_after_the_end_ctrl_n_starts_the_next_session_in_a_new_window(
     with SessionStore(tmp_path / "v.sqlite3", read_only=True) as store:
         first, second = store.list_sessions()
         assert store.load_session(first.id).entries_of(EntryKind.DISCHARGE)
-    assert first.status is second.status is SessionStatus.COMPLETED
+    assert first.status is SessionStatus.COMPLETED
+    assert second.status is SessionStatus.INTERRUPTED  # quit without a discharge
 
 
 def test_main_dashboard_options_reach_run_dashboard(monkeypatch, tmp_path: Path) -> None:
