@@ -7,7 +7,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtCore import QPoint, QRect, QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 from ui_fakes import FakeAudioOutput
 
@@ -319,3 +319,97 @@ def test_main_dashboard_options_reach_run_dashboard(monkeypatch, tmp_path: Path)
     assert asked is True and not_asked is False
     assert [s.text for s in plain.specs] == ["sim"] and plain.preset == "iv-ketamine"
     assert unattended.preset == "esketamine-rems" and unattended.patient.identifier == "AB"
+
+
+def test_ctrl_q_while_recording_asks_and_quitting_leaves_it_interrupted(qtbot,
+                                                                         tmp_path: Path) -> None:
+    answers = [QuitChoice.KEEP, QuitChoice.QUIT]
+    asked: list[int] = []
+
+    def ask_quit(session_id: int, _parent) -> str:
+        asked.append(session_id)
+        return answers[len(asked) - 1]
+
+    plan = RecordingPlan((parse_spec("sim"),), 3600.0, 1.0)
+    with SessionStore(tmp_path / "v.sqlite3") as store:
+        o = Opened(qtbot, tmp_path, store, plan, ask_quit=ask_quit)
+        try:
+            qtbot.waitUntil(lambda: o.window.tiles["hr"].content.live, timeout=5000)
+            qtbot.keyClick(o.window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+            assert asked == [o.session.recorder.session_id]
+            assert o.window.isVisible() and not o.lifecycle.is_ended  # kept recording
+            assert store.list_sessions()[0].status is SessionStatus.ACTIVE
+            qtbot.keyClick(o.window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+            assert len(asked) == 2 and not o.window.isVisible()
+        finally:
+            o.window.close()
+        [summary] = store.list_sessions()
+    assert summary.status is SessionStatus.INTERRUPTED and summary.end_wall is not None
+
+
+def test_header_shows_the_patient_the_session_and_dosing_at_the_dose_start(
+        qtbot, tmp_path: Path) -> None:
+    """No protocol given (as `make run`), a simulator that never doses: the nurse's D."""
+    from monitor.session import Patient
+
+    plan = RecordingPlan((parse_spec("sim:normal?dose=100000"),), 3600.0, 1.0,
+                         Patient("J.D. 4711"))
+    with SessionStore(tmp_path / "v.sqlite3") as store:
+        store.create_session(Patient("other"), plan.protocol, None, 0.0)  # session 1
+        o = Opened(qtbot, tmp_path, store, plan)
+        try:
+            qtbot.waitUntil(lambda: o.window.tiles["hr"].content.live, timeout=5000)
+            assert o.window.patient_label.text() == "J.D. 4711"
+            assert o.window.session_label.text().startswith("Session 2  ")
+            assert o.window.dose_label.text() == "Baseline  ·  no dose yet"
+            qtbot.keyClick(o.window, Qt.Key.Key_D)
+            qtbot.keyClick(o.window, Qt.Key.Key_Return)  # saved now, not in 5 s
+            qtbot.waitUntil(lambda: o.session.trends.dose_start_s() is not None, timeout=3000)
+            o.window.refresh()
+            assert o.window.dose_label.text().endswith("·  DOSING")
+            # It can be seen: the patient's name is drawn, bright, at the header's left.
+            shot = o.window.grab().toImage()
+            label = o.window.patient_label
+            r = QRect(label.mapTo(o.window, QPoint(0, 0)), label.size())
+            bright = sum(1 for x in range(r.left(), r.right(), 2)
+                         for y in range(r.top(), r.bottom(), 2)
+                         if shot.pixelColor(x, y).lightness() > 180)
+            assert r.left() < 40 and bright > 30
+        finally:
+            o.window.close()
+
+
+def test_an_early_discharge_names_what_is_not_met_and_is_stored(qtbot, tmp_path: Path) -> None:
+    from monitor.session import DoseProtocol, Route
+
+    shown: list[list[str]] = []
+
+    def discharge_now(dialog: QDialog) -> int:
+        assert isinstance(dialog, DischargeDialog)
+        shown.append(list(dialog.unmet))
+        for item in ALDRETE.items:
+            dialog.set_answer(item.key, 2)
+        dialog.accept()
+        assert dialog.data is None  # not without the confirmation
+        dialog.confirm_early.click()
+        dialog.accept()
+        return dialog.result()
+
+    plan = RecordingPlan((parse_spec("sim:normal?dose=100000"),), 3600.0, 1.0,
+                         protocol=DoseProtocol("ketamine", Route.IV, 35.0, 40.0))
+    with SessionStore(tmp_path / "v.sqlite3") as store:
+        o = Opened(qtbot, tmp_path, store, plan, confirm=lambda _p: True,
+                   run_dialog=discharge_now)
+        try:
+            qtbot.waitUntil(lambda: o.window.tiles["hr"].content.live, timeout=5000)
+            qtbot.keyClick(o.window, Qt.Key.Key_D)
+            qtbot.keyClick(o.window, Qt.Key.Key_Return)
+            qtbot.waitUntil(lambda: o.session.trends.dose_start_s() is not None, timeout=3000)
+            assert o.lifecycle.end_session() is True
+        finally:
+            o.window.close()
+        [discharge] = store.load_session(1).entries_of(EntryKind.DISCHARGE)
+    assert shown == [["the dose has not stopped (no Dose stop entered)",
+                      "the patient has not left the expected peak (until 50 min after the "
+                      "dose start)"]]
+    assert discharge.data["early_discharge"] == "; ".join(shown[0])
