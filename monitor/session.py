@@ -57,6 +57,12 @@ class DoseProtocol:
         return self.dose_mg / patient.weight_kg
 
 
+# The simulator's patient (devices/sim: 70 kg, ketamine 0.5 mg/kg IV over 40 min): what a
+# session on the simulator alone starts with when nobody entered a patient.
+SIM_PATIENT = Patient("SIM-DEMO", 70.0)
+SIM_PROTOCOL = DoseProtocol("ketamine", Route.IV, 35.0, 40.0)
+
+
 @dataclass(frozen=True, slots=True)
 class Revision:
     """One earlier state of a timeline entry, kept when it was edited."""

@@ -155,9 +155,7 @@ def choose_plan(store: SessionStore, plan: RecordingPlan, parent: QWidget | None
     for i, interrupted in enumerate(offered):
         if ask_resume(interrupted, parent, last=i == len(offered) - 1):
             return resume_plan(store, interrupted.id, plan.duration_s)
-    dialog = NewSessionDialog(NewSessionForm.for_specs(plan.specs, plan.preset,
-                                                       plan.patient.identifier),
-                              plan.duration_s, parent)
+    dialog = NewSessionDialog(NewSessionForm.for_plan(plan), plan.duration_s, parent)
     if dialog.exec() != QDialog.DialogCode.Accepted:
         return None
     return dialog.plan

@@ -93,6 +93,7 @@ class DashboardWindow(QMainWindow):
         self.kiosk = kiosk
         self.snapshot: AlarmSnapshot | None = None
         self.device_states: dict[str, DeviceState] = {}
+        self.device_details: dict[str, str] = {}  # why a device is not streaming
         self.devices_panel: DevicesPanel | None = None  # opened on demand (Ctrl+D)
         self.limits_dialog: LimitsDialog | None = None  # (Ctrl+L)
         self.ended = False  # the recording has ended (session_ended): nothing updates
@@ -389,6 +390,7 @@ class DashboardWindow(QMainWindow):
     def _on_device(self, msg: object) -> None:
         if isinstance(msg, DeviceStatus):
             self.device_states[msg.source] = msg.state
+            self.device_details[msg.source] = msg.detail
             self._update_header()
 
     def _on_timeline(self, _msg: object) -> None:
@@ -449,13 +451,20 @@ class DashboardWindow(QMainWindow):
             self._set_text(self.dose_label, f"Dose +{clock_text(now - dose)}  ·  {phase.upper()}")
         self._set_text(self.clock_label, time.strftime("%H:%M", time.localtime(s.wall_of(now))))
         battery = s.live.battery() if self.device_states else {}
-        devices = "  ".join(f"{src}: {state}" + (f" {battery[src]:.0f} %" if src in battery
-                                                  else "")
+        devices = "  ".join(self._device_text(src, state, battery.get(src))
                             for src, state in self.device_states.items())
         bad = any(st is not DeviceState.STREAMING for st in self.device_states.values())
         self._set_text(self.device_label, devices,
                        f"color: {ALARM_COLOURS[Priority.MEDIUM].name()};" if bad else "")
         self._update_audio_state(now)
+
+    def _device_text(self, source: str, state: DeviceState, battery: float | None) -> str:
+        """`sim: streaming 80 %`; a device that is not streaming says why (the driver's
+        reason names the port: `masimo: no device at /dev/ttyUSB9`)."""
+        detail = self.device_details.get(source, "")
+        if state is not DeviceState.STREAMING and detail:
+            return detail if detail.startswith(f"{source}:") else f"{source}: {detail}"
+        return f"{source}: {state}" + (f" {battery:.0f} %" if battery is not None else "")
 
     def _update_audio_state(self, now: float) -> None:
         snap = self.snapshot

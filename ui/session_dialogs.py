@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QDateTime
 from PySide6.QtWidgets import (
@@ -44,7 +44,15 @@ from monitor.discharge import (
     unmet_before_discharge,
 )
 from monitor.recorder import RecordingPlan
-from monitor.session import DoseProtocol, Patient, Phase, Route, Session
+from monitor.session import (
+    SIM_PATIENT,
+    SIM_PROTOCOL,
+    DoseProtocol,
+    Patient,
+    Phase,
+    Route,
+    Session,
+)
 from ui.theme import ALARM_COLOURS, BACKGROUND, STYLESHEET, TEXT, TEXT_DIM
 
 CHOSEN = "#4aa3ff"  # a chosen answer: blue, a colour no alarm priority uses
@@ -97,9 +105,25 @@ class NewSessionForm:
         real device, no patient is assumed."""
         devices = " ".join(s.text for s in specs) or "sim"
         if specs and all(is_simulated(s) for s in specs):
-            return cls(patient or "SIM-DEMO", "70", "ketamine", Route.IV, "35", "40", "",
+            p, d = SIM_PATIENT, SIM_PROTOCOL
+            return cls(patient or p.identifier or "", _text(p.weight_kg), d.drug or "",
+                       d.route or Route.IV, _text(d.dose_mg), _text(d.infusion_min), "",
                        preset or DEFAULT_PRESET, devices)
         return cls(patient=patient or "", preset=preset or DEFAULT_PRESET, devices=devices)
+
+    @classmethod
+    def for_plan(cls, plan: RecordingPlan) -> NewSessionForm:
+        """`for_specs`, with what the command line gave (--weight, --drug, ...) in place."""
+        form = cls.for_specs(plan.specs, plan.preset, plan.patient.identifier)
+        p, d = plan.patient, plan.protocol
+        given = {"weight_kg": _text(p.weight_kg), "drug": d.drug or "",
+                 "route": d.route, "dose_mg": _text(d.dose_mg),
+                 "infusion_min": _text(d.infusion_min), "lot": d.lot or ""}
+        return replace(form, **{k: v for k, v in given.items() if v})
+
+
+def _text(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
 
 
 class FormError(ValueError):

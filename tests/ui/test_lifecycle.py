@@ -413,3 +413,61 @@ def test_an_early_discharge_names_what_is_not_met_and_is_stored(qtbot, tmp_path:
                       "the patient has not left the expected peak (until 50 min after the "
                       "dose start)"]]
     assert discharge.data["early_discharge"] == "; ".join(shown[0])
+
+
+def test_record_and_dashboard_take_the_same_session_fields(monkeypatch, tmp_path: Path) -> None:
+    import main
+    import ui.app as app_module
+
+    fields = ["--patient", "AB", "--weight", "80", "--drug", "esketamine", "--route",
+              "intranasal", "--dose-mg", "56", "--lot", "L7"]
+    plans = []
+    monkeypatch.setattr(app_module, "run_dashboard",
+                        lambda _path, plan, **_kw: plans.append(plan) or 0)
+    import signal
+
+    sigterm = signal.getsignal(signal.SIGTERM)
+    try:
+        assert main.main(["dashboard", "--db", str(tmp_path / "v"), *fields]) == 0
+    finally:
+        signal.signal(signal.SIGTERM, sigterm)
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "main.py", "record", "--device", "sim", "--duration",
+                           "5", "--speed", "max", "--db", str(tmp_path / "r.sqlite3"), *fields],
+                          cwd=Path(main.__file__).parent, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    with SessionStore(tmp_path / "r.sqlite3", read_only=True) as store:
+        recorded = store.load_session(1)
+    [dash] = plans
+    assert (dash.patient, dash.protocol) == (recorded.patient, recorded.protocol)
+    assert recorded.patient.weight_kg == 80.0 and recorded.protocol.lot == "L7"
+    assert str(recorded.protocol.route) == "intranasal" and recorded.protocol.dose_mg == 56.0
+
+
+def test_a_device_that_cannot_be_opened_says_which_path_and_why(qtbot, tmp_path: Path) -> None:
+    plan = RecordingPlan((parse_spec("sim"), parse_spec("masimo:/dev/ttyUSB9")), 3600.0, 1.0)
+    with SessionStore(tmp_path / "v.sqlite3") as store:
+        o = Opened(qtbot, tmp_path, store, plan)
+        try:
+            label = o.window.device_label
+            qtbot.waitUntil(lambda: "masimo: no device at /dev/ttyUSB9" in label.text(),
+                            timeout=5000)
+            assert "sim: streaming" in label.text()
+            # Seen: drawn in the header, in the caution colour.
+            from alarms.model import Priority
+            from ui.theme import ALARM_COLOURS
+
+            shot = o.window.grab().toImage()
+            r = QRect(label.mapTo(o.window, QPoint(0, 0)), label.size())
+            yellow = ALARM_COLOURS[Priority.MEDIUM]
+            hits = sum(1 for x in range(r.left(), r.right(), 2)
+                       for y in range(r.top(), r.bottom(), 2)
+                       if abs(shot.pixelColor(x, y).red() - yellow.red()) < 40
+                       and abs(shot.pixelColor(x, y).green() - yellow.green()) < 40
+                       and abs(shot.pixelColor(x, y).blue() - yellow.blue()) < 60)
+            assert r.right() <= o.window.width() and hits > 20
+        finally:
+            o.window.close()
