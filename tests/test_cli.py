@@ -158,7 +158,8 @@ def test_kill_9_loses_at_most_the_last_second(db_path: Path) -> None:
     assert os.stat(db_path).st_mode & 0o777 == 0o600
 
 
-def test_sigterm_ends_the_session_as_interrupted_with_its_data(db_path: Path) -> None:
+def _signal_recording(db_path: Path, signum: signal.Signals) -> tuple[int, str]:
+    """A real `record` sent `signum` once it records: (exit status, stderr)."""
     proc = subprocess.Popen(
         [sys.executable, str(REPO / "main.py"), "record", "--device", "sim", "--duration",
          "3600", "--db", str(db_path), "--live"],
@@ -166,13 +167,18 @@ def test_sigterm_ends_the_session_as_interrupted_with_its_data(db_path: Path) ->
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline(), "record ended early"
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signum)
         _, err = proc.communicate(timeout=20)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
-    assert proc.returncode == 1 and "interrupted" in err
+    return proc.returncode, err
+
+
+def test_sigterm_ends_the_session_as_interrupted_with_its_data(db_path: Path) -> None:
+    code, err = _signal_recording(db_path, signal.SIGTERM)
+    assert code == 1 and "interrupted" in err
     [line] = vigil("sessions", "--db", str(db_path)).stdout.splitlines()
     _, _, _, end, status, count = line.split("\t")
     assert status == "interrupted" and end != "-" and int(count) >= 4
@@ -201,20 +207,7 @@ def test_record_from_a_device_that_never_connects_fails_and_says_why(db_path: Pa
 
 
 def test_ctrl_c_leaves_a_recording_interrupted_never_completed(db_path: Path) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, str(REPO / "main.py"), "record", "--device", "sim", "--duration",
-         "3600", "--db", str(db_path), "--live"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None
-        assert proc.stdout.readline(), "record ended early"
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=20)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 0 and "session 1 left interrupted" in err
+    code, err = _signal_recording(db_path, signal.SIGINT)
+    assert code == 0 and "session 1 left interrupted" in err
     [line] = vigil("sessions", "--db", str(db_path)).stdout.splitlines()
     assert line.split("\t")[4] == "interrupted"
-
