@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QPoint, QRect, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QGridLayout,
@@ -42,6 +42,7 @@ from ui.devices_panel import ClickableLabel, DeviceControl, DevicesPanel
 from ui.entries import EntryPanel
 from ui.flash import FlashClock
 from ui.limits_dialog import LimitEditor, LimitsDialog
+from ui.placement import place_clear_of_numerics
 from ui.pleth import PlethView
 from ui.readouts import clock_text, continuous_tile, nibp_tile
 from ui.sources import EntrySink, LimitSource
@@ -289,6 +290,17 @@ class DashboardWindow(QMainWindow):
         self.closing.emit()
         super().closeEvent(event)
 
+    def clear_area(self, include_pleth: bool = False) -> QRect:
+        """Where a dialog may open (global coordinates; ui/placement.py): the trend and the
+        timeline, under the header, the banner and the tiles (and the pleth, unless
+        `include_pleth`), the window's width."""
+        top_widget = self.pleth if include_pleth else self.follow_button  # the trend's bar
+        top = top_widget.mapToGlobal(QPoint(0, 0)).y()
+        frame = self.centralWidget()
+        left = frame.mapToGlobal(QPoint(0, 0))
+        bottom = left.y() + frame.height()
+        return QRect(left.x(), top, frame.width(), max(0, bottom - top))
+
     def toggle_full_screen(self) -> None:
         if self.kiosk:
             return  # kiosk mode stays full screen
@@ -337,6 +349,7 @@ class DashboardWindow(QMainWindow):
             panel = self.devices_panel = DevicesPanel(s.devices, s.live, s.bridge, s.now_s,
                                                       USER, self)
             panel.deviceRemoved.connect(self._on_device_removed)
+            place_clear_of_numerics(panel, self)
         panel.show()
         panel.activateWindow()
 
@@ -351,6 +364,7 @@ class DashboardWindow(QMainWindow):
         if self.limits_dialog is not None:
             self.limits_dialog.close()  # one at a time, re-read from the limits in force
         self.limits_dialog = LimitsDialog(self.sources.limit_editor, USER, self)
+        place_clear_of_numerics(self.limits_dialog, self)
         self.limits_dialog.show()
         self.limits_dialog.activateWindow()
     def open_browser(self) -> None:
@@ -365,6 +379,7 @@ class DashboardWindow(QMainWindow):
             browser = SessionBrowser(self.sources.store_path, parent=self)
             self.closing.connect(browser.close)
             self.browser = browser
+            place_clear_of_numerics(browser, self)
         else:
             browser.refresh()
         browser.show()

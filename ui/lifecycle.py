@@ -20,6 +20,7 @@ from monitor.live import Freshness, Snapshot
 from monitor.session import EntryKind, Route, SessionStatus
 from monitor.vitals import NIBP_KEYS, VITALS
 from ui.dashboard import USER, DashboardWindow
+from ui.placement import place_clear_of_numerics
 from ui.session_dialogs import (
     DischargeContext,
     DischargeDialog,
@@ -210,6 +211,7 @@ class SessionLifecycle(QObject):
         if self.is_ended or not self._confirm(self.window):
             return False
         dialog = DischargeDialog(self.discharge_context(), self.window)
+        place_clear_of_numerics(dialog, self.window)
         if self._run(dialog) != QDialog.DialogCode.Accepted or dialog.data is None:
             return False
         self.record_discharge(dialog.data)

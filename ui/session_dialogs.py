@@ -53,6 +53,7 @@ from monitor.session import (
     Route,
     Session,
 )
+from ui.placement import place_clear_of_numerics
 from ui.theme import ALARM_COLOURS, BACKGROUND, STYLESHEET, TEXT, TEXT_DIM
 
 CHOSEN = "#4aa3ff"  # a chosen answer: blue, a colour no alarm priority uses
@@ -508,6 +509,7 @@ def confirm_end(parent: QWidget | None = None,
     end = box.addButton("End session", QMessageBox.ButtonRole.AcceptRole)
     keep = box.addButton("Keep recording", QMessageBox.ButtonRole.RejectRole)
     box.setDefaultButton(keep)
+    place_clear_of_numerics(box, parent)
     run(box)
     return box.clickedButton() is end
 
@@ -534,6 +536,7 @@ def confirm_quit(session_id: int, parent: QWidget | None = None,
     quit_ = box.addButton("Quit, leave it interrupted", QMessageBox.ButtonRole.DestructiveRole)
     box.setDefaultButton(keep)
     box.setEscapeButton(keep)
+    place_clear_of_numerics(box, parent)
     run(box)
     clicked = box.clickedButton()
     return (QuitChoice.QUIT if clicked is quit_ else QuitChoice.END if clicked is end

@@ -7,6 +7,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 import numpy as np
+import pytest
 from PySide6.QtCore import QPoint, QRect, QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 from ui_fakes import FakeAudioOutput
@@ -471,3 +472,88 @@ def test_a_device_that_cannot_be_opened_says_which_path_and_why(qtbot, tmp_path:
             assert r.right() <= o.window.width() and hits > 20
         finally:
             o.window.close()
+
+
+def _shots_dir(tmp_path: Path) -> Path:
+    import os
+
+    if os.environ.get("VIGIL_SCREENSHOTS"):
+        out = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+        out.mkdir(parents=True, exist_ok=True)
+        return out
+    return tmp_path
+
+
+def _numerics(window: DashboardWindow) -> QRect:
+    """The header, the alarm banner and the tiles, in global coordinates."""
+    area = QRect()
+    for w in (window.session_label, window.banner, *window.tiles.values()):
+        area = area.united(QRect(w.mapToGlobal(QPoint(0, 0)), w.size()))
+    return area
+
+
+@pytest.mark.qt_log_ignore("This plugin does not support raise",
+                           "This plugin does not support propagateSizeHints")
+def test_dialogs_open_clear_of_the_numerics_and_the_browser_closes_with_esc(
+        qtbot, tmp_path: Path) -> None:
+    from PySide6.QtGui import QPainter
+
+    plan = RecordingPlan((parse_spec("sim:normal?dose=100000"),), 3600.0, 1.0)
+    placed: dict[str, QRect] = {}
+
+    def note_modal(name: str, then=None) -> None:
+        def look() -> None:
+            box = QApplication.activeModalWidget()
+            if box is None:
+                QTimer.singleShot(10, look)
+                return
+            placed[name] = box.frameGeometry()
+            box.reject()
+        QTimer.singleShot(0, look)
+
+    with SessionStore(tmp_path / "v.sqlite3") as store:
+        o = Opened(qtbot, tmp_path, store, plan)
+        w = o.window
+        try:
+            qtbot.waitUntil(lambda: w.tiles["hr"].content.live, timeout=5000)
+            numerics = _numerics(w)
+            qtbot.keyClick(w, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+            placed["limits"] = w.limits_dialog.frameGeometry()
+            # The screenshot for the README: the limits dialog where it opens.
+            shot = w.grab()
+            painter = QPainter(shot)
+            painter.drawPixmap(w.limits_dialog.geometry().topLeft() - w.geometry().topLeft(),
+                               w.limits_dialog.grab())
+            painter.end()
+            shot.save(str(_shots_dir(tmp_path) / "dialog-placement.png"))
+            w.limits_dialog.close()
+            qtbot.keyClick(w, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
+            placed["devices"] = w.devices_panel.frameGeometry()
+            w.devices_panel.close()
+
+            def key(k: Qt.Key, mod=Qt.KeyboardModifier.NoModifier) -> None:
+                w.activateWindow()  # back from a modal dialog
+                qtbot.waitUntil(w.isActiveWindow, timeout=2000)
+                qtbot.keyClick(w, k, mod)
+
+            note_modal("cadss")
+            key(Qt.Key.Key_C)
+            key(Qt.Key.Key_D)  # an entry to edit
+            key(Qt.Key.Key_Return)
+            note_modal("entry editor")
+            key(Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+            note_modal("end session?")
+            key(Qt.Key.Key_End, Qt.KeyboardModifier.ControlModifier)
+            w.act_browse.trigger()  # Ctrl+O
+            browser = w.browser
+            assert browser is not None and browser.isVisible()
+            placed["past sessions"] = browser.frameGeometry()
+            qtbot.waitUntil(browser.isActiveWindow, timeout=2000)
+            qtbot.keyClick(browser.focusWidget() or browser, Qt.Key.Key_Escape)
+            assert not browser.isVisible()
+        finally:
+            w.close()
+    assert set(placed) == {"limits", "devices", "cadss", "entry editor", "end session?",
+                           "past sessions"}
+    covering = {name: r for name, r in placed.items() if r.intersects(numerics)}
+    assert covering == {}, (numerics, covering)
