@@ -376,6 +376,9 @@ def test_header_shows_the_patient_the_session_and_dosing_at_the_dose_start(
                          for y in range(r.top(), r.bottom(), 2)
                          if shot.pixelColor(x, y).lightness() > 180)
             assert r.left() < 40 and bright > 30
+            # For the README: the header and the tiles under it.
+            o.window.grab(QRect(0, 0, o.window.width(), 460)).save(
+                str(_shots_dir(tmp_path) / "header-patient.png"))
         finally:
             o.window.close()
 
