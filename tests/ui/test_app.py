@@ -67,6 +67,7 @@ def test_cli_commands_never_import_qt(tmp_path):
     code = ("import sys, main; rc = main.main(['sessions', '--db', sys.argv[1]]); "
             "bad = [m for m in sys.modules if m.startswith(('PySide6', 'pyqtgraph', 'ui'))]; "
             "print(bad); sys.exit(rc or bool(bad))")
+    SessionStore(tmp_path / "v.sqlite3").close()  # `sessions` only reads an existing store
     result = subprocess.run([sys.executable, "-c", code, str(tmp_path / "v.sqlite3")],
                             cwd=REPO, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
