@@ -560,3 +560,36 @@ def test_dialogs_open_clear_of_the_numerics_and_the_browser_closes_with_esc(
                            "past sessions"}
     covering = {name: r for name, r in placed.items() if r.intersects(numerics)}
     assert covering == {}, (numerics, covering)
+
+
+def test_no_dialog_resumes_without_asking_and_says_so_on_the_dashboard(
+        qtbot, monkeypatch, tmp_path: Path) -> None:
+    with SessionStore(tmp_path / "v.sqlite3") as store:
+        rec = SessionRecorder(store, RecordingPlan((parse_spec("sim"),), 30.0, None))
+        rec.start()
+        rec.wait()
+        end = store.list_sessions()[0].end_wall
+        store.end_session(rec.session_id, SessionStatus.INTERRUPTED, end)  # as a crash would
+    seen: list[tuple[str, str]] = []
+
+    def look_then_quit() -> None:
+        assert QApplication.activeModalWidget() is None  # nothing asked
+        windows = _dashboards()
+        if not windows:
+            QTimer.singleShot(50, look_then_quit)
+            return
+        status = windows[0].findChild(SessionLifecycle).status
+        seen.append((status.text(), status.styleSheet()))
+        _quit(windows[0])
+
+    assert _run_app(monkeypatch, tmp_path, look_then_quit, dialog=False) == 0
+    with SessionStore(tmp_path / "v.sqlite3", read_only=True) as store:
+        [summary] = store.list_sessions()  # the same session, resumed: no new one
+    [(text, style)] = seen
+    assert text.startswith("Resumed session 1 without asking (--no-dialog): it stopped "
+                           "unexpectedly at ")
+    from alarms.model import Priority
+    from ui.theme import ALARM_COLOURS
+
+    assert style == f"color: {ALARM_COLOURS[Priority.MEDIUM].name()};"  # stands out
+    assert summary.status is SessionStatus.INTERRUPTED
