@@ -19,6 +19,7 @@ from pathlib import Path
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QWidget
 
+from devices.base import SpecError
 from devices.spec import DeviceSpec
 from monitor.buffers import PlethRing, SessionTrends
 from monitor.recorder import RecordingPlan, SessionRecorder, resume_plan
@@ -33,6 +34,7 @@ from ui.devices_panel import DeviceControl
 from ui.entries import RecorderEntries
 from ui.lifecycle import SessionLifecycle
 from ui.limits_dialog import LimitEditor
+from ui.placement import place_clear_of_numerics
 from ui.session_dialogs import NewSessionDialog, NewSessionForm, ask_resume
 from ui.sources import AlarmSource, LimitSource
 
@@ -156,6 +158,7 @@ def choose_plan(store: SessionStore, plan: RecordingPlan, parent: QWidget | None
         if ask_resume(interrupted, parent, last=i == len(offered) - 1):
             return resume_plan(store, interrupted.id, plan.duration_s)
     dialog = NewSessionDialog(NewSessionForm.for_plan(plan), plan.duration_s, parent)
+    place_clear_of_numerics(dialog, parent)
     if dialog.exec() != QDialog.DialogCode.Accepted:
         return None
     return dialog.plan
@@ -170,9 +173,13 @@ def unattended_plan(store: SessionStore, plan: RecordingPlan) -> tuple[Recording
     end = interrupted.end_wall if interrupted.end_wall is not None else interrupted.start_wall
     ago = max(0, round((time.time() - end) / 60))
     stopped = time.strftime("%H:%M", time.localtime(end))
-    return (resume_plan(store, interrupted.id, plan.duration_s),
-            f"Resumed session {interrupted.id} without asking (--no-dialog): it stopped "
-            f"unexpectedly at {stopped}, {ago} min ago")
+    try:
+        resumed = resume_plan(store, interrupted.id, plan.duration_s)
+    except SpecError as e:  # its devices cannot be set up again: a new session, said why
+        return plan, (f"Session {interrupted.id} (interrupted at {stopped}) cannot be "
+                      f"resumed: {e}; a new session was started")
+    return resumed, (f"Resumed session {interrupted.id} without asking (--no-dialog): it "
+                     f"stopped unexpectedly at {stopped}, {ago} min ago")
 
 
 def run_dashboard(store_path: Path, plan: RecordingPlan, kiosk: bool = False,

@@ -493,6 +493,7 @@ def ask_resume(session: Session, parent: QWidget | None = None,
     box.addButton("New session" if last else "Not this one",
                   QMessageBox.ButtonRole.RejectRole)
     box.setDefaultButton(resume)
+    place_clear_of_numerics(box, parent)
     run(box)
     return box.clickedButton() is resume
 
