@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -147,10 +148,14 @@ class DashboardWindow(QMainWindow):
         header.addWidget(self.session_label)
         header.addSpacing(30)
         header.addWidget(self.dose_label)
-        header.addStretch(1)
-        header.addWidget(self.audio_label)
+        # The devices take the room left, right-aligned: a long reason (`masimo: no device
+        # at /dev/serial/by-id/...`) never widens the window past a 1366 px screen (the
+        # full text is in its tip).
+        self.device_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.device_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        header.addWidget(self.device_label, 1)
         header.addSpacing(24)
-        header.addWidget(self.device_label)
+        header.addWidget(self.audio_label)
         header.addSpacing(24)
         header.addWidget(self.clock_label)
         outer.addLayout(header)
@@ -471,6 +476,8 @@ class DashboardWindow(QMainWindow):
         bad = any(st is not DeviceState.STREAMING for st in self.device_states.values())
         self._set_text(self.device_label, devices,
                        f"color: {ALARM_COLOURS[Priority.MEDIUM].name()};" if bad else "")
+        if self.device_label.toolTip() != devices:
+            self.device_label.setToolTip(devices)
         self._update_audio_state(now)
 
     def _device_text(self, source: str, state: DeviceState, battery: float | None) -> str:

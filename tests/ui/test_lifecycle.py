@@ -473,6 +473,9 @@ def test_a_device_that_cannot_be_opened_says_which_path_and_why(qtbot, tmp_path:
                        and abs(shot.pixelColor(x, y).green() - yellow.green()) < 40
                        and abs(shot.pixelColor(x, y).blue() - yellow.blue()) < 60)
             assert r.right() <= o.window.width() and hits > 20
+            o.window.resize(1366, 768)  # the long reason never widens a small screen's window
+            qtbot.waitUntil(lambda: o.window.width() == 1366, timeout=2000)
+            assert o.window.minimumSizeHint().width() <= 1366
         finally:
             o.window.close()
 
