@@ -32,7 +32,7 @@ from types import FrameType
 from alarms.model import AlarmEvent, AlarmEventKind
 from alarms.presets import DEFAULT_PRESET, PRESET_NAMES
 from devices.base import SpecError
-from devices.spec import is_simulated, parse_spec
+from devices.spec import parse_spec
 from monitor.atomic import ExportError, write_atomically
 from monitor.export_alarms import write_alarms_csv
 from monitor.export_csv import write_vitals_csv
@@ -285,7 +285,7 @@ def cmd_dashboard(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
     try:
         specs = tuple(parse_spec(s) for s in (args.device or ["sim"]))
         patient, protocol = session_of(args)
-        if args.no_dialog and all(is_simulated(s) for s in specs) and patient == Patient() \
+        if args.no_dialog and all(s.scheme == "sim" for s in specs) and patient == Patient() \
                 and protocol == DoseProtocol():
             patient, protocol = SIM_PATIENT, SIM_PROTOCOL  # the simulated patient, named
         plan = RecordingPlan(specs, args.duration, 1.0, patient, protocol, args.preset)

@@ -314,9 +314,14 @@ def test_main_dashboard_options_reach_run_dashboard(monkeypatch, tmp_path: Path)
         assert main.main(["dashboard", "--db", db]) == 0
         assert main.main(["dashboard", "--db", db, "--no-dialog", "--preset",
                           "esketamine-rems", "--patient", "AB"]) == 0
+        assert main.main(["dashboard", "--db", db, "--no-dialog"]) == 0  # as `make run`
     finally:
         signal.signal(signal.SIGTERM, sigterm)
-    (plain, asked), (unattended, not_asked) = calls
+    (plain, asked), (unattended, not_asked), (make_run, _) = calls
+    # `make run` names the simulated patient (the header shows it), not an unnamed session.
+    assert (make_run.patient.identifier, make_run.patient.weight_kg) == ("SIM-DEMO", 70.0)
+    assert (make_run.protocol.dose_mg, make_run.protocol.infusion_min) == (35.0, 40.0)
+    assert plain.patient.identifier is None  # the dialog asks for it
     assert asked is True and not_asked is False
     assert [s.text for s in plain.specs] == ["sim"] and plain.preset == "iv-ketamine"
     assert unattended.preset == "esketamine-rems" and unattended.patient.identifier == "AB"
