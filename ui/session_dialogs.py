@@ -61,6 +61,9 @@ CHOSEN_BG = "#1d3047"
 DIALOG_STYLE = STYLESHEET + f"""
 QDialog QLabel, QRadioButton, QCheckBox, QLineEdit, QComboBox, QDateTimeEdit {{ font-size: 18px; }}
 QCheckBox {{ font-weight: bold; color: #ffd24a; }}
+QCheckBox::indicator {{ width: 18px; height: 18px; border: 2px solid #ffd24a;
+    background: {BACKGROUND.name()}; }}
+QCheckBox::indicator:checked {{ background: {CHOSEN}; border-color: {TEXT.name()}; }}
 QLineEdit, QComboBox, QDateTimeEdit {{ padding: 4px; border: 1px solid {TEXT_DIM.name()}; }}
 QLabel#title {{ font-size: 26px; font-weight: bold; }}
 QLabel#hint {{ font-size: 16px; color: {TEXT_DIM.name()}; }}
