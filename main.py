@@ -3,9 +3,9 @@
     python main.py                      the dashboard on the simulator
     python main.py dashboard [--device SPEC ...] [--db PATH] [--kiosk] [--duration SECONDS]
                              [--speed N] [--no-dialog] [--no-watchdog] [--preset NAME]
-                             [--patient ID]
+                             [SESSION]
     python main.py record --device SPEC [--device SPEC ...] --duration SECONDS
-                          [--speed N|max] [--db PATH] [--patient ID] [--preset NAME]
+                          [--speed N|max] [--db PATH] [--preset NAME] [SESSION]
     python main.py replay FILE [--speed N|max] [--db PATH] [--preset NAME]
     python main.py sessions [--db PATH]
     python main.py export [--db PATH] [--session ID|latest] --format csv|alarms|pdf|fhir
@@ -13,6 +13,9 @@
                           --out FILE|-
     python main.py devices [--timeout S] [--adapter hciN] [--all]
     python main.py browse [--db PATH]
+
+SESSION (the same for both): [--patient ID] [--weight KG] [--drug NAME] [--route ROUTE]
+[--dose-mg MG] [--infusion-min MIN] [--lot LOT].
 
 Exit status: 0 done, 1 the work failed (the message says why), 2 a bad argument or SPEC.
 """
@@ -35,14 +38,23 @@ from monitor.atomic import ExportError, write_atomically
 from monitor.export_alarms import write_alarms_csv
 from monitor.export_csv import write_vitals_csv
 from monitor.live import Freshness, Snapshot
+from monitor.messages import DeviceStatus, Numerics, Waveform
 from monitor.recorder import RecordingPlan, SessionRecorder
-from monitor.session import DoseProtocol, Patient, Route, SessionStatus
+from monitor.session import (
+    SIM_PATIENT,
+    SIM_PROTOCOL,
+    DoseProtocol,
+    Patient,
+    Route,
+    SessionStatus,
+)
 from monitor.store import SessionStore, StoreError, default_store_path
 from monitor.timefmt import iso_utc
 
 log = logging.getLogger("vigil")
 
 EXPORT_FORMATS = ("csv", "alarms", "pdf", "fhir")
+READ_ONLY_COMMANDS = ("sessions", "export", "browse")  # they never create or change a store
 DEVICE_HELP = ("sim[:SCENARIO], replay:FILE, masimo:PORT, nonin:PORT, contec:PORT, ble:ADDRESS, "
                "intellivue:PORT or datex:PORT; a serial PORT may end in @BAUD (repeatable)")
 
@@ -82,6 +94,26 @@ def _positive(text: str) -> float:
     return value
 
 
+def session_fields(sp: argparse.ArgumentParser) -> None:
+    """The session's patient and dose, the same for `record` and `dashboard` (the
+    dashboard's new-session form starts from them)."""
+    g = sp.add_argument_group("session (patient and dose)")
+    g.add_argument("--patient", metavar="ID", help="patient id or initials")
+    g.add_argument("--weight", type=_positive, metavar="KG", help="patient weight")
+    g.add_argument("--drug", help="drug given, e.g. ketamine")
+    g.add_argument("--route", choices=[r.value for r in Route])
+    g.add_argument("--dose-mg", type=_positive, metavar="MG", help="the dose in mg")
+    g.add_argument("--infusion-min", type=_positive, metavar="MIN",
+                   help="planned infusion length (IV)")
+    g.add_argument("--lot", help="lot number of the drug")
+
+
+def session_of(args: argparse.Namespace) -> tuple[Patient, DoseProtocol]:
+    return (Patient(args.patient, args.weight),
+            DoseProtocol(args.drug, Route(args.route) if args.route else None, args.dose_mg,
+                         args.infusion_min, args.lot))
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="vigil", description="In-session vital-signs monitor.")
     p.add_argument("-v", "--verbose", action="store_true", help="log more")
@@ -104,11 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help=DEVICE_HELP)
     rec.add_argument("--duration", type=_positive, required=True, metavar="SECONDS")
     session_opts(rec)
-    rec.add_argument("--patient", metavar="ID", help="patient id or initials")
-    rec.add_argument("--weight", type=_positive, metavar="KG", help="patient weight")
-    rec.add_argument("--drug", help="drug given, e.g. ketamine")
-    rec.add_argument("--route", choices=[r.value for r in Route])
-    rec.add_argument("--dose-mg", type=_positive, metavar="MG")
+    session_fields(rec)
 
     rep = sub.add_parser("replay", help="record a session from a vitals CSV, its whole length")
     rep.add_argument("file", type=Path)
@@ -134,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
                       "(unattended displays); patient details then come from the options")
     dash.add_argument("--preset", choices=PRESET_NAMES, default=DEFAULT_PRESET,
                       help=f"alarm preset (default {DEFAULT_PRESET})")
-    dash.add_argument("--patient", metavar="ID", help="patient id or initials")
+    session_fields(dash)
     # -- end session lifecycle --
 
     ses = sub.add_parser("sessions", help="list the sessions in the store")
@@ -195,9 +223,24 @@ def _print_alarm(ev: AlarmEvent) -> None:
         print(f"alarm: {ev.event} {a.message} ({a.kind}) at {ev.t_s:.1f} s", flush=True)
 
 
+class _DataSeen:
+    """Whether any device sent a value, and each device's last status (for the error)."""
+
+    def __init__(self) -> None:
+        self.values = False
+        self.last_status: dict[str, str] = {}
+
+    def __call__(self, msg: object) -> None:
+        if isinstance(msg, Numerics | Waveform):
+            self.values = True
+        elif isinstance(msg, DeviceStatus) and msg.detail:
+            self.last_status[msg.source] = msg.detail
+
+
 def _run_recording(args: argparse.Namespace, plan: RecordingPlan) -> int:
     with _open_store(args.db) as store:
-        recorder = SessionRecorder(store, plan)
+        seen = _DataSeen()
+        recorder = SessionRecorder(store, plan, [seen])
         if args.live:
             def show(t_s: float) -> None:
                 print(_live_line(recorder.live.snapshot(t_s)), flush=True)
@@ -208,10 +251,14 @@ def _run_recording(args: argparse.Namespace, plan: RecordingPlan) -> int:
         status = SessionStatus.COMPLETED
         try:
             recorder.start()
-            result = recorder.wait()
-        except KeyboardInterrupt:
-            recorder.stop(SessionStatus.COMPLETED)
-            print("vigil: stopped by the user; session completed", file=sys.stderr)
+            result = recorder.runtime.wait()
+            if not seen.values:  # no device ever sent a value: not a completed session
+                status = SessionStatus.INTERRUPTED
+            recorder.finish(result.end_t_s, status)
+        except KeyboardInterrupt:  # Ctrl+C before the end: never "completed"
+            recorder.stop(SessionStatus.INTERRUPTED)
+            print(f"vigil: stopped by Ctrl+C; session {recorder.session_id} left interrupted "
+                  "(the dashboard offers to resume it for 4 h)", file=sys.stderr)
             return 0
         except _Terminated:
             status = SessionStatus.INTERRUPTED
@@ -220,6 +267,13 @@ def _run_recording(args: argparse.Namespace, plan: RecordingPlan) -> int:
             return 1
         for error in result.errors:
             print(f"vigil: {error}", file=sys.stderr)
+        if not seen.values:
+            why = "; ".join(seen.last_status.get(d.source, f"{d.source}: never connected")
+                            for d in recorder.drivers)
+            print(f"vigil: error: no values recorded in {result.end_t_s:.0f} s: {why}; "
+                  f"session {recorder.session_id} left interrupted with no values",
+                  file=sys.stderr)
+            return 1
         print(f"vigil: session {recorder.session_id} {status}: {result.end_t_s:.0f} s, "
               f"{recorder.messages} messages", file=sys.stderr)
         return 0
@@ -228,10 +282,7 @@ def _run_recording(args: argparse.Namespace, plan: RecordingPlan) -> int:
 def cmd_record(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     try:
         specs = tuple(parse_spec(s) for s in args.device)
-        plan = RecordingPlan(
-            specs, args.duration, args.speed, Patient(args.patient, args.weight),
-            DoseProtocol(args.drug, Route(args.route) if args.route else None, args.dose_mg),
-            args.preset)
+        plan = RecordingPlan(specs, args.duration, args.speed, *session_of(args), args.preset)
         plan.check()
     except SpecError as e:
         parser.error(str(e))
@@ -251,8 +302,11 @@ def cmd_replay(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
 def cmd_dashboard(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     try:
         specs = tuple(parse_spec(s) for s in (args.device or ["sim"]))
-        plan = RecordingPlan(specs, args.duration, args.speed, Patient(args.patient),
-                             preset=args.preset)
+        patient, protocol = session_of(args)
+        if args.no_dialog and all(s.scheme == "sim" for s in specs) and patient == Patient() \
+                and protocol == DoseProtocol():
+            patient, protocol = SIM_PATIENT, SIM_PROTOCOL  # the simulated patient, named
+        plan = RecordingPlan(specs, args.duration, args.speed, patient, protocol, args.preset)
         plan.check()
     except SpecError as e:
         parser.error(str(e))
@@ -268,7 +322,7 @@ def cmd_dashboard(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
 # -- session browser (issue 6) --
 def cmd_browse(args: argparse.Namespace) -> int:
     path = args.db or default_store_path()
-    _open_store(path, read_only=True).close()  # no store, or not one: say so before any window
+    _open_store(path, read_only=True).close()  # not a store: say so before any window
     from ui.browser import run_browser  # Qt only here, as for the dashboard
 
     return run_browser(path)
@@ -276,7 +330,10 @@ def cmd_browse(args: argparse.Namespace) -> int:
 
 
 def cmd_sessions(args: argparse.Namespace) -> int:
-    with _open_store(args.db) as store:
+    if args.db is None and not default_store_path().exists():
+        print(f"vigil: no sessions yet (no store at {default_store_path()})", file=sys.stderr)
+        return 0
+    with _open_store(args.db, read_only=True) as store:  # listing never changes the store
         for s in store.list_sessions():
             end = iso_utc(s.end_wall, millis=False) if s.end_wall is not None else "-"
             print("\t".join((str(s.id), s.patient or "-", iso_utc(s.start_wall, millis=False),
@@ -371,6 +428,11 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, _on_sigterm)
     if args.command is None:
         args = parser.parse_args(["dashboard"])
+    if args.command in READ_ONLY_COMMANDS and args.db is not None and not args.db.exists():
+        # A mistyped --db: say so, and never create a store there.
+        print(f"vigil: error: --db {args.db}: no session store there (check the path; "
+              "`record` and `dashboard` create one)", file=sys.stderr)
+        return 2
     try:
         if args.command == "record":
             return cmd_record(args, parser)

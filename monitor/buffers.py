@@ -216,6 +216,13 @@ class SessionTrends:
                           entries)
         return session.phases()
 
+    def dose_running(self) -> bool:
+        """A dose has started and no Dose stop has come after it."""
+        with self._lock:
+            marks = [(m.t_s, m.kind == EntryKind.DOSE_START) for m in self._marks
+                     if m.kind in (EntryKind.DOSE_START, EntryKind.DOSE_STOP)]
+        return bool(marks) and max(marks)[1]
+
     def dose_start_s(self) -> float | None:
         with self._lock:
             starts = [m.t_s for m in self._marks if m.kind == EntryKind.DOSE_START]

@@ -8,10 +8,12 @@ together with the time the patient was clinically ready to leave.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
+
+from monitor.session import Phase
 
 DISCHARGE_MIN_SCORE = 9  # both scales: >= 9 of 10 to leave (clinical.md §8)
 
@@ -125,3 +127,40 @@ def monitoring_shortfall_s(min_s: float | None, dose_start_s: float | None,
         return None
     elapsed = 0.0 if dose_start_s is None else max(0.0, at_s - dose_start_s)
     return min_s - elapsed if elapsed < min_s else None
+
+
+# The DISCHARGE entry's field that holds an early discharge the nurse confirmed: what was not
+# yet met, as shown to her (absent when everything was met). The report prints it.
+EARLY_DISCHARGE_KEY = "early_discharge"
+
+
+def _clock(seconds: float) -> str:
+    """'2 h', '1 h 15 min', '45 min' (rounded down to the minute)."""
+    h, m = divmod(max(0, int(seconds // 60)), 60)
+    return f"{m} min" if not h else f"{h} h" if not m else f"{h} h {m} min"
+
+
+def unmet_before_discharge(preset_name: str | None, min_s: float | None,
+                           dose_start_s: float | None, phases: Sequence[Phase],
+                           dose_running: bool, now_s: float) -> list[str]:
+    """What is not yet met for a discharge at `now_s`, each in the nurse's words: the
+    preset's minimum monitoring time, a dose still running, the expected peak not yet over.
+    Empty: nothing stands against the discharge (the checklist still decides)."""
+    unmet = []
+    short = monitoring_shortfall_s(min_s, dose_start_s, now_s)
+    if min_s is not None and short is not None:
+        since = ("no dose start recorded" if dose_start_s is None else
+                 f"{_clock(now_s - dose_start_s)} since the dose start")
+        unmet.append(f"the {_clock(min_s)} minimum monitoring of {preset_name} "
+                     f"({since}, {_clock(short)} to go)")
+    if dose_start_s is None:
+        return unmet
+    dosing = [p for p in phases if p.name == "dosing"]
+    if dose_running or any(p.start_s <= now_s < (p.end_s or now_s) for p in dosing):
+        unmet.append("the dose has not stopped (no Dose stop entered)" if dose_running else
+                     "the planned infusion has not ended")
+    peak = next((p for p in phases if p.name == "peak"), None)
+    if peak is not None and peak.end_s is not None and now_s < peak.end_s:
+        unmet.append(f"the patient has not left the expected peak (until "
+                     f"{_clock(peak.end_s - dose_start_s)} after the dose start)")
+    return unmet

@@ -177,9 +177,19 @@ class SessionRecorder:
         discharge (the minimum-monitoring check); displays learn the mark. Any thread."""
         t = self.clock.now() if t_s is None else t_s
         wall = self.clock.wall(t)
+        if kind in (EntryKind.DOSE_START, EntryKind.DOSE_STOP):
+            self._dose_marked_by_person()
         entry_id = self.store.add_entry(self.session_id, kind, t, wall, data, author)
         self.runtime.inject(TimelineMark(author, wall, t, kind, _mark_data(data), entry_id))
         return entry_id
+
+    def _dose_marked_by_person(self) -> None:
+        """The nurse marks the dose: a simulator leaves the dose marks to her from now on
+        (no second dose start, no stop at its own scripted time)."""
+        for driver in list(self.drivers):
+            skip = getattr(driver, "skip_timeline_marks", None)
+            if skip is not None:
+                skip(frozenset((EntryKind.DOSE_START, EntryKind.DOSE_STOP)))
 
     def edit_entry(self, entry_id: int, author: str, *, t_s: float | None = None,
                    data: Mapping[str, Any] | None = None) -> None:

@@ -20,18 +20,31 @@ RESUME_WITHIN_S = 4 * 3600.0
 GAP_AUTHOR = "vigil"  # the gap note is the system's, not a person's
 
 
+def resumable_sessions(store: SessionStore, now_wall: float | None = None,
+                       within_s: float = RESUME_WITHIN_S) -> list[Session]:
+    """Every session a crash (or a quit without ending it) left `interrupted` within
+    `within_s`, newest first: each is offered at every start until it is resumed, ended or
+    too old, whatever was started in between. A session with no recorded value or one
+    replayed from a file (no live patient) is not offered."""
+    now = time.time() if now_wall is None else now_wall
+    out = []
+    for summary in reversed(store.list_sessions()):
+        if summary.status is not SessionStatus.INTERRUPTED or not summary.sample_count:
+            continue
+        end = summary.end_wall if summary.end_wall is not None else summary.start_wall
+        if now - end > within_s:
+            continue
+        if any(spec.startswith("replay:") for spec in store.devices(summary.id).values()):
+            continue
+        out.append(store.load_session(summary.id))
+    return out
+
+
 def resumable_session(store: SessionStore, now_wall: float | None = None,
                       within_s: float = RESUME_WITHIN_S) -> Session | None:
-    """The store's latest session if a crash interrupted it within `within_s`."""
-    sid = store.latest_session_id()
-    if sid is None:
-        return None
-    session = store.load_session(sid)
-    if session.status is not SessionStatus.INTERRUPTED:
-        return None
-    now = time.time() if now_wall is None else now_wall
-    end = session.end_wall if session.end_wall is not None else session.start_wall
-    return session if now - end <= within_s else None
+    """The newest of `resumable_sessions`, or None."""
+    found = resumable_sessions(store, now_wall, within_s)
+    return found[0] if found else None
 
 
 def history(store: SessionStore, session_id: int, vitals: Iterable[str] | None = None,

@@ -228,6 +228,13 @@ class SessionRuntime:
             if self._owns_io:
                 self._io.stop()
 
+    @property
+    def ran_its_course(self) -> bool:
+        """The session ended by itself (its duration, or every finite source), not stopped."""
+        f = self._future
+        return (f is not None and f.done() and not f.cancelled() and f.exception() is None
+                and not f.result().cancelled)
+
     def _cancel_main(self) -> None:
         if self._main_task is not None:
             self._main_task.cancel()

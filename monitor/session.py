@@ -57,6 +57,12 @@ class DoseProtocol:
         return self.dose_mg / patient.weight_kg
 
 
+# The simulator's patient (devices/sim: 70 kg, ketamine 0.5 mg/kg IV over 40 min): what a
+# session on the simulator alone starts with when nobody entered a patient.
+SIM_PATIENT = Patient("SIM-DEMO", 70.0)
+SIM_PROTOCOL = DoseProtocol("ketamine", Route.IV, 35.0, 40.0)
+
+
 @dataclass(frozen=True, slots=True)
 class Revision:
     """One earlier state of a timeline entry, kept when it was edited."""
@@ -143,3 +149,15 @@ class Session:
         phases.append(Phase("peak", dose + peak_lo, dose + peak_hi))
         phases.append(Phase("recovery", max(dose + peak_hi, dose_end), end))
         return tuple(phases)
+
+
+def phase_at(phases: tuple[Phase, ...], now_s: float, dose_running: bool) -> str:
+    """The phase to show now: the latest one under way. Once the dose has started it is
+    never "baseline": between phases (no dosing band known, or before the peak window) it
+    is "dosing" while the dose runs (no Dose stop yet), else "post-dose"."""
+    current = [p for p in phases if p.start_s <= now_s
+               and (p.end_s is None or now_s < p.end_s or p is phases[-1])]
+    name = current[-1].name if current else ""
+    if len(phases) > 1 and name in ("", "baseline"):  # a dose has started
+        return "dosing" if dose_running else "post-dose"
+    return name or "baseline"

@@ -158,7 +158,8 @@ def test_kill_9_loses_at_most_the_last_second(db_path: Path) -> None:
     assert os.stat(db_path).st_mode & 0o777 == 0o600
 
 
-def test_sigterm_ends_the_session_as_interrupted_with_its_data(db_path: Path) -> None:
+def _signal_recording(db_path: Path, signum: signal.Signals) -> tuple[int, str]:
+    """A real `record` sent `signum` once it records: (exit status, stderr)."""
     proc = subprocess.Popen(
         [sys.executable, str(REPO / "main.py"), "record", "--device", "sim", "--duration",
          "3600", "--db", str(db_path), "--live"],
@@ -166,13 +167,47 @@ def test_sigterm_ends_the_session_as_interrupted_with_its_data(db_path: Path) ->
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline(), "record ended early"
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signum)
         _, err = proc.communicate(timeout=20)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
-    assert proc.returncode == 1 and "interrupted" in err
+    return proc.returncode, err
+
+
+def test_sigterm_ends_the_session_as_interrupted_with_its_data(db_path: Path) -> None:
+    code, err = _signal_recording(db_path, signal.SIGTERM)
+    assert code == 1 and "interrupted" in err
     [line] = vigil("sessions", "--db", str(db_path)).stdout.splitlines()
     _, _, _, end, status, count = line.split("\t")
     assert status == "interrupted" and end != "-" and int(count) >= 4
+
+
+@pytest.mark.parametrize("command", [["sessions"], ["export", "--format", "csv", "--out", "-"],
+                                     ["browse"]])
+def test_read_only_commands_never_create_a_store_at_a_mistyped_path(tmp_path: Path,
+                                                                    command: list[str]) -> None:
+    typo = tmp_path / "sesions.sqlite3"
+    proc = vigil(*command, "--db", str(typo), check=False)
+    assert proc.returncode == 2
+    assert f"--db {typo}: no session store there" in proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_record_from_a_device_that_never_connects_fails_and_says_why(db_path: Path) -> None:
+    proc = vigil("record", "--device", "masimo:/dev/ttyUSB9", "--duration", "2", "--db",
+                 str(db_path), check=False)
+    assert proc.returncode == 1
+    assert ("vigil: error: no values recorded in 2 s: masimo: no device at /dev/ttyUSB9"
+            in proc.stderr)
+    assert "completed" not in proc.stderr
+    [line] = vigil("sessions", "--db", str(db_path)).stdout.splitlines()
+    assert line.split("\t")[4:] == ["interrupted", "0"]
+
+
+def test_ctrl_c_leaves_a_recording_interrupted_never_completed(db_path: Path) -> None:
+    code, err = _signal_recording(db_path, signal.SIGINT)
+    assert code == 0 and "session 1 left interrupted" in err
+    [line] = vigil("sessions", "--db", str(db_path)).stdout.splitlines()
+    assert line.split("\t")[4] == "interrupted"

@@ -12,6 +12,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -19,13 +20,14 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QWidget
 
+from devices.base import SpecError
 from devices.spec import DeviceSpec, is_simulated
 from monitor.buffers import PlethRing, SessionTrends
 from monitor.heartbeat import BEAT_S, SessionPulse, WatchdogLink, io_beats
 from monitor.recorder import RecordingPlan, SessionRecorder, resume_plan
-from monitor.resume import history, resumable_session
+from monitor.resume import history, resumable_session, resumable_sessions
 from monitor.runtime import IoThread
-from monitor.session import SessionStatus
+from monitor.session import Route, SessionStatus
 from monitor.store import SessionStore
 from ui.audio import AudioOutput, default_output
 from ui.bridge import AlarmControl, AlarmRelay, Bridge
@@ -34,6 +36,7 @@ from ui.devices_panel import DeviceControl
 from ui.entries import RecorderEntries
 from ui.lifecycle import SessionLifecycle
 from ui.limits_dialog import LimitEditor
+from ui.placement import place_clear_of_numerics
 from ui.session_dialogs import NewSessionDialog, NewSessionForm, ask_resume
 from ui.sources import AlarmSource, LimitSource
 
@@ -68,7 +71,8 @@ class DashboardSession:
                  limits: LimitSource | None = None) -> None:
         self.bridge = Bridge()  # on the GUI thread: its signals are delivered there
         self.pleth = PlethRing()
-        self.trends = SessionTrends(hours=(plan.duration_s or SESSION_S) / 3600)
+        self.trends = SessionTrends(hours=(plan.duration_s or SESSION_S) / 3600,
+                                    route=plan.protocol.route or Route.IV)
         self.io = IoThread()
         self.recorder = SessionRecorder(store, plan, [self.pleth, self.trends,
                                                       self.bridge.sink], io=self.io)
@@ -102,7 +106,9 @@ class DashboardSession:
                                 self.trends, self.bridge, self.control, self.limits,
                                 self.nibp_interval_s, DeviceControl(self.recorder, self.io),
                                 editor, entries=RecorderEntries(self.recorder),
-                                store_path=self.recorder.store.path)
+                                store_path=self.recorder.store.path,
+                                session_id=self.recorder.session_id,
+                                patient=self.recorder.plan.patient.identifier)
 
     def start(self) -> None:
         self.recorder.start()
@@ -127,13 +133,18 @@ class DashboardSession:
             timer.start()
         return timer
 
-    def stop(self, status: SessionStatus = SessionStatus.COMPLETED) -> None:
-        """Ends the recording and stops the device thread; safe to call twice."""
+    def stop(self, status: SessionStatus | None = None) -> None:
+        """Ends the recording and stops the device thread; safe to call twice. Without a
+        `status` the session is `completed` only if it ran its whole duration: one the
+        nurse did not end (with the discharge) stays `interrupted`, to be resumed."""
         if self._stopped:
             return
         self._stopped = True
         if self.watchdog is not None:  # ended on purpose: first, so that a slow final
             self.watchdog.end()        # write (the GUI thread waits) is not a failure
+        if status is None:
+            status = (SessionStatus.COMPLETED if self.recorder.runtime.ran_its_course
+                      else SessionStatus.INTERRUPTED)
         try:
             self.recorder.stop(status)
         finally:
@@ -141,16 +152,21 @@ class DashboardSession:
 
 
 def _quit_on_signals(app: QApplication, session: DashboardSession) -> None:
-    """SIGINT (Ctrl+C) ends the session as completed, SIGTERM as interrupted, as the CLI
-    does. Python runs signal handlers only between bytecodes, so a timer keeps it looking."""
+    """SIGINT (Ctrl+C) and SIGTERM stop the recording and quit; the session stays
+    `interrupted` (only the discharge completes it), to be resumed at the next start.
+    Python runs signal handlers only between bytecodes, so a timer keeps it looking."""
     if threading.current_thread() is not threading.main_thread():
         return
 
-    def on_signal(signum: int, _frame: object) -> None:
-        status = (SessionStatus.INTERRUPTED if signum == signal.SIGTERM
-                  else SessionStatus.COMPLETED)
-        session.stop(status)
+    def shut_down(signum: int) -> None:
+        session.stop(SessionStatus.INTERRUPTED)
+        print(f"vigil: {signal.Signals(signum).name}: session "
+              f"{session.recorder.session_id} left interrupted (resume it at the next start)",
+              file=sys.stderr, flush=True)
         app.quit()
+
+    def on_signal(signum: int, _frame: object) -> None:  # the work: in the event loop
+        QTimer.singleShot(0, lambda: shut_down(signum))
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
@@ -161,14 +177,15 @@ def _quit_on_signals(app: QApplication, session: DashboardSession) -> None:
 
 def choose_plan(store: SessionStore, plan: RecordingPlan, parent: QWidget | None = None
                 ) -> RecordingPlan | None:
-    """The session lifecycle's start: resume a crash-interrupted session if the nurse
-    wants, else the new-session dialog (pre-filled from `plan`). None: cancelled."""
-    interrupted = resumable_session(store)
-    if interrupted is not None and ask_resume(interrupted, parent):
-        return resume_plan(store, interrupted.id, plan.duration_s)
-    dialog = NewSessionDialog(NewSessionForm.for_specs(plan.specs, plan.preset,
-                                                       plan.patient.identifier),
-                              plan.duration_s, parent)
+    """The session lifecycle's start: offer each interrupted session (newest first) for
+    resuming; if the nurse declines them all (they stay interrupted), the new-session
+    dialog (pre-filled from `plan`). None: cancelled."""
+    offered = resumable_sessions(store)
+    for i, interrupted in enumerate(offered):
+        if ask_resume(interrupted, parent, last=i == len(offered) - 1):
+            return resume_plan(store, interrupted.id, plan.duration_s)
+    dialog = NewSessionDialog(NewSessionForm.for_plan(plan), plan.duration_s, parent)
+    place_clear_of_numerics(dialog, parent)
     if dialog.exec() != QDialog.DialogCode.Accepted:
         return None
     return with_speed(dialog.plan, plan.speed)
@@ -182,6 +199,24 @@ def with_speed(plan: RecordingPlan | None, speed: float | None) -> RecordingPlan
     return replace(plan, speed=speed)
 
 
+def unattended_plan(store: SessionStore, plan: RecordingPlan) -> tuple[RecordingPlan, str]:
+    """`--no-dialog`: the newest session interrupted within the resume window, resumed
+    without asking, else `plan`; with what to tell the nurse ("" for a new session)."""
+    interrupted = resumable_session(store)
+    if interrupted is None:
+        return plan, ""
+    end = interrupted.end_wall if interrupted.end_wall is not None else interrupted.start_wall
+    ago = max(0, round((time.time() - end) / 60))
+    stopped = time.strftime("%H:%M", time.localtime(end))
+    try:
+        resumed = resume_plan(store, interrupted.id, plan.duration_s)
+    except SpecError as e:  # its devices cannot be set up again: a new session, said why
+        return plan, (f"Session {interrupted.id} (interrupted at {stopped}) cannot be "
+                      f"resumed: {e}; a new session was started")
+    return resumed, (f"Resumed session {interrupted.id} without asking (--no-dialog): it "
+                     f"stopped unexpectedly at {stopped}, {ago} min ago")
+
+
 def run_dashboard(store_path: Path, plan: RecordingPlan, kiosk: bool = False,
                   alarm_factory: AlarmFactory | None = None,
                   audio: Callable[[], AudioOutput] | None = None,
@@ -193,13 +228,20 @@ def run_dashboard(store_path: Path, plan: RecordingPlan, kiosk: bool = False,
     app.setApplicationName("Vigil")
     app.setOrganizationName("Vigil")
     with SessionStore(store_path) as store:
-        first = choose_plan(store, plan) if dialog else plan
+        notice = ""
+        if dialog:
+            first = choose_plan(store, plan)
+        else:
+            first, notice = unattended_plan(store, plan)
+            if notice:
+                print(f"vigil: {notice}", file=sys.stderr, flush=True)
         if first is None:
             return 0
         output = audio() if audio is not None else default_output()
         sessions: list[DashboardSession] = []
 
-        def open_session(this_plan: RecordingPlan, previous: DashboardWindow | None) -> None:
+        def open_session(this_plan: RecordingPlan, previous: DashboardWindow | None,
+                         notice: str = "") -> None:
             session = DashboardSession(store, this_plan, alarm_factory)
             sessions.append(session)
             if watchdog is not None:  # before the session starts: both threads beat to it
@@ -209,6 +251,8 @@ def run_dashboard(store_path: Path, plan: RecordingPlan, kiosk: bool = False,
             window = DashboardWindow(session.sources(), output, kiosk=kiosk)
             session.gui_beats(window)
             lifecycle = SessionLifecycle(window, session)
+            if notice:
+                lifecycle.announce(notice)
 
             def next_session() -> None:
                 following = choose_plan(store, plan, window)
@@ -218,17 +262,17 @@ def run_dashboard(store_path: Path, plan: RecordingPlan, kiosk: bool = False,
             lifecycle.newSessionRequested.connect(next_session)
             app.aboutToQuit.connect(session.stop)
             window.closing.connect(session.stop)
-            _quit_on_signals(app, session)
-            verb = "resuming" if this_plan.resume_session_id is not None else "recording"
-            print(f"vigil: {verb} session {session.recorder.session_id} to {store.path}",
-                  file=sys.stderr, flush=True)
             session.start()
             window.show_for_session()
             window.start()
+            _quit_on_signals(app, session)  # once it records: a signal always finds it running
+            verb = "resuming" if this_plan.resume_session_id is not None else "recording"
+            print(f"vigil: {verb} session {session.recorder.session_id} to {store.path}",
+                  file=sys.stderr, flush=True)
             if previous is not None:
                 previous.close()
 
-        open_session(first, None)
+        open_session(first, None, notice)
         try:
             return app.exec()
         finally:

@@ -166,7 +166,7 @@ class SessionBrowser(QMainWindow):
     def _actions(self) -> None:
         for text, keys, slot in (("Open", ["Return", "Enter"], self.open_selected),
                                  ("Refresh", ["F5"], self.refresh),
-                                 ("Close", ["Ctrl+W"], self.close)):
+                                 ("Close", ["Escape", "Ctrl+W"], self.close)):
             action = QAction(text, self)
             action.setShortcuts([QKeySequence(k) for k in keys])
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QPoint, QRect, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QGridLayout,
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -34,6 +35,7 @@ from alarms.model import AlarmKind, AlarmSnapshot, AlarmState, Priority
 from monitor.buffers import PlethRing, SessionTrends
 from monitor.live import LiveState
 from monitor.messages import DeviceState, DeviceStatus
+from monitor.session import phase_at
 from monitor.vitals import VITALS
 from ui.audio import AlarmAudio, AudioOutput
 from ui.banner import AlarmBanner, TechnicalStrip
@@ -42,6 +44,7 @@ from ui.devices_panel import ClickableLabel, DeviceControl, DevicesPanel
 from ui.entries import EntryPanel
 from ui.flash import FlashClock
 from ui.limits_dialog import LimitEditor, LimitsDialog
+from ui.placement import place_clear_of_numerics
 from ui.pleth import PlethView
 from ui.readouts import clock_text, continuous_tile, latched_mark, nibp_tile
 from ui.sources import EntrySink, LimitSource
@@ -77,6 +80,8 @@ class DashboardSources:
     limit_editor: LimitEditor | None = None  # the alarm-limits dialog (Ctrl+L)
     entries: EntrySink | None = None  # the timeline's entry API (ui/entries.py)
     store_path: Path | None = None  # the session browser (Ctrl+O) reads it, read-only
+    session_id: int | None = None  # the header: the session number
+    patient: str | None = None  # and the patient as entered (id or initials); on screen only
 
 
 class DashboardWindow(QMainWindow):
@@ -93,9 +98,13 @@ class DashboardWindow(QMainWindow):
         self.kiosk = kiosk
         self.snapshot: AlarmSnapshot | None = None
         self.device_states: dict[str, DeviceState] = {}
+        self.device_details: dict[str, str] = {}  # why a device is not streaming
         self.devices_panel: DevicesPanel | None = None  # opened on demand (Ctrl+D)
         self.limits_dialog: LimitsDialog | None = None  # (Ctrl+L)
         self.ended = False  # the recording has ended (session_ended): nothing updates
+        # Asked before the window closes (ui/lifecycle.py: quitting while recording); False
+        # keeps the window open.
+        self.confirm_close: Callable[[], bool] | None = None
         self.setWindowTitle("Vigil")
         self.setStyleSheet(STYLESHEET)
         self.flash = FlashClock(monotonic, self)
@@ -128,19 +137,28 @@ class DashboardWindow(QMainWindow):
         outer.setSpacing(8)
 
         header = QHBoxLayout()
-        self.session_label = QLabel("Session 0:00", objectName="header")
+        self.patient_label = QLabel(s.patient or "No patient id", objectName="patient")
+        self.patient_label.setToolTip("the patient as entered in the new-session form")
+        number = f"Session {s.session_id}" if s.session_id is not None else "Session"
+        self.session_label = QLabel(f"{number}  0:00", objectName="header")
         self.dose_label = QLabel("", objectName="dose")
         self.audio_label = QLabel("", objectName="audio")
         self.device_label = ClickableLabel("", objectName="headerDim")  # tap: devices panel
         self.device_label.clicked.connect(self.open_devices)
         self.clock_label = QLabel("", objectName="header")
+        header.addWidget(self.patient_label)
+        header.addSpacing(20)
         header.addWidget(self.session_label)
         header.addSpacing(30)
         header.addWidget(self.dose_label)
-        header.addStretch(1)
-        header.addWidget(self.audio_label)
+        # The devices take the room left, right-aligned: a long reason (`masimo: no device
+        # at /dev/serial/by-id/...`) never widens the window past a 1366 px screen (the
+        # full text is in its tip).
+        self.device_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.device_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        header.addWidget(self.device_label, 1)
         header.addSpacing(24)
-        header.addWidget(self.device_label)
+        header.addWidget(self.audio_label)
         header.addSpacing(24)
         header.addWidget(self.clock_label)
         outer.addLayout(header)
@@ -271,6 +289,9 @@ class DashboardWindow(QMainWindow):
         self.settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.confirm_close is not None and not self.confirm_close():
+            event.ignore()  # the nurse kept the session recording
+            return
         self.save_layout()
         self._timer.stop()
         self.pleth.stop()
@@ -280,6 +301,17 @@ class DashboardWindow(QMainWindow):
         self.flash.set_running(False)
         self.closing.emit()
         super().closeEvent(event)
+
+    def clear_area(self, include_pleth: bool = False) -> QRect:
+        """Where a dialog may open (global coordinates; ui/placement.py): the trend and the
+        timeline, under the header, the banner and the tiles (and the pleth, unless
+        `include_pleth`), the window's width."""
+        top_widget = self.pleth if include_pleth else self.follow_button  # the trend's bar
+        top = top_widget.mapToGlobal(QPoint(0, 0)).y()
+        frame = self.centralWidget()
+        left = frame.mapToGlobal(QPoint(0, 0))
+        bottom = left.y() + frame.height()
+        return QRect(left.x(), top, frame.width(), max(0, bottom - top))
 
     def toggle_full_screen(self) -> None:
         if self.kiosk:
@@ -331,6 +363,7 @@ class DashboardWindow(QMainWindow):
             panel = self.devices_panel = DevicesPanel(s.devices, s.live, s.bridge, s.now_s,
                                                       USER, self)
             panel.deviceRemoved.connect(self._on_device_removed)
+            place_clear_of_numerics(panel, self)
         panel.show()
         panel.activateWindow()
 
@@ -345,6 +378,7 @@ class DashboardWindow(QMainWindow):
         if self.limits_dialog is not None:
             self.limits_dialog.close()  # one at a time, re-read from the limits in force
         self.limits_dialog = LimitsDialog(self.sources.limit_editor, USER, self)
+        place_clear_of_numerics(self.limits_dialog, self)
         self.limits_dialog.show()
         self.limits_dialog.activateWindow()
     def open_browser(self) -> None:
@@ -359,6 +393,7 @@ class DashboardWindow(QMainWindow):
             browser = SessionBrowser(self.sources.store_path, parent=self)
             self.closing.connect(browser.close)
             self.browser = browser
+            place_clear_of_numerics(browser, self)
         else:
             browser.refresh()
         browser.show()
@@ -384,6 +419,7 @@ class DashboardWindow(QMainWindow):
     def _on_device(self, msg: object) -> None:
         if isinstance(msg, DeviceStatus):
             self.device_states[msg.source] = msg.state
+            self.device_details[msg.source] = msg.detail
             self._update_header()
 
     def _on_timeline(self, _msg: object) -> None:
@@ -450,23 +486,32 @@ class DashboardWindow(QMainWindow):
             return
         s = self.sources
         now = s.now_s()
-        self._set_text(self.session_label, f"Session {clock_text(now)}")
+        number = f"Session {s.session_id}" if s.session_id is not None else "Session"
+        self._set_text(self.session_label, f"{number}  {clock_text(now)}")
         dose = s.trends.dose_start_s()
         if dose is None:
             self._set_text(self.dose_label, "Baseline  ·  no dose yet")
         else:
-            phase = next((p.name for p in reversed(s.trends.phases(now))
-                          if p.start_s <= now), "")
+            phase = phase_at(s.trends.phases(now), now, s.trends.dose_running())
             self._set_text(self.dose_label, f"Dose +{clock_text(now - dose)}  ·  {phase.upper()}")
         self._set_text(self.clock_label, time.strftime("%H:%M", time.localtime(s.wall_of(now))))
         battery = s.live.battery() if self.device_states else {}
-        devices = "  ".join(f"{src}: {state}" + (f" {battery[src]:.0f} %" if src in battery
-                                                  else "")
+        devices = "  ".join(self._device_text(src, state, battery.get(src))
                             for src, state in self.device_states.items())
         bad = any(st is not DeviceState.STREAMING for st in self.device_states.values())
         self._set_text(self.device_label, devices,
                        f"color: {ALARM_COLOURS[Priority.MEDIUM].name()};" if bad else "")
+        if self.device_label.toolTip() != devices:
+            self.device_label.setToolTip(devices)
         self._update_audio_state(now)
+
+    def _device_text(self, source: str, state: DeviceState, battery: float | None) -> str:
+        """`sim: streaming 80 %`; a device that is not streaming says why (the driver's
+        reason names the port: `masimo: no device at /dev/ttyUSB9`)."""
+        detail = self.device_details.get(source, "")
+        if state is not DeviceState.STREAMING and detail:
+            return detail if detail.startswith(f"{source}:") else f"{source}: {detail}"
+        return f"{source}: {state}" + (f" {battery:.0f} %" if battery is not None else "")
 
     def _update_audio_state(self, now: float) -> None:
         snap = self.snapshot

@@ -73,6 +73,7 @@ from monitor.session import (
 )
 from monitor.store import StoreError
 from ui.bridge import Bridge
+from ui.placement import place_clear_of_numerics
 from ui.readouts import clock_text
 from ui.sources import EntrySink
 from ui.theme import PANEL, TEXT, TEXT_DIM
@@ -760,7 +761,9 @@ class EntryPanel(QWidget):
             self.propose(*rating("cadss6", None, dialog.items()), t)
 
     def _run(self, dialog: QDialog) -> bool:
-        """Runs a modal dialog; afterwards the window has the keys again."""
+        """Runs a modal dialog (clear of the numerics); afterwards the window has the keys
+        again."""
+        place_clear_of_numerics(dialog, self.window())
         accepted = dialog.exec() == QDialog.DialogCode.Accepted
         dialog.deleteLater()
         self.window().activateWindow()

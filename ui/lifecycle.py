@@ -15,11 +15,20 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDialog, QLabel, QPushButton, QSizePolicy, QWidget
 
+from alarms.model import Priority
 from monitor.live import Freshness, Snapshot
-from monitor.session import EntryKind, SessionStatus
+from monitor.session import EntryKind, Route, SessionStatus
 from monitor.vitals import NIBP_KEYS, VITALS
 from ui.dashboard import USER, DashboardWindow
-from ui.session_dialogs import DischargeContext, DischargeDialog, confirm_end
+from ui.placement import place_clear_of_numerics
+from ui.session_dialogs import (
+    DischargeContext,
+    DischargeDialog,
+    QuitChoice,
+    confirm_end,
+    confirm_quit,
+)
+from ui.theme import ALARM_COLOURS
 
 if TYPE_CHECKING:
     from ui.app import DashboardSession
@@ -72,13 +81,16 @@ class SessionLifecycle(QObject):
     def __init__(self, window: DashboardWindow, session: DashboardSession,
                  author: str = USER,
                  confirm: Callable[[QWidget], bool] = confirm_end,
-                 run_dialog: Callable[[QDialog], int] = QDialog.exec) -> None:
+                 run_dialog: Callable[[QDialog], int] = QDialog.exec,
+                 ask_quit: Callable[[int, QWidget], str] = confirm_quit) -> None:
         super().__init__(window)
         self.window = window
         self.session = session
         self.author = author
         self._confirm = confirm
         self._run = run_dialog
+        self._ask_quit = ask_quit
+        window.confirm_close = self.may_close
         self.last_baseline: dict[str, float] | None = None
         self.status = QLabel("", objectName="headerDim")
         # The status never widens the window (1366 px screens): it takes the room left.
@@ -118,6 +130,26 @@ class SessionLifecycle(QObject):
     def is_ended(self) -> bool:
         return self.session.recorder.finished
 
+    def announce(self, text: str) -> None:
+        """A notice for the nurse beside the lifecycle buttons (e.g. resumed unasked)."""
+        self.status.setText(text)
+        self.status.setToolTip(text)
+        self.status.setStyleSheet(f"color: {ALARM_COLOURS[Priority.MEDIUM].name()};")
+
+    def may_close(self) -> bool:
+        """Asked before the window closes (Ctrl+Q, the window's close button): while the
+        session records, the nurse confirms; quitting leaves it `interrupted`, never
+        completed. False: the window stays open."""
+        if self.is_ended:
+            return True
+        choice = self._ask_quit(self.session.recorder.session_id, self.window)
+        if choice == QuitChoice.QUIT:
+            self.session.stop(SessionStatus.INTERRUPTED)
+            return True
+        if choice == QuitChoice.END:
+            self.end_session()
+        return False  # kept recording, or ended: the window stays (New session next)
+
     # -- baseline ------------------------------------------------------------------------
 
     def capture_baseline(self) -> int | None:
@@ -156,8 +188,12 @@ class SessionLifecycle(QObject):
                 text += (f"; pre-dose {before[0]:.0f}/{before[1]:.0f}: systolic "
                          f"{_pct(sbp.value, before[0])}, diastolic {_pct(dbp.value, before[1])}")
             hints["circulation"] = hints["vitals"] = text
-        return DischargeContext(rec.clock.wall0, now, self.session.trends.dose_start_s(),
-                                rec.plan.preset, hints)
+        trends = self.session.trends
+        # Only an infusion has a stop to wait for (IM, sublingual, a spray are given at once).
+        infusion = (rec.plan.protocol.route or Route.IV) is Route.IV
+        return DischargeContext(rec.clock.wall0, now, trends.dose_start_s(),
+                                rec.plan.preset, hints, trends.phases(now),
+                                infusion and trends.dose_running())
 
     def _pre_dose_bp(self) -> tuple[float, float] | None:
         dose = self.session.trends.dose_start_s()
@@ -175,6 +211,7 @@ class SessionLifecycle(QObject):
         if self.is_ended or not self._confirm(self.window):
             return False
         dialog = DischargeDialog(self.discharge_context(), self.window)
+        place_clear_of_numerics(dialog, self.window)
         if self._run(dialog) != QDialog.DialogCode.Accepted or dialog.data is None:
             return False
         self.record_discharge(dialog.data)

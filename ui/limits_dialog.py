@@ -40,6 +40,37 @@ LIMIT_COL = 3
 WARN = ALARM_COLOURS[Priority.MEDIUM]
 
 
+# Where each limit comes from, in a clinician's words (the preset's own `source` is the
+# developer's reference and stays in alarms/presets.py).
+CLINIC_DEFAULT = "Clinic default set by Vigil; no published threshold. Adjust to your protocol."
+LIMIT_SOURCES = {
+    "spo2-low": "Usual monitor alarm (90 %). The 15 s delay avoids most false alarms from "
+                "brief dips.",
+    "spo2-critical": "Immediate alarm for a deep desaturation (room-air outpatients); "
+                     "clinic default.",
+    "hr-high": "Common ketamine-clinic trigger for a fast heart rate.",
+    "pr-high": "Common ketamine-clinic trigger for a fast pulse (when there is no ECG).",
+    "hr-low": "Clinic default for a slow heart rate; not a published threshold.",
+    "pr-low": "Clinic default for a slow pulse (when there is no ECG); not published.",
+    "rr-low": "Clinic default for slowed breathing; no published threshold.",
+    "rr-high": CLINIC_DEFAULT,
+    "sbp-high": "Common ketamine-clinic trigger: 180/110 mmHg. Judged on each reading.",
+    "dbp-high": "Common ketamine-clinic trigger: 180/110 mmHg. Judged on each reading.",
+    "sbp-very-high": "One reading of 200/120 mmHg or more: act at once (clinic practice).",
+    "dbp-very-high": "One reading of 200/120 mmHg or more: act at once (clinic practice).",
+    "sbp-low": "Clinic default for low blood pressure; no published threshold.",
+}
+
+
+def clinical_source(rule: LimitRule) -> str:
+    """Where `rule`'s value comes from, as the dialog shows it to a nurse or doctor."""
+    if rule.id in LIMIT_SOURCES:
+        return LIMIT_SOURCES[rule.id]
+    if rule.source.startswith("published"):
+        return "Published guidance (see the clinic's protocol)."
+    return CLINIC_DEFAULT
+
+
 class LimitEngine(Protocol):
     """What the dialog reads of the alarm engine (immutable tuples, safe from any thread)."""
 
@@ -84,7 +115,9 @@ class LimitsDialog(QDialog):
         self._build()
 
     def _build(self) -> None:
-        self.setMinimumSize(1500, 760)
+        # Fits over the dashboard's trend and timeline (ui/placement.py): the table scrolls.
+        self.setMinimumSize(1100, 420)
+        self.resize(1700, 760)
         outer = QVBoxLayout(self)
         outer.setSpacing(10)
         outer.addWidget(QLabel("Alarm limits for this session", objectName="header"))
@@ -136,7 +169,8 @@ class LimitsDialog(QDialog):
         delay = "at once" if rule.delay_s == 0 else f"{rule.delay_s:g} s"
         texts = (v.label, rule.condition, str(rule.op),
                  None, "" if preset is None else f"{v.format(preset)} {v.unit}",
-                 f"{rule.priority.asterisks} {rule.priority.name.lower()}", delay, rule.source)
+                 f"{rule.priority.asterisks} {rule.priority.name.lower()}", delay,
+                 clinical_source(rule))
         for col, text in enumerate(texts):
             if text is None:
                 continue

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QDateTime
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QCheckBox,
     QComboBox,
     QDateTimeEdit,
     QDialog,
@@ -35,20 +36,34 @@ from alarms.presets import DEFAULT_PRESET, PRESET_NAMES, PRESETS
 from devices.base import SpecError
 from devices.spec import DeviceSpec, is_simulated, parse_spec
 from monitor.discharge import (
+    EARLY_DISCHARGE_KEY,
     SCALES,
     Scale,
     entry_data,
     meets_criterion,
-    monitoring_shortfall_s,
+    unmet_before_discharge,
 )
 from monitor.recorder import RecordingPlan
-from monitor.session import DoseProtocol, Patient, Route, Session
+from monitor.session import (
+    SIM_PATIENT,
+    SIM_PROTOCOL,
+    DoseProtocol,
+    Patient,
+    Phase,
+    Route,
+    Session,
+)
+from ui.placement import place_clear_of_numerics
 from ui.theme import ALARM_COLOURS, BACKGROUND, STYLESHEET, TEXT, TEXT_DIM
 
 CHOSEN = "#4aa3ff"  # a chosen answer: blue, a colour no alarm priority uses
 CHOSEN_BG = "#1d3047"
 DIALOG_STYLE = STYLESHEET + f"""
-QDialog QLabel, QRadioButton, QLineEdit, QComboBox, QDateTimeEdit {{ font-size: 18px; }}
+QDialog QLabel, QRadioButton, QCheckBox, QLineEdit, QComboBox, QDateTimeEdit {{ font-size: 18px; }}
+QCheckBox {{ font-weight: bold; color: #ffd24a; }}
+QCheckBox::indicator {{ width: 18px; height: 18px; border: 2px solid #ffd24a;
+    background: {BACKGROUND.name()}; }}
+QCheckBox::indicator:checked {{ background: {CHOSEN}; border-color: {TEXT.name()}; }}
 QLineEdit, QComboBox, QDateTimeEdit {{ padding: 4px; border: 1px solid {TEXT_DIM.name()}; }}
 QLabel#title {{ font-size: 26px; font-weight: bold; }}
 QLabel#hint {{ font-size: 16px; color: {TEXT_DIM.name()}; }}
@@ -94,9 +109,25 @@ class NewSessionForm:
         real device, no patient is assumed."""
         devices = " ".join(s.text for s in specs) or "sim"
         if specs and all(is_simulated(s) for s in specs):
-            return cls(patient or "SIM-DEMO", "70", "ketamine", Route.IV, "35", "40", "",
+            p, d = SIM_PATIENT, SIM_PROTOCOL
+            return cls(patient or p.identifier or "", _text(p.weight_kg), d.drug or "",
+                       d.route or Route.IV, _text(d.dose_mg), _text(d.infusion_min), "",
                        preset or DEFAULT_PRESET, devices)
         return cls(patient=patient or "", preset=preset or DEFAULT_PRESET, devices=devices)
+
+    @classmethod
+    def for_plan(cls, plan: RecordingPlan) -> NewSessionForm:
+        """`for_specs`, with what the command line gave (--weight, --drug, ...) in place."""
+        form = cls.for_specs(plan.specs, plan.preset, plan.patient.identifier)
+        p, d = plan.patient, plan.protocol
+        given = {"weight_kg": _text(p.weight_kg), "drug": d.drug or "",
+                 "route": d.route, "dose_mg": _text(d.dose_mg),
+                 "infusion_min": _text(d.infusion_min), "lot": d.lot or ""}
+        return replace(form, **{k: v for k, v in given.items() if v})
+
+
+def _text(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
 
 
 class FormError(ValueError):
@@ -274,6 +305,16 @@ class DischargeContext:
     dose_start_s: float | None
     preset: str | None
     hints: Mapping[str, str]  # item key -> measured context, e.g. "SpO2 now 97 %"
+    phases: tuple[Phase, ...] = ()  # the session's phases now (dosing, peak, ...)
+    dose_running: bool = False  # an infusion started and no Dose stop yet
+
+    def unmet(self) -> list[str]:
+        """What is not yet met for a discharge now (monitor/discharge.py)."""
+        p = PRESETS.get(self.preset or DEFAULT_PRESET)
+        rule = p.min_monitoring if p is not None else None
+        return unmet_before_discharge(self.preset or DEFAULT_PRESET,
+                                      rule.min_s if rule else None, self.dose_start_s,
+                                      self.phases, self.dose_running, self.now_s)
 
 
 class DischargeDialog(QDialog):
@@ -320,11 +361,19 @@ class DischargeDialog(QDialog):
         ready_row.addWidget(QLabel("(clinically ready; default now)", objectName="hint"))
         ready_row.addStretch(1)
         outer.addLayout(ready_row)
-        self.warning = QLabel(self._shortfall_text(), objectName="warning")
+        self.unmet = ctx.unmet()
+        self.warning = QLabel(self._unmet_text(), objectName="warning")
         self.warning.setWordWrap(True)
-        self.warning.setVisible(bool(self.warning.text()))
+        self.warning.setVisible(bool(self.unmet))
         outer.addWidget(self.warning)
+        # An early discharge needs the nurse's explicit confirmation, stored with it.
+        self.confirm_early = QCheckBox("Discharge early: I confirm, although the above is "
+                                       "not yet met")
+        self.confirm_early.setVisible(bool(self.unmet))
+        self.confirm_early.toggled.connect(lambda _on: self.error.setText(""))
+        outer.addWidget(self.confirm_early)
         self.error = QLabel("", objectName="error")
+        self.error.setWordWrap(True)
         outer.addWidget(self.error)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
@@ -393,18 +442,11 @@ class DischargeDialog(QDialog):
         colour = "#7bd88f" if ok else ALARM_COLOURS[Priority.HIGH].name()
         self.total.setStyleSheet(f"color: {colour};")
 
-    def _shortfall_text(self) -> str:
-        p = PRESETS.get(self.ctx.preset or DEFAULT_PRESET)
-        rule = p.min_monitoring if p is not None else None
-        short = monitoring_shortfall_s(rule.min_s if rule else None, self.ctx.dose_start_s,
-                                       self.ctx.now_s)
-        if rule is None or short is None:
+    def _unmet_text(self) -> str:
+        if not self.unmet:
             return ""
-        since = ("no dose start recorded" if self.ctx.dose_start_s is None else
-                 f"{hours_text(self.ctx.now_s - self.ctx.dose_start_s)} since the dose start")
-        return (f"Under the {hours_text(rule.min_s)} minimum monitoring of "
-                f"{self.ctx.preset}: {since} ({hours_text(short)} to go). The discharge can "
-                "still be recorded; an advisory is logged.")
+        return ("Not yet met: " + "; ".join(self.unmet) + ". Discharging now needs your "
+                "confirmation; it is recorded with the discharge and printed on the report.")
 
     def ready_t_s(self) -> float:
         return float(self.ready.dateTime().toSecsSinceEpoch()) - self.ctx.wall0
@@ -415,8 +457,14 @@ class DischargeDialog(QDialog):
         if missing:
             self.error.setText(f"Not scored: {', '.join(missing)}")
             return
+        if self.unmet and not self.confirm_early.isChecked():
+            self.error.setText("Early discharge: tick the confirmation above (not yet met: "
+                               f"{'; '.join(self.unmet)})")
+            return
         ready = min(max(0.0, self.ready_t_s()), self.ctx.now_s)
         self.data = entry_data(scale, answers, round(ready, 1))
+        if self.unmet:
+            self.data[EARLY_DISCHARGE_KEY] = "; ".join(self.unmet)
         self.error.setText("")
         super().accept()
 
@@ -434,16 +482,21 @@ def resume_text(session: Session, now_wall: float | None = None) -> str:
 
 
 def ask_resume(session: Session, parent: QWidget | None = None,
-               run: Callable[[QMessageBox], object] = QMessageBox.exec) -> bool:
-    """Asks whether to resume `session` (a crash interrupted it); True: resume it."""
+               run: Callable[[QMessageBox], object] = QMessageBox.exec,
+               last: bool = True) -> bool:
+    """Asks whether to resume `session` (a crash interrupted it); True: resume it. Declined,
+    it stays interrupted (offered again at the next start, for 4 h). `last`: no other
+    interrupted session is offered after it (the other button starts a new session)."""
     box = QMessageBox(parent)
     box.setStyleSheet(DIALOG_STYLE)
     box.setWindowTitle("Vigil: resume session?")
     box.setIcon(QMessageBox.Icon.Question)
     box.setText(resume_text(session))
     resume = box.addButton("Resume session", QMessageBox.ButtonRole.AcceptRole)
-    box.addButton("New session", QMessageBox.ButtonRole.RejectRole)
+    box.addButton("New session" if last else "Not this one",
+                  QMessageBox.ButtonRole.RejectRole)
     box.setDefaultButton(resume)
+    place_clear_of_numerics(box, parent)
     run(box)
     return box.clickedButton() is resume
 
@@ -460,5 +513,35 @@ def confirm_end(parent: QWidget | None = None,
     end = box.addButton("End session", QMessageBox.ButtonRole.AcceptRole)
     keep = box.addButton("Keep recording", QMessageBox.ButtonRole.RejectRole)
     box.setDefaultButton(keep)
+    place_clear_of_numerics(box, parent)
     run(box)
     return box.clickedButton() is end
+
+
+class QuitChoice:
+    KEEP = "keep"  # keep recording, the window stays
+    END = "end"  # end the session (confirm, discharge) first
+    QUIT = "quit"  # quit now: the session stays interrupted, to be resumed
+
+
+def confirm_quit(session_id: int, parent: QWidget | None = None,
+                 run: Callable[[QMessageBox], object] = QMessageBox.exec) -> str:
+    """Asks before quitting while the session records (a `QuitChoice`); keeping it
+    recording is the default, so a stray Ctrl+Q or Enter ends nothing."""
+    box = QMessageBox(parent)
+    box.setStyleSheet(DIALOG_STYLE)
+    box.setWindowTitle("Vigil: quit?")
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setText(f"Session {session_id} is still recording.\n\nQuit without ending it? The "
+                "session stays interrupted (not completed) and is offered for resuming at "
+                "the next start. To end it, record the discharge (Ctrl+End).")
+    keep = box.addButton("Keep recording", QMessageBox.ButtonRole.RejectRole)
+    end = box.addButton("End session...", QMessageBox.ButtonRole.ActionRole)
+    quit_ = box.addButton("Quit, leave it interrupted", QMessageBox.ButtonRole.DestructiveRole)
+    box.setDefaultButton(keep)
+    box.setEscapeButton(keep)
+    place_clear_of_numerics(box, parent)
+    run(box)
+    clicked = box.clickedButton()
+    return (QuitChoice.QUIT if clicked is quit_ else QuitChoice.END if clicked is end
+            else QuitChoice.KEEP)

@@ -117,6 +117,7 @@ QPushButton:hover {{ border-color: {TEXT_DIM.name()}; }}
 QPushButton:pressed {{ background: {BORDER.name()}; }}
 QPushButton:checked {{ border-color: {TEXT.name()}; }}
 QLabel#header {{ font-size: 24px; color: {TEXT.name()}; }}
+QLabel#patient {{ font-size: 30px; font-weight: bold; color: {TEXT.name()}; }}
 QLabel#headerDim {{ font-size: 20px; color: {TEXT_DIM.name()}; }}
 QLabel#dose {{ font-size: 34px; font-weight: bold; color: {TEXT.name()}; }}
 QLabel#audio {{ font-size: 22px; font-weight: bold; }}

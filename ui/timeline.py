@@ -46,7 +46,7 @@ LANE_COLOURS: tuple[QColor, ...] = (
     QColor("#aed581"), QColor("#b0bec5"))
 CHECKPOINT = QColor("#cfd8dc")
 MISSING = QColor("#ff8a65")  # a checkpoint without its reading (advisory, not an alarm)
-LEFT_AXIS_PX = 54  # as the trend's, so the two plots' edges line up
+LANE_NAMES_PX = 112  # the timeline's: its lane names ("Interventions", 13 px bold)
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,7 +203,9 @@ class TimelineView(pg.GraphicsLayoutWidget):
             ax.setTextPen(pg.mkPen(TEXT_DIM))
             ax.setStyle(tickFont=text_font(15))
         left = plot.getAxis("left")
-        left.setWidth(LEFT_AXIS_PX)
+        # The lane names have their own column, left of the data: a mark never runs under
+        # one. The x axis still lines up with the trend's pixel for pixel (AlignedViewBox).
+        left.setWidth(LANE_NAMES_PX)
         left.setTicks([[(float(i), "") for i in range(len(LANES))]])
         plot.showGrid(x=False, y=False)
         for i in range(len(LANES) - 1):  # thin separators between lanes
@@ -211,10 +213,9 @@ class TimelineView(pg.GraphicsLayoutWidget):
             plot.addItem(sep, ignoreBounds=True)
         self.lane_labels: list[pg.TextItem] = []
         for i, (name, _) in enumerate(LANES):
-            label = pg.TextItem(name, color=LANE_COLOURS[i], anchor=(0, 0.5),
-                                fill=pg.mkBrush(QColor(11, 13, 16, 200)))
+            label = pg.TextItem(name, color=LANE_COLOURS[i], anchor=(0, 0.5))
             label.setFont(text_font(13, bold=True))
-            label.setParentItem(vb)
+            label.setParentItem(left)
             label.setZValue(20)
             self.lane_labels.append(label)
         vb.sigResized.connect(self._place_lane_labels)
@@ -230,8 +231,9 @@ class TimelineView(pg.GraphicsLayoutWidget):
 
     def _place_lane_labels(self, *_args: object) -> None:
         h = self.plot.getViewBox().height()
+        top = self.plot.getViewBox().mapToItem(self.plot.getAxis("left"), QPointF(0, 0)).y()
         for i, label in enumerate(self.lane_labels):
-            label.setPos(4, h * (i + 0.5) / len(LANES))
+            label.setPos(0, top + h * (i + 0.5) / len(LANES))
 
     # -- what it shows ------------------------------------------------------------------
 

@@ -42,3 +42,18 @@ def test_entries_reach_store_sinks_and_alarm_engine_once(db_path: Path) -> None:
         ("dose_start", eid, "nurse A"), ("sedation", eid + 1, "nurse A")]
     assert dict(marks[0].data) == {"drug": "ketamine", "dose_mg": 35.0}
     assert rec.alarms.dose_start_s == 0.5, "the alarm engine follows the corrected time"
+
+
+def test_a_dose_the_nurse_marks_is_not_marked_again_by_the_simulator(db_path: Path) -> None:
+    """The simulator's script doses at 3 s and stops at 3 s + 1 min; the nurse marked the
+    dose start at once: the simulator adds neither of its own."""
+    plan = RecordingPlan((parse_spec("sim:normal?dose=3"),), 200.0, None)
+    with SessionStore(db_path) as store:
+        rec = SessionRecorder(store, plan)
+        rec.add_entry(EntryKind.DOSE_START, {"drug": "ketamine"}, "nurse", t_s=0.0)
+        rec.start()
+        rec.wait()
+        timeline = store.timeline(rec.session_id)
+    assert [(e.kind, e.t_s, e.author) for e in timeline
+            if e.kind in (EntryKind.DOSE_START, EntryKind.DOSE_STOP)] == [
+        ("dose_start", 0.0, "nurse")]

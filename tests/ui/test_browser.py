@@ -352,7 +352,7 @@ def test_browse_command_opens_and_quits_on_sigterm(store):
 def test_browse_command_without_a_store_says_so(tmp_path):
     proc = subprocess.run(_vigil("browse", "--db", str(tmp_path / "none.sqlite3")), cwd=REPO,
                           capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 1
+    assert proc.returncode == 2  # a mistyped --db is a usage error
     assert "none.sqlite3: no session store there" in proc.stderr
     assert not (tmp_path / "none.sqlite3").exists()
 

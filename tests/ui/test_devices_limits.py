@@ -342,3 +342,27 @@ def test_header_shows_device_status_and_battery(rig, qtbot):
     rig.feed(DeviceStatus("ble", 0, 1, DeviceState.STREAMING), Battery("ble", 0, 1, 64.0))
     qtbot.waitUntil(lambda: rig.window.device_label.text() == "ble: streaming 64 %",
                     timeout=5000)
+
+
+def test_limits_dialog_says_each_source_in_a_clinicians_words(qtbot):
+    from alarms.presets import preset
+    from ui.limits_dialog import LimitEditor, LimitsDialog
+
+    rules = preset("iv-ketamine").limits
+
+    class Engine:
+        def limit_rules(self):
+            return rules
+
+    dialog = LimitsDialog(LimitEditor(Engine(), rules, lambda *_a: None), "nurse")
+    qtbot.addWidget(dialog)
+    source_col = dialog.table.columnCount() - 1
+    shown = {dialog.table.item(row, 0).text() + " " + dialog.table.item(row, 1).text():
+             dialog.table.item(row, source_col).text() for row in range(dialog.table.rowCount())}
+    assert shown["SpO2 SpO2 LOW"] == ("Usual monitor alarm (90 %). The 15 s delay avoids most "
+                                      "false alarms from brief dips.")
+    assert shown["NIBP sys NIBP SYS HIGH"] == ("Common ketamine-clinic trigger: 180/110 mmHg. "
+                                               "Judged on each reading.")
+    notes = [(k, v) for k, v in shown.items()
+             if any(dev in v for dev in ("design choice", "clinical.md", "§", "unverified"))]
+    assert len(shown) == 13 and notes == []

@@ -7,7 +7,8 @@ from pathlib import Path
 from types import MappingProxyType
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, QTimer
+import pytest
+from PySide6.QtCore import QPoint, QRect, QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 from ui_fakes import FakeAudioOutput
 
@@ -20,7 +21,7 @@ from monitor.store import SessionStore
 from ui.app import DashboardSession, choose_plan
 from ui.dashboard import DashboardWindow
 from ui.lifecycle import SessionLifecycle, baseline_data
-from ui.session_dialogs import DischargeDialog
+from ui.session_dialogs import DischargeDialog, QuitChoice
 
 
 class Opened:
@@ -33,6 +34,7 @@ class Opened:
         self.window = DashboardWindow(self.session.sources(), FakeAudioOutput(), settings)
         qtbot.addWidget(self.window)
         self.window.closing.connect(self.session.stop)
+        lifecycle.setdefault("ask_quit", lambda *_: QuitChoice.QUIT)
         self.lifecycle = SessionLifecycle(self.window, self.session, **lifecycle)
         self.session.start()
         self.window.resize(1920, 1080)
@@ -77,6 +79,7 @@ def test_b_records_a_baseline_and_ending_records_the_discharge(qtbot, tmp_path: 
         assert "SpO2 now" in dialog.ctx.hints["spo2"]
         for item in ALDRETE.items:
             dialog.set_answer(item.key, 2)
+        dialog.confirm_early.click()  # early: the nurse confirms
         dialog.accept()
         return dialog.result()
 
@@ -89,7 +92,7 @@ def test_b_records_a_baseline_and_ending_records_the_discharge(qtbot, tmp_path: 
             qtbot.keyClick(o.window, Qt.Key.Key_B)
             qtbot.waitUntil(lambda: o.lifecycle.last_baseline is not None, timeout=2000)
             assert o.lifecycle.status.text().startswith("Baseline ")
-            o.window.close()  # not yet: the session was still recording
+            o.window.close()  # quit without ending: the session stays interrupted
             o = Opened(qtbot, tmp_path, store, plan, confirm=confirm,
                        run_dialog=fill_discharge)
             qtbot.waitUntil(lambda: o.window.tiles["hr"].content.live, timeout=5000)
@@ -114,6 +117,7 @@ def test_b_records_a_baseline_and_ending_records_the_discharge(qtbot, tmp_path: 
     assert set(baseline.data) <= {"hr", "pr", "spo2", "rr"} and "hr" in baseline.data
     assert 30 <= baseline.data["hr"] <= 200 and not any(math.isnan(v) for v in
                                                         baseline.data.values())
+    assert first.status is SessionStatus.INTERRUPTED  # quit without a discharge
     assert second.status is SessionStatus.COMPLETED
     assert discharge.data["scale"] == "aldrete" and discharge.data["score"] == 10
     assert discharge.data["ready_t_s"] <= discharge.t_s + 1
@@ -156,7 +160,7 @@ def test_resuming_from_the_prompt_shows_the_earlier_trend_and_the_gap(qtbot,
         finally:
             o.window.close()
         [summary] = store.list_sessions()
-    assert summary.status is SessionStatus.COMPLETED
+    assert summary.status is SessionStatus.INTERRUPTED  # closed without a discharge
 
 
 def _run_app(monkeypatch, tmp_path: Path, steps, **kwargs) -> int:
@@ -185,6 +189,23 @@ def _dashboards() -> list[DashboardWindow]:
             if isinstance(w, DashboardWindow) and w.isVisible()]
 
 
+def _click_when_asked(button: str) -> None:
+    """Clicks `button` (its text's start) on the next modal box, once it is up."""
+    def click() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(20, click)
+            return
+        next(b for b in box.buttons() if b.text().startswith(button)).click()
+    QTimer.singleShot(0, click)
+
+
+def _quit(window: DashboardWindow) -> None:
+    """Ctrl+Q's path, answered "Quit, leave it interrupted"."""
+    _click_when_asked("Quit")
+    window.close()
+
+
 def test_python_main_opens_the_dialog_and_enter_starts_on_the_simulator(
         qtbot, monkeypatch, tmp_path: Path) -> None:
     seen: list[str] = []
@@ -201,7 +222,7 @@ def test_python_main_opens_the_dialog_and_enter_starts_on_the_simulator(
             QTimer.singleShot(50, close_when_open)
             return
         seen.append(windows[0].dose_label.text())
-        windows[0].close()
+        _quit(windows[0])
 
     assert _run_app(monkeypatch, tmp_path, enter_then_close) == 0
     assert seen[0] == "NewSessionDialog" and seen[1].startswith("Baseline")
@@ -209,7 +230,7 @@ def test_python_main_opens_the_dialog_and_enter_starts_on_the_simulator(
         [summary] = store.list_sessions()
         session = store.load_session(summary.id)
     assert session.patient.identifier == "SIM-DEMO" and session.protocol.dose_mg == 35.0
-    assert summary.status is SessionStatus.COMPLETED
+    assert summary.status is SessionStatus.INTERRUPTED  # quit without a discharge
 
 
 def test_cancelling_the_dialog_records_nothing_and_no_dialog_records_at_once(
@@ -227,12 +248,12 @@ def test_cancelling_the_dialog_records_nothing_and_no_dialog_records_at_once(
         if not windows:
             QTimer.singleShot(50, close_when_open)
             return
-        windows[0].close()
+        _quit(windows[0])
 
     assert _run_app(monkeypatch, tmp_path, close_when_open, dialog=False) == 0
     with SessionStore(tmp_path / "v.sqlite3", read_only=True) as store:
         [summary] = store.list_sessions()
-    assert summary.patient is None and summary.status is SessionStatus.COMPLETED
+    assert summary.patient is None and summary.status is SessionStatus.INTERRUPTED
 
 
 def test_after_the_end_ctrl_n_starts_the_next_session_in_a_new_window(
@@ -257,7 +278,7 @@ def test_after_the_end_ctrl_n_starts_the_next_session_in_a_new_window(
         window = windows[0]
         opened.append(window)
         if len(opened) == 2:
-            window.close()
+            _quit(window)
             return
         lifecycle = window.findChild(SessionLifecycle)
         lifecycle.record_discharge(entry_data(ALDRETE, {i.key: 2 for i in ALDRETE.items},
@@ -270,7 +291,8 @@ def test_after_the_end_ctrl_n_starts_the_next_session_in_a_new_window(
     with SessionStore(tmp_path / "v.sqlite3", read_only=True) as store:
         first, second = store.list_sessions()
         assert store.load_session(first.id).entries_of(EntryKind.DISCHARGE)
-    assert first.status is second.status is SessionStatus.COMPLETED
+    assert first.status is SessionStatus.COMPLETED
+    assert second.status is SessionStatus.INTERRUPTED  # quit without a discharge
 
 
 def test_main_dashboard_options_reach_run_dashboard(monkeypatch, tmp_path: Path) -> None:
@@ -292,9 +314,290 @@ def test_main_dashboard_options_reach_run_dashboard(monkeypatch, tmp_path: Path)
         assert main.main(["dashboard", "--db", db]) == 0
         assert main.main(["dashboard", "--db", db, "--no-dialog", "--preset",
                           "esketamine-rems", "--patient", "AB"]) == 0
+        assert main.main(["dashboard", "--db", db, "--no-dialog"]) == 0  # as `make run`
     finally:
         signal.signal(signal.SIGTERM, sigterm)
-    (plain, asked), (unattended, not_asked) = calls
+    (plain, asked), (unattended, not_asked), (make_run, _) = calls
+    # `make run` names the simulated patient (the header shows it), not an unnamed session.
+    assert (make_run.patient.identifier, make_run.patient.weight_kg) == ("SIM-DEMO", 70.0)
+    assert (make_run.protocol.dose_mg, make_run.protocol.infusion_min) == (35.0, 40.0)
+    assert plain.patient.identifier is None  # the dialog asks for it
     assert asked is True and not_asked is False
     assert [s.text for s in plain.specs] == ["sim"] and plain.preset == "iv-ketamine"
     assert unattended.preset == "esketamine-rems" and unattended.patient.identifier == "AB"
+
+
+def test_ctrl_q_while_recording_asks_and_quitting_leaves_it_interrupted(qtbot,
+                                                                         tmp_path: Path) -> None:
+    answers = [QuitChoice.KEEP, QuitChoice.QUIT]
+    asked: list[int] = []
+
+    def ask_quit(session_id: int, _parent) -> str:
+        asked.append(session_id)
+        return answers[len(asked) - 1]
+
+    plan = RecordingPlan((parse_spec("sim"),), 3600.0, 1.0)
+    with SessionStore(tmp_path / "v.sqlite3") as store:
+        o = Opened(qtbot, tmp_path, store, plan, ask_quit=ask_quit)
+        try:
+            qtbot.waitUntil(lambda: o.window.tiles["hr"].content.live, timeout=5000)
+            qtbot.keyClick(o.window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+            assert asked == [o.session.recorder.session_id]
+            assert o.window.isVisible() and not o.lifecycle.is_ended  # kept recording
+            assert store.list_sessions()[0].status is SessionStatus.ACTIVE
+            qtbot.keyClick(o.window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+            assert len(asked) == 2 and not o.window.isVisible()
+        finally:
+            o.window.close()
+        [summary] = store.list_sessions()
+    assert summary.status is SessionStatus.INTERRUPTED and summary.end_wall is not None
+
+
+def test_header_shows_the_patient_the_session_and_dosing_at_the_dose_start(
+        qtbot, tmp_path: Path) -> None:
+    """No protocol given (as `make run`), a simulator that never doses: the nurse's D."""
+    from monitor.session import Patient
+
+    plan = RecordingPlan((parse_spec("sim:normal?dose=100000"),), 3600.0, 1.0,
+                         Patient("J.D. 4711"))
+    with SessionStore(tmp_path / "v.sqlite3") as store:
+        store.create_session(Patient("other"), plan.protocol, None, 0.0)  # session 1
+        o = Opened(qtbot, tmp_path, store, plan)
+        try:
+            qtbot.waitUntil(lambda: o.window.tiles["hr"].content.live, timeout=5000)
+            assert o.window.patient_label.text() == "J.D. 4711"
+            assert o.window.session_label.text().startswith("Session 2  ")
+            assert o.window.dose_label.text() == "Baseline  ·  no dose yet"
+            qtbot.keyClick(o.window, Qt.Key.Key_D)
+            qtbot.keyClick(o.window, Qt.Key.Key_Return)  # saved now, not in 5 s
+            qtbot.waitUntil(lambda: o.session.trends.dose_start_s() is not None, timeout=3000)
+            o.window.refresh()
+            assert o.window.dose_label.text().endswith("·  DOSING")
+            # It can be seen: the patient's name is drawn, bright, at the header's left.
+            shot = o.window.grab().toImage()
+            label = o.window.patient_label
+            r = QRect(label.mapTo(o.window, QPoint(0, 0)), label.size())
+            bright = sum(1 for x in range(r.left(), r.right(), 2)
+                         for y in range(r.top(), r.bottom(), 2)
+                         if shot.pixelColor(x, y).lightness() > 180)
+            assert r.left() < 40 and bright > 30
+            # For the README: the header and the tiles under it.
+            o.window.grab(QRect(0, 0, o.window.width(), 460)).save(
+                str(_shots_dir(tmp_path) / "header-patient.png"))
+        finally:
+            o.window.close()
+
+
+def test_an_early_discharge_names_what_is_not_met_and_is_stored(qtbot, tmp_path: Path) -> None:
+    from monitor.session import DoseProtocol, Route
+
+    shown: list[list[str]] = []
+
+    def discharge_now(dialog: QDialog) -> int:
+        assert isinstance(dialog, DischargeDialog)
+        shown.append(list(dialog.unmet))
+        for item in ALDRETE.items:
+            dialog.set_answer(item.key, 2)
+        dialog.accept()
+        assert dialog.data is None  # not without the confirmation
+        dialog.confirm_early.click()
+        dialog.accept()
+        return dialog.result()
+
+    plan = RecordingPlan((parse_spec("sim:normal?dose=100000"),), 3600.0, 1.0,
+                         protocol=DoseProtocol("ketamine", Route.IV, 35.0, 40.0))
+    with SessionStore(tmp_path / "v.sqlite3") as store:
+        o = Opened(qtbot, tmp_path, store, plan, confirm=lambda _p: True,
+                   run_dialog=discharge_now)
+        try:
+            qtbot.waitUntil(lambda: o.window.tiles["hr"].content.live, timeout=5000)
+            qtbot.keyClick(o.window, Qt.Key.Key_D)
+            qtbot.keyClick(o.window, Qt.Key.Key_Return)
+            qtbot.waitUntil(lambda: o.session.trends.dose_start_s() is not None, timeout=3000)
+            assert o.lifecycle.end_session() is True
+        finally:
+            o.window.close()
+        [discharge] = store.load_session(1).entries_of(EntryKind.DISCHARGE)
+    assert shown == [["the dose has not stopped (no Dose stop entered)",
+                      "the patient has not left the expected peak (until 50 min after the "
+                      "dose start)"]]
+    assert discharge.data["early_discharge"] == "; ".join(shown[0])
+
+
+def test_record_and_dashboard_take_the_same_session_fields(monkeypatch, tmp_path: Path) -> None:
+    import main
+    import ui.app as app_module
+
+    fields = ["--patient", "AB", "--weight", "80", "--drug", "esketamine", "--route",
+              "intranasal", "--dose-mg", "56", "--lot", "L7"]
+    plans = []
+    monkeypatch.setattr(app_module, "run_dashboard",
+                        lambda _path, plan, **_kw: plans.append(plan) or 0)
+    import signal
+
+    sigterm = signal.getsignal(signal.SIGTERM)
+    try:
+        assert main.main(["dashboard", "--db", str(tmp_path / "v"), *fields]) == 0
+    finally:
+        signal.signal(signal.SIGTERM, sigterm)
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "main.py", "record", "--device", "sim", "--duration",
+                           "5", "--speed", "max", "--db", str(tmp_path / "r.sqlite3"), *fields],
+                          cwd=Path(main.__file__).parent, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    with SessionStore(tmp_path / "r.sqlite3", read_only=True) as store:
+        recorded = store.load_session(1)
+    [dash] = plans
+    assert (dash.patient, dash.protocol) == (recorded.patient, recorded.protocol)
+    assert recorded.patient.weight_kg == 80.0 and recorded.protocol.lot == "L7"
+    assert str(recorded.protocol.route) == "intranasal" and recorded.protocol.dose_mg == 56.0
+
+
+def test_a_device_that_cannot_be_opened_says_which_path_and_why(qtbot, tmp_path: Path) -> None:
+    plan = RecordingPlan((parse_spec("sim"), parse_spec("masimo:/dev/ttyUSB9")), 3600.0, 1.0)
+    with SessionStore(tmp_path / "v.sqlite3") as store:
+        o = Opened(qtbot, tmp_path, store, plan)
+        try:
+            label = o.window.device_label
+            qtbot.waitUntil(lambda: "masimo: no device at /dev/ttyUSB9" in label.text(),
+                            timeout=5000)
+            assert "sim: streaming" in label.text()
+            # Seen: drawn in the header, in the caution colour.
+            from alarms.model import Priority
+            from ui.theme import ALARM_COLOURS
+
+            shot = o.window.grab().toImage()
+            r = QRect(label.mapTo(o.window, QPoint(0, 0)), label.size())
+            yellow = ALARM_COLOURS[Priority.MEDIUM]
+            hits = sum(1 for x in range(r.left(), r.right(), 2)
+                       for y in range(r.top(), r.bottom(), 2)
+                       if abs(shot.pixelColor(x, y).red() - yellow.red()) < 40
+                       and abs(shot.pixelColor(x, y).green() - yellow.green()) < 40
+                       and abs(shot.pixelColor(x, y).blue() - yellow.blue()) < 60)
+            assert r.right() <= o.window.width() and hits > 20
+            o.window.resize(1366, 768)  # the long reason never widens a small screen's window
+            qtbot.waitUntil(lambda: o.window.width() == 1366, timeout=2000)
+            assert o.window.minimumSizeHint().width() <= 1366
+        finally:
+            o.window.close()
+
+
+def _shots_dir(tmp_path: Path) -> Path:
+    import os
+
+    if os.environ.get("VIGIL_SCREENSHOTS"):
+        out = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+        out.mkdir(parents=True, exist_ok=True)
+        return out
+    return tmp_path
+
+
+def _numerics(window: DashboardWindow) -> QRect:
+    """The header, the alarm banner and the tiles, in global coordinates."""
+    area = QRect()
+    for w in (window.session_label, window.banner, *window.tiles.values()):
+        area = area.united(QRect(w.mapToGlobal(QPoint(0, 0)), w.size()))
+    return area
+
+
+@pytest.mark.qt_log_ignore("This plugin does not support raise",
+                           "This plugin does not support propagateSizeHints")
+def test_dialogs_open_clear_of_the_numerics_and_the_browser_closes_with_esc(
+        qtbot, tmp_path: Path) -> None:
+    from PySide6.QtGui import QPainter
+
+    plan = RecordingPlan((parse_spec("sim:normal?dose=100000"),), 3600.0, 1.0)
+    placed: dict[str, QRect] = {}
+
+    def note_modal(name: str, then=None) -> None:
+        def look() -> None:
+            box = QApplication.activeModalWidget()
+            if box is None:
+                QTimer.singleShot(10, look)
+                return
+            placed[name] = box.frameGeometry()
+            box.reject()
+        QTimer.singleShot(0, look)
+
+    with SessionStore(tmp_path / "v.sqlite3") as store:
+        o = Opened(qtbot, tmp_path, store, plan)
+        w = o.window
+        try:
+            qtbot.waitUntil(lambda: w.tiles["hr"].content.live, timeout=5000)
+            numerics = _numerics(w)
+            qtbot.keyClick(w, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)
+            placed["limits"] = w.limits_dialog.frameGeometry()
+            # The screenshot for the README: the limits dialog where it opens.
+            shot = w.grab()
+            painter = QPainter(shot)
+            painter.drawPixmap(w.limits_dialog.geometry().topLeft() - w.geometry().topLeft(),
+                               w.limits_dialog.grab())
+            painter.end()
+            shot.save(str(_shots_dir(tmp_path) / "dialog-placement.png"))
+            w.limits_dialog.close()
+            qtbot.keyClick(w, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
+            placed["devices"] = w.devices_panel.frameGeometry()
+            w.devices_panel.close()
+
+            def key(k: Qt.Key, mod=Qt.KeyboardModifier.NoModifier) -> None:
+                w.activateWindow()  # back from a modal dialog
+                qtbot.waitUntil(w.isActiveWindow, timeout=2000)
+                qtbot.keyClick(w, k, mod)
+
+            note_modal("cadss")
+            key(Qt.Key.Key_C)
+            key(Qt.Key.Key_D)  # an entry to edit
+            key(Qt.Key.Key_Return)
+            note_modal("entry editor")
+            key(Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+            note_modal("end session?")
+            key(Qt.Key.Key_End, Qt.KeyboardModifier.ControlModifier)
+            w.act_browse.trigger()  # Ctrl+O
+            browser = w.browser
+            assert browser is not None and browser.isVisible()
+            placed["past sessions"] = browser.frameGeometry()
+            qtbot.waitUntil(browser.isActiveWindow, timeout=2000)
+            qtbot.keyClick(browser.focusWidget() or browser, Qt.Key.Key_Escape)
+            assert not browser.isVisible()
+        finally:
+            w.close()
+    assert set(placed) == {"limits", "devices", "cadss", "entry editor", "end session?",
+                           "past sessions"}
+    covering = {name: r for name, r in placed.items() if r.intersects(numerics)}
+    assert covering == {}, (numerics, covering)
+
+
+def test_no_dialog_resumes_without_asking_and_says_so_on_the_dashboard(
+        qtbot, monkeypatch, tmp_path: Path) -> None:
+    with SessionStore(tmp_path / "v.sqlite3") as store:
+        rec = SessionRecorder(store, RecordingPlan((parse_spec("sim"),), 30.0, None))
+        rec.start()
+        rec.wait()
+        end = store.list_sessions()[0].end_wall
+        store.end_session(rec.session_id, SessionStatus.INTERRUPTED, end)  # as a crash would
+    seen: list[tuple[str, str]] = []
+
+    def look_then_quit() -> None:
+        assert QApplication.activeModalWidget() is None  # nothing asked
+        windows = _dashboards()
+        if not windows:
+            QTimer.singleShot(50, look_then_quit)
+            return
+        status = windows[0].findChild(SessionLifecycle).status
+        seen.append((status.text(), status.styleSheet()))
+        _quit(windows[0])
+
+    assert _run_app(monkeypatch, tmp_path, look_then_quit, dialog=False) == 0
+    with SessionStore(tmp_path / "v.sqlite3", read_only=True) as store:
+        [summary] = store.list_sessions()  # the same session, resumed: no new one
+    [(text, style)] = seen
+    assert text.startswith("Resumed session 1 without asking (--no-dialog): it stopped "
+                           "unexpectedly at ")
+    from alarms.model import Priority
+    from ui.theme import ALARM_COLOURS
+
+    assert style == f"color: {ALARM_COLOURS[Priority.MEDIUM].name()};"  # stands out
+    assert summary.status is SessionStatus.INTERRUPTED

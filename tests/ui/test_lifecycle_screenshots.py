@@ -51,6 +51,7 @@ def test_screenshot_discharge(qtbot, shots_dir) -> None:
     qtbot.waitExposed(dialog)
     for item, score in zip(ALDRETE.items, (2, 2, 2, 1, 2), strict=True):
         dialog.set_answer(item.key, score)
+    dialog.confirm_early.click()  # under 2 h: the nurse confirms the early discharge
     qtbot.wait(10)
     img = dialog.grab()
     img.save(str(shots_dir / "discharge.png"))

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from devices.spec import parse_spec
 from monitor.discharge import ALDRETE, PADSS
-from monitor.session import DoseProtocol, Patient, Route, Session, SessionStatus
+from monitor.session import DoseProtocol, Patient, Phase, Route, Session, SessionStatus
 from ui.session_dialogs import (
     DischargeContext,
     DischargeDialog,
@@ -168,19 +168,48 @@ def test_padss_and_an_earlier_ready_time(qtbot) -> None:
     assert dialog.ready.minimumDateTime().toSecsSinceEpoch() == int(dialog.ctx.wall0)
 
 
-def test_discharge_under_the_rems_two_hours_warns_but_does_not_block(qtbot) -> None:
+def test_discharge_under_the_rems_two_hours_needs_a_confirmation_stored_with_it(qtbot) -> None:
     dialog = discharge_dialog(qtbot, preset="esketamine-rems", dose=600.0, now=600.0 + 4500)
-    assert dialog.warning.isVisible()
+    assert dialog.warning.isVisible() and dialog.confirm_early.isVisible()
     assert dialog.warning.text().startswith(
-        "Under the 2 h minimum monitoring of esketamine-rems: 1 h 15 min since the dose "
-        "start (45 min to go).")
+        "Not yet met: the 2 h minimum monitoring of esketamine-rems (1 h 15 min since the "
+        "dose start, 45 min to go).")
     for item in ALDRETE.items:
         dialog.set_answer(item.key, 2)
+    dialog.accept()  # not confirmed: nothing recorded, and it says why
+    assert dialog.data is None and dialog.isVisible()
+    assert dialog.error.text().startswith("Early discharge: tick the confirmation")
+    dialog.confirm_early.click()
     dialog.accept()
     assert dialog.data is not None
+    assert dialog.data["early_discharge"] == ("the 2 h minimum monitoring of esketamine-rems "
+                                              "(1 h 15 min since the dose start, 45 min to go)")
     done = discharge_dialog(qtbot, preset="esketamine-rems", dose=600.0, now=600.0 + 7200)
-    assert not done.warning.isVisible()
+    assert not done.warning.isVisible() and not done.confirm_early.isVisible()
     assert hours_text(3600) == "1 h" and hours_text(59) == "0 min"
+
+
+def test_discharge_during_the_dose_and_the_peak_names_both(qtbot) -> None:
+    """Eight minutes after an IV dose started (no Dose stop yet): not a REMS preset, yet
+    the dose is running and the peak (25-50 min) is ahead."""
+    phases = (Phase("baseline", 0.0, 600.0), Phase("dosing", 600.0, 3000.0),
+              Phase("peak", 600.0 + 1500, 600.0 + 3000), Phase("recovery", 3600.0, 1080.0))
+    wall0 = float(int(time.time()) - 5000)
+    dialog = DischargeDialog(DischargeContext(wall0, 1080.0, 600.0, "iv-ketamine", {},
+                                              phases, True))
+    qtbot.addWidget(dialog)
+    for item in ALDRETE.items:
+        dialog.set_answer(item.key, 2)
+    dialog.confirm_early.click()
+    dialog.accept()
+    assert dialog.data is not None
+    assert dialog.data["early_discharge"] == (
+        "the dose has not stopped (no Dose stop entered); the patient has not left the "
+        "expected peak (until 50 min after the dose start)")
+    after = DischargeDialog(DischargeContext(wall0, 600.0 + 3001, 600.0, "iv-ketamine", {},
+                                             phases, False))
+    qtbot.addWidget(after)
+    assert after.unmet == [] and after.confirm_early.isHidden()
 
 
 def _press_on_modal(key: Qt.Key) -> None:

@@ -509,7 +509,7 @@ def test_live_marks_and_entries_reach_the_timeline_through_the_store(qtbot, tmp_
                             timeout=3000)
         finally:
             window.close()
-        assert str(store.list_sessions()[0].status) == "completed"
+        assert str(store.list_sessions()[0].status) == "interrupted"  # no discharge
 
 
 def test_editing_the_dose_time_moves_the_band_and_checkpoints(qtbot, erig: EntryRig):
@@ -532,3 +532,26 @@ def test_editing_the_dose_time_moves_the_band_and_checkpoints(qtbot, erig: Entry
     r.panel.tick()
     assert [(p.start_s, p.end_s) for p in tl.phases] == [(720.0, 3120.0)]
     assert tl.checkpoint_items["bp_window"].getRegion() == (720 + 35 * 60, 720 + 45 * 60)
+
+
+def test_marks_never_run_under_the_lane_names(qtbot, erig: EntryRig):
+    """A mark at the very left of the timeline (here: early in the session, the view
+    starting before 0:00) stays clear of the lane names, which have a column of their own."""
+    r = erig
+    r.clock.t = 60.0
+    tl = r.panel.timeline
+    r.window.trend.refresh(force=True)
+    r.panel.tick()
+    left_t = tl.plot.getViewBox().viewRange()[0][0]
+    r.clock.t = max(0.0, left_t + 5)
+    keys(qtbot, r.window, K.Key_3, K.Key_Return, K.Key_D, K.Key_Return)  # level 3, dose
+    r.clock.t = 60.0
+    r.panel.tick()
+    qtbot.waitUntil(lambda: len([e for e in tl.entries if e.id >= 0]) >= 2, timeout=3000)
+    tl.redraw(force=True)
+    names = [label.sceneBoundingRect() for label in tl.lane_labels]
+    marks = [item.sceneBoundingRect() for _eid, item in tl.marks]
+    assert len(marks) >= 2 and all(n.width() > 20 for n in names)
+    assert [(n, m) for n in names for m in marks if n.intersects(m)] == []
+    vb_left = tl.plot.getViewBox().sceneBoundingRect().left()
+    assert all(n.right() <= vb_left for n in names)

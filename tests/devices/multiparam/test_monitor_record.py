@@ -106,7 +106,7 @@ class Recording:
                   " substr(key, 1, ?) = ?", (len(rule_id) + 1, rule_id + ":"))
 
     def stop(self) -> None:
-        """SIGINT: the session is completed and the devices closed (released)."""
+        """SIGINT: the session ends (left interrupted) and the devices are closed (released)."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
         _, self.err = self.proc.communicate(timeout=20)
