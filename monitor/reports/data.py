@@ -21,7 +21,7 @@ import numpy as np
 
 from alarms.log import episodes_from_events, limit_changes
 from alarms.presets import PRESETS
-from monitor.discharge import DISCHARGE_MIN_SCORE, monitoring_shortfall_s
+from monitor.discharge import DISCHARGE_MIN_SCORE, EARLY_DISCHARGE_KEY, monitoring_shortfall_s
 from monitor.session import EntryKind, Phase, Route, SessionStatus, TimelineEntry
 from monitor.store import SessionStore
 from monitor.validity import measurements
@@ -108,12 +108,11 @@ class Event:
 @dataclass(frozen=True, slots=True)
 class Confirmation:
     """A person confirmed a discharge before its criteria were met (stored with the
-    DISCHARGE entry): who, when, what they saw as not met and why."""
+    DISCHARGE entry): who, when, and what the checklist named as not met."""
 
     by: str | None
     wall: float | None  # when it was confirmed (epoch); None if not stored
     not_met: tuple[str, ...]  # as the confirmation recorded it
-    reason: str | None  # free text; withheld from de-identified reports
 
 
 @dataclass(frozen=True, slots=True)
@@ -424,37 +423,21 @@ def _items(raw: Any) -> tuple[tuple[int, int], ...]:
     return tuple(sorted(out))
 
 
-_CONFIRMATION_KEYS = ("early_discharge", "early_discharge_confirmation", "confirmation")
-# ... or an entry of its own: of one of these kinds, or a note / event with this "event".
-_CONFIRMATION_KINDS = ("early_discharge", "discharge_confirmation",
-                       "early_discharge_confirmation")
-
-
 def _text(value: Any) -> str | None:
     if value is None:
         return None
     return str(value).strip() or None
 
 
-def _confirmation(d: Mapping[str, Any]) -> Confirmation | None:
-    """The early-discharge confirmation stored with a DISCHARGE entry, read defensively: a
-    mapping under one of `_CONFIRMATION_KEYS` (or the same fields at the top level) with
-    `confirmed_by`, `confirmed_wall` (epoch s), `not_met` (list of text) and `reason`.
-    None when there is none (nothing is assumed)."""
-    c = next((d[k] for k in _CONFIRMATION_KEYS if isinstance(d.get(k), Mapping)), None)
-    if c is None:
-        if "confirmed_by" not in d and "early_confirmed_by" not in d:
-            return None
-        c = {k.removeprefix("early_"): v for k, v in d.items()}
-    by = _text(c.get("confirmed_by", c.get("by")))
-    wall = _float(c.get("confirmed_wall", c.get("wall")))
-    raw = c.get("not_met", c.get("unmet", ()))
-    not_met = (raw,) if isinstance(raw, str) else tuple(str(x) for x in raw or ()
-                                                        if str(x).strip())
-    reason = _text(c.get("reason", c.get("text")))
-    if by is None and wall is None and not not_met and reason is None:
+def _confirmation(d: Mapping[str, Any], author: str, wall: float) -> Confirmation | None:
+    """The early-discharge confirmation stored with a DISCHARGE entry: under
+    `EARLY_DISCHARGE_KEY`, what was not met ("; "-joined, as the checklist named it). The
+    nurse who saved the discharge ticked it, when the entry was made. None when absent."""
+    raw = _text(d.get(EARLY_DISCHARGE_KEY))
+    if raw is None:
         return None
-    return Confirmation(by, wall, not_met, reason)
+    not_met = tuple(x.strip() for x in raw.split(";") if x.strip())
+    return Confirmation(author or None, wall, not_met)
 
 
 def load_report(store: SessionStore, session_id: int, *, now_wall: float | None = None
@@ -474,7 +457,6 @@ def load_report(store: SessionStore, session_id: int, *, now_wall: float | None 
     doses = _doses(entries, session.protocol, weight)
 
     ratings, events, discharges, revisions = [], [], [], []
-    confirmations: list[tuple[float, str, Confirmation]] = []  # stored as entries of their own
     for e in entries:
         d, edited = e.data, bool(e.revisions)
         for r in e.revisions:
@@ -487,11 +469,7 @@ def load_report(store: SessionStore, session_id: int, *, now_wall: float | None 
         elif e.kind == EntryKind.DISCHARGE:
             discharges.append(Discharge(e.t_s, str(d.get("scale", "")), _float(d.get("score")),
                                         _float(d.get("ready_t_s")), e.author,
-                                        _confirmation(d)))
-        if e.kind in _CONFIRMATION_KINDS or d.get("event") in _CONFIRMATION_KINDS:
-            c = _confirmation({"confirmed_by": e.author, "confirmed_wall": e.t_wall, **d})
-            if c is not None:
-                confirmations.append((e.t_s, e.author, c))
+                                        _confirmation(d, e.author, e.t_wall)))
         elif e.kind in (EntryKind.SIDE_EFFECT, EntryKind.INTERVENTION, EntryKind.NOTE,
                         EntryKind.EVENT, EntryKind.BASELINE):
             name = str(d.get("name") or e.kind.replace("_", " "))
@@ -499,13 +477,6 @@ def load_report(store: SessionStore, session_id: int, *, now_wall: float | None 
             events.append(Event(e.t_s, e.kind, name, None if text is None else str(text),
                                 e.author, edited))
 
-    for t_s, author, c in confirmations:  # with the discharge nearest in time, else alone
-        near = min(range(len(discharges)), key=lambda i: abs(discharges[i].t_s - t_s),
-                   default=None)
-        if near is None:
-            discharges.append(Discharge(t_s, "", None, None, author, c))
-        elif discharges[near].confirmation is None:
-            discharges[near] = replace(discharges[near], confirmation=c)
     dose_s = min((x.start_s for x in doses), default=None)
     lo = (dose_s if dose_s is not None else BASELINE_WINDOW_S) - BASELINE_WINDOW_S
     hi = lo + BASELINE_WINDOW_S
@@ -585,7 +556,7 @@ def deidentify(data: ReportData) -> ReportData:
         devices=tuple((src, _device_kind(spec)) for src, spec in data.devices),
         events=tuple(replace(e, text=None) for e in data.events),
         discharges=tuple(replace(d, confirmation=None if d.confirmation is None else replace(
-            d.confirmation, reason=None, wall=None if d.confirmation.wall is None
+            d.confirmation, wall=None if d.confirmation.wall is None
             else d.confirmation.wall - moved)) for d in data.discharges),
         device_events=tuple(replace(e, detail="") for e in data.device_events),
         revisions=tuple(replace(r, revised_wall=r.revised_wall - moved)

@@ -376,10 +376,6 @@ def _early_discharge(data: ReportData, d: Discharge, lead: str = "") -> str | No
     text += f"Confirmed by <b>{_esc(c.by) if c.by else 'an unnamed user'}</b>{when}"
     if c.not_met:
         text += " as not met: " + "; ".join(_esc(x) for x in c.not_met)
-    if c.reason:
-        text += f". Reason: {_esc(c.reason)}"
-    elif data.deidentified:
-        text += " (free text withheld)"
     return text + "."
 
 

@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from monitor.discharge import EARLY_DISCHARGE_KEY
 from monitor.reports.data import ReportData, deidentify, load_report
 from monitor.reports.pdf import ReportOptions, build_pdf
 from monitor.session import EntryKind, SessionStatus
@@ -30,7 +31,6 @@ from tests.monitor.reports.conftest import REPO, set_status, vigil
 
 DURATION_S = 5400  # 90 min: under the REMS 2-hour minimum
 CONFIRMER = "Dr Okafor"
-CONFIRMED_WALL_AFTER_S = 5300.0  # session seconds of the confirmation
 
 
 @dataclass(frozen=True)
@@ -130,23 +130,25 @@ def test_logged_respiratory_depression_is_shown_as_logged(desat: Desat, tmp_path
 
 def test_early_discharge_says_what_was_not_met_and_who_confirmed(desat: Desat,
                                                                   tmp_path: Path) -> None:
+    """The discharge checklist stores what the nurse confirmed as not met (the DISCHARGE
+    entry's `early_discharge`, "; "-joined); the report prints it with who and when."""
     db = tmp_path / "early.sqlite3"
     db.write_bytes(desat.db.read_bytes())
     at = 5200.0
-    confirmed = desat.start + CONFIRMED_WALL_AFTER_S
     add_entry(db, desat.session_id, EntryKind.DISCHARGE, at, {
         "scale": "aldrete", "score": 8, "max_score": 10, "meets_criterion": 0,
         "ready_t_s": at,
-        "early_discharge": {"confirmed_by": CONFIRMER, "confirmed_wall": confirmed,
-                            "not_met": ["2 h minimum monitoring"],
-                            "reason": "escort must leave; stable for 30 min"}}, CONFIRMER)
+        EARLY_DISCHARGE_KEY: "the 2 h minimum monitoring of esketamine-rems (1 h 24 min since "
+                             "the dose start, 36 min to go)"}, CONFIRMER)
     _, _, pages = report(db, desat.session_id, tmp_path)
     minutes = (at - desat.dose_s) / 60
+    confirmed = desat.start + at
     expected = (f"Not met: minimum monitoring 120 min (esketamine-rems): "
                 f"discharged {minutes:.0f} min after the dose start; discharge score 8/10, "
                 f"below 9. Confirmed by {CONFIRMER} at "
                 f"{datetime.fromtimestamp(confirmed).astimezone():%Y-%m-%d %H:%M:%S} as not "
-                "met: 2 h minimum monitoring. Reason: escort must leave; stable for 30 min.")
+                "met: the 2 h minimum monitoring of esketamine-rems (1 h 24 min since the dose "
+                "start, 36 min to go).")
     assert f"Early discharge {expected}" in " ".join(pages[0].split())  # beside the REMS fields
     assert f"Early discharge. {expected}" in " ".join("\n".join(pages[1:]).split())  # signed
 
@@ -199,16 +201,13 @@ def test_review_boxes_are_drawn_as_empty_squares(desat: Desat, tmp_path: Path) -
                 REPO / "docs" / "screenshots" / "report-review.png", optimize=True)
 
 
-def test_deidentified_early_discharge_keeps_who_and_withholds_the_reason(desat: Desat,
-                                                                          tmp_path: Path
-                                                                          ) -> None:
+def test_deidentified_early_discharge_keeps_who_and_shifts_when(desat: Desat,
+                                                                 tmp_path: Path) -> None:
     db = tmp_path / "deid.sqlite3"
     db.write_bytes(desat.db.read_bytes())
-    confirmed = desat.start + CONFIRMED_WALL_AFTER_S
     add_entry(db, desat.session_id, EntryKind.DISCHARGE, 5200.0, {
         "scale": "aldrete", "score": 9, "ready_t_s": 5200.0,
-        "early_discharge": {"confirmed_by": CONFIRMER, "confirmed_wall": confirmed,
-                            "reason": "patient MRN-2208 asked to leave"}}, CONFIRMER)
+        EARLY_DISCHARGE_KEY: "the dose has not stopped (no Dose stop entered)"}, CONFIRMER)
     with SessionStore(db) as store:
         data = deidentify(load_report(store, desat.session_id))
     buf = io.BytesIO()
@@ -217,11 +216,11 @@ def test_deidentified_early_discharge_keeps_who_and_withholds_the_reason(desat: 
     path.write_bytes(buf.getvalue())
     words = " ".join(subprocess.run(["pdftotext", "-layout", str(path), "-"],
                                     capture_output=True, text=True, check=True).stdout.split())
-    shifted = confirmed - data.date_shift_days * 86400
+    shifted = desat.start + 5200.0 - data.date_shift_days * 86400
     assert (f"Confirmed by {CONFIRMER} at "
             f"{datetime.fromtimestamp(shifted).astimezone():%Y-%m-%d %H:%M:%S} "
-            "(free text withheld).") in words
-    assert "MRN-2208" not in words and "asked to leave" not in words
+            "as not met: the dose has not stopped (no Dose stop entered).") in words
+    assert "MRN-2208" not in words
 
 
 def test_a_running_session_has_not_yet_reached_the_minimum(desat: Desat, tmp_path: Path
@@ -246,18 +245,3 @@ def test_cadss_items_are_listed_with_the_rating(desat: Desat, tmp_path: Path) ->
     words = " ".join("\n".join(pages[2:]).split())
     assert (f"{clock(desat.start + 2000.0)} +") in words
     assert "CADSS-6 11 (items 1: 2, 2: 3, 6: 1, 7: 0, 15: 4, 22: 1)" in words
-
-
-def test_a_confirmation_stored_as_its_own_entry_is_shown_with_the_discharge(
-        desat: Desat, tmp_path: Path) -> None:
-    db = tmp_path / "separate.sqlite3"
-    db.write_bytes(desat.db.read_bytes())
-    add_entry(db, desat.session_id, EntryKind.DISCHARGE, 5200.0,
-              {"scale": "padss", "score": 9, "ready_t_s": 5200.0})
-    add_entry(db, desat.session_id, "early_discharge", 5230.0,
-              {"not_met": ["2 h minimum monitoring"], "reason": "transport booked"}, CONFIRMER)
-    _, _, pages = report(db, desat.session_id, tmp_path)
-    words = " ".join(pages[0].split())
-    at = datetime.fromtimestamp(desat.start + 5230.0).astimezone()
-    assert (f"Confirmed by {CONFIRMER} at {at:%Y-%m-%d %H:%M:%S} as not met: 2 h minimum "
-            "monitoring. Reason: transport booked.") in words
