@@ -44,3 +44,6 @@ def finish(proc: subprocess.Popen[str], sig: int | None = None, timeout: float =
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+        for pipe in (proc.stdin, proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()  # even when the wait timed out (a child still holds the pipe)

@@ -51,6 +51,8 @@ LIMIT_SOURCES = {
     "hr-high": "Common ketamine-clinic trigger for a fast heart rate.",
     "pr-high": "Common ketamine-clinic trigger for a fast pulse (when there is no ECG).",
     "hr-low": "Clinic default for a slow heart rate; not a published threshold.",
+    "hr-extreme-low": "Immediate alarm for asystole, VF or extreme bradycardia (a monitor's "
+                      "valid HR of 0 included); clinic default.",
     "pr-low": "Clinic default for a slow pulse (when there is no ECG); not published.",
     "rr-low": "Clinic default for slowed breathing; no published threshold.",
     "rr-high": CLINIC_DEFAULT,

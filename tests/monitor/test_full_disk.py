@@ -175,7 +175,7 @@ def test_full_disk_under_the_dashboard_raises_the_alarm_and_loses_no_heart_rate(
         t, _ = store.sample_arrays(session.id, "hr")
         alarms = [str(e.event) for e in store.alarm_events(session.id)
                   if e.alarm is not None and e.alarm.key.startswith("storage-failure")]
-    assert session.status is SessionStatus.COMPLETED
+    assert session.status is SessionStatus.INTERRUPTED  # Ctrl+C: only a discharge completes
     # One heart rate a second from start to end, through the full disk: none lost, none twice.
     assert len(t) >= 8 and np.all(np.diff(t) > 0.5) and np.all(np.diff(t) < 1.5), np.diff(t)
     assert alarms[0] == "start" and alarms[-1] == "end" and alarms.count("start") == 1, alarms

@@ -4,6 +4,7 @@ at most the last second before the kill is lost, and the gap is recorded as such
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -15,6 +16,7 @@ import pytest
 
 from monitor.session import EntryKind, SessionStatus
 from monitor.store import STORE_FILENAME, SessionStore
+from monitor.watchdog import FAILURE_KEY
 from tests.conftest import REPO
 from tests.store_probe import finish, wait_count
 
@@ -23,6 +25,8 @@ pytestmark = pytest.mark.slow
 MAKE_RUN = [sys.executable, str(REPO / "main.py"), "dashboard", "--no-dialog"]  # the Makefile's
 WAIT_S = 30.0
 ANNOUNCED = re.compile(r"^vigil: ((?:recording|resuming) session \d+) to ")
+WATCHDOG = re.compile(r"^vigil: watchdog (\d+) watching session")
+BACK = re.compile(r"^vigil-watchdog: (Vigil is back) ")
 
 
 def _dashboard(home: Path) -> subprocess.Popen[str]:
@@ -33,27 +37,37 @@ def _dashboard(home: Path) -> subprocess.Popen[str]:
              "XDG_CONFIG_HOME": str(home / "config"), "XDG_DATA_HOME": str(home / "data")})
 
 
-def _announced(proc: subprocess.Popen[str]) -> str:
-    """What the dashboard says it does once it is up: "recording session N" (a new one)
-    or "resuming session N"."""
+def _said(proc: subprocess.Popen[str], pattern: re.Pattern[str], seen: list[str]) -> str:
+    """Reads `proc`'s stderr up to the first line matching `pattern` (kept in `seen`) and
+    returns the pattern's first group."""
     assert proc.stderr is not None
     for line in proc.stderr:
-        said = ANNOUNCED.match(line)
+        seen.append(line)
+        said = pattern.match(line)
         if said:
             return said.group(1)
-    raise AssertionError(f"the dashboard ended before recording (exit {proc.wait()})")
+    raise AssertionError(f"ended before saying {pattern.pattern!r}: {''.join(seen)}")
+
+
+def _announced(proc: subprocess.Popen[str], seen: list[str] | None = None) -> str:
+    """What the dashboard says it does once it is up: "recording session N" (a new one)
+    or "resuming session N"."""
+    return _said(proc, ANNOUNCED, [] if seen is None else seen)
 
 
 def test_kill_9_then_make_run_resumes_the_session_and_shows_the_gap(tmp_path: Path) -> None:
     db = tmp_path / "data" / "vigil" / STORE_FILENAME  # where `make run` keeps the store
     first = _dashboard(tmp_path)
+    first_said: list[str] = []
     try:
-        assert _announced(first) == "recording session 1"
+        assert _announced(first, first_said) == "recording session 1"
+        [watchdog] = [int(m.group(1)) for m in map(WATCHDOG.match, first_said) if m]
         wait_count(db, "SELECT COUNT(*) FROM samples WHERE vital = 'hr'", first,
                    "five heart rates stored", need=5, timeout=WAIT_S)
         killed = time.time()
     finally:
-        finish(first, signal.SIGKILL, WAIT_S)
+        first.kill()  # the process only: its watchdog lives on, sounding, and holds stderr
+        first.wait(timeout=WAIT_S)
     with SessionStore(db, read_only=True) as store:
         [before] = store.list_sessions()  # its process is gone: interrupted, ended with
         assert before.status is SessionStatus.INTERRUPTED  # its last stored data
@@ -70,14 +84,25 @@ def test_kill_9_then_make_run_resumes_the_session_and_shows_the_gap(tmp_path: Pa
                        f"t_wall > {restarted}", second, "heart rates after the restart",
                    need=3, timeout=WAIT_S)
     finally:
-        _, err = finish(second, signal.SIGINT, WAIT_S)  # Ctrl+C: the session ends completed
+        _, err = finish(second, signal.SIGINT, WAIT_S)  # Ctrl+C: the session stays resumable
+        # The first run's watchdog sounded and saw Vigil back; it sounds its minimum 120 s,
+        # which this test does not wait for.
+        assert _said(first, BACK, first_said) == "Vigil is back"
+        os.kill(watchdog, signal.SIGKILL)
+        finish(first, None, WAIT_S)
     assert second.returncode == 0, err
+    assert any("ALARM SYSTEM FAILURE (session 1)" in line for line in first_said)
 
     with SessionStore(db, read_only=True) as store:
         [summary] = store.list_sessions()
         session = store.load_session(summary.id)
         rows = list(store.iter_samples(summary.id))
-    assert summary.id == before.id and summary.status is SessionStatus.COMPLETED
+        alarms = store.alarm_events(summary.id)
+    assert summary.id == before.id and summary.status is SessionStatus.INTERRUPTED
+    failure = [(str(e.event), e.t_s) for e in alarms if e.alarm is not None
+               and e.alarm.key == FAILURE_KEY]
+    assert [kind for kind, _ in failure] == ["start", "end"]  # the watchdog logged both
+    assert last_t <= failure[0][1] <= last_t + 6.0  # detected within the watchdog's time
     old = [r for r in rows if r[1] <= last_wall]
     new = [r for r in rows if r[1] > last_wall]
     assert len(old) == before.sample_count  # nothing recorded before the crash went missing

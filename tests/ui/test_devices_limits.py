@@ -365,4 +365,5 @@ def test_limits_dialog_says_each_source_in_a_clinicians_words(qtbot):
                                                "Judged on each reading.")
     notes = [(k, v) for k, v in shown.items()
              if any(dev in v for dev in ("design choice", "clinical.md", "§", "unverified"))]
-    assert len(shown) == 13 and notes == []
+    assert shown["HR HR EXTREME LOW"].startswith("Immediate alarm for asystole")
+    assert len(shown) == 14 and notes == []
