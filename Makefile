@@ -13,7 +13,7 @@ run: $(STAMP)
 
 ## test: the whole suite, headless
 test: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -n 4 --dist loadfile
 
 ## bench: the benchmarks in tests/bench (never part of `make test`)
 bench: $(STAMP)

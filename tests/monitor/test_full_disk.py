@@ -89,7 +89,12 @@ class Lines:
         self._q: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
         assert stream is not None
-        threading.Thread(target=lambda: [self._q.put(x) for x in stream], daemon=True).start()
+        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
+
+    def _read(self, stream: IO[str]) -> None:
+        with contextlib.suppress(ValueError, OSError):  # `finish` closed the pipe: done
+            for line in stream:
+                self._q.put(line)
 
     def wait_for(self, text: str, timeout: float = WAIT_S) -> str:
         deadline = time.monotonic() + timeout

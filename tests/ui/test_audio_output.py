@@ -63,4 +63,7 @@ def test_qt_output_keeps_playing_after_a_burst_on_a_real_server(pulse_server: Pu
     assert done.returncode == 0, done.stderr
     assert "available after a burst: True" in done.stdout, done.stderr
     assert "alarm audio failed" not in done.stderr
-    assert [len(b.pulses) for b in bursts] == [3, 3], bursts
+    # Both bursts were heard. Qt's sink (the fallback) can underrun on a loaded machine and
+    # split a pulse in two, so a burst shows its 3 pulses or more; the libpulse output's
+    # exact counts are checked in test_alarm_sound.py.
+    assert len(bursts) == 2 and all(len(b.pulses) >= 3 for b in bursts), bursts

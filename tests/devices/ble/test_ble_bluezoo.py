@@ -13,6 +13,7 @@ BlueZoo (GPL-2.0) runs only as a separate process here; nothing of it is importe
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -63,10 +64,11 @@ class Output:
         threading.Thread(target=self._read, args=(stream,), daemon=True).start()
 
     def _read(self, stream: Any) -> None:
-        for line in stream:
-            with self._changed:
-                self.lines.append(line.strip())
-                self._changed.notify_all()
+        with contextlib.suppress(ValueError, OSError):  # `finish` closed the pipe: done
+            for line in stream:
+                with self._changed:
+                    self.lines.append(line.strip())
+                    self._changed.notify_all()
 
     def wait_for(self, line: str, timeout: float = WAIT_S) -> None:
         deadline = time.monotonic() + timeout
