@@ -16,7 +16,7 @@ from itertools import pairwise
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QFontMetricsF
 from PySide6.QtWidgets import QWidget
 
 from alarms.model import Priority
@@ -111,7 +111,7 @@ class TrendView(pg.GraphicsLayoutWidget):
         self._limit_lines: dict[tuple[str, int], pg.InfiniteLine] = {}
         self._phase_labels: list[pg.TextItem] = []
         self._nibp_counts: tuple[int, int, int] = (-1, -1, -1)
-        self._phases_drawn: list[tuple[str, float, float]] = []
+        self._phases_drawn: tuple[object, ...] = ()
         self._spans: dict[int, list[tuple[float, float, int]]] = {}
         self._now_lines: list[pg.InfiniteLine] = []
         self._build()
@@ -246,6 +246,7 @@ class TrendView(pg.GraphicsLayoutWidget):
             line.setValue(now)
         if self.follow:
             self._apply_follow()
+        self._draw_phases(now)  # also on zooming: a name is shown only where it fits
         revision = self.trends.revision
         if revision == self._drawn_revision and not force:
             return
@@ -254,7 +255,6 @@ class TrendView(pg.GraphicsLayoutWidget):
             t, v = self.trends.series(key)
             item.setData(t, v)
         self._draw_nibp()
-        self._draw_phases(now)
         self._draw_episodes(now)
         self._draw_limits()
 
@@ -305,9 +305,10 @@ class TrendView(pg.GraphicsLayoutWidget):
         phases = [(ph.name, ph.start_s, ph.end_s if ph.end_s is not None else SESSION_MAX_S)
                   for ph in self.trends.phases(now)]
         phases = [p for p in phases if p[2] > p[1]]
-        if phases == self._phases_drawn:
+        s_per_px = self._seconds_per_pixel()
+        if (phases, s_per_px) == self._phases_drawn:
             return
-        self._phases_drawn = phases
+        self._phases_drawn = (phases, s_per_px)
         spans = [(a, b, PHASE_COLOURS.get(name, QColor(128, 128, 128, 30)))
                  for name, a, b in phases]
         for row, plot in enumerate(self.plots):
@@ -317,12 +318,26 @@ class TrendView(pg.GraphicsLayoutWidget):
             label.setFont(text_font(14))
             self.plots[-1].addItem(label, ignoreBounds=True)
             self._phase_labels.append(label)
-        for label, (name, start, _end) in zip(self._phase_labels, phases, strict=False):
-            label.setText(name.upper())
+        metrics = QFontMetricsF(text_font(14))
+        for label, (name, start, end) in zip(self._phase_labels, phases, strict=False):
+            text = name.upper()
+            label.setText(text)
             label.setPos(start + 20, 0.5)
-            label.show()
+            # A band too narrow for its name (a short baseline) shows none: names never
+            # print over each other.
+            label.setVisible(s_per_px is None or
+                             (end - start) / s_per_px >= metrics.horizontalAdvance(text) + 24)
         for label in self._phase_labels[len(phases):]:
             label.hide()
+
+    def _seconds_per_pixel(self) -> float | None:
+        """The trend's x scale now (rounded, so that redraws follow zooming, not jitter);
+        None before the view has a size."""
+        w = self.plots[-1].getViewBox().width()
+        if w <= 1:
+            return None
+        lo, hi = self.plots[-1].getViewBox().viewRange()[0]
+        return round((hi - lo) / w, 2)
 
     def _draw_episodes(self, now: float) -> None:
         """Each episode shades only the rows of the vitals it concerns; where episodes

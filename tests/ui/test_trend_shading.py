@@ -3,10 +3,12 @@ about a device (link lost) the rows of the vitals that device gave; Vigil's own,
 
 from __future__ import annotations
 
+from PySide6.QtWidgets import QApplication
+
 from alarms.model import Priority
-from monitor.buffers import AlarmEpisode
+from monitor.buffers import AlarmEpisode, SessionTrends
 from monitor.history import StoredTrends
-from monitor.messages import Numerics
+from monitor.messages import Numerics, TimelineMark
 from ui.trend import ROWS, TrendView
 
 M = Priority.MEDIUM
@@ -33,3 +35,29 @@ def test_each_episode_shades_only_its_own_rows(qtbot) -> None:
         AlarmEpisode("storage-failure:vigil", None, M, 60.0, 70.0),
     ], qtbot)
     assert got == {hr_row: 2, spo2_row: 2, rr_row: 0}
+
+
+def test_phase_names_never_print_over_each_other(qtbot) -> None:
+    """A 60 s baseline in a 1-hour window is ~30 px wide at 1920 px: too narrow for
+    "BASELINE", which is left out rather than printed over "DOSING"."""
+    trends = SessionTrends()
+    trends(Numerics("sim", 0.0, 0.0, (("hr", 72.0),)))
+    trends(TimelineMark("sim", 60.0, 60.0, "dose_start", (("route", "iv"), ("infusion_min", 40))))
+    view = TrendView(trends, lambda: 300.0)
+    qtbot.addWidget(view)
+    view.resize(1920, 400)
+    view.show()
+    qtbot.waitExposed(view)
+    view.refresh(force=True)
+    shown = {label.toPlainText(): label for label in view._phase_labels if label.isVisible()}
+    assert "BASELINE" not in shown and "DOSING" in shown
+    view.window_min = 60
+    view.zoom(-2)  # 10 min: ~0.3 s/px, the baseline is ~190 px wide
+    qtbot.waitUntil(lambda: view.x_range()[1] - view.x_range()[0] == 600.0)
+    QApplication.processEvents()  # the view's new transform reaches its items
+    view.refresh(force=True)
+    QApplication.processEvents()
+    shown = {label.toPlainText(): label for label in view._phase_labels if label.isVisible()}
+    assert {"BASELINE", "DOSING"} <= set(shown)
+    a, b = (shown[n].sceneBoundingRect() for n in ("BASELINE", "DOSING"))
+    assert a.right() <= b.left()
