@@ -166,6 +166,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
         self._items: list[pg.GraphicsObject] = []
         self.marks: list[tuple[int, pg.TextItem]] = []  # (entry id, its item)
         self.checkpoint_items: dict[str, pg.GraphicsObject] = {}
+        self._start_item: pg.TextItem | None = None  # the START mark of the dose
         self._build()
         self.redraw()
 
@@ -267,7 +268,18 @@ class TimelineView(pg.GraphicsLayoutWidget):
         if self.since_label.textItem.toPlainText() != f"{text} ":
             self.since_label.setText(f"{text} ")
         self.since_label.setPos(now_s, LANE_OF[EntryKind.DOSE_START])
+        self.since_label.setAnchor((1, 0.5) if self._since_fits_left(now_s) else (0, 0.5))
         self.since_label.show()
+
+    def _since_fits_left(self, now_s: float) -> bool:
+        """Whether the time-since-dose label, drawn left of the now line, clears the START
+        mark; just after the dose it goes right of the line instead, never over START."""
+        if self._start_item is None:
+            return True
+        vb = self.plot.getViewBox()
+        now_x = vb.mapViewToScene(QPointF(now_s, 0)).x()
+        width = self.since_label.textItem.boundingRect().width()
+        return now_x - width >= self._start_item.sceneBoundingRect().right()
 
     def entry_at(self, entry_id: int) -> TimelineEntry | None:
         return next((e for e in self.entries if e.id == entry_id), None)
@@ -288,6 +300,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
         self._items = []
         self.marks = []
         self.checkpoint_items = {}
+        self._start_item = None
         dose, dose_end = dose_span(self.entries, self.phases)
         self.axis.dose_s = dose
         self.axis.picture = None  # relabel the ticks
@@ -382,6 +395,8 @@ class TimelineView(pg.GraphicsLayoutWidget):
         if kind in (EntryKind.DOSE_START, EntryKind.DOSE_STOP):
             text = "START" if kind == EntryKind.DOSE_START else "STOP"
             item = self._text(f" {text}", t_s, lane, TEXT, anchor=(0, 0.5), size=14)
+            if kind == EntryKind.DOSE_START and not pending:
+                self._start_item = item
         else:
             text = mark_text(kind, data)
             if len(text) > 28:

@@ -61,9 +61,9 @@ class ThresholdSource:
     def snapshot(self) -> AlarmSnapshot:
         alarms = ()
         if self.active:
-            alarms = (AlarmStatus("spo2-critical", AlarmKind.PHYSIOLOGICAL, Priority.HIGH,
-                                  "spo2", "SpO2 LOW", "*** SpO2 80 < 85", AlarmState.ACTIVE,
-                                  0.0, 0.0, 80.0, 85.0, False),)
+            alarms = (AlarmStatus("spo2-low:sim", AlarmKind.PHYSIOLOGICAL, Priority.HIGH,
+                                  "spo2", "SpO2 CRITICAL", "*** SpO2 CRITICAL 80 < 85",
+                                  AlarmState.ACTIVE, 0.0, 0.0, 80.0, 85.0, False),)
         return AlarmSnapshot(self.clock.now(), alarms, None, True, None)
 
     def acknowledge(self, key: str | None = None, user: str = "") -> None:
@@ -134,7 +134,7 @@ def test_bench_dashboard(qtbot, tmp_path):
             painted: list[float] = []
 
             def on_paint(t: float, painted: list[float] = painted) -> None:
-                if window.banner.shown_keys == ("spo2-critical",) and not painted:
+                if window.banner.shown_keys == ("spo2-low:sim",) and not painted:
                     painted.append(t)
 
             window.banner.painted.connect(on_paint)

@@ -32,7 +32,7 @@ P, T, A = AlarmKind.PHYSIOLOGICAL, AlarmKind.TECHNICAL, AlarmKind.ADVISORY
 M, H, L = Priority.MEDIUM, Priority.HIGH, Priority.LOW
 
 RR_LOW = status("rr-low:sim", P, M, "rr", "RR LOW", "** RR LOW 6 < 8", 100.0)
-SBP_HIGH = status("sbp-high:sim", P, M, "sbp", "NIBP SYS HIGH", "** NIBP SYS HIGH 185 ≥ 180",
+SBP_HIGH = status("sbp-high:sim", P, M, "sbp", "NIBP SYS HIGH", "** NIBP SYS HIGH 185 >= 180",
                   90.0)
 AUDIO = status("audio-unavailable:vigil", T, M, None, "audio output unavailable",
                "** audio output unavailable", 200.0)
@@ -45,7 +45,9 @@ SPO2_STALE = status("spo2-not-current:sim", T, M, "spo2", "SpO2 not current",
 PREDOSE = status("sbp-predose:sim", A, L, "sbp",
                  "BP above 140/90 before dosing: consider deferring the dose",
                  "* BP above 140/90 before dosing: consider deferring the dose", 20.0)
-LATCHED = status("spo2-critical:sim", P, H, "spo2", "SpO2 CRITICAL", "*** SpO2 CRITICAL 85 < 85",
+# The SpO2 tiers as the engine merges them: one alarm keyed by the LOW tier, latched HIGH, ended
+# under the LOW tier's name.
+LATCHED = status("spo2-low:sim", P, H, "spo2", "SpO2 LOW", "*** SpO2 LOW 81, ended",
                  T_1657 - 40, AlarmState.LATCHED, worst=81.0, worst_t=T_1657)
 
 
@@ -54,7 +56,7 @@ def test_order_is_priority_then_patient_first_then_newest():
     patient, system = split_alarms(
         (AUDIO, LINK, SPO2_STALE, PREDOSE, BATTERY, rr_old, RR_LOW, SBP_HIGH, LATCHED))
     assert [a.key for a in patient] == [
-        "spo2-critical:sim",  # HIGH (latched) over every MEDIUM
+        "spo2-low:sim",  # HIGH (latched) over every MEDIUM
         "rr-low:sim", "sbp-high:sim", "rr-low:old",  # MEDIUM physiological, newest first
         "spo2-not-current:sim",  # MEDIUM technical on a vital, though the newest
         "sbp-predose:sim"]  # LOW advisory
@@ -63,10 +65,10 @@ def test_order_is_priority_then_patient_first_then_newest():
 
 
 def test_active_alarm_comes_before_a_latched_one_of_its_priority():
-    active = status("sbp-very-high:sim", P, H, "sbp", "NIBP SYS VERY HIGH",
-                    "*** NIBP SYS VERY HIGH 205 ≥ 200", LATCHED.signal_t_s - 100)
+    active = status("sbp-high:sim", P, H, "sbp", "NIBP SYS VERY HIGH",
+                    "*** NIBP SYS VERY HIGH 205 >= 200", LATCHED.signal_t_s - 100)
     patient, _ = split_alarms((LATCHED, active))
-    assert [a.key for a in patient] == ["sbp-very-high:sim", "spo2-critical:sim"]
+    assert [a.key for a in patient] == ["sbp-high:sim", "spo2-low:sim"]
 
 
 @pytest.mark.parametrize("patient_alarm", [RR_LOW, SBP_HIGH], ids=["rr", "nibp"])
@@ -121,7 +123,7 @@ def test_latched_alarm_shows_its_worst_value_and_time_not_the_value_at_its_end(r
     qtbot.waitUntil(lambda: rig.window.banner.alarms == (LATCHED,))
     rig.window.banner.repaint()
     texts = [d.text for d in rig.window.banner.drawn]
-    assert texts == ["*** SpO2 CRITICAL 81 at 16:57, ended", "Ended: acknowledge [A] to clear"]
+    assert texts == ["*** SpO2 LOW 81 at 16:57, ended", "Ended: acknowledge [A] to clear"]
 
 
 @pytest.mark.parametrize("size", [(1920, 1080), (1366, 768)])
@@ -136,7 +138,7 @@ def test_an_acknowledged_first_alarm_says_so_on_its_own_line(qtbot, tmp_path, si
         drawn = r.window.banner.drawn
         assert [d.text for d in drawn] == [
             "** RR LOW 6 < 8", "Acknowledged: silent until it ends",
-            "** NIBP SYS HIGH 185 ≥ 180 · ACK",
+            "** NIBP SYS HIGH 185 >= 180 · ACK",
             "* BP above 140/90 before dosing: consider deferring the dose · ACK"]
         assert_whole(drawn)
 
@@ -179,8 +181,8 @@ def test_no_banner_or_strip_text_is_cut_at_1920_or_1366(qtbot, tmp_path, size):
         r.window.strip.repaint()
         drawn = r.window.banner.drawn + r.window.strip.drawn
         assert [d.text for d in drawn] == [
-            "*** SpO2 CRITICAL 81 at 16:57, ended", "Ended: acknowledge [A] to clear",
-            "** RR LOW 6 < 8 · ACK", "** NIBP SYS HIGH 185 ≥ 180", "+ 2 more",
+            "*** SpO2 LOW 81 at 16:57, ended", "Ended: acknowledge [A] to clear",
+            "** RR LOW 6 < 8 · ACK", "** NIBP SYS HIGH 185 >= 180", "+ 2 more",
             "System",
             "** sim-2: device disconnected", "** audio output unavailable",
             "* sim: device battery low"]

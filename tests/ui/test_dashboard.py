@@ -65,8 +65,8 @@ def test_stale_spo2_is_dashes_never_a_number(rig, qtbot):
 
 
 def test_high_alarm_reaches_banner_and_tile_which_flash_at_2_hz(rig, qtbot):
-    rig.alarms.alarms = [physiological_alarm("spo2-critical", "spo2", Priority.HIGH,
-                                             "*** SpO2 82 < 85")]
+    rig.alarms.alarms = [physiological_alarm("spo2-low:sim", "spo2", Priority.HIGH,
+                                             "*** SpO2 CRITICAL 82 < 85")]
     rig.poll_alarms()
     qtbot.waitUntil(lambda: rig.window.banner.alarms != ())
     assert rig.window.flash.running
@@ -135,7 +135,8 @@ def test_no_audio_output_raises_visual_only_alarm(qtbot, tmp_path):
 
 
 def test_sounding_alarm_plays_bursts_on_time(rig, qtbot):
-    rig.alarms.alarms = [physiological_alarm("spo2-critical", "spo2", Priority.HIGH, "*** SpO2")]
+    rig.alarms.alarms = [physiological_alarm("spo2-low:sim", "spo2", Priority.HIGH,
+                                             "*** SpO2 CRITICAL 82 < 85")]
     rig.poll_alarms()
     qtbot.waitUntil(lambda: len(rig.audio.played) == 1)
     assert len(rig.audio.played[0]) == round(PATTERNS[Priority.HIGH].burst_s * 48_000)
@@ -296,9 +297,9 @@ def test_latched_tile_shows_the_current_value_in_normal_colours_with_a_badge(rig
     rig.clock.t = worst_t + 120.5
     rig.feed(vitals(worst_t + 120, hr=72, spo2=96, pr=71, rr=14))
     rig.alarms.alarms = [AlarmStatus(
-        "spo2-critical:sim", AlarmKind.PHYSIOLOGICAL, Priority.HIGH, "spo2", "SpO2 CRITICAL",
-        "*** SpO2 CRITICAL 85 < 85", AlarmState.LATCHED, worst_t - 30, worst_t - 30, 81.0,
-        85.0, False, worst_t)]
+        "spo2-low:sim", AlarmKind.PHYSIOLOGICAL, Priority.HIGH, "spo2", "SpO2 LOW",
+        "*** SpO2 LOW 81, ended", AlarmState.LATCHED, worst_t - 30, worst_t - 30, 81.0,
+        90.0, False, worst_t)]
     rig.poll_alarms()
     tile = rig.window.tiles["spo2"]
     qtbot.waitUntil(lambda: tile.latched is not None and tile.content.value == "96")

@@ -16,7 +16,7 @@ import pytest
 from PySide6.QtCore import QPoint, QPointF
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QWidget
-from ui_fakes import FakeAudioOutput, Rig, make_rig, physiological_alarm, technical_alarm
+from ui_fakes import FakeAudioOutput, Rig, make_rig, technical_alarm
 
 from alarms.engine import AlarmEngine
 from alarms.model import Priority
@@ -164,22 +164,28 @@ def test_screenshot_normal(qtbot, tmp_path, shots_dir):
 
 
 def test_screenshot_high_priority_alarm(qtbot, tmp_path, shots_dir):
+    """A desaturation to 82 % with respiratory depression, judged by the real alarm engine:
+    the SpO2 tiers are ONE alarm (keyed by the least severe tier) at HIGH, with the critical
+    tier's text; RR is still MEDIUM."""
     r = open_rig(qtbot, tmp_path)
     try:
         until = 600.0 + 4 * 60 + 40  # 100 s into the simulated desaturation
+        messages = session_messages("desaturation", until)
+        alarms = engine_alarms(messages, until)
+        assert [(a.key, a.priority, a.message) for a in alarms] == [
+            ("spo2-low:sim", Priority.HIGH, "*** SpO2 CRITICAL 82 < 85"),
+            ("rr-low:sim", Priority.MEDIUM, "** RR LOW 6 < 8")]
         r.clock.t = until
-        r.alarms.alarms = [
-            physiological_alarm("spo2-critical", "spo2", Priority.HIGH, "*** SpO2 82 < 85",
-                                onset=until - 45),
-            physiological_alarm("rr-low", "rr", Priority.MEDIUM, "** RR 6 < 8",
-                                onset=until - 130)]
-        r.feed(*session_messages("desaturation", until))
+        r.alarms.alarms = alarms
+        r.feed(*messages)
         r.poll_alarms()
         qtbot.waitUntil(lambda: len(r.window.banner.alarms) == 2)
         shot = settle(r, qtbot)
         r.window.grab().save(str(shots_dir / "alarm-high.png"))
         w = r.window
         red = ALARM_COLOURS[Priority.HIGH]
+        assert [d.text for d in w.banner.drawn[:2]] == [
+            "*** SpO2 CRITICAL 82 < 85", "** RR LOW 6 < 8"]  # one SpO2 alarm, not two
         assert share_of(region(shot, w, w.banner, (0, 0, 0.55, 1)), red) > 0.6
         assert share_of(region(shot, w, w.tiles["spo2"]), red) > 0.5
         assert share_of(region(shot, w, w.tiles["rr"]), ALARM_COLOURS[Priority.MEDIUM]) > 0.5
@@ -271,11 +277,9 @@ def test_screenshot_latched(qtbot, tmp_path, shots_dir, size, suffix):
         alarms = engine_alarms(messages, t_end)
         assert {(a.vital, a.priority, a.state.value) for a in alarms} == {
             ("spo2", Priority.HIGH, "latched"), ("rr", Priority.HIGH, "latched")}
-        # The engine of this branch does not stamp the worst value's time yet: the test
-        # does, from the same data (the engine does it once merged).
-        alarms = [a if a.worst_t_s is not None or a.worst_value is None else
-                  replace(a, worst_t_s=first_worst_time(messages, a.vital, a.worst_value))
-                  for a in alarms]
+        # The engine stamps when the worst value was seen: the first sample at that value.
+        assert all(a.worst_t_s == first_worst_time(messages, a.vital, a.worst_value)
+                   for a in alarms)
         r.clock.t = t_end
         r.alarms.alarms = alarms
         r.feed(*messages)
@@ -287,8 +291,8 @@ def test_screenshot_latched(qtbot, tmp_path, shots_dir, size, suffix):
                                  / f"latched{suffix}.png"))
         w = r.window
         red = ALARM_COLOURS[Priority.HIGH]
-        # The tiers' names differ before and after the engine merges them into one alarm.
-        assert re.fullmatch(r"\*\*\* SpO2 (CRITICAL|LOW) 81 at \d\d:\d\d, ended",
+        # The merged tiers' alarm ends under the least severe tier's name.
+        assert re.fullmatch(r"\*\*\* SpO2 LOW 81 at \d\d:\d\d, ended",
                             w.banner.drawn[0].text), w.banner.drawn[0].text
         assert not any(d.fitted.elided for d in w.banner.drawn)
         assert share_of(region(shot, w, w.banner, (0, 0, 0.55, 1)), red) > 0.6
