@@ -11,7 +11,7 @@ PYTHON=${PYTHON:-python3}
 SYSTEM_PACKAGES="libegl1 libgl1 libopengl0 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
  libglib2.0-0 libpulse0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0
  libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xfixes0 libxcb-xkb1 dbus-daemon
- poppler-utils fonts-dejavu-core pulseaudio pulseaudio-utils sox"
+ poppler-utils fonts-dejavu-core pulseaudio pulseaudio-utils"
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
