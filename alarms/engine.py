@@ -139,6 +139,10 @@ class _Nibp:
     overdue: _Alarm | None = None
 
 
+# The alarm text says "185 ≥ 180" as a monitor does, not the rule's ">=".
+_SHOWN_OP = {">=": "≥", "<=": "≤"}
+
+
 def _fmt(vital: str | None, value: float | None) -> str:
     if value is None:
         return ""
@@ -564,7 +568,8 @@ class AlarmEngine:
         if state is AlarmState.LATCHED:  # what the nurse missed, not the value at the end
             text += f" {_fmt(a.vital, a.worst)}, ended" if a.worst is not None else ", ended"
         elif a.limit is not None and a.value is not None and a.op:
-            text += f" {_fmt(a.vital, a.value)} {a.op} {_fmt(a.vital, a.limit)}"
+            op = _SHOWN_OP.get(a.op, a.op)
+            text += f" {_fmt(a.vital, a.value)} {op} {_fmt(a.vital, a.limit)}"
         assert a.signal is not None
         return AlarmStatus(a.key, a.kind, a.priority, a.vital, a.condition, text, state,
                            a.onset, a.signal, a.worst, a.limit, a.acknowledged, a.worst_t)

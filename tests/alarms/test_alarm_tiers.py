@@ -78,7 +78,7 @@ def test_a_very_high_diastolic_is_one_alarm_and_the_rise_advisory_yields() -> No
     r.num(600, sbp=150, dbp=122, map=131)
     (a,) = r.engine.snapshot().alarms
     assert (a.key, a.priority, a.message) == (
-        "dbp-high:dev", H, "*** NIBP DIA VERY HIGH 122 >= 120")
+        "dbp-high:dev", H, "*** NIBP DIA VERY HIGH 122 ≥ 120")
     r.engine.acknowledge(t_s=700)  # (unacknowledged, it would stay HIGH from 780 on)
     r.num(1200, sbp=150, dbp=112, map=125)
     r.num(1800, sbp=150, dbp=108, map=122)  # below 110: the advisory (>= 105) takes over

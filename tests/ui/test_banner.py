@@ -32,7 +32,7 @@ P, T, A = AlarmKind.PHYSIOLOGICAL, AlarmKind.TECHNICAL, AlarmKind.ADVISORY
 M, H, L = Priority.MEDIUM, Priority.HIGH, Priority.LOW
 
 RR_LOW = status("rr-low:sim", P, M, "rr", "RR LOW", "** RR LOW 6 < 8", 100.0)
-SBP_HIGH = status("sbp-high:sim", P, M, "sbp", "NIBP SYS HIGH", "** NIBP SYS HIGH 185 >= 180",
+SBP_HIGH = status("sbp-high:sim", P, M, "sbp", "NIBP SYS HIGH", "** NIBP SYS HIGH 185 ≥ 180",
                   90.0)
 AUDIO = status("audio-unavailable:vigil", T, M, None, "audio output unavailable",
                "** audio output unavailable", 200.0)
@@ -66,7 +66,7 @@ def test_order_is_priority_then_patient_first_then_newest():
 
 def test_active_alarm_comes_before_a_latched_one_of_its_priority():
     active = status("sbp-high:sim", P, H, "sbp", "NIBP SYS VERY HIGH",
-                    "*** NIBP SYS VERY HIGH 205 >= 200", LATCHED.signal_t_s - 100)
+                    "*** NIBP SYS VERY HIGH 205 ≥ 200", LATCHED.signal_t_s - 100)
     patient, _ = split_alarms((LATCHED, active))
     assert [a.key for a in patient] == ["sbp-high:sim", "spo2-low:sim"]
 
@@ -138,7 +138,7 @@ def test_an_acknowledged_first_alarm_says_so_on_its_own_line(qtbot, tmp_path, si
         drawn = r.window.banner.drawn
         assert [d.text for d in drawn] == [
             "** RR LOW 6 < 8", "Acknowledged: silent until it ends",
-            "** NIBP SYS HIGH 185 >= 180 · ACK",
+            "** NIBP SYS HIGH 185 ≥ 180 · ACK",
             "* BP above 140/90 before dosing: consider deferring the dose · ACK"]
         assert_whole(drawn)
 
@@ -182,7 +182,7 @@ def test_no_banner_or_strip_text_is_cut_at_1920_or_1366(qtbot, tmp_path, size):
         drawn = r.window.banner.drawn + r.window.strip.drawn
         assert [d.text for d in drawn] == [
             "*** SpO2 LOW 81 at 16:57, ended", "Ended: acknowledge [A] to clear",
-            "** RR LOW 6 < 8 · ACK", "** NIBP SYS HIGH 185 >= 180", "+ 2 more",
+            "** RR LOW 6 < 8 · ACK", "** NIBP SYS HIGH 185 ≥ 180", "+ 2 more",
             "System",
             "** sim-2: device disconnected", "** audio output unavailable",
             "* sim: device battery low"]
