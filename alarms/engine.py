@@ -50,6 +50,7 @@ from monitor.messages import (
     DeviceCondition,
     DeviceState,
     DeviceStatus,
+    EntryKind,
     Message,
     Numerics,
     TimelineMark,
@@ -256,9 +257,9 @@ class AlarmEngine:
             elif isinstance(msg, Battery):
                 self._battery(msg.source, t, msg.percent)
             elif isinstance(msg, TimelineMark):
-                if msg.kind == "dose_start":
+                if msg.kind == EntryKind.DOSE_START:
                     self._set_dose(msg.t_s)
-                elif msg.kind == "discharge":
+                elif msg.kind == EntryKind.DISCHARGE:
                     self._check_min_monitoring(t)
         self._flush()
 

@@ -116,6 +116,21 @@ class Battery:
     percent: float
 
 
+class EntryKind(StrEnum):
+    """What a timeline entry (and a `TimelineMark`) is: its `kind`."""
+
+    DOSE_START = "dose_start"
+    DOSE_STOP = "dose_stop"
+    DISSOCIATION = "dissociation"  # data: scale ("level" 0-4 or "cadss6"), score
+    SEDATION = "sedation"  # data: scale ("moaas" 0-5 or "rass"), score
+    SIDE_EFFECT = "side_effect"  # data: name, text
+    INTERVENTION = "intervention"  # data: name, text
+    EVENT = "event"
+    NOTE = "note"
+    BASELINE = "baseline"
+    DISCHARGE = "discharge"  # data: scale (aldrete / padss), score, ready_t_s
+
+
 @dataclass(frozen=True, slots=True)
 class TimelineMark:
     """A timeline entry as the runtime's sinks see it: a scripted one (the simulator's dose
@@ -125,7 +140,7 @@ class TimelineMark:
     source: str
     t_wall: float
     t_s: float
-    kind: str
+    kind: str  # an EntryKind value
     data: tuple[tuple[str, str | float], ...] = ()
     entry_id: int | None = None  # set when the store already holds it
 

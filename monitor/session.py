@@ -10,6 +10,9 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
+# EntryKind is vocabulary (alarms and drivers name kinds too), so it lives in the ground layer.
+from monitor.messages import EntryKind as EntryKind
+
 
 class SessionStatus(StrEnum):
     ACTIVE = "active"
@@ -22,19 +25,6 @@ class Route(StrEnum):
     IM = "im"
     SUBLINGUAL = "sublingual"
     INTRANASAL = "intranasal"
-
-
-class EntryKind(StrEnum):
-    DOSE_START = "dose_start"
-    DOSE_STOP = "dose_stop"
-    DISSOCIATION = "dissociation"  # data: scale ("level" 0-4 or "cadss6"), score
-    SEDATION = "sedation"  # data: scale ("moaas" 0-5 or "rass"), score
-    SIDE_EFFECT = "side_effect"  # data: name, text
-    INTERVENTION = "intervention"  # data: name, text
-    EVENT = "event"
-    NOTE = "note"
-    BASELINE = "baseline"
-    DISCHARGE = "discharge"  # data: scale (aldrete / padss), score, ready_t_s
 
 
 @dataclass(frozen=True, slots=True)

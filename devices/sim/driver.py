@@ -20,6 +20,7 @@ from monitor.clock import SessionClock
 from monitor.messages import (
     Condition,
     DeviceCondition,
+    EntryKind,
     Message,
     Numerics,
     TimelineMark,
@@ -109,10 +110,10 @@ class SimulatorDriver(Driver):
     def _timeline(self, t: float, wall: float) -> list[TimelineMark]:
         sc, dose_at = self.settings.scenario, self.settings.dose_at_s
         dose_mg = round(sc.dose_mg_per_kg * sc.weight_kg, 1)
-        due = [("dose_start", dose_at,
+        due = [(EntryKind.DOSE_START, dose_at,
                 (("drug", "ketamine"), ("route", "iv"), ("dose_mg", dose_mg),
                  ("infusion_min", sc.infusion_min))),
-               ("dose_stop", dose_at + sc.infusion_min * 60, (("drug", "ketamine"),))]
+               (EntryKind.DOSE_STOP, dose_at + sc.infusion_min * 60, (("drug", "ketamine"),))]
         out = []
         for kind, at, data in due:
             if kind not in self._marked and t >= at:
