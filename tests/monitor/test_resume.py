@@ -125,6 +125,7 @@ def test_an_old_interruption_is_not_offered(db_path: Path) -> None:
     with SessionStore(db_path) as store:
         rec = SessionRecorder(store, plan)
         rec.start()
+        rec.wait()  # values recorded: a session with none is never offered
         rec.stop(SessionStatus.INTERRUPTED)
         end = store.list_sessions()[0].end_wall
         assert end is not None
