@@ -678,7 +678,8 @@ class _NumberedCanvas(Canvas):
 
     def showPage(self) -> None:
         self._pages.append(dict(self.__dict__))
-        self._startPage()  # type: ignore[attr-defined]  # Canvas API types-reportlab omits
+        # _startPage and _pageNumber: reportlab's Canvas has them, types-reportlab omits them.
+        self._startPage()  # type: ignore[attr-defined]
 
     def save(self) -> None:
         n = len(self._pages)
@@ -688,7 +689,8 @@ class _NumberedCanvas(Canvas):
             self.setFont("Helvetica", 7)
             self.setFillColor(colors.Color(0.35, 0.35, 0.35))
             self.drawString(MARGIN, 9 * mm, self._footer)
-            self.drawRightString(PAGE[0] - MARGIN, 9 * mm, f"Page {self._pageNumber} of {n}")  # type: ignore[attr-defined]
+            page = self._pageNumber  # type: ignore[attr-defined]  # (see showPage)
+            self.drawRightString(PAGE[0] - MARGIN, 9 * mm, f"Page {page} of {n}")
             super().showPage()
         super().save()
 
