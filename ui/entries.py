@@ -691,9 +691,10 @@ class EntryPanel(QWidget):
             info |= dict(start.data)
         minutes = info.get("infusion_min")
         route = info.get("route")
+        if not isinstance(route, str) or route not in Route.__members__.values():
+            route = None
         protocol = DoseProtocol(
-            route=Route(route) if isinstance(route, str) and route in Route.__members__.values()
-            else None,
+            route=Route(route) if route is not None else None,
             infusion_min=float(minutes) if isinstance(minutes, int | float) else None)
         return Session(0, "", Patient(), protocol, None, 0.0, now, SessionStatus.ACTIVE,
                        entries).phases()

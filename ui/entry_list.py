@@ -31,11 +31,12 @@ from ui.theme import TEXT_DIM
 COLUMNS = ("Time", "Since dose", "Entry", "Value", "By", "Edited")
 SCALE_NAMES = {"moaas": "MOAA/S", "rass": "RASS", "level": "level", "cadss6": "CADSS-6",
                "cadss": "CADSS", "aldrete": "modified Aldrete", "padss": "PADSS"}
-KIND_NAMES: dict[str, str] = {EntryKind.DOSE_START: "Dose start", EntryKind.DOSE_STOP: "Dose stop",
-              EntryKind.DISSOCIATION: "Dissociation", EntryKind.SEDATION: "Sedation",
-              EntryKind.SIDE_EFFECT: "Side effect", EntryKind.INTERVENTION: "Intervention",
-              EntryKind.EVENT: "Event", EntryKind.NOTE: "Note", EntryKind.BASELINE: "Baseline",
-              EntryKind.DISCHARGE: "Discharge"}
+KIND_NAMES: dict[str, str] = {
+    EntryKind.DOSE_START: "Dose start", EntryKind.DOSE_STOP: "Dose stop",
+    EntryKind.DISSOCIATION: "Dissociation", EntryKind.SEDATION: "Sedation",
+    EntryKind.SIDE_EFFECT: "Side effect", EntryKind.INTERVENTION: "Intervention",
+    EntryKind.EVENT: "Event", EntryKind.NOTE: "Note", EntryKind.BASELINE: "Baseline",
+    EntryKind.DISCHARGE: "Discharge"}
 
 
 def elapsed(t_s: float) -> str:

@@ -125,7 +125,7 @@ class _Panel:
                  title: str, step: float) -> None:
         self.g, self.axis, self.y0, self.y1, self.lo, self.hi = g, axis, y0, y1, lo, hi
         g.add(_rect(axis.x0, y0, axis.x1 - axis.x0, y1 - y0, fillColor=None,
-                   strokeColor=AXIS, strokeWidth=0.5))
+                    strokeColor=AXIS, strokeWidth=0.5))
         v = math.ceil(lo / step) * step
         while v <= hi + 1e-9:
             y = self.y(v)
@@ -157,7 +157,7 @@ class _Panel:
         if len(pts) == 1:
             x, v = pts[0]
             self.g.add(_rect(x - 0.6, self.y(v) - 0.6, 1.2, 1.2, fillColor=colour,
-                            strokeColor=None))
+                             strokeColor=None))
             return
         flat = [c for x, v in pts for c in (x, self.y(v))]
         self.g.add(PolyLine(flat, strokeColor=colour, strokeWidth=width,
@@ -206,7 +206,7 @@ def _phases(g: Group, axis: Axis, data: ReportData, y0: float, y1: float) -> Non
             continue
         top = y1 - row * h
         g.add(_rect(a, top - h + 1, b - a, h - 2, fillColor=PHASE_FILL.get(p.name, GRID),
-                   strokeColor=AXIS, strokeWidth=0.3))
+                    strokeColor=AXIS, strokeWidth=0.3))
         spans.append(((a + b) / 2, top - h + 3.5, p.name))
     labels = _Labels(g)  # after the bars: a label never lies under a later bar
     for x, y, name in spans:
@@ -298,7 +298,7 @@ def _alarm_strip(g: Group, axis: Axis, data: ReportData, y0: float, y1: float) -
     g.add(String(axis.x0 - 3, (y0 + y1) / 2 - 2.5, "alarms", fontName=FONT, fontSize=6.5,
                  textAnchor="end"))
     g.add(_rect(axis.x0, y0, axis.x1 - axis.x0, y1 - y0, fillColor=None, strokeColor=GRID,
-               strokeWidth=0.3))
+                strokeWidth=0.3))
     if data.alarms is None:
         g.add(String(axis.x0 + 3, y0 + 3, "alarm log not available for this session",
                      fontName=FONT, fontSize=6, fillColor=AXIS))
@@ -331,11 +331,11 @@ def _technical_strip(g: Group, axis: Axis, data: ReportData, y0: float, y1: floa
     g.add(String(axis.x0 - 3, (y0 + y1) / 2 - 2.5, "technical", fontName=FONT, fontSize=6.5,
                  textAnchor="end"))
     g.add(_rect(axis.x0, y0, axis.x1 - axis.x0, y1 - y0, fillColor=None, strokeColor=GRID,
-               strokeWidth=0.3))
+                strokeWidth=0.3))
     for start, end, _label in technical_episodes(data):
         a, b = axis.x(start), max(axis.x(end), axis.x(start) + 1.5)
         g.add(_rect(a, y0 + 1, b - a, y1 - y0 - 2, fillColor=colors.Color(0.45, 0.45, 0.45),
-                   strokeColor=None))
+                    strokeColor=None))
 
 
 def technical_episodes(data: ReportData) -> list[tuple[float, float, str]]:
