@@ -371,7 +371,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 # --- devices: list nearby Bluetooth LE devices and serial ports (BLE driver work) ---------
 
-def add_devices_parser(sub: argparse._SubParsersAction) -> None:
+def add_devices_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     dev = sub.add_parser("devices", help="list nearby Bluetooth devices and serial ports")
     dev.add_argument("--timeout", type=_positive, default=5.0, metavar="S",
                      help="how long to scan for Bluetooth devices (default 5)")

@@ -139,9 +139,9 @@ class _Out:
         items = []  # (start, end, tier, when qualified: (time, 0 sample | 1 deadline, index))
         for j, (starts, ends) in enumerate(runs):
             on, end = _bounds(times, starts, ends)
-            stop = np.where(np.isnan(end), self.until, end)
+            stops = np.where(np.isnan(end), self.until, end)
             d = tiers[j].delay_s
-            for s, e, o, st in zip(starts.tolist(), ends.tolist(), on.tolist(), stop.tolist(),
+            for s, e, o, st in zip(starts.tolist(), ends.tolist(), on.tolist(), stops.tolist(),
                                    strict=True):
                 q = (o, 0, s) if d <= 0 else ((o + d, 1, 0) if o + d < st else None)
                 items.append((s, e, j, q))

@@ -26,6 +26,7 @@ is not raised while a physiological alarm on it (same source) is active.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import logging
@@ -147,7 +148,7 @@ _SHOWN_OP = {">=": "≥", "<=": "≤"}
 def _fmt(vital: str | None, value: float | None) -> str:
     if value is None:
         return ""
-    if vital in VITALS:
+    if vital is not None and vital in VITALS:
         return VITALS[vital].format(value)
     return f"{value:g}"
 
@@ -334,7 +335,7 @@ class AlarmEngine:
                 elif self.preset.reminder_s is not None:
                     ack = a.acks
                     self._at(t + self.preset.reminder_s, _STARTING,
-                             lambda when, a=a, ack=ack: self._remind(a, ack, when))
+                             functools.partial(self._remind, a, ack))
                 self._emit(AlarmEventKind.ACKNOWLEDGE, a, t, user)
         self._flush()
         return n
@@ -673,8 +674,7 @@ class AlarmEngine:
             elif a.tier_on[j] is None:
                 a.tier_on[j] = t
                 if r.delay_s > 0:
-                    self._at(t + r.delay_s, _STARTING,
-                             lambda when, a=a, j=j, on=t: self._tier_due(a, j, on, when))
+                    self._at(t + r.delay_s, _STARTING, functools.partial(self._tier_due, a, j, t))
                 else:
                     a.tier_ok[j] = True
         if a.signal is None:

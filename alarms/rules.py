@@ -20,6 +20,7 @@ import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from alarms.model import AlarmKind, Priority
 from monitor.messages import Condition
@@ -39,7 +40,8 @@ class Op(StrEnum):
         return self in (Op.LT, Op.LE)
 
     @property
-    def fn(self) -> Callable[[object, object], object]:
+    def fn(self) -> Callable[[Any, Any], Any]:
+        # Any: the comparison serves scalars (-> bool) and numpy arrays (-> bool array) alike.
         return _OPS[self]
 
 

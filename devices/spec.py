@@ -94,7 +94,8 @@ def parse_spec(text: str) -> DeviceSpec:
 
 def _factory(scheme: str) -> Callable[..., Driver]:
     module, _, name = _SCHEMES[scheme].partition(":")
-    return getattr(importlib.import_module(module), name)
+    factory: Callable[..., Driver] = getattr(importlib.import_module(module), name)
+    return factory
 
 
 def create_driver(spec: DeviceSpec, source: str, clock: SessionClock) -> Driver:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import numpy as np
 
@@ -210,7 +211,8 @@ class SessionTrends:
             marks = [m for m in self._marks
                      if m.kind in (EntryKind.DOSE_START, EntryKind.DOSE_STOP)]
             protocol = DoseProtocol(route=self._route, infusion_min=self._infusion_min)
-        entries = tuple(TimelineEntry(i, m.kind, m.t_s, m.t_wall, m.data, m.source, m.t_wall)
+        entries = tuple(TimelineEntry(i, m.kind, m.t_s, m.t_wall, MappingProxyType(dict(m.data)),
+                                      m.source, m.t_wall)
                         for i, m in enumerate(marks))
         session = Session(0, "", Patient(), protocol, None, 0.0, now_s, SessionStatus.ACTIVE,
                           entries)
@@ -243,15 +245,15 @@ class SessionTrends:
                     del self._open[key]
                     self._revision += 1
             for key, a in active.items():
-                i = self._open.get(key)
-                if i is None:
+                j = self._open.get(key)
+                if j is None:
                     self._open[key] = len(self._episodes)
                     self._episodes.append(AlarmEpisode(key, a.vital, a.priority,
                                                        a.onset_t_s, None))
                     self._revision += 1
-                elif a.priority > self._episodes[i].priority:
-                    ep = self._episodes[i]
-                    self._episodes[i] = AlarmEpisode(key, ep.vital, a.priority, ep.start_s, None)
+                elif a.priority > self._episodes[j].priority:
+                    ep = self._episodes[j]
+                    self._episodes[j] = AlarmEpisode(key, ep.vital, a.priority, ep.start_s, None)
                     self._revision += 1
 
     def episodes(self) -> tuple[AlarmEpisode, ...]:

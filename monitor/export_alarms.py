@@ -9,8 +9,8 @@ end is when the condition ended, empty if it was still active when the session e
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Iterator
+from typing import IO
 
 from alarms.log import Episode, episodes_from_events
 from monitor.store import SessionStore
@@ -47,7 +47,7 @@ def alarm_rows(store: SessionStore, session_id: int, wall_shift_s: float = 0.0
         yield episode_row(ep, session_wall0 + wall_shift_s + ep.signal_t_s)
 
 
-def write_alarms_csv(store: SessionStore, session_id: int, out: io.TextIOBase,
+def write_alarms_csv(store: SessionStore, session_id: int, out: IO[str],
                      wall_shift_s: float = 0.0) -> int:
     """Writes the CSV to an open text stream; returns the number of episodes."""
     writer = csv.writer(out, lineterminator="\n")

@@ -7,8 +7,8 @@ A missing value has no row. Waveforms (pleth) are not numerics and are not in th
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Iterator
+from typing import IO
 
 from monitor.store import SessionStore
 from monitor.timefmt import iso_utc, number, seconds
@@ -27,7 +27,7 @@ def vitals_rows(store: SessionStore, session_id: int, wall_shift_s: float = 0.0
         yield (iso_utc(t_wall + wall_shift_s), seconds(t_s), key, number(value), v.unit, source)
 
 
-def write_vitals_csv(store: SessionStore, session_id: int, out: io.TextIOBase, *,
+def write_vitals_csv(store: SessionStore, session_id: int, out: IO[str], *,
                      wall_shift_s: float = 0.0) -> int:
     """Writes the CSV to an open text stream; returns the number of data rows."""
     writer = csv.writer(out, lineterminator="\n")

@@ -123,7 +123,7 @@ class SessionRuntime:
         self._owns_io = False
         self._future: concurrent.futures.Future[RuntimeResult] | None = None
         self._main_task: asyncio.Task[RuntimeResult] | None = None
-        self._pending: list[Callable[[], None]] = []  # call_soon before start
+        self._pending: list[Callable[[], object]] = []  # call_soon before start
         self._device_tasks: dict[str, list[asyncio.Task[Any]]] = {}
         self._aux_tasks: set[asyncio.Task[Any]] = set()  # strong references while they run
 
@@ -142,7 +142,7 @@ class SessionRuntime:
         timeline entry a person made). Any thread; before start, delivered at start."""
         self.call_soon(lambda: self._dispatch(msg))
 
-    def call_soon(self, fn: Callable[[], None]) -> None:
+    def call_soon(self, fn: Callable[[], object]) -> None:
         """Runs `fn` on the I/O thread (never blocks the caller)."""
         if self._io is None:
             self._pending.append(fn)
@@ -254,7 +254,7 @@ class SessionRuntime:
         return task
 
     async def _main(self) -> RuntimeResult:
-        self._main_task = asyncio.current_task()  # type: ignore[assignment]
+        self._main_task = asyncio.current_task()
         for fn in self._pending:
             fn()
         self._pending.clear()

@@ -410,7 +410,8 @@ class SessionStore:
 
     def latest_session_id(self) -> int | None:
         row = self._one("SELECT max(id) FROM sessions")
-        return row[0]
+        latest: int | None = row[0]
+        return latest
 
     def resolve_session(self, ref: str | int | None) -> int:
         """`latest`, None or an id, checked to exist; StoreError otherwise."""
@@ -531,7 +532,9 @@ class SessionStore:
         rows = self._query(
             f"SELECT {self._flags_column()} FROM samples WHERE session_id = ? AND vital = ?"
             " ORDER BY t_s, rowid", (session_id, vital))
-        return (np.array([r[0] for r in rows], dtype=np.int64) & SAMPLE_VALIDATED) != 0
+        validated: np.ndarray = (np.array([r[0] for r in rows], dtype=np.int64)
+                                 & SAMPLE_VALIDATED) != 0
+        return validated
 
     def sample_arrays(self, session_id: int, vital: str) -> tuple[np.ndarray, np.ndarray]:
         """Times (t_s) and values of one vital as float64 arrays, in time order."""

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QCoreApplication, QObject, QTimer
 from PySide6.QtWidgets import QApplication, QDialog, QWidget
 
 from devices.base import SpecError
@@ -87,6 +87,7 @@ class DashboardSession:
         self.recorder.add_ticker(ALARM_POLL_S, relay.tick)
         self.control: AlarmControl | None = AlarmControl(relay, self.io)
         if limits is None and hasattr(self.alarm_source, "limits_for"):
+            # hasattr() does not narrow to LimitSource (the engine and the tests' fakes)
             limits = self.alarm_source  # type: ignore[assignment]
         self.limits = limits
         self.nibp_interval_s = nibp_interval(plan.specs)
@@ -100,7 +101,9 @@ class DashboardSession:
         engine = self.alarm_source
         editor = None
         if self.control is not None and hasattr(engine, "limit_rules"):
-            editor = LimitEditor(engine, engine.initial_preset.limits,  # type: ignore[attr-defined]
+            # hasattr() does not narrow to LimitEngine (the engine and the tests' fakes)
+            editor = LimitEditor(engine,  # type: ignore[arg-type]
+                                 engine.initial_preset.limits,  # type: ignore[attr-defined]
                                  self.control.set_limit)
         return DashboardSources(self.pulse.now, clock.wall, self.recorder.live, self.pleth,
                                 self.trends, self.bridge, self.control, self.limits,
@@ -151,7 +154,7 @@ class DashboardSession:
             self.io.stop()
 
 
-def _quit_on_signals(app: QApplication, session: DashboardSession) -> None:
+def _quit_on_signals(app: QCoreApplication, session: DashboardSession) -> None:
     """SIGINT (Ctrl+C) and SIGTERM stop the recording and quit; the session stays
     `interrupted` (only the discharge completes it), to be resumed at the next start.
     Python runs signal handlers only between bytecodes, so a timer keeps it looking."""

@@ -89,7 +89,7 @@ class AlarmControl:
         self._relay = relay
         self._io = io
 
-    def _post(self, fn: Callable[[], None]) -> None:
+    def _post(self, fn: Callable[[], object]) -> None:
         def run() -> None:
             try:
                 fn()
@@ -114,4 +114,7 @@ class AlarmControl:
 
     def set_limit(self, rule_id: str, value: float, user: str = "") -> None:
         """A limit change (ui.limits_dialog), applied and logged by the engine."""
-        self._post(lambda: self._relay.source.set_limit(rule_id, value, user))  # type: ignore[attr-defined]
+        # Only the engine has set_limit (no AlarmSource need); the limits dialog that calls
+        # this is offered only for a source with limit rules (ui/app.py).
+        self._post(lambda: self._relay.source.set_limit(  # type: ignore[attr-defined]
+            rule_id, value, user))

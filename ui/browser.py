@@ -15,7 +15,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from PySide6.QtCore import QDate, Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QDate, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QColor, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -40,7 +40,7 @@ from monitor.store import SessionStore, StoreError
 from ui.entry_list import elapsed
 from ui.export_panel import ERROR_COLOUR, ExportPanel
 from ui.session_view import STATUS_COLOURS, SessionView
-from ui.theme import BORDER, STYLESHEET
+from ui.theme import BORDER, STYLESHEET, named
 
 COLUMNS = ("Session", "Patient", "Start", "Duration", "Status", "Values", "Alarms",
            "Technical")
@@ -98,13 +98,13 @@ class SessionBrowser(QMainWindow):
         outer.setContentsMargins(12, 8, 12, 8)
         outer.setSpacing(8)
         title = QHBoxLayout()
-        heading = QLabel("Past sessions", objectName="header")
+        heading = named(QLabel("Past sessions"), "header")
         heading.setStyleSheet("font-size: 28px; font-weight: bold;")
         title.addWidget(heading)
         title.addSpacing(20)
-        title.addWidget(QLabel(f"{self.store_path}  ·  read-only", objectName="headerDim"))
+        title.addWidget(named(QLabel(f"{self.store_path}  ·  read-only"), "headerDim"))
         title.addStretch(1)
-        self.count_label = QLabel("", objectName="headerDim")
+        self.count_label = named(QLabel(""), "headerDim")
         title.addWidget(self.count_label)
         outer.addLayout(title)
 
@@ -123,7 +123,7 @@ class SessionBrowser(QMainWindow):
         self.refresh_button.clicked.connect(self.refresh)
         for text, widget in (("Patient", self.patient_field), ("From", self.date_from),
                              ("To", self.date_to), ("Status", self.status_field)):
-            filters.addWidget(QLabel(text, objectName="headerDim"))
+            filters.addWidget(named(QLabel(text), "headerDim"))
             filters.addWidget(widget, 2 if widget is self.patient_field else 0)
             filters.addSpacing(12)
         filters.addStretch(1)
@@ -261,7 +261,7 @@ class SessionBrowser(QMainWindow):
         super().closeEvent(event)
 
 
-def _quit_on_signals(app: QApplication) -> None:
+def _quit_on_signals(app: QCoreApplication) -> None:
     """Ctrl+C and SIGTERM close the browser (nothing to save: it only reads). Python runs
     signal handlers only between bytecodes, so a timer keeps it looking."""
     if threading.current_thread() is not threading.main_thread():

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QPoint, QRect, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -48,9 +49,12 @@ from ui.placement import place_clear_of_numerics
 from ui.pleth import PlethView
 from ui.readouts import clock_text, continuous_tile, latched_mark, nibp_tile
 from ui.sources import EntrySink, LimitSource
-from ui.theme import ALARM_COLOURS, STYLESHEET, TEXT_DIM, vital_colour
+from ui.theme import ALARM_COLOURS, STYLESHEET, TEXT_DIM, named, vital_colour
 from ui.tiles import LatchedMark, VitalTile
 from ui.trend import TrendView
+
+if TYPE_CHECKING:  # loaded only when the browser is opened (open_browser)
+    from ui.browser import SessionBrowser
 
 TILE_REFRESH_MS = 250
 USER = "nurse"  # until sign-in exists, commands are logged under this role
@@ -86,7 +90,7 @@ class DashboardSources:
 
 class DashboardWindow(QMainWindow):
     closing = Signal()
-    browser: QMainWindow | None = None  # the session browser, once opened (issue 6)
+    browser: SessionBrowser | None = None  # the session browser, once opened (issue 6)
 
     def __init__(self, sources: DashboardSources, audio_output: AudioOutput,
                  settings: QSettings | None = None, kiosk: bool = False,
@@ -137,15 +141,15 @@ class DashboardWindow(QMainWindow):
         outer.setSpacing(8)
 
         header = QHBoxLayout()
-        self.patient_label = QLabel(s.patient or "No patient id", objectName="patient")
+        self.patient_label = named(QLabel(s.patient or "No patient id"), "patient")
         self.patient_label.setToolTip("the patient as entered in the new-session form")
         number = f"Session {s.session_id}" if s.session_id is not None else "Session"
-        self.session_label = QLabel(f"{number}  0:00", objectName="header")
-        self.dose_label = QLabel("", objectName="dose")
-        self.audio_label = QLabel("", objectName="audio")
-        self.device_label = ClickableLabel("", objectName="headerDim")  # tap: devices panel
+        self.session_label = named(QLabel(f"{number}  0:00"), "header")
+        self.dose_label = named(QLabel(""), "dose")
+        self.audio_label = named(QLabel(""), "audio")
+        self.device_label = named(ClickableLabel(""), "headerDim")  # tap: devices panel
         self.device_label.clicked.connect(self.open_devices)
-        self.clock_label = QLabel("", objectName="header")
+        self.clock_label = named(QLabel(""), "header")
         header.addWidget(self.patient_label)
         header.addSpacing(20)
         header.addWidget(self.session_label)
@@ -208,17 +212,17 @@ class DashboardWindow(QMainWindow):
         self.follow_button.setChecked(True)
         self.follow_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.follow_button.clicked.connect(lambda: self.trend.set_follow(True))
-        self.window_label = QLabel("", objectName="headerDim")
-        trend_bar.addWidget(QLabel("Session trend", objectName="headerDim"))
+        self.window_label = named(QLabel(""), "headerDim")
+        trend_bar.addWidget(named(QLabel("Session trend"), "headerDim"))
         trend_bar.addSpacing(20)
         trend_bar.addWidget(self.window_label)
         trend_bar.addStretch(1)
-        trend_bar.addWidget(QLabel("zoom  [+] [-]   pan: drag", objectName="headerDim"))
+        trend_bar.addWidget(named(QLabel("zoom  [+] [-]   pan: drag"), "headerDim"))
         trend_bar.addSpacing(16)
         trend_bar.addWidget(self.follow_button)
         outer.addLayout(trend_bar)
         self.trend_bar = trend_bar  # the session lifecycle adds its buttons (ui/lifecycle.py)
-        self.trend = TrendView(s.trends, s.now_s, s.limits)
+        self.trend: TrendView = TrendView(s.trends, s.now_s, s.limits)
         self.trend.followChanged.connect(self._on_follow_changed)
         # The trend gives part of its height to the timeline under it (ui/entries.py, on
         # its time axis); the tiles keep theirs.
@@ -277,7 +281,7 @@ class DashboardWindow(QMainWindow):
         else:
             self.resize(1920, 1080)
         window = self.settings.value("trend/window_min", None)
-        if window is not None:
+        if isinstance(window, int | str):  # QSettings gives the int back as text, or as is
             self.trend.window_min = int(window)
         self._update_window_label()
 
@@ -309,6 +313,7 @@ class DashboardWindow(QMainWindow):
         top_widget = self.pleth if include_pleth else self.follow_button  # the trend's bar
         top = top_widget.mapToGlobal(QPoint(0, 0)).y()
         frame = self.centralWidget()
+        assert frame is not None  # set in __init__
         left = frame.mapToGlobal(QPoint(0, 0))
         bottom = left.y() + frame.height()
         return QRect(left.x(), top, frame.width(), max(0, bottom - top))
@@ -456,11 +461,11 @@ class DashboardWindow(QMainWindow):
             elif a.state is AlarmState.ACTIVE and a.kind is not AlarmKind.ADVISORY:
                 worst = physiological if a.kind is AlarmKind.PHYSIOLOGICAL else technical
                 worst[tile] = max(a.priority, worst.get(tile, a.priority))
-        for key, tile in self.tiles.items():
+        for key, view in self.tiles.items():
             p = physiological.get(key)
-            tile.set_alarm(p, p is not None and self.flash.is_on(p))
-            tile.set_technical(technical.get(key))
-            tile.set_latched(latched.get(key))
+            view.set_alarm(p, p is not None and self.flash.is_on(p))
+            view.set_technical(technical.get(key))
+            view.set_latched(latched.get(key))
 
     def refresh(self) -> None:
         self.refresh_tiles()
@@ -475,7 +480,7 @@ class DashboardWindow(QMainWindow):
         self.tiles["nibp"].set_content(nibp_tile(snap, s.limits, s.nibp_interval_s, s.wall_of,
                                                  ended=self.ended))
 
-    def _set_text(self, label: QLabel, text: str, style: str = "") -> None:
+    def _set_text(self, label: QLabel | QPushButton, text: str, style: str = "") -> None:
         if label.text() != text:
             label.setText(text)
         if label.styleSheet() != style:

@@ -44,7 +44,7 @@ from monitor.runtime import IoThread
 from monitor.validity import is_measurement
 from monitor.vitals import VITALS
 from ui.bridge import Bridge
-from ui.theme import ALARM_COLOURS, TEXT, TEXT_DIM
+from ui.theme import ALARM_COLOURS, TEXT, TEXT_DIM, named
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +185,7 @@ class DevicesPanel(QDialog):
         self.setMinimumSize(1100, 640)
         outer = QVBoxLayout(self)
         outer.setSpacing(12)
-        outer.addWidget(QLabel("Devices in this session", objectName="header"))
+        outer.addWidget(named(QLabel("Devices in this session"), "header"))
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().setVisible(False)
@@ -204,7 +204,7 @@ class DevicesPanel(QDialog):
         self.table.verticalHeader().setDefaultSectionSize(52)
         outer.addWidget(self.table, 1)
 
-        outer.addWidget(QLabel("Connect another device", objectName="header"))
+        outer.addWidget(named(QLabel("Connect another device"), "header"))
         self.tabs = QTabWidget()
         self.tabs.setStyleSheet("QTabBar::tab { font-size: 20px; padding: 8px 18px; }"
                                 "QComboBox, QListWidget, QLabel { font-size: 20px; }")
@@ -213,7 +213,7 @@ class DevicesPanel(QDialog):
         self.tabs.addTab(self._ble_tab(), "Bluetooth")
         self.tabs.setMaximumHeight(200)
         outer.addWidget(self.tabs)
-        self.message = QLabel("", objectName="headerDim")
+        self.message = named(QLabel(""), "headerDim")
         self.message.setWordWrap(True)
         outer.addWidget(self.message)
         close = QPushButton("Close")
@@ -277,7 +277,7 @@ class DevicesPanel(QDialog):
         self.ble_list.currentRowChanged.connect(
             lambda r: self.ble_button.setEnabled(r >= 0 and not self._scanning))
         col.addWidget(self.ble_list)
-        self._scanning = False
+        self._scanning: bool = False
         return w
 
     # -- state ---------------------------------------------------------------------------
@@ -432,6 +432,8 @@ class DevicesPanel(QDialog):
             if exc is not None:
                 self._say(scan_error_text(exc), warn=True)
                 return
+            # `result` is typed object (one callback for every job); a scan's is scan()'s
+            # list of found devices, or None.
             self.found = list(result or ())  # type: ignore[call-overload]
             for d in self.found:
                 profiles = ", ".join(d.profiles) or "no vital-sign profile advertised"

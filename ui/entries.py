@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
@@ -76,7 +77,7 @@ from ui.bridge import Bridge
 from ui.placement import place_clear_of_numerics
 from ui.readouts import clock_text
 from ui.sources import EntrySink
-from ui.theme import PANEL, TEXT, TEXT_DIM
+from ui.theme import PANEL, TEXT, TEXT_DIM, named
 from ui.timeline import MISSING, Pending, TimelineView, checkpoints_for_preset
 from ui.trend import TrendView
 
@@ -125,7 +126,7 @@ class RecorderEntries:
 
 def _mark_entry(i: int, m: TimelineMark) -> TimelineEntry:
     """A mark not (yet) in the store, as a read-only entry (negative id: not editable)."""
-    return TimelineEntry(-1 - i, m.kind, m.t_s, m.t_wall, dict(m.data),  # type: ignore[arg-type]
+    return TimelineEntry(-1 - i, m.kind, m.t_s, m.t_wall, MappingProxyType(dict(m.data)),
                          m.source, m.t_wall)
 
 
@@ -490,7 +491,7 @@ class EntryPanel(QWidget):
         # The toast sits over the empty middle of the trend's title row (the trend is
         # already in the window's layout), so it never hides a mark or a checkpoint.
         self._trend = trend
-        self.toast = QFrame(trend.parentWidget() or self, objectName="toast")
+        self.toast = named(QFrame(trend.parentWidget() or self), "toast")
         self.toast.setStyleSheet(TOAST_STYLE.format(border=TEXT_DIM.name()))
         row = QHBoxLayout(self.toast)
         row.setContentsMargins(12, 2, 4, 2)
@@ -547,11 +548,13 @@ class EntryPanel(QWidget):
         for label in self._bar_labels:
             label.setStyleSheet(f"font-size: 20px; color: {TEXT_DIM.name()};")
         bar.addWidget(self._bar_labels[0])
-        self.level_buttons = [button(str(n), lambda _=False, n=n: self.dissociation(n))
+        # mypy cannot infer a lambda whose defaults bind the loop variable (the signal's
+        # `checked` goes to `_`), hence the ignores.
+        self.level_buttons = [button(str(n), lambda _=False, n=n: self.dissociation(n))  # type: ignore[misc]
                               for n in range(5)]
         bar.addSpacing(14)
         bar.addWidget(self._bar_labels[1])
-        self.moaas_buttons = {n: button(str(n), lambda _=False, n=n: self.sedation(n))
+        self.moaas_buttons = {n: button(str(n), lambda _=False, n=n: self.sedation(n))  # type: ignore[misc]
                               for n in range(5, -1, -1)}
         for n, btn in self.moaas_buttons.items():
             lv = MOAAS.level(n)
@@ -585,7 +588,7 @@ class EntryPanel(QWidget):
             add(f"Digit {n}", [QKeySequence(str(n)),
                                QKeySequence(Qt.KeyboardModifier.KeypadModifier
                                             | Qt.Key(ord(str(n))))],
-                lambda n=n: self.digit(n))
+                lambda n=n: self.digit(n))  # type: ignore[misc]  # (as the buttons' above)
         add("Sedation (MOAA/S)", [QKeySequence("S")], self.arm_sedation)
         add("CADSS-6", [QKeySequence("C")], self.cadss)
         add("Dose start / stop", [QKeySequence("D")], self.dose_toggle)
@@ -688,8 +691,10 @@ class EntryPanel(QWidget):
             info |= dict(start.data)
         minutes = info.get("infusion_min")
         route = info.get("route")
+        if not isinstance(route, str) or route not in Route.__members__.values():
+            route = None
         protocol = DoseProtocol(
-            route=Route(route) if route in Route.__members__.values() else None,
+            route=Route(route) if route is not None else None,
             infusion_min=float(minutes) if isinstance(minutes, int | float) else None)
         return Session(0, "", Patient(), protocol, None, 0.0, now, SessionStatus.ACTIVE,
                        entries).phases()

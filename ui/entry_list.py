@@ -15,7 +15,13 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QTableWidget,
+    QTableWidgetItem,
+    QWidget,
+)
 
 from alarms.log import Episode
 from monitor.history import DeviceEventRow
@@ -25,11 +31,12 @@ from ui.theme import TEXT_DIM
 COLUMNS = ("Time", "Since dose", "Entry", "Value", "By", "Edited")
 SCALE_NAMES = {"moaas": "MOAA/S", "rass": "RASS", "level": "level", "cadss6": "CADSS-6",
                "cadss": "CADSS", "aldrete": "modified Aldrete", "padss": "PADSS"}
-KIND_NAMES = {EntryKind.DOSE_START: "Dose start", EntryKind.DOSE_STOP: "Dose stop",
-              EntryKind.DISSOCIATION: "Dissociation", EntryKind.SEDATION: "Sedation",
-              EntryKind.SIDE_EFFECT: "Side effect", EntryKind.INTERVENTION: "Intervention",
-              EntryKind.EVENT: "Event", EntryKind.NOTE: "Note", EntryKind.BASELINE: "Baseline",
-              EntryKind.DISCHARGE: "Discharge"}
+KIND_NAMES: dict[str, str] = {
+    EntryKind.DOSE_START: "Dose start", EntryKind.DOSE_STOP: "Dose stop",
+    EntryKind.DISSOCIATION: "Dissociation", EntryKind.SEDATION: "Sedation",
+    EntryKind.SIDE_EFFECT: "Side effect", EntryKind.INTERVENTION: "Intervention",
+    EntryKind.EVENT: "Event", EntryKind.NOTE: "Note", EntryKind.BASELINE: "Baseline",
+    EntryKind.DISCHARGE: "Discharge"}
 
 
 def elapsed(t_s: float) -> str:
@@ -147,8 +154,8 @@ class EntryList(QTableWidget):
 
     entryActivated = Signal(float)
 
-    def __init__(self, parent: object = None) -> None:
-        super().__init__(0, len(COLUMNS), parent)  # type: ignore[arg-type]
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(0, len(COLUMNS), parent)
         self.setHorizontalHeaderLabels(list(COLUMNS))
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)

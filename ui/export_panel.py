@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QCheckBox, QFileDialog, QHBoxLayout, QLabel, QPush
 
 from monitor.session_export import FORMATS, export_session, suggested_name
 from ui.jobs import Job
-from ui.theme import TEXT, TEXT_DIM
+from ui.theme import TEXT, TEXT_DIM, named
 
 ERROR_COLOUR = "#ff8a65"
 # A box that reads as a box on the dark theme: outlined when off, filled when on.
@@ -37,7 +37,7 @@ class ExportPanel(QWidget):
         self._running: tuple[str, str] | None = None
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(QLabel("Export:", objectName="headerDim"))
+        row.addWidget(named(QLabel("Export:"), "headerDim"))
         self.buttons: dict[str, QPushButton] = {}
         for fmt in FORMATS:
             btn = QPushButton(BUTTON_TEXT[fmt])
@@ -49,7 +49,7 @@ class ExportPanel(QWidget):
                                    "no session number, no free text")
         self.deidentify.setStyleSheet(CHECKBOX_STYLE)
         row.addWidget(self.deidentify)
-        self.status = QLabel("", objectName="headerDim")
+        self.status = named(QLabel(""), "headerDim")
         self.status.setWordWrap(True)
         row.addWidget(self.status, 1)
         self.set_session(None)

@@ -28,7 +28,7 @@ from ui.session_dialogs import (
     confirm_end,
     confirm_quit,
 )
-from ui.theme import ALARM_COLOURS
+from ui.theme import ALARM_COLOURS, named
 
 if TYPE_CHECKING:
     from ui.app import DashboardSession
@@ -92,7 +92,7 @@ class SessionLifecycle(QObject):
         self._ask_quit = ask_quit
         window.confirm_close = self.may_close
         self.last_baseline: dict[str, float] | None = None
-        self.status = QLabel("", objectName="headerDim")
+        self.status = named(QLabel(""), "headerDim")
         # The status never widens the window (1366 px screens): it takes the room left.
         self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.status.setMinimumWidth(0)

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 from alarms.model import AlarmKind, Priority
 from alarms.rules import LimitRule
 from monitor.vitals import VITALS
-from ui.theme import ALARM_COLOURS, TEXT_DIM
+from ui.theme import ALARM_COLOURS, TEXT_DIM, named
 
 COLUMNS = ("Vital", "Condition", "", "Limit", "Preset", "Priority", "Delay", "Source")
 LIMIT_COL = 3
@@ -122,10 +122,10 @@ class LimitsDialog(QDialog):
         self.resize(1700, 760)
         outer = QVBoxLayout(self)
         outer.setSpacing(10)
-        outer.addWidget(QLabel("Alarm limits for this session", objectName="header"))
-        note = QLabel("Changes apply to new readings from now on and are kept in the alarm "
-                      "log. A limit looser than the preset is shown in yellow.",
-                      objectName="headerDim")
+        outer.addWidget(named(QLabel("Alarm limits for this session"), "header"))
+        note = named(QLabel("Changes apply to new readings from now on and are kept in the "
+                            "alarm log. A limit looser than the preset is shown in yellow."),
+                     "headerDim")
         note.setWordWrap(True)
         outer.addWidget(note)
         self.table = QTableWidget(len(self.rules), len(COLUMNS))
@@ -151,18 +151,18 @@ class LimitsDialog(QDialog):
         self.warning.setWordWrap(True)
         self.warning.setStyleSheet(f"color: {WARN.name()}; font-size: 20px;")
         outer.addWidget(self.warning)
-        row = QHBoxLayout()
+        buttons = QHBoxLayout()
         self.reset_button = QPushButton("Reset to preset")
         self.apply_button = QPushButton("Apply")
         close = QPushButton("Close")
         self.reset_button.clicked.connect(self.reset_to_preset)
         self.apply_button.clicked.connect(self.apply)
         close.clicked.connect(self.close)
-        row.addWidget(self.reset_button)
-        row.addStretch(1)
-        row.addWidget(self.apply_button)
-        row.addWidget(close)
-        outer.addLayout(row)
+        buttons.addWidget(self.reset_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.apply_button)
+        buttons.addWidget(close)
+        outer.addLayout(buttons)
         self._update_warning()
 
     def _fill(self, row: int, rule: LimitRule) -> None:

@@ -204,6 +204,7 @@ class PulseAudioOutput(QObject):
                 self._up = self._connect()
                 if not self._up:
                     continue  # the burst is dropped: the scheduler starts the next on time
+            assert self._conn is not None  # (re)made by _connect() above
             if burst is None:
                 if not self._conn.alive():
                     self._recover()

@@ -48,7 +48,7 @@ def wall_clock_text(wall: float) -> str:
 
 def value_text(vital: str | None, value: float) -> str:
     """A value at its vital's display precision."""
-    p = VITALS[vital].precision if vital in VITALS else 0
+    p = VITALS[vital].precision if vital is not None and vital in VITALS else 0
     return f"{value:.{p}f}"
 
 

@@ -54,7 +54,7 @@ from monitor.session import (
     Session,
 )
 from ui.placement import place_clear_of_numerics
-from ui.theme import ALARM_COLOURS, BACKGROUND, STYLESHEET, TEXT, TEXT_DIM
+from ui.theme import ALARM_COLOURS, BACKGROUND, STYLESHEET, TEXT, TEXT_DIM, named
 
 CHOSEN = "#4aa3ff"  # a chosen answer: blue, a colour no alarm priority uses
 CHOSEN_BG = "#1d3047"
@@ -123,7 +123,9 @@ class NewSessionForm:
         given = {"weight_kg": _text(p.weight_kg), "drug": d.drug or "",
                  "route": d.route, "dose_mg": _text(d.dose_mg),
                  "infusion_min": _text(d.infusion_min), "lot": d.lot or ""}
-        return replace(form, **{k: v for k, v in given.items() if v})
+        # mypy checks replace()'s keywords against each field's type, which one dict of
+        # several types cannot carry; replace() itself rejects an unknown field at run time.
+        return replace(form, **{k: v for k, v in given.items() if v})  # type: ignore[arg-type]
 
 
 def _text(value: float | None) -> str:
@@ -159,7 +161,7 @@ def hours_text(seconds: float) -> str:
 
 
 def _title(text: str) -> QLabel:
-    return QLabel(text, objectName="title")
+    return named(QLabel(text), "title")
 
 
 class NewSessionDialog(QDialog):
@@ -191,7 +193,7 @@ class NewSessionDialog(QDialog):
             self.route.addItem(label, route)
         self.route.setCurrentIndex(list(ROUTE_LABELS).index(form.route))
         self.dose = QLineEdit(form.dose_mg, placeholderText="mg")
-        self.mg_per_kg = QLabel("", objectName="calc")
+        self.mg_per_kg = named(QLabel(""), "calc")
         dose_row = QHBoxLayout()
         dose_row.addWidget(self.dose, 1)
         dose_row.addWidget(QLabel("mg"))
@@ -215,9 +217,9 @@ class NewSessionDialog(QDialog):
         grid.addRow("Lot number", self.lot)
         grid.addRow("Alarm preset", self.preset)
         grid.addRow("Devices", self.devices)
-        grid.addRow("", QLabel("device SPECs separated by spaces", objectName="hint"))
+        grid.addRow("", named(QLabel("device SPECs separated by spaces"), "hint"))
         outer.addLayout(grid)
-        self.error = QLabel("", objectName="error")
+        self.error = named(QLabel(""), "error")
         self.error.setWordWrap(True)
         outer.addWidget(self.error)
         buttons = QHBoxLayout()
@@ -346,7 +348,7 @@ class DischargeDialog(QDialog):
         for s in SCALES.values():
             self.pages.addWidget(self._page(s))
         outer.addWidget(self.pages)
-        self.total = QLabel("", objectName="total")
+        self.total = named(QLabel(""), "total")
         outer.addWidget(self.total)
         ready_row = QHBoxLayout()
         ready_row.addWidget(QLabel("Ready to leave at"))
@@ -358,11 +360,11 @@ class DischargeDialog(QDialog):
         self.ready.setDateTimeRange(start, now)
         self.ready.setDateTime(now)
         ready_row.addWidget(self.ready)
-        ready_row.addWidget(QLabel("(clinically ready; default now)", objectName="hint"))
+        ready_row.addWidget(named(QLabel("(clinically ready; default now)"), "hint"))
         ready_row.addStretch(1)
         outer.addLayout(ready_row)
         self.unmet = ctx.unmet()
-        self.warning = QLabel(self._unmet_text(), objectName="warning")
+        self.warning = named(QLabel(self._unmet_text()), "warning")
         self.warning.setWordWrap(True)
         self.warning.setVisible(bool(self.unmet))
         outer.addWidget(self.warning)
@@ -372,7 +374,7 @@ class DischargeDialog(QDialog):
         self.confirm_early.setVisible(bool(self.unmet))
         self.confirm_early.toggled.connect(lambda _on: self.error.setText(""))
         outer.addWidget(self.confirm_early)
-        self.error = QLabel("", objectName="error")
+        self.error: QLabel = named(QLabel(""), "error")
         self.error.setWordWrap(True)
         outer.addWidget(self.error)
         buttons = QHBoxLayout()
@@ -406,7 +408,7 @@ class DischargeDialog(QDialog):
             self.groups[scale.key][item.key] = group
             hint = self.ctx.hints.get(item.key)
             if hint:
-                grid.addWidget(QLabel(hint, objectName="hint"), 2 * row + 1, 1, 1, 3)
+                grid.addWidget(named(QLabel(hint), "hint"), 2 * row + 1, 1, 1, 3)
         return page
 
     @property

@@ -38,7 +38,7 @@ from monitor.store import SessionStore
 from ui.entry_list import EntryList, elapsed, entry_rows, since_dose
 from ui.export_panel import CHECKBOX_STYLE, ExportPanel
 from ui.jobs import Job
-from ui.theme import STYLESHEET, TEXT_DIM
+from ui.theme import STYLESHEET, TEXT_DIM, named
 from ui.timeline import TimelineView
 from ui.trend import WINDOWS_MIN, TrendView
 
@@ -101,9 +101,10 @@ def cadss_table(session: Session, dose_s: float | None
         for e in entries:
             items = e.data.get("items")
             v = items.get(str(item.number)) if isinstance(items, Mapping) else None
-            ok = isinstance(v, int) and not isinstance(v, bool) and 0 <= v < len(
-                CADSS_ANCHORS)
-            cells.append(f"{v}  {CADSS_ANCHORS[v]}" if ok else "—")
+            if isinstance(v, int) and not isinstance(v, bool) and 0 <= v < len(CADSS_ANCHORS):
+                cells.append(f"{v}  {CADSS_ANCHORS[v]}")
+            else:
+                cells.append("—")
         rows.append((f"{item.number}. {item.label}", cells))
     totals = []
     for e in entries:
@@ -148,17 +149,17 @@ class SessionView(QMainWindow):
         outer.setContentsMargins(12, 8, 12, 8)
         outer.setSpacing(6)
         top = QHBoxLayout()
-        self.title_label = QLabel("Loading the session…", objectName="header")
+        self.title_label = named(QLabel("Loading the session…"), "header")
         self.title_label.setStyleSheet("font-size: 28px; font-weight: bold;")
-        self.status_badge = QLabel("", objectName="header")
-        self.readonly_label = QLabel("READ-ONLY", objectName="headerDim")
+        self.status_badge = named(QLabel(""), "header")
+        self.readonly_label = named(QLabel("READ-ONLY"), "headerDim")
         top.addWidget(self.title_label)
         top.addStretch(1)
         top.addWidget(self.status_badge)
         top.addSpacing(24)
         top.addWidget(self.readonly_label)
         outer.addLayout(top)
-        self.detail_label = QLabel("", objectName="headerDim")
+        self.detail_label = named(QLabel(""), "headerDim")
         outer.addWidget(self.detail_label)
         self.banner = QLabel("")
         self.banner.setWordWrap(True)
@@ -166,10 +167,10 @@ class SessionView(QMainWindow):
         outer.addWidget(self.banner)
 
         bar = QHBoxLayout()
-        bar.addWidget(QLabel("Session trend", objectName="headerDim"))
+        bar.addWidget(named(QLabel("Session trend"), "headerDim"))
         bar.addSpacing(20)
-        bar.addWidget(QLabel("zoom  [+] [-]   pan: drag   whole session  [Home]",
-                             objectName="headerDim"))
+        bar.addWidget(named(QLabel("zoom  [+] [-]   pan: drag   whole session  [Home]"),
+                            "headerDim"))
         bar.addStretch(1)
         self.reload_button = QPushButton("Reload")
         self.reload_button.clicked.connect(self.reload)
@@ -194,8 +195,7 @@ class SessionView(QMainWindow):
         eb = QVBoxLayout(entries_box)
         eb.setContentsMargins(0, 4, 0, 0)
         head = QHBoxLayout()
-        head.addWidget(QLabel("Timeline  (double-click: show on the trend)",
-                              objectName="headerDim"))
+        head.addWidget(named(QLabel("Timeline  (double-click: show on the trend)"), "headerDim"))
         head.addStretch(1)
         self.show_alarms = QCheckBox("Alarms")
         self.show_devices = QCheckBox("Device events")
@@ -213,7 +213,7 @@ class SessionView(QMainWindow):
         self.cadss_box = QWidget()
         cb = QVBoxLayout(self.cadss_box)
         cb.setContentsMargins(8, 0, 0, 0)
-        cb.addWidget(QLabel("CADSS-6  (0 not at all … 4 extremely)", objectName="headerDim"))
+        cb.addWidget(named(QLabel("CADSS-6  (0 not at all … 4 extremely)"), "headerDim"))
         self.cadss = QTableWidget(0, 0)
         self.cadss.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.cadss.setStyleSheet("font-size: 17px;")

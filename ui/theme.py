@@ -7,8 +7,9 @@ colours come from the vital registry, which keeps them clear of the alarm colour
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF
 
 from alarms.model import Priority
@@ -122,3 +123,13 @@ QLabel#headerDim {{ font-size: 20px; color: {TEXT_DIM.name()}; }}
 QLabel#dose {{ font-size: 34px; font-weight: bold; color: {TEXT.name()}; }}
 QLabel#audio {{ font-size: 22px; font-weight: bold; }}
 """
+
+
+_Named = TypeVar("_Named", bound=QObject)
+
+
+def named(obj: _Named, name: str) -> _Named:
+    """`obj` with its objectName (which the style sheet selects on) set: what the
+    `objectName=` keyword does, which PySide6's stubs do not list for most widgets."""
+    obj.setObjectName(name)
+    return obj

@@ -161,7 +161,7 @@ class VitalTile(QWidget):
                    Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, self.unit)
         badge_left = pad + title_w + pad + QFontMetricsF(p.font()).horizontalAdvance(
             self.unit) + pad
-        limits_left = w - pad
+        limits_left: float = w - pad
         if c.limits:
             lim_px = max(12, int(h * 0.075))
             p.setFont(text_font(lim_px))

@@ -152,7 +152,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
 
     def __init__(self, entries: Sequence[TimelineEntry] = (), *,
                  phases: Sequence[Phase] = (), checkpoints: Checkpoints = Checkpoints(),
-                 nibp_times: Sequence[float] = (), now_s: float | None = None,
+                 nibp_times: Iterable[float] = (), now_s: float | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent=parent)
         self.setBackground(BACKGROUND)
@@ -171,7 +171,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
         self.redraw()
 
     @classmethod
-    def from_session(cls, session: Session, nibp_times: Sequence[float] = (),
+    def from_session(cls, session: Session, nibp_times: Iterable[float] = (),
                      parent: QWidget | None = None) -> TimelineView:
         """A stored session, read-only, showing all of it."""
         view = cls(session.entries, phases=session.phases(),

@@ -26,12 +26,13 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from bleak import BleakClient, BleakScanner
+from bleak.args.bluez import BlueZClientArgs, BlueZScannerArgs
 from bleak.exc import BleakBluetoothNotAvailableError, BleakDeviceNotFoundError, BleakError
 
 from devices.base import DeviceDisconnected, DeviceError, Driver, SpecError
 from devices.ble import gatt
 from devices.ble.gatt import GattDecodeError, uuid16
-from devices.ble.mapping import GattMapper
+from devices.ble.mapping import ConditionKey, GattMapper
 from devices.ble.scan import explain_unavailable
 from devices.spec import DeviceSpec
 from monitor.clock import SessionClock
@@ -146,7 +147,7 @@ class BleDriver(Driver):
         await self.close()
         self._queue = asyncio.Queue()
         self._pending = []
-        bluez = {"adapter": self.adapter} if self.adapter else {}
+        bluez: BlueZScannerArgs = {"adapter": self.adapter} if self.adapter else {}
         try:
             device = await self._find(bluez)
             if device is None:
@@ -174,18 +175,18 @@ class BleDriver(Driver):
                 log.warning("%s (%s)", text, e)
                 # Not connected (never "streaming"): the runtime records the condition, then
                 # tries again with back-off.
-                must_pair = {(Condition.PAIRING_REQUIRED, None): text}
+                must_pair: dict[ConditionKey, str] = {(Condition.PAIRING_REQUIRED, None): text}
                 raise DeviceError(text, messages=self.mapper.condition(
                     "link", must_pair, self.clock.now())) from e
             raise self._explain(e) from e
 
-    async def _find(self, bluez: dict[str, str]) -> Any:
+    async def _find(self, bluez: BlueZScannerArgs) -> Any:
         if self._find_device is not None:
             return await self._find_device(self.address, SCAN_TIMEOUT_S)
         return await BleakScanner.find_device_by_address(self.address, timeout=SCAN_TIMEOUT_S,
                                                          bluez=bluez)
 
-    def _make_client(self, device: Any, bluez: dict[str, str]) -> Any:
+    def _make_client(self, device: Any, bluez: BlueZClientArgs) -> Any:
         if self._client_factory is not None:
             return self._client_factory(device, disconnected_callback=self._on_disconnect)
         return BleakClient(device, disconnected_callback=self._on_disconnect,

@@ -77,7 +77,8 @@ def _scale(mantissa: int, exponent: int) -> float:
     # Dividing by an exact power of ten rounds once, so 975e-1 is exactly 97.5.
     if exponent >= 0:
         return float(mantissa * 10**exponent)
-    return mantissa / 10**-exponent
+    divisor: int = 10**-exponent
+    return mantissa / divisor
 
 
 def _ieee11073(raw: int, exponent_bits: int, mantissa_bits: int,

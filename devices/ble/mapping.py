@@ -20,6 +20,7 @@ import logging
 import math
 from collections.abc import Callable
 from datetime import datetime
+from typing import TypeGuard
 
 from devices.ble import gatt
 from devices.ble.gatt import (
@@ -107,7 +108,7 @@ def plx_status(ms: int | None, dss: int | None
     return usable, {(c, "spo2"): "; ".join(texts) for c, texts in found.items()}
 
 
-def _finite(x: float | None) -> bool:
+def _finite(x: float | None) -> TypeGuard[float]:
     return x is not None and math.isfinite(x)
 
 
@@ -197,7 +198,7 @@ class GattMapper:
             if _finite(bp.mean_arterial):
                 pairs.append(("map", bp.mean_arterial * scale))
             if _finite(bp.pulse_rate):
-                pairs.append(("pr", bp.pulse_rate))  # type: ignore[arg-type]
+                pairs.append(("pr", bp.pulse_rate))
             values = tuple(pairs)
             if quality:
                 conds[(Condition.POOR_SIGNAL, "sbp")] = "; ".join(quality)

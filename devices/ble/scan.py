@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bleak import BleakScanner
+from bleak.args.bluez import BlueZScannerArgs
 
 from devices.ble import gatt
 from devices.ble.gatt import uuid16
@@ -39,7 +40,7 @@ def profiles_of(service_uuids: list[str]) -> tuple[str, ...]:
 async def scan(timeout: float, adapter: str | None = None) -> list[FoundDevice]:
     """Devices heard within `timeout` seconds, strongest first. Raises bleak's errors (no
     adapter, no D-Bus) for the caller to explain."""
-    bluez = {"adapter": adapter} if adapter else {}
+    bluez: BlueZScannerArgs = {"adapter": adapter} if adapter else {}
     seen = await BleakScanner.discover(timeout=timeout, return_adv=True, bluez=bluez)
     found = [FoundDevice(device.address, adv.local_name or device.name, adv.rssi,
                          profiles_of(adv.service_uuids))

@@ -65,7 +65,8 @@ class SerialDriver(Driver):
         """A fresh parser for a new connection (nothing carries over from the old one)."""
 
     def reading(self, frame: Any) -> Reading:
-        return frame.reading()  # type: ignore[no-any-return]
+        reading: Reading = frame.reading()
+        return reading
 
     def on_open(self, link: SerialLink) -> None:
         """Called once the port is open (e.g. to send a start command)."""
@@ -107,7 +108,8 @@ class SerialDriver(Driver):
     async def stream(self) -> AsyncIterator[Message]:
         link, parser = self.link, self.parser
         assert link is not None and parser is not None, "connect() first"
-        frames, self._pending = self._pending, []
+        frames: Sequence[Any] = self._pending
+        self._pending = []
         clock = self.clock
         while True:
             if frames:

@@ -75,8 +75,8 @@ class Oximetry:
     def update(self, reading: Reading, t: float, wall: float) -> list[Message]:
         wanted: dict[ConditionKey, str] = {}
         for cond, words in reading.conditions:
-            key = (cond, None)
-            wanted[key] = f"{wanted[key]}; {words}" if key in wanted else words
+            ckey: ConditionKey = (cond, None)
+            wanted[ckey] = f"{wanted[ckey]}; {words}" if ckey in wanted else words
         blocked = reading.blocked or any(
             key[0] in BLOCKING and key[1] is None and self._held(key, t)
             for key in self.active if key not in wanted)

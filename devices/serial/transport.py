@@ -25,7 +25,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import serial
 
@@ -74,6 +74,7 @@ async def _in_thread(fn: Callable[[], T], on_late: Callable[[T], None], name: st
             fut.set_exception(value)
 
     def run() -> None:
+        value: T | BaseException
         try:
             ok, value = True, fn()
         except BaseException as e:  # handed to the awaiting task
@@ -85,7 +86,7 @@ async def _in_thread(fn: Callable[[], T], on_late: Callable[[T], None], name: st
             except RuntimeError:  # the loop has closed
                 pass
         if ok:
-            on_late(value)
+            on_late(cast(T, value))  # ok: fn() returned it
 
     thread = threading.Thread(target=run, name=name, daemon=True)
     thread.start()

@@ -78,7 +78,8 @@ class PatientModel:
         for key, step, pull in (("hr", 0.4, 0.05), ("spo2", 0.15, 0.1), ("rr", 0.2, 0.05)):
             self._wander[key] += float(rng.normal(0, step)) - pull * self._wander[key]
         hr = self.mean("hr", t) + self._wander["hr"]
-        out = {"hr": round(hr), "rr": round(max(0.0, self.mean("rr", t) + self._wander["rr"]))}
+        rr = round(max(0.0, self.mean("rr", t) + self._wander["rr"]))
+        out: dict[str, float] = {"hr": round(hr), "rr": rr}
         if self.probe_off(t):
             return out
         spo2 = self.mean("spo2", t) + self._wander["spo2"]
@@ -105,7 +106,8 @@ class PatientModel:
         phases = self._phase + np.arange(1, n + 1) * hr / 60.0 * dt
         self._phase = float(phases[-1] % 1.0)
         x = phases % 1.0
-        wave = np.exp(-((x - 0.18) / 0.07) ** 2) + 0.35 * np.exp(-((x - 0.48) / 0.09) ** 2)
+        wave: np.ndarray = (np.exp(-((x - 0.18) / 0.07) ** 2)
+                            + 0.35 * np.exp(-((x - 0.48) / 0.09) ** 2))
         rr = max(4.0, self.mean("rr", t0))
         t = t0 + np.arange(n) * dt
         wave += 0.08 * np.sin(2 * math.pi * rr / 60.0 * t)

@@ -11,6 +11,7 @@ import colorsys
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, Unpack
 
 import numpy as np
 from reportlab.graphics.shapes import Drawing, Group, Line, Polygon, PolyLine, Rect, String
@@ -20,6 +21,9 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from monitor.reports import fmt
 from monitor.reports.data import ReportData, Series, continuous_keys
 from monitor.vitals import VITALS
+
+if TYPE_CHECKING:  # keyword types that exist only in types-reportlab
+    from reportlab.graphics.shapes import _SolidShapeKwArgs
 
 FONT = "Helvetica"
 FONT_BOLD = "Helvetica-Bold"
@@ -32,11 +36,19 @@ PRIORITY = {"high": (colors.Color(0.85, 0.1, 0.1), "H"),
             "medium": (colors.Color(0.9, 0.68, 0.0), "M"),
             "low": (colors.Color(0.0, 0.6, 0.7), "L")}
 DASH = {"hr": None, "pr": (3, 2), "spo2": None, "rr": None}
-SCALES = {"moaas": ("MOAA/S", 0, 5, "5 = alert, 0 = no response"),
-          "rass": ("RASS", -5, 4, "0 = alert and calm, -5 = unarousable"),
-          "level": ("Dissociation level", 0, 4, "0 = none, 4 = severe"),
-          "cadss6": ("CADSS-6", 0, 24, "6 items x 0-4")}
+SCALES: dict[str, tuple[str, float, float, str]] = {
+    "moaas": ("MOAA/S", 0, 5, "5 = alert, 0 = no response"),
+    "rass": ("RASS", -5, 4, "0 = alert and calm, -5 = unarousable"),
+    "level": ("Dissociation level", 0, 4, "0 = none, 4 = severe"),
+    "cadss6": ("CADSS-6", 0, 24, "6 items x 0-4")}
 ENTRY_KINDS = ("sedation", "dissociation")
+
+
+def _rect(x: float, y: float, width: float, height: float,
+          **kw: Unpack[_SolidShapeKwArgs]) -> Rect:
+    """reportlab's Rect, its keywords type-checked here: types-reportlab declares Rect's
+    `**kw` as `_SolidShapeKwArgs` without `Unpack`, which rejects every keyword."""
+    return Rect(x, y, width, height, **kw)  # type: ignore[arg-type]  # that stub error
 
 
 def print_colour(key: str) -> colors.Color:
@@ -112,8 +124,8 @@ class _Panel:
     def __init__(self, g: Group, axis: Axis, y0: float, y1: float, lo: float, hi: float,
                  title: str, step: float) -> None:
         self.g, self.axis, self.y0, self.y1, self.lo, self.hi = g, axis, y0, y1, lo, hi
-        g.add(Rect(axis.x0, y0, axis.x1 - axis.x0, y1 - y0, fillColor=None,
-                   strokeColor=AXIS, strokeWidth=0.5))
+        g.add(_rect(axis.x0, y0, axis.x1 - axis.x0, y1 - y0, fillColor=None,
+                    strokeColor=AXIS, strokeWidth=0.5))
         v = math.ceil(lo / step) * step
         while v <= hi + 1e-9:
             y = self.y(v)
@@ -131,7 +143,7 @@ class _Panel:
             g.add(String(axis.x0, y1 + 3, self.title, fontName=FONT_BOLD, fontSize=7.5))
             return
         w = stringWidth(self.title, FONT_BOLD, 7.5)
-        g.add(Rect(axis.x0 + 1, y1 - 11, w + 5, 10, fillColor=colors.white, strokeColor=None))
+        g.add(_rect(axis.x0 + 1, y1 - 11, w + 5, 10, fillColor=colors.white, strokeColor=None))
         g.add(String(axis.x0 + 3, y1 - 9, self.title, fontName=FONT_BOLD, fontSize=7.5))
 
     def y(self, v: float) -> float:
@@ -144,12 +156,14 @@ class _Panel:
             return
         if len(pts) == 1:
             x, v = pts[0]
-            self.g.add(Rect(x - 0.6, self.y(v) - 0.6, 1.2, 1.2, fillColor=colour,
-                            strokeColor=None))
+            self.g.add(_rect(x - 0.6, self.y(v) - 0.6, 1.2, 1.2, fillColor=colour,
+                             strokeColor=None))
             return
         flat = [c for x, v in pts for c in (x, self.y(v))]
         self.g.add(PolyLine(flat, strokeColor=colour, strokeWidth=width,
-                            strokeDashArray=dash, strokeLineJoin=1))
+                            # types-reportlab omits None, reportlab's own default (no dash)
+                            strokeDashArray=dash,  # type: ignore[arg-type]
+                            strokeLineJoin=1))
 
 
 def _range(values: Sequence[np.ndarray], lo: float, hi: float, step: float
@@ -191,8 +205,8 @@ def _phases(g: Group, axis: Axis, data: ReportData, y0: float, y1: float) -> Non
         if b <= a:
             continue
         top = y1 - row * h
-        g.add(Rect(a, top - h + 1, b - a, h - 2, fillColor=PHASE_FILL.get(p.name, GRID),
-                   strokeColor=AXIS, strokeWidth=0.3))
+        g.add(_rect(a, top - h + 1, b - a, h - 2, fillColor=PHASE_FILL.get(p.name, GRID),
+                    strokeColor=AXIS, strokeWidth=0.3))
         spans.append(((a + b) / 2, top - h + 3.5, p.name))
     labels = _Labels(g)  # after the bars: a label never lies under a later bar
     for x, y, name in spans:
@@ -244,7 +258,7 @@ class _Labels:
         self.boxes: list[tuple[float, float, float, float]] = []
 
     def place(self, places: Sequence[tuple[float, float]], text: str, font: str, size: float,
-              anchor: str = "start", **kw: object) -> bool:
+              anchor: Literal["start", "middle", "end"] = "start") -> bool:
         w = stringWidth(text, font, size)
         for x, y in places:
             x0 = {"start": x, "middle": x - w / 2, "end": x - w}[anchor]
@@ -253,7 +267,7 @@ class _Labels:
                        for b in self.boxes):
                 self.boxes.append(box)
                 self.g.add(String(x, y, text, fontName=font, fontSize=size,
-                                  textAnchor=anchor, **kw))
+                                  textAnchor=anchor))
                 return True
         return False
 
@@ -283,8 +297,8 @@ PRIORITY_RANK = {"low": 0, "medium": 1, "high": 2}
 def _alarm_strip(g: Group, axis: Axis, data: ReportData, y0: float, y1: float) -> None:
     g.add(String(axis.x0 - 3, (y0 + y1) / 2 - 2.5, "alarms", fontName=FONT, fontSize=6.5,
                  textAnchor="end"))
-    g.add(Rect(axis.x0, y0, axis.x1 - axis.x0, y1 - y0, fillColor=None, strokeColor=GRID,
-               strokeWidth=0.3))
+    g.add(_rect(axis.x0, y0, axis.x1 - axis.x0, y1 - y0, fillColor=None, strokeColor=GRID,
+                strokeWidth=0.3))
     if data.alarms is None:
         g.add(String(axis.x0 + 3, y0 + 3, "alarm log not available for this session",
                      fontName=FONT, fontSize=6, fillColor=AXIS))
@@ -296,10 +310,10 @@ def _alarm_strip(g: Group, axis: Axis, data: ReportData, y0: float, y1: float) -
         colour, letter = PRIORITY.get(a.priority, (AXIS, "?"))
         end = a.end_s if a.end_s is not None else data.end_t_s
         x0, x1 = axis.x(a.start_s), max(axis.x(end), axis.x(a.start_s) + 2)
-        g.add(Rect(x0, y0 + 1, x1 - x0, y1 - y0 - 2, fillColor=colour, strokeColor=None))
+        g.add(_rect(x0, y0 + 1, x1 - x0, y1 - y0 - 2, fillColor=colour, strokeColor=None))
         labels.append((x0 + 1, letter))
     # Letters of touching episodes are set side by side, each letter once per cluster.
-    end, cluster = -math.inf, set()
+    end, cluster = -math.inf, set[str]()
     for x, letter in sorted(labels):
         if x < end + 1:
             if letter in cluster:
@@ -316,12 +330,12 @@ def _technical_strip(g: Group, axis: Axis, data: ReportData, y0: float, y1: floa
     """Device conditions (probe off, link lost) as grey bars: gaps in the data explained."""
     g.add(String(axis.x0 - 3, (y0 + y1) / 2 - 2.5, "technical", fontName=FONT, fontSize=6.5,
                  textAnchor="end"))
-    g.add(Rect(axis.x0, y0, axis.x1 - axis.x0, y1 - y0, fillColor=None, strokeColor=GRID,
-               strokeWidth=0.3))
+    g.add(_rect(axis.x0, y0, axis.x1 - axis.x0, y1 - y0, fillColor=None, strokeColor=GRID,
+                strokeWidth=0.3))
     for start, end, _label in technical_episodes(data):
         a, b = axis.x(start), max(axis.x(end), axis.x(start) + 1.5)
-        g.add(Rect(a, y0 + 1, b - a, y1 - y0 - 2, fillColor=colors.Color(0.45, 0.45, 0.45),
-                   strokeColor=None))
+        g.add(_rect(a, y0 + 1, b - a, y1 - y0 - 2, fillColor=colors.Color(0.45, 0.45, 0.45),
+                    strokeColor=None))
 
 
 def technical_episodes(data: ReportData) -> list[tuple[float, float, str]]:
@@ -421,7 +435,8 @@ def _legend(g: Group, axis: Axis, y_top: float, keys: list[tuple[str, str]],
     y = y_top - 9
     for key, label in keys:
         g.add(Line(x, y + 2.5, x + 14, y + 2.5, strokeColor=print_colour(key), strokeWidth=1,
-                   strokeDashArray=DASH.get(key)))
+                   # types-reportlab omits None, reportlab's own default (no dash)
+                   strokeDashArray=DASH.get(key)))  # type: ignore[arg-type]
         g.add(String(x + 17, y, label, fontName=FONT, fontSize=6.5))
         x += 38
     g.add(PolyLine([x, y + 6, x + 2.2, y + 2.8, x + 4.4, y + 6], strokeColor=nibp_colour,
@@ -463,7 +478,7 @@ def ratings_chart(data: ReportData, width: float, panel_h: float = 58) -> Drawin
         labels = _Labels(g)
         for x, v in xy:
             py = panel.y(v)
-            g.add(Rect(x - 1.8, py - 1.8, 3.6, 3.6, fillColor=colour[kind], strokeColor=None))
+            g.add(_rect(x - 1.8, py - 1.8, 3.6, 3.6, fillColor=colour[kind], strokeColor=None))
             up, down = (x + 4, py + 3), (x + 4, py - 9)  # below a point on the top line
             labels.place([down, up] if v >= hi else [up, down], fmt.number(v), FONT_BOLD, 6.5)
         panel.label(above=True)

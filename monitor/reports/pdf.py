@@ -485,7 +485,7 @@ def _nibp_table(data: ReportData) -> list[Any]:
     if not data.nibp:
         return [*out, _p("No NIBP reading was recorded.", _BASE)]
     r = data.rems
-    flags = {}
+    flags: dict[float, str] = {}
     for reading, label in ((r.bp_pre, "pre-dose (REMS)"), (r.bp_40, "~40 min (REMS)"),
                            (r.bp_end, "end (REMS)")):
         if reading is not None:
@@ -542,11 +542,11 @@ def _alarm_log(data: ReportData) -> list[Any]:
     dose = data.dose_start_s
     rows: list[list[Any]] = [["Start", "From dose", "End", "Duration", "Priority", "Condition",
                               "Worst", "Limit", "Acknowledged"]]
-    extra = []
+    extra: list[tuple[Any, ...]] = []
     for i, a in enumerate(data.alarms, start=1):
         colour, letter = PRIORITY.get(a.priority, (colors.grey, "?"))
-        unit = VITALS[a.vital].unit if a.vital in VITALS else ""
         key = a.vital if a.vital in VITALS else None
+        unit = VITALS[key].unit if key is not None else ""
         worst = "" if a.worst is None else (fmt.value(key, a.worst) if key else
                                             fmt.number(a.worst)) + f" {unit}"
         limit = "" if a.limit is None else (fmt.value(key, a.limit) if key else
@@ -678,7 +678,8 @@ class _NumberedCanvas(Canvas):
 
     def showPage(self) -> None:
         self._pages.append(dict(self.__dict__))
-        self._startPage()
+        # _startPage and _pageNumber: reportlab's Canvas has them, types-reportlab omits them.
+        self._startPage()  # type: ignore[attr-defined]
 
     def save(self) -> None:
         n = len(self._pages)
@@ -688,7 +689,8 @@ class _NumberedCanvas(Canvas):
             self.setFont("Helvetica", 7)
             self.setFillColor(colors.Color(0.35, 0.35, 0.35))
             self.drawString(MARGIN, 9 * mm, self._footer)
-            self.drawRightString(PAGE[0] - MARGIN, 9 * mm, f"Page {self._pageNumber} of {n}")
+            page = self._pageNumber  # type: ignore[attr-defined]  # (see showPage)
+            self.drawRightString(PAGE[0] - MARGIN, 9 * mm, f"Page {page} of {n}")
             super().showPage()
         super().save()
 

@@ -118,7 +118,8 @@ class Basic:
 def subrecord_class(sub: bytes) -> int | None:
     if len(sub) < PHDB_LEN:
         return None
-    return (struct.unpack_from("<H", sub, 276)[0] >> 8) & 0x0F
+    word: int = struct.unpack_from("<H", sub, 276)[0]
+    return (word >> 8) & 0x0F
 
 
 def _group(sub: bytes, at: int, n: int) -> Group:
@@ -138,7 +139,8 @@ def parse_aux_nibp_time(sub: bytes) -> int | None:
     """`nibp_time` (Unix s, 0 unknown) of an AUX_INFO subrecord (DRI p.17)."""
     if len(sub) < 4:
         return None
-    return struct.unpack_from("<I", sub, 0)[0]
+    nibp_time: int = struct.unpack_from("<I", sub, 0)[0]
+    return nibp_time
 
 
 def find_basic(rec: Record) -> Basic | None:

@@ -311,7 +311,8 @@ def _ext_period(ext: bytes) -> float:
             break
         aid, alen = struct.unpack(">HH", body[:4])
         if aid == pdu.NOM_ATTR_TIME_PD_POLL and alen == 4 and len(body) >= 8:
-            return struct.unpack(">I", body[4:8])[0] / pdu.REL_TICKS_PER_S
+            ticks: int = struct.unpack(">I", body[4:8])[0]
+            return ticks / pdu.REL_TICKS_PER_S
         body = body[4 + alen:]
     return 0.0
 

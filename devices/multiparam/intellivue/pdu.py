@@ -185,7 +185,8 @@ def encode_float(value: float, decimals: int = 0) -> int:
     """The FLOAT-Type of `value` with `decimals` decimals (NaN -> the NaN mantissa)."""
     if not math.isfinite(value):
         return 0x007FFFFF
-    mant = round(value * 10 ** decimals)
+    scale: float = 10 ** decimals  # an int for decimals >= 0, as before
+    mant = round(value * scale)
     return ((-decimals) & 0xFF) << 24 | (mant & 0xFFFFFF)
 
 
