@@ -121,6 +121,18 @@ def settle(r: Rig, qtbot) -> np.ndarray:
     return to_array(r.window.grab().toImage())
 
 
+
+def show_engine_state(r, qtbot, messages, alarms, t_s: float):
+    """The rig at `t_s` with the session's messages and the engine's alarms (two on the
+    banner); returns the settled screenshot."""
+    r.clock.t = t_s
+    r.alarms.alarms = alarms
+    r.feed(*messages)
+    r.poll_alarms()
+    qtbot.waitUntil(lambda: len(r.window.banner.alarms) == 2)
+    return settle(r, qtbot)
+
+
 def test_screenshot_normal(qtbot, tmp_path, shots_dir):
     r = open_rig(qtbot, tmp_path)
     try:
@@ -175,12 +187,7 @@ def test_screenshot_high_priority_alarm(qtbot, tmp_path, shots_dir):
         assert [(a.key, a.priority, a.message) for a in alarms] == [
             ("spo2-low:sim", Priority.HIGH, "*** SpO2 CRITICAL 82 < 85"),
             ("rr-low:sim", Priority.MEDIUM, "** RR LOW 6 < 8")]
-        r.clock.t = until
-        r.alarms.alarms = alarms
-        r.feed(*messages)
-        r.poll_alarms()
-        qtbot.waitUntil(lambda: len(r.window.banner.alarms) == 2)
-        shot = settle(r, qtbot)
+        shot = show_engine_state(r, qtbot, messages, alarms, until)
         r.window.grab().save(str(shots_dir / "alarm-high.png"))
         w = r.window
         red = ALARM_COLOURS[Priority.HIGH]
@@ -280,12 +287,7 @@ def test_screenshot_latched(qtbot, tmp_path, shots_dir, size, suffix):
         # The engine stamps when the worst value was seen: the first sample at that value.
         assert all(a.worst_t_s == first_worst_time(messages, a.vital, a.worst_value)
                    for a in alarms)
-        r.clock.t = t_end
-        r.alarms.alarms = alarms
-        r.feed(*messages)
-        r.poll_alarms()
-        qtbot.waitUntil(lambda: len(r.window.banner.alarms) == 2)
-        shot = settle(r, qtbot)
+        shot = show_engine_state(r, qtbot, messages, alarms, t_end)
         (shots_dir if not suffix else tmp_path).mkdir(exist_ok=True)
         r.window.grab().save(str((shots_dir if not suffix else tmp_path)
                                  / f"latched{suffix}.png"))
