@@ -87,8 +87,8 @@ class WatchdogLink:
         assert self._fd is not None
         try:
             os.write(self._fd, line.encode("ascii"))  # one short write: atomic on a pipe
-        except BlockingIOError:
-            pass  # the watchdog is not reading: this beat is dropped
+        except BlockingIOError:  # the pipe is full: the watchdog is not reading. This beat is
+            return               # dropped; the GUI never blocks on it, the next one retries
         except OSError as e:  # the watchdog is gone
             if not self._broken:
                 self._broken = True

@@ -121,11 +121,8 @@ class _AlarmWidget(QWidget):
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         flash.changed.connect(self._on_flash)
 
-    def _take(self, snap: AlarmSnapshot) -> tuple[AlarmStatus, ...]:
-        raise NotImplementedError
-
-    def set_snapshot(self, snap: AlarmSnapshot) -> None:
-        alarms = self._take(snap)
+    def _show(self, alarms: tuple[AlarmStatus, ...]) -> None:
+        """Repaints only when what this widget shows has changed."""
         if alarms != self.alarms:
             self.alarms = alarms
             self.update()
@@ -171,12 +168,12 @@ class AlarmBanner(_AlarmWidget):
         self.system_only = False  # no patient alarm, but the strip has some
         self.setMinimumHeight(72)
 
-    def _take(self, snap: AlarmSnapshot) -> tuple[AlarmStatus, ...]:
+    def set_snapshot(self, snap: AlarmSnapshot) -> None:
         patient, system = split_alarms(snap.alarms)
         if self.system_only != (not patient and bool(system)):
             self.system_only = not self.system_only
             self.update()
-        return patient
+        self._show(patient)
 
     def paintEvent(self, _event: QPaintEvent) -> None:
         p = self._begin()
@@ -240,8 +237,8 @@ class TechnicalStrip(_AlarmWidget):
         super().__init__(flash, wall_of, parent)
         self.setMinimumHeight(30)
 
-    def _take(self, snap: AlarmSnapshot) -> tuple[AlarmStatus, ...]:
-        return split_alarms(snap.alarms)[1]
+    def set_snapshot(self, snap: AlarmSnapshot) -> None:
+        self._show(split_alarms(snap.alarms)[1])
 
     def paintEvent(self, _event: QPaintEvent) -> None:
         p = self._begin()
