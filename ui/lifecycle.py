@@ -96,6 +96,7 @@ class SessionLifecycle(QObject):
         # The status never widens the window (1366 px screens): it takes the room left.
         self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.status.setMinimumWidth(0)
+        self.status.setWordWrap(True)  # a long notice takes two lines, never cut mid-word
         self.baseline_button = QPushButton("Baseline  [B]")
         self.end_button = QPushButton("End session  [Ctrl+End]")
         self.new_button = QPushButton("New session  [Ctrl+N]")

@@ -579,6 +579,7 @@ def test_no_dialog_resumes_without_asking_and_says_so_on_the_dashboard(
         end = store.list_sessions()[0].end_wall
         store.end_session(rec.session_id, SessionStatus.INTERRUPTED, end)  # as a crash would
     seen: list[tuple[str, str]] = []
+    fits: list[bool] = []
 
     def look_then_quit() -> None:
         assert QApplication.activeModalWidget() is None  # nothing asked
@@ -588,6 +589,9 @@ def test_no_dialog_resumes_without_asking_and_says_so_on_the_dashboard(
             return
         status = windows[0].findChild(SessionLifecycle).status
         seen.append((status.text(), status.styleSheet()))
+        box = status.contentsRect()  # the whole notice fits its label: nothing cut
+        need = status.fontMetrics().boundingRect(box, Qt.TextFlag.TextWordWrap, status.text())
+        fits.append(need.width() <= box.width() and need.height() <= box.height())
         _quit(windows[0])
 
     assert _run_app(monkeypatch, tmp_path, look_then_quit, dialog=False) == 0
@@ -600,4 +604,5 @@ def test_no_dialog_resumes_without_asking_and_says_so_on_the_dashboard(
     from ui.theme import ALARM_COLOURS
 
     assert style == f"color: {ALARM_COLOURS[Priority.MEDIUM].name()};"  # stands out
+    assert fits == [True]
     assert summary.status is SessionStatus.INTERRUPTED
