@@ -38,7 +38,7 @@ def test_real_window_on_the_simulator_runs_and_stops_cleanly(qtbot, tmp_path):
             qtbot.waitUntil(lambda: window.pleth.frames >= 3, timeout=5000)
             assert window.tiles["hr"].content.value.isdigit()
             assert window.tiles["hr"].content.limits == "120\n50"
-            qtbot.waitUntil(lambda: any("visual only" in a.message
+            qtbot.waitUntil(lambda: any("audio output unavailable" in a.message
                                         for a in window.strip.alarms), timeout=5000)
             assert engines[0].calls[0] == ("audio_available=False", "device-io")
             assert window.device_states.get("sim") is not None

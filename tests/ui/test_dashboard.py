@@ -124,7 +124,8 @@ def test_no_audio_output_raises_visual_only_alarm(qtbot, tmp_path):
     qtbot.addWidget(r.window)
     try:
         r.window.start()
-        qtbot.waitUntil(lambda: any("visual only" in a.message for a in r.window.strip.alarms))
+        qtbot.waitUntil(lambda: any("audio output unavailable" in a.message
+                                    for a in r.window.strip.alarms))
         assert r.window.banner.alarms == ()  # equipment, not the patient
         assert ("audio_available=False", "device-io") in r.alarms.calls
         r.window.refresh()

@@ -18,6 +18,7 @@ from alarms.model import (
     AlarmStatus,
     Priority,
 )
+from alarms.presets import PRESETS
 from monitor.buffers import PlethRing, SessionTrends
 from monitor.live import LiveState
 from monitor.messages import Message
@@ -51,6 +52,10 @@ class FakeMonotonic:
         return self.t
 
 
+AUDIO_RULE = PRESETS["iv-ketamine"].system_rule("audio-unavailable")
+assert AUDIO_RULE is not None
+
+
 class FakeAlarmSource:
     """The alarm engine's interface: state the test sets, commands it records (and on which
     thread they ran). Unacknowledged alarms sound unless audio is paused or unavailable."""
@@ -67,8 +72,9 @@ class FakeAlarmSource:
     def snapshot(self) -> AlarmSnapshot:
         alarms = list(self.alarms)
         if not self.audio_available:
+            # The text the engine's own rule gives (alarms/presets.py), not one of our own.
             alarms.append(technical_alarm("audio-unavailable", Priority.MEDIUM,
-                                          "** No audio output: alarms are visual only"))
+                                          f"** {AUDIO_RULE.condition}"))
         alarms.sort(key=lambda a: -a.priority)
         paused = self.paused_until is not None and self.paused_until > self.clock.now()
         loud = [a.priority for a in alarms if not a.acknowledged]
