@@ -527,14 +527,16 @@ class SessionStore:
     def _flags_column(self) -> str:
         return "flags" if self.schema_version >= FLAGS_SINCE else "0"
 
-    def sample_validated(self, session_id: int, vital: str) -> np.ndarray:
-        """Whether the device vouched for each value of `sample_arrays` (same order)."""
+    def sample_series(self, session_id: int, vital: str
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Times, values and whether the device vouched for each value, from one query: a
+        session still recording cannot give arrays of different lengths."""
         rows = self._query(
-            f"SELECT {self._flags_column()} FROM samples WHERE session_id = ? AND vital = ?"
-            " ORDER BY t_s, rowid", (session_id, vital))
-        validated: np.ndarray = (np.array([r[0] for r in rows], dtype=np.int64)
-                                 & SAMPLE_VALIDATED) != 0
-        return validated
+            f"SELECT t_s, value, {self._flags_column()} FROM samples WHERE session_id = ? AND"
+            " vital = ? ORDER BY t_s, rowid", (session_id, vital))
+        arr = np.array(rows, dtype=np.float64).reshape(-1, 3)
+        validated: np.ndarray = (arr[:, 2].astype(np.int64) & SAMPLE_VALIDATED) != 0
+        return arr[:, 0].copy(), arr[:, 1].copy(), validated
 
     def sample_arrays(self, session_id: int, vital: str) -> tuple[np.ndarray, np.ndarray]:
         """Times (t_s) and values of one vital as float64 arrays, in time order."""

@@ -445,8 +445,9 @@ def load_report(store: SessionStore, session_id: int, *, now_wall: float | None 
     """Reads everything the report needs; never writes to the store."""
     session = store.load_session(session_id)
     weight = session.patient.weight_kg
-    raw = {key: store.sample_arrays(session_id, key) for key in NUMERIC_KEYS}
-    vouched = {key: store.sample_validated(session_id, key) for key in NUMERIC_KEYS}
+    stored = {key: store.sample_series(session_id, key) for key in NUMERIC_KEYS}
+    raw = {key: (t, v) for key, (t, v, _) in stored.items()}
+    vouched = {key: ok for key, (_, _, ok) in stored.items()}
     series = {key: _series(key, *raw[key], vouched[key]) for key in NUMERIC_KEYS}
     nibp = _nibp(raw, vouched)
     entries = session.entries

@@ -46,7 +46,7 @@ def test_flags_are_stored_and_read_back(db_path: Path) -> None:
         assert [(r[2], r[5]) for r in store.iter_flagged_samples(sid)] == [
             ("hr", SAMPLE_VALIDATED | SAMPLE_IN_ALARM), ("spo2", SAMPLE_VALIDATED),
             ("hr", 0), ("hr", 0)]
-        assert store.sample_validated(sid, "hr").tolist() == [True, False, False]
+        assert store.sample_series(sid, "hr")[2].tolist() == [True, False, False]
         assert list(history(store, sid)) == [VF, FILE_ZERO, PLAIN]  # as the sinks saw them
         hr = load_report(store, sid).series["hr"]
         _, trend = load_history(store, sid).trends.series("hr")  # the session browser
@@ -73,12 +73,12 @@ def test_a_schema_2_store_is_read_as_before_and_migrated(db_path: Path) -> None:
     with SessionStore(db_path, read_only=True) as store:  # an export: no migration
         assert store.schema_version == 2
         assert list(store.iter_flagged_samples(1)) == [(5.0, W0 + 5, "hr", 0.0, "mp", 0)]
-        assert store.sample_validated(1, "hr").tolist() == [False]
+        assert store.sample_series(1, "hr")[2].tolist() == [False]
     with SessionStore(db_path) as store:
         assert store.schema_version == SCHEMA_VERSION >= 3
         assert list(store.iter_flagged_samples(1)) == [(5.0, W0 + 5, "hr", 0.0, "mp", 0)]
         sid = _record(store, VF)
-        assert store.sample_validated(sid, "hr").tolist() == [True]
+        assert store.sample_series(sid, "hr")[2].tolist() == [True]
     conn = sqlite3.connect(db_path)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert np.array(conn.execute("SELECT flags FROM samples ORDER BY rowid").fetchall()
