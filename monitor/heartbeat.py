@@ -18,9 +18,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import select
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -30,6 +32,7 @@ log = logging.getLogger(__name__)
 
 BEAT_S = 0.25  # each thread beats this often (real seconds)
 STALL_S = 0.5  # the screen's clock stops this long after the device thread's last beat
+END_WAIT_S = 1.0  # how long a clean exit waits for room in a full pipe to say `end`
 
 Beat = Callable[[str, float], None]  # (channel, session seconds)
 
@@ -73,7 +76,7 @@ class WatchdogLink:
         with self._lock:
             if self._fd is None:
                 return
-            self._write("end\n")
+            self._write("end\n", wait_s=END_WAIT_S)
             self._fd = None
             assert self.proc.stdin is not None
             self.proc.stdin.close()
@@ -83,16 +86,29 @@ class WatchdogLink:
             if self._fd is not None:
                 self._write(line)
 
-    def _write(self, line: str) -> None:
+    def _write(self, line: str, wait_s: float = 0.0) -> None:
+        """One short write (atomic on a pipe). A full pipe (the watchdog is not reading) drops
+        a beat at once, so the GUI never blocks on it; `end` waits up to `wait_s` for room,
+        since a lost `end` would be taken for a crash."""
         assert self._fd is not None
-        try:
-            os.write(self._fd, line.encode("ascii"))  # one short write: atomic on a pipe
-        except BlockingIOError:  # the pipe is full: the watchdog is not reading. This beat is
-            return               # dropped; the GUI never blocks on it, the next one retries
-        except OSError as e:  # the watchdog is gone
-            if not self._broken:
-                self._broken = True
-                log.error("the watchdog (pid %d) stopped listening: %s", self.proc.pid, e)
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                os.write(self._fd, line.encode("ascii"))
+                return
+            except BlockingIOError:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    if wait_s:
+                        log.error("the watchdog (pid %d) did not take the clean exit",
+                                  self.proc.pid)
+                    return
+                select.select([], [self._fd], [], left)
+            except OSError as e:  # the watchdog is gone
+                if not self._broken:
+                    self._broken = True
+                    log.error("the watchdog (pid %d) stopped listening: %s", self.proc.pid, e)
+                return
 
 
 class SessionPulse:

@@ -124,6 +124,8 @@ class Watch:
 
     def poll(self, now: float) -> list[Action]:
         out: list[Action] = []
+        if self.done:
+            return out
         if self.failure is None:
             if self.clean_exit:
                 self.done = True
@@ -148,7 +150,9 @@ class Watch:
         if f.end_t_s is not None and now - f.signal_mono >= self.min_sound_s:
             out.append(Action("silence", f))
             self.failure = None
-            self.done = self.clean_exit or self.gone
+            # Another Vigil records the session now (`back`): this process no longer owns
+            # it, so a frozen one is not watched on (it would fail again and again).
+            self.done = self.clean_exit or self.gone or self.back is not None
         return out
 
     def _recovered(self, f: Failure) -> bool:

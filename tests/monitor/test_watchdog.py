@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import queue
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -16,7 +18,7 @@ from alarms.log import episodes_from_events
 from alarms.model import AlarmEventKind, AlarmKind, Priority
 from monitor.clock import ScaledClock
 from monitor.export_alarms import alarm_rows
-from monitor.heartbeat import SessionPulse, io_beats
+from monitor.heartbeat import SessionPulse, WatchdogLink, io_beats
 from monitor.runtime import IoThread
 from monitor.session import DoseProtocol, Patient, SessionStatus
 from monitor.store import SessionStore, append_alarm_events
@@ -91,6 +93,20 @@ def test_a_closed_pipe_fails_at_once_and_sounds_until_vigil_is_back() -> None:
     assert w.poll(500.0) == []  # long past the minimum: still sounding, Vigil is gone
     w.back = "the session was resumed"
     assert kinds(w.poll(501.0)) == ["end", "silence"] and w.done
+
+
+def test_a_frozen_process_whose_session_another_vigil_took_over_is_watched_no_more() -> None:
+    """Frozen (alive, silent): the failure sounds; the nurse starts Vigil again and the store
+    shows it recording; after the minimum the signal stops and does not start again."""
+    w = Watch(0.0, 0.0, timeout_s=5.0, min_sound_s=120.0)
+    w.feed("gui 1.0", 1.0)
+    w.feed("io 1.0", 1.0)
+    [start] = w.poll(6.1)
+    assert start.kind == "start"
+    w.back = "another Vigil records the session"
+    assert kinds(w.poll(10.0)) == ["end"]
+    assert kinds(w.poll(126.2)) == ["silence"] and w.done
+    assert w.poll(300.0) == []  # the old process is still silent: no new failure
 
 
 def test_a_clean_exit_sounds_nothing() -> None:
@@ -184,3 +200,21 @@ def test_the_failure_tone_is_heard_and_the_alarm_bursts_are_not_it() -> None:
         burst = burst_pcm(priority, RATE)
         assert not heard_windows(burst, RATE).any(), priority
     assert not failure_tone_in(np.zeros(RATE // 4, dtype=np.int16), RATE)
+
+
+def test_a_clean_exit_reaches_a_watchdog_whose_pipe_is_full() -> None:
+    """The watchdog is busy (not reading) and the beats have filled the pipe: beats are
+    dropped, but `end` waits for room, so the exit is not taken for a crash."""
+    reader = ("import sys, time; time.sleep(0.3); "
+              "print(sys.stdin.buffer.read().endswith(b'end\\n'))")
+    proc = subprocess.Popen([sys.executable, "-c", reader], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=False)
+    link = WatchdogLink(proc)
+    for i in range(20_000):  # ~300 KiB of beats: far more than a pipe holds
+        link.beat("gui", float(i))
+    link.end()  # closes stdin
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    proc.stdout.close()
+    assert proc.wait(timeout=30) == 0
+    assert out.strip() == b"True"
