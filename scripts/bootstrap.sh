@@ -7,11 +7,12 @@ PYTHON=${PYTHON:-python3}
 
 # Shared libraries the Qt wheels load (offscreen and xcb platforms, QtMultimedia), the
 # D-Bus daemon the Bluetooth end-to-end tests start privately, and the PulseAudio server and
-# tools (pactl, parec) the alarm-sound tests start privately and record (tests/pulse.py).
+# tools (pactl, parec) the alarm-sound tests start privately and record (tests/pulse.py), and the
+# Mosquitto broker (with openssl for its certificates) the central-station tests start on loopback.
 SYSTEM_PACKAGES="libegl1 libgl1 libopengl0 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
  libglib2.0-0 libpulse0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0
  libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xfixes0 libxcb-xkb1 dbus-daemon
- poppler-utils fonts-dejavu-core pulseaudio pulseaudio-utils"
+ poppler-utils fonts-dejavu-core pulseaudio pulseaudio-utils mosquitto mosquitto-clients openssl"
 
 missing=()
 if command -v dpkg-query >/dev/null 2>&1; then
