@@ -76,7 +76,8 @@ class EpisodeFold:
         self._done: list[Episode] = []
 
     def add(self, ev: AlarmEvent) -> bool:
-        """Takes one event; returns whether an episode changed."""
+        """Takes one event; returns whether an episode began, ended or changed (a reminder
+        changes none: the trend need not redraw for it)."""
         a = ev.alarm
         if a is None or ev.event is AlarmEventKind.LIMIT_CHANGE:
             return False
@@ -93,6 +94,7 @@ class EpisodeFold:
             if ep is None:
                 return False
             self._done.remove(ep)
+        before = tuple(ep)
         if ep.peak is not None and a.priority > ep.peak:  # PRIORITY, ESCALATE
             ep = ep._replace(peak=a.priority)
         if ev.event is AlarmEventKind.ESCALATE and ep.escalated_t_s is None:
@@ -109,7 +111,7 @@ class EpisodeFold:
             self._open[ident] = ep
         else:
             self._done.append(ep)
-        return True
+        return tuple(ep) != before
 
     def episodes(self) -> list[Episode]:
         """Every episode so far, in order of signal start (then key)."""

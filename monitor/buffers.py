@@ -1,6 +1,7 @@
 """Session buffers the display pulls from: the pleth ring and the whole-session trends.
 
-Written by a runtime sink on the device thread, read by the GUI's redraw timer. No Qt.
+Written by a runtime sink (and, for alarm episodes, an alarm-engine listener) on the device
+thread, read by the GUI's redraw timer. No Qt.
 Readers never see a half-written sample: the pleth is copied out under the lock, and the
 trend arrays are append-only, so a view of the first `n` elements never changes after it
 is handed out (growing allocates a new array and leaves the old one to its readers).

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -13,7 +14,14 @@ from hypothesis import strategies as st
 
 from alarms.engine import AlarmEngine
 from alarms.episodes import EpisodeFold, episodes_from_events
-from alarms.model import AlarmEvent
+from alarms.model import (
+    AlarmEvent,
+    AlarmEventKind,
+    AlarmKind,
+    AlarmState,
+    AlarmStatus,
+    Priority,
+)
 from alarms.presets import preset
 from devices.spec import parse_spec
 from monitor.buffers import SessionTrends
@@ -75,6 +83,30 @@ def test_a_recorded_session_folds_to_the_same_episodes_live_and_from_the_store(
     assert list(alarm_rows(store, sid)) == [episode_row(e, wall0 + e.signal_t_s)
                                             for e in episodes]
     store.close()
+
+
+def _status(priority: Priority = Priority.MEDIUM, worst: float = 88.0) -> AlarmStatus:
+    return AlarmStatus("spo2-low:ox", AlarmKind.PHYSIOLOGICAL, priority, "spo2", "SpO2 LOW",
+                       "", AlarmState.ACTIVE, 10.0, 25.0, worst, 90.0, False, source="ox")
+
+
+def test_the_fold_says_when_an_episode_changed() -> None:
+    """Start, a higher tier, a reminder (nothing to redraw), the end, then a late
+    acknowledgement of the ended alarm, and an event about an alarm it never saw."""
+    fold = EpisodeFold()
+    ev = AlarmEventKind
+    steps = [(25.0, ev.START, _status()), (30.0, ev.PRIORITY, _status(Priority.HIGH, 84.0)),
+             (31.0, ev.AUDIO_PAUSE, None), (40.0, ev.REMINDER, _status(Priority.HIGH, 84.0)),
+             (50.0, ev.END, _status(Priority.HIGH, 84.0)),
+             (55.0, ev.ACKNOWLEDGE, _status(Priority.HIGH, 84.0)),
+             (56.0, ev.ACKNOWLEDGE, replace(_status(), key="rr-low:ox"))]
+    changed = [fold.add(AlarmEvent(t, WALL0 + t, kind, a)) for t, kind, a in steps]
+    assert changed == [True, True, False, False, True, True, False]
+    (ep,) = fold.episodes()
+    assert (ep.onset_t_s, ep.signal_t_s, ep.end_t_s, ep.highest, ep.worst_value) == (
+        10.0, 25.0, 50.0, Priority.HIGH, 84.0)
+    assert (ep.acknowledged_t_s, ep.start_wall, ep.end_wall, ep.source) == (
+        55.0, WALL0 + 25.0, WALL0 + 50.0, "ox")
 
 
 # -- any engine run --------------------------------------------------------------------
