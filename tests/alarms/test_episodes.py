@@ -38,7 +38,7 @@ from monitor.messages import (
 )
 from monitor.recorder import RecordingPlan, SessionRecorder
 from monitor.reports.data import load_alarm_log
-from monitor.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
+from monitor.schema import ALARM_SOURCE_SINCE, APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 from monitor.session import DoseProtocol, Patient, Route
 from monitor.store import SessionStore
 
@@ -193,11 +193,12 @@ def test_any_engine_run_folds_the_same_live_and_stored(run: list) -> None:
 
 
 def test_a_store_from_before_the_source_column_gets_it_from_the_keys(db_path: Path) -> None:
-    """Migration 5 fills alarm_log.source for the rows already there; a read-only store
-    of an older schema (an export) reads it the same way without migrating."""
+    """The migration that adds alarm_log.source fills it for the rows already there; a
+    read-only store of an older schema (an export) reads it the same way without migrating."""
     db_path.touch(mode=0o600)
     conn = sqlite3.connect(db_path)
-    conn.executescript(";".join(MIGRATIONS[:4]) + "; PRAGMA user_version = 4;"
+    before = ALARM_SOURCE_SINCE - 1
+    conn.executescript(";".join(MIGRATIONS[:before]) + f"; PRAGMA user_version = {before};"
                        f" PRAGMA application_id = {APPLICATION_ID};")
     rows = [("spo2-low:ox", "spo2"), ("sensor_off:ox:spo2", "spo2"),
             ("sensor_off:mon:-", None), ("link-lost:mon", None),
@@ -211,8 +212,8 @@ def test_a_store_from_before_the_source_column_gets_it_from_the_keys(db_path: Pa
     conn.close()
     expected = ["ox", "ox", "mon", "mon", None, None, None]
     with SessionStore(db_path, read_only=True) as store:
-        assert store.schema_version == 4
+        assert store.schema_version == before
         assert [ev.alarm.source for ev in store.alarm_events(1)] == expected
     with SessionStore(db_path) as store:
-        assert store.schema_version == SCHEMA_VERSION >= 5
+        assert store.schema_version == SCHEMA_VERSION >= ALARM_SOURCE_SINCE
         assert [ev.alarm.source for ev in store.alarm_events(1)] == expected
