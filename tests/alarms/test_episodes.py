@@ -160,8 +160,9 @@ def _drive(run: list, engine: AlarmEngine, sinks: list) -> float:
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(run=_run)
 def test_any_engine_run_folds_the_same_live_and_stored(run: list) -> None:
-    """The incremental fold agrees with the fold of the whole log after every event, and
-    the store gives back the episodes (and the vitals each concerns) the live trend had."""
+    """The incremental fold agrees with the fold of the whole log after every event and
+    says when it changed; the store gives back the episodes (and the vitals each concerns)
+    the live trend had."""
     engine = AlarmEngine(preset("iv-ketamine"), wall0=WALL0)
     live = SessionTrends(hours=1.0)
     events: list[AlarmEvent] = []
@@ -169,7 +170,9 @@ def test_any_engine_run_folds_the_same_live_and_stored(run: list) -> None:
 
     def listen(ev: AlarmEvent) -> None:
         events.append(ev)
-        fold.add(ev)
+        before = [tuple(e) for e in fold.episodes()]
+        changed = fold.add(ev)  # the trend redraws exactly when an episode changed
+        assert changed == (before != [tuple(e) for e in fold.episodes()])
         assert fold.episodes() == episodes_from_events(events)
 
     engine.add_listener(listen)
