@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from alarms.log import Episode
+from alarms.episodes import Episode
 from alarms.model import AlarmKind, Priority
 from alarms.presets import Preset
 from alarms.rules import LimitRule, When, tier_groups

@@ -97,6 +97,7 @@ class _Alarm:
     tier_ok: list[bool] = field(default_factory=list)  # each tier met past its delay
     base: Priority = Priority.LOW  # the priority it starts from (set from `priority`)
     peak: Priority = Priority.LOW  # the highest it reached
+    source: str | None = None  # the device it is about; None: Vigil's own or the session's
 
     def __post_init__(self) -> None:
         self.base = self.peak = self.priority
@@ -388,7 +389,7 @@ class AlarmEngine:
                 for a in (*nb.alarms.values(), nb.invalid, nb.overdue):
                     self._end(a, t)
             for key, a in list(self._misc.items()):
-                if key.endswith(f":{source}") or f":{source}:" in key:
+                if a.source == source:
                     self._end(a, t)
                     del self._misc[key]
             self._invalidated = {k: n for k, n in self._invalidated.items() if k[0] != source}
@@ -476,9 +477,10 @@ class AlarmEngine:
     def _new(self, key: str, kind: AlarmKind, priority: Priority, vital: str | None,
              condition: str, t: float, delay: float = 0.0,
              escalate_after: float | None = None, limit: float | None = None, op: str = "",
-             low: bool | None = None, value: float | None = None) -> _Alarm:
+             low: bool | None = None, value: float | None = None,
+             source: str | None = None) -> _Alarm:
         a = _Alarm(key, kind, priority, vital, condition, t, delay, escalate_after, limit, op,
-                   low)
+                   low, source=source)
         if value is not None:
             a.see(value, t)
         if delay <= 0:
@@ -574,7 +576,8 @@ class AlarmEngine:
             text += f" {_fmt(a.vital, a.value)} {op} {_fmt(a.vital, a.limit)}"
         assert a.signal is not None
         return AlarmStatus(a.key, a.kind, a.priority, a.vital, a.condition, text, state,
-                           a.onset, a.signal, a.worst, a.limit, a.acknowledged, a.worst_t)
+                           a.onset, a.signal, a.worst, a.limit, a.acknowledged, a.worst_t,
+                           a.source)
 
     # -- continuous vitals ---------------------------------------------------------------
 
@@ -627,7 +630,8 @@ class AlarmEngine:
                     tr.artefact is None or not tr.artefact.alive):
                 tr.artefact = self._new(f"{rule.id}:{tr.source}", AlarmKind.TECHNICAL,
                                         rule.priority, tr.vital, rule.condition, t,
-                                        rule.delay_s, rule.escalate_after_s)
+                                        rule.delay_s, rule.escalate_after_s,
+                                        source=tr.source)
             return
         if tr.artefact is not None:
             self._end(tr.artefact, t)
@@ -646,10 +650,11 @@ class AlarmEngine:
                 self._end(tr.alarms[i], t)
                 tr.alarms[i] = None
                 continue
-            tr.alarms[i] = self._tiers(tr.alarms[i], tr.keys[i], tiers, tr.vital, t, value)
+            tr.alarms[i] = self._tiers(tr.alarms[i], tr.keys[i], tiers, tr.source, tr.vital,
+                                       t, value)
 
-    def _tiers(self, a: _Alarm | None, key: str, tiers: tuple[LimitRule, ...], vital: str,
-               t: float, value: float | None) -> _Alarm | None:
+    def _tiers(self, a: _Alarm | None, key: str, tiers: tuple[LimitRule, ...], source: str,
+               vital: str, t: float, value: float | None) -> _Alarm | None:
         """One limit condition judged on a value (None: its rules do not apply): each tier
         is met from its limit to its clear limit; the alarm lasts while any tier is met and
         signals when one has been met past its delay. Returns the alarm, None once ended."""
@@ -664,7 +669,8 @@ class AlarmEngine:
             r0 = tiers[0]
             a = _Alarm(key, r0.kind, r0.priority, vital, r0.condition, t, r0.delay_s,
                        r0.escalate_after_s, r0.limit, r0.op.value, r0.op.low,
-                       tier_on=[None] * len(tiers), tier_ok=[False] * len(tiers))
+                       tier_on=[None] * len(tiers), tier_ok=[False] * len(tiers),
+                       source=source)
         a.tiers = tiers
         a.see(value, t)
         for j, r in enumerate(tiers):
@@ -710,7 +716,8 @@ class AlarmEngine:
         rule = self._currency.get(tr.vital)
         if rule is not None and tr.source not in self._link_down:
             tr.not_current = self._new(f"{rule.id}:{tr.source}", AlarmKind.TECHNICAL,
-                                       rule.priority, tr.vital, rule.condition, when)
+                                       rule.priority, tr.vital, rule.condition, when,
+                                       source=tr.source)
 
     # -- NIBP ------------------------------------------------------------------------------
 
@@ -726,7 +733,7 @@ class AlarmEngine:
             rule = self._artefact.get("sbp")
             if not valid and rule is not None and (nb.invalid is None or not nb.invalid.alive):
                 nb.invalid = self._new(f"{rule.id}:{source}", AlarmKind.TECHNICAL,
-                                       rule.priority, "sbp", rule.condition, t)
+                                       rule.priority, "sbp", rule.condition, t, source=source)
             return
         if nb.invalid is not None:
             self._end(nb.invalid, t)
@@ -759,7 +766,7 @@ class AlarmEngine:
             applies = r0.when is When.ANY or (r0.when is When.PRE_DOSE) == pre_dose
             if r0.kind is AlarmKind.ADVISORY and self._physiological(nb, r0.vital):
                 applies = False
-            a = self._tiers(nb.alarms.get(key), key, tiers, r0.vital, t,
+            a = self._tiers(nb.alarms.get(key), key, tiers, nb.source, r0.vital, t,
                             r.get(r0.vital) if applies else None)
             if a is None:
                 nb.alarms.pop(key, None)
@@ -787,7 +794,7 @@ class AlarmEngine:
             if a is None:
                 nb.alarms[key] = self._new(key, rule.kind, rule.priority, rule.vital,
                                            rule.condition, t, 0.0, rule.escalate_after_s,
-                                           limit, ">=", False, value)
+                                           limit, ">=", False, value, source=nb.source)
             else:
                 a.limit = limit  # the baseline may have moved with the dose start
                 a.see(value, t)
@@ -818,7 +825,7 @@ class AlarmEngine:
             return
         nb.scheduled = False
         nb.overdue = self._new(f"{od.id}:{nb.source}", AlarmKind.TECHNICAL, od.priority,
-                               "sbp", od.condition, when)
+                               "sbp", od.condition, when, source=nb.source)
 
     # -- the dose and the advisories around it -------------------------------------------
 
@@ -891,7 +898,8 @@ class AlarmEngine:
         key = f"{rule_id}:{source or 'vigil'}"
         text = f"{source}: {rule.condition}" if source else rule.condition
         self._misc_set(key, on, t, lambda: self._new(key, AlarmKind.TECHNICAL, rule.priority,
-                                                     None, text, t, rule.delay_s))
+                                                     None, text, t, rule.delay_s,
+                                                     source=source))
 
     def _status(self, source: str, t: float, state: DeviceState) -> None:
         if source in self._recorded:
@@ -917,7 +925,8 @@ class AlarmEngine:
                     and (tr.last_valid is None or tr.last_valid < since)
                     and tr.source not in self._link_down and tr.source not in self._forgotten):
                 tr.not_current = self._new(f"{rule.id}:{tr.source}", AlarmKind.TECHNICAL,
-                                           rule.priority, tr.vital, rule.condition, when)
+                                           rule.priority, tr.vital, rule.condition, when,
+                                       source=tr.source)
 
         self._at(since + tr.stale_after, _ENDING, check)
 
@@ -951,7 +960,7 @@ class AlarmEngine:
         text = f"{label} {rule.text}"
         self._misc_set(key, msg.active, t, lambda: self._new(
             key, AlarmKind.TECHNICAL, rule.priority, vital, text, t, rule.delay_s,
-            rule.escalate_after_s))
+            rule.escalate_after_s, source=msg.source))
 
     def _reset_vitals(self, source: str, vital: str | None, t: float) -> None:
         """A device condition makes the vital's values untrustworthy: its physiological

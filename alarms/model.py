@@ -49,6 +49,7 @@ class AlarmStatus:
     limit: float | None
     acknowledged: bool
     worst_t_s: float | None = None  # session time at which worst_value was seen
+    source: str | None = None  # the device it is about; None: Vigil's own or the session's
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,7 @@
 """Session buffers the display pulls from: the pleth ring and the whole-session trends.
 
-Written by a runtime sink on the device thread, read by the GUI's redraw timer. No Qt.
+Written by a runtime sink (and, for alarm episodes, an alarm-engine listener) on the device
+thread, read by the GUI's redraw timer. No Qt.
 Readers never see a half-written sample: the pleth is copied out under the lock, and the
 trend arrays are append-only, so a view of the first `n` elements never changes after it
 is handed out (growing allocates a new array and leaves the old one to its readers).
@@ -10,12 +11,12 @@ from __future__ import annotations
 
 import math
 import threading
-from dataclasses import dataclass
 from types import MappingProxyType
 
 import numpy as np
 
-from alarms.model import AlarmSnapshot, AlarmState, Priority
+from alarms.episodes import Episode, EpisodeFold
+from alarms.model import AlarmEvent
 from monitor.messages import Message, Numerics, TimelineMark, Waveform
 from monitor.session import (
     DoseProtocol,
@@ -119,15 +120,6 @@ class _Series:
         self.n += 1
 
 
-@dataclass(frozen=True, slots=True)
-class AlarmEpisode:
-    key: str
-    vital: str | None
-    priority: Priority  # the highest it reached
-    start_s: float
-    end_s: float | None  # None while active
-
-
 class SessionTrends:
     """Whole-session trend arrays per numeric vital, dose marks, and alarm episodes.
 
@@ -143,8 +135,7 @@ class SessionTrends:
         self._marks: list[TimelineMark] = []
         self._route = route
         self._infusion_min: float | None = None
-        self._episodes: list[AlarmEpisode] = []
-        self._open: dict[str, int] = {}  # alarm key -> index of its running episode
+        self._alarm_fold = EpisodeFold()
         self._given: dict[str, set[str]] = {}  # source -> the vitals it sent
         self._revision = 0
 
@@ -232,41 +223,25 @@ class SessionTrends:
 
     # -- alarm episodes ----------------------------------------------------------------
 
-    def record_alarms(self, snapshot: AlarmSnapshot) -> None:
-        """Episodes from successive alarm snapshots: an episode lasts while its condition is
-        ACTIVE (a latched alarm's condition has already ended)."""
+    def alarm_event(self, ev: AlarmEvent) -> None:
+        """An alarm engine listener (device-io thread): the episodes are the one fold of
+        the engine's events (`alarms.episodes`), as the store, the browser, the PDF and the
+        CSV read them."""
         with self._lock:
-            active = {a.key: a for a in snapshot.alarms if a.state is AlarmState.ACTIVE}
-            for key, i in list(self._open.items()):
-                if key not in active:
-                    ep = self._episodes[i]
-                    self._episodes[i] = AlarmEpisode(ep.key, ep.vital, ep.priority,
-                                                     ep.start_s, snapshot.t_s)
-                    del self._open[key]
-                    self._revision += 1
-            for key, a in active.items():
-                j = self._open.get(key)
-                if j is None:
-                    self._open[key] = len(self._episodes)
-                    self._episodes.append(AlarmEpisode(key, a.vital, a.priority,
-                                                       a.onset_t_s, None))
-                    self._revision += 1
-                elif a.priority > self._episodes[j].priority:
-                    ep = self._episodes[j]
-                    self._episodes[j] = AlarmEpisode(key, ep.vital, a.priority, ep.start_s, None)
-                    self._revision += 1
+            if self._alarm_fold.add(ev):
+                self._revision += 1
 
-    def episodes(self) -> tuple[AlarmEpisode, ...]:
+    def episodes(self) -> tuple[Episode, ...]:
         with self._lock:
-            return tuple(self._episodes)
+            return tuple(self._alarm_fold.episodes())
 
-    def episode_vitals(self, ep: AlarmEpisode) -> frozenset[str]:
+    def episode_vitals(self, ep: Episode) -> frozenset[str]:
         """The vitals an alarm episode concerns (the trend shades their rows): its vital;
         for one about a device with no vital (link lost, a probe off) the vitals that
         device sent; none for Vigil's own (audio, storage) or session advisories."""
         if ep.vital is not None:
             return frozenset((ep.vital,))
-        # The engine's keys: "rule:source" and "condition:source:vital-or-'-'".
-        parts = ep.key.split(":")
+        if ep.source is None:
+            return frozenset()
         with self._lock:
-            return frozenset(self._given.get(parts[1], ())) if len(parts) > 1 else frozenset()
+            return frozenset(self._given.get(ep.source, ()))

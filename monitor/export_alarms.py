@@ -12,7 +12,7 @@ import csv
 from collections.abc import Iterator
 from typing import IO
 
-from alarms.log import Episode, episodes_from_events
+from alarms.episodes import Episode, episodes_from_events
 from monitor.store import SessionStore
 from monitor.timefmt import iso_utc, number, seconds
 

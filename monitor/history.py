@@ -1,5 +1,5 @@
 """Past sessions for the session browser: the list, its filter, and one session read back
-into the same trend buffers the live dashboard draws from.
+into the same trend buffers (and the same alarm-episode fold) the live dashboard draws from.
 
 Only reads the store (the browser opens it read-only). No Qt: the list filter and the
 loader are plain functions the tests call directly.
@@ -8,13 +8,13 @@ loader are plain functions the tests call directly.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from alarms.log import Episode, episodes_from_events
+from alarms.episodes import Episode
 from alarms.model import AlarmKind
-from monitor.buffers import AlarmEpisode, SessionTrends
+from monitor.buffers import SessionTrends
 from monitor.messages import Numerics, TimelineMark
 from monitor.session import EntryKind, Phase, Session, SessionStatus
 from monitor.store import SessionStore, sample_flags
@@ -82,19 +82,6 @@ def filter_rows(rows: Iterable[SessionRow], f: SessionFilter) -> list[SessionRow
     return [r for r in rows if f.matches(r)]
 
 
-class StoredTrends(SessionTrends):
-    """`SessionTrends` filled from the store. Its alarm episodes come from the alarm log
-    (the live dashboard builds them from snapshots instead); they never change after
-    loading."""
-
-    def __init__(self, hours: float, episodes: Sequence[AlarmEpisode] = ()) -> None:
-        super().__init__(hours=hours)
-        self._stored_episodes = tuple(episodes)
-
-    def episodes(self) -> tuple[AlarmEpisode, ...]:
-        return self._stored_episodes
-
-
 @dataclass(frozen=True, slots=True)
 class DeviceEventRow:
     t_s: float
@@ -112,8 +99,8 @@ class SessionHistory:
 
     session: Session
     end_s: float  # the end of the record: the session's end, or its last datum if active
-    trends: StoredTrends
-    episodes: tuple[Episode, ...]  # the alarm log, one per alarm
+    trends: SessionTrends
+    episodes: tuple[Episode, ...]  # the alarm log, one per alarm (the trend's episodes)
     device_events: tuple[DeviceEventRow, ...]
     alarm_log_available: bool  # False: a store from before the alarm log
 
@@ -127,10 +114,6 @@ class SessionHistory:
                      for p in self.session.phases())
 
 
-def _trend_episode(ep: Episode) -> AlarmEpisode:
-    return AlarmEpisode(ep.key, ep.vital, ep.highest, ep.onset_t_s, ep.end_t_s)
-
-
 def _dose_mark(entry_kind: str, t_s: float, t_wall: float, author: str,
                data: dict[str, str | float]) -> TimelineMark:
     return TimelineMark(author, t_wall, t_s, entry_kind, tuple(sorted(data.items())))
@@ -138,8 +121,9 @@ def _dose_mark(entry_kind: str, t_s: float, t_wall: float, author: str,
 
 def load_history(store: SessionStore, session_id: int) -> SessionHistory:
     """Reads one session back: samples into trend arrays (implausible values and gaps as
-    the live trend treats them), alarm episodes from the log, dose marks carrying the
-    stored route and infusion length so the phases match the report's."""
+    the live trend treats them), alarm episodes folded from the logged events as the live
+    trend folds them, dose marks carrying the stored route and infusion length so the
+    phases match the report's."""
     session = store.load_session(session_id)
     samples = list(store.iter_flagged_samples(session_id))
     last_sample = samples[-1][0] if samples else 0.0
@@ -147,8 +131,9 @@ def load_history(store: SessionStore, session_id: int) -> SessionHistory:
     end_s = (session.end_wall - session.start_wall if session.end_wall is not None
              else max(last_sample, last_entry))
     has_log = store.has_table("alarm_log")
-    episodes = tuple(episodes_from_events(store.alarm_events(session_id))) if has_log else ()
-    trends = StoredTrends(max(end_s, 60.0) / 3600.0, [_trend_episode(e) for e in episodes])
+    trends = SessionTrends(hours=max(end_s, 60.0) / 3600.0)
+    for ev in store.alarm_events(session_id) if has_log else ():
+        trends.alarm_event(ev)
     numeric = set(NUMERIC_KEYS)
     for (t_s, t_wall, source), group in itertools.groupby(
             samples, key=lambda r: (r[0], r[1], r[4])):
@@ -172,5 +157,5 @@ def load_history(store: SessionStore, session_id: int) -> SessionHistory:
         DeviceEventRow(r[0], r[2], r[3], r[4], None if r[5] is None else bool(r[5]), r[6],
                        r[7])
         for r in store.device_events(session_id))
-    return SessionHistory(session, end_s, trends, episodes, device_events, has_log)
+    return SessionHistory(session, end_s, trends, trends.episodes(), device_events, has_log)
 

@@ -12,6 +12,19 @@ SAMPLE_VALIDATED, SAMPLE_IN_ALARM = 1, 2  # samples.flags bits (migration 3)
 FLAGS_SINCE = 3  # the schema version that added samples.flags
 WORST_T_SINCE = 4  # the schema version that added alarm_log.worst_t_s
 
+# The device an alarm logged before alarm_log.source is about, read from its key as the
+# engine wrote it ("rule:source", "condition:source:vital"; "vigil" and "session" are no
+# device). Only for rows from before that column and read-only stores that predate it.
+_REST = "substr(key, instr(key, ':') + 1)"
+LEGACY_ALARM_SOURCE = (
+    f"CASE WHEN instr(key, ':') = 0 THEN NULL ELSE nullif(nullif("
+    f"CASE WHEN instr({_REST}, ':') > 0 THEN substr({_REST}, 1, instr({_REST}, ':') - 1)"
+    f" ELSE {_REST} END, 'vigil'), 'session') END")
+_ALARM_SOURCE = f"""
+    ALTER TABLE alarm_log ADD COLUMN source TEXT;
+    UPDATE alarm_log SET source = {LEGACY_ALARM_SOURCE} WHERE key IS NOT NULL;
+    """
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: sessions, devices, samples, waveforms, device events, timeline with edit history.
     """
@@ -123,6 +136,17 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE alarm_log ADD COLUMN worst_t_s REAL;
     """,
+    # 5: reserved for the staff work (issue 14), merged separately; nothing here.
+    """
+    """,
+    # 6: reserved for the HL7 outbox (branch hl7), merged separately; nothing here.
+    """
+    """,
+    # 7: the device each alarm is about (None: Vigil's own or the session's), so that no
+    # reader parses alarm keys; older rows get it from their key once, here. Only its own
+    # column, so it applies after whatever 5 and 6 are.
+    _ALARM_SOURCE,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
+ALARM_SOURCE_SINCE = MIGRATIONS.index(_ALARM_SOURCE) + 1  # the version with alarm_log.source

@@ -43,8 +43,10 @@ from monitor.messages import (
     Waveform,
 )
 from monitor.schema import (
+    ALARM_SOURCE_SINCE,
     APPLICATION_ID,
     FLAGS_SINCE,
+    LEGACY_ALARM_SOURCE,
     MIGRATIONS,
     SAMPLE_IN_ALARM,
     SAMPLE_VALIDATED,
@@ -64,7 +66,7 @@ from monitor.session import (
 log = logging.getLogger(__name__)
 
 COMMIT_INTERVAL_S = 0.25
-_INSERT_ALARM = f"INSERT INTO alarm_log VALUES ({','.join('?' * 18)})"
+_INSERT_ALARM = f"INSERT INTO alarm_log VALUES ({','.join('?' * 19)})"
 STORE_FILENAME = "sessions.sqlite3"
 
 
@@ -125,7 +127,7 @@ def _alarm_row(session_id: int, ev: AlarmEvent) -> tuple[Any, ...]:
         (None,) * 12 if a is None else
         (a.key, str(a.kind), int(a.priority), a.vital, a.condition, a.message, str(a.state),
          a.onset_t_s, a.signal_t_s, a.worst_value, a.limit, int(a.acknowledged))) + (
-        ev.user, None if a is None else a.worst_t_s)
+        ev.user, None if a is None else a.worst_t_s, None if a is None else a.source)
 
 
 # -- another process beside the recording (the watchdog) --------------------------------
@@ -566,15 +568,17 @@ class SessionStore:
         out = []
         # A read-only store of an older schema has no worst_t_s column.
         worst_t_s = "worst_t_s" if self.schema_version >= WORST_T_SINCE else "NULL"
+        source = ("source" if self.schema_version >= ALARM_SOURCE_SINCE
+                  else LEGACY_ALARM_SOURCE)
         for (t_s, t_wall, event, key, kind, priority, vital, condition, message, state,
-             onset, signal, worst, limit, acked, user, worst_t) in self._query(
+             onset, signal, worst, limit, acked, user, worst_t, src) in self._query(
                 "SELECT t_s, t_wall, event, key, kind, priority, vital, condition, message,"
                 " state, onset_t_s, signal_t_s, worst_value, limit_value, acknowledged, user,"
-                f" {worst_t_s} FROM alarm_log WHERE session_id = ? ORDER BY rowid",
+                f" {worst_t_s}, {source} FROM alarm_log WHERE session_id = ? ORDER BY rowid",
                 (session_id,)):
             status = None if key is None else AlarmStatus(
                 key, AlarmKind(kind), Priority(priority), vital, condition, message,
-                AlarmState(state), onset, signal, worst, limit, bool(acked), worst_t)
+                AlarmState(state), onset, signal, worst, limit, bool(acked), worst_t, src)
             out.append(AlarmEvent(t_s, t_wall, AlarmEventKind(event), status, user))
         return out
 

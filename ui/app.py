@@ -82,7 +82,8 @@ class DashboardSession:
             self.trends.break_lines(self.recorder.resumed_gap[0])
         # The recorder's own engine by default; tests inject fakes.
         self.alarm_source: AlarmSource = (alarm_factory or _recorder_alarms)(self.recorder)
-        relay = AlarmRelay(self.alarm_source, self.bridge, self.trends)
+        self.alarm_source.add_listener(self.trends.alarm_event)  # the trend's episodes
+        relay = AlarmRelay(self.alarm_source, self.bridge)
         self.recorder.runtime.add_sink(relay.sink)  # after the engine's own sink
         self.recorder.add_ticker(ALARM_POLL_S, relay.tick)
         self.control: AlarmControl | None = AlarmControl(relay, self.io)

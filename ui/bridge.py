@@ -14,7 +14,6 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Signal
 
 from alarms.model import AlarmSnapshot
-from monitor.buffers import SessionTrends
 from monitor.messages import (
     Battery,
     DeviceCondition,
@@ -54,13 +53,13 @@ def _snapshot_key(s: AlarmSnapshot) -> tuple[object, ...]:
 
 class AlarmRelay:
     """Runs on the device-io thread after the alarm engine: re-reads its snapshot after each
-    message and on a ticker, and emits it when it changed (never per sample otherwise)."""
+    message and on a ticker, and emits it when it changed (never per sample otherwise).
+    The trend's alarm episodes do not come from here: the trend buffers listen to the
+    engine's events (`SessionTrends.alarm_event`), as the store does."""
 
-    def __init__(self, source: AlarmSource, bridge: Bridge,
-                 trends: SessionTrends | None = None) -> None:
+    def __init__(self, source: AlarmSource, bridge: Bridge) -> None:
         self.source = source
         self.bridge = bridge
-        self.trends = trends
         self._last: tuple[object, ...] | None = None
 
     def sink(self, msg: Message) -> None:
@@ -76,8 +75,6 @@ class AlarmRelay:
         if key == self._last:
             return
         self._last = key
-        if self.trends is not None:
-            self.trends.record_alarms(snap)
         self.bridge.alarmsChanged.emit(snap)
 
 

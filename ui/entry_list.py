@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from alarms.log import Episode
+from alarms.episodes import Episode
 from monitor.history import DeviceEventRow
 from monitor.session import EntryKind, TimelineEntry
 from ui.theme import TEXT_DIM

@@ -7,10 +7,10 @@ Every `AlarmSource` method runs on the device-io thread: the GUI reaches it thro
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from alarms.model import AlarmSnapshot
+from alarms.model import AlarmEvent, AlarmSnapshot
 from monitor.session import TimelineEntry
 
 Limits = tuple[float | None, float | None]  # (low, high); None: that side is off
@@ -18,6 +18,9 @@ Limits = tuple[float | None, float | None]  # (low, high); None: that side is of
 
 class AlarmSource(Protocol):
     def snapshot(self) -> AlarmSnapshot: ...
+
+    def add_listener(self, listener: Callable[[AlarmEvent], None]) -> None:
+        """`listener(event)` for every alarm event (the trend folds them into episodes)."""
 
     def acknowledge(self, key: str | None = None, user: str = "") -> object: ...
 

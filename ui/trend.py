@@ -344,10 +344,11 @@ class TrendView(pg.GraphicsLayoutWidget):
         overlap, the highest priority is drawn."""
         per_row: list[list[tuple[float, float, Priority]]] = [[] for _ in self.plots]
         for ep in self.trends.episodes():
-            end = ep.end_s if ep.end_s is not None else now
+            start = ep.onset_t_s
+            end = ep.end_t_s if ep.end_t_s is not None else now
             keys = {_SHADED_ON.get(k, k) for k in self.trends.episode_vitals(ep)}
             for r in sorted({self._row_of[k] for k in keys if k in self._row_of}):
-                per_row[r].append((ep.start_s, max(end, ep.start_s + 1), ep.priority))
+                per_row[r].append((start, max(end, start + 1), ep.highest))
         for row, plot in enumerate(self.plots):
             spans = []
             for a, b, priority in top_priority_spans(per_row[row]):

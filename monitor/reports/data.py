@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from alarms.log import episodes_from_events, limit_changes
+from alarms.episodes import episodes_from_events
+from alarms.log import limit_changes
 from alarms.presets import PRESETS
 from monitor.discharge import DISCHARGE_MIN_SCORE, EARLY_DISCHARGE_KEY, monitoring_shortfall_s
 from monitor.session import EntryKind, Phase, Route, SessionStatus, TimelineEntry

@@ -8,7 +8,7 @@ import numpy as np
 
 from alarms.batch import Recording
 from alarms.engine import AlarmEngine
-from alarms.log import Episode, episodes_from_events
+from alarms.episodes import Episode, episodes_from_events
 from alarms.model import AlarmEvent
 from alarms.presets import Preset
 from monitor.messages import Numerics, TimelineMark

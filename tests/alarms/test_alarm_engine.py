@@ -4,7 +4,7 @@ technical conditions and the IEC 60601-1-8 states (acknowledge, latch, pause, es
 from __future__ import annotations
 
 from alarms.engine import AlarmEngine
-from alarms.log import episodes_from_events
+from alarms.episodes import episodes_from_events
 from alarms.model import AlarmEvent, AlarmEventKind, AlarmKind, AlarmState, Priority
 from alarms.presets import PRESETS, with_rules
 from monitor.messages import (

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import main
-from alarms.log import episodes_from_events
+from alarms.episodes import episodes_from_events
 from alarms.presets import PRESET_NAMES
 from monitor.schema import APPLICATION_ID, MIGRATIONS, SCHEMA_VERSION
 from monitor.store import SessionStore

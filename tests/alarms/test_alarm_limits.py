@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from alarms.engine import AlarmEngine
-from alarms.log import episodes_from_events, limit_changes
+from alarms.episodes import episodes_from_events
+from alarms.log import limit_changes
 from alarms.model import AlarmEvent, AlarmEventKind
 from alarms.presets import PRESETS
 from monitor.messages import Condition, DeviceCondition, DeviceState, DeviceStatus, Numerics

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from alarms.batch import Recording, evaluate
-from alarms.log import episodes_from_events
+from alarms.episodes import episodes_from_events
 from alarms.model import AlarmKind
 from alarms.presets import PRESETS
 from devices.replay import read_recording

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from alarms.log import Episode, episodes_from_events
+from alarms.episodes import Episode, episodes_from_events
 from alarms.model import AlarmEvent, AlarmEventKind, AlarmKind, Priority
 from alarms.presets import PRESETS
 from devices.spec import parse_spec

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from alarms.engine import AlarmEngine
-from alarms.log import Episode, episodes_from_events
+from alarms.episodes import Episode, episodes_from_events
 from alarms.model import AlarmEvent, AlarmKind, Priority
 from alarms.presets import PRESETS
 from monitor.messages import Numerics

@@ -107,7 +107,7 @@ def test_bench_dashboard(qtbot, tmp_path):
     preload(trends, live, LOADED_S)
     bridge = Bridge()
     source = ThresholdSource(clock)
-    relay = AlarmRelay(source, bridge, trends)
+    relay = AlarmRelay(source, bridge)
     io = IoThread().start()
     runtime = SessionRuntime([driver], clock, [live, pleth, trends, bridge.sink, source.sink,
                                                relay.sink], duration_s=LOADED_S + 3600)

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alarms.log import episodes_from_events
+from alarms.episodes import episodes_from_events
 from alarms.model import AlarmKind
 from devices.replay import RecordingError, ReplayDriver, read_recording
 from devices.spec import parse_spec

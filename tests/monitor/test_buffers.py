@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import math
 import threading
+from dataclasses import replace
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alarms.model import AlarmKind, AlarmSnapshot, AlarmState, AlarmStatus, Priority
+from alarms.model import (
+    AlarmEvent,
+    AlarmEventKind,
+    AlarmKind,
+    AlarmState,
+    AlarmStatus,
+    Priority,
+)
 from monitor.buffers import PlethRing, SessionTrends
 from monitor.messages import Numerics, TimelineMark, Waveform
 
@@ -124,20 +132,42 @@ def test_phases_follow_the_dose_marks():
 def _alarm(key: str, priority: Priority, state: AlarmState = AlarmState.ACTIVE,
            onset: float = 10.0) -> AlarmStatus:
     return AlarmStatus(key, AlarmKind.PHYSIOLOGICAL, priority, "spo2", "SpO2 LOW", "", state,
-                       onset, onset, None, None, False)
+                       onset, onset + 2.0, None, None, False, source="ox")
 
 
-def _snap(t: float, *alarms: AlarmStatus) -> AlarmSnapshot:
-    return AlarmSnapshot(t, alarms, None, True, None)
+def _event(t: float, kind: AlarmEventKind, alarm: AlarmStatus | None) -> AlarmEvent:
+    return AlarmEvent(t, 1000.0 + t, kind, alarm)
 
 
 def test_alarm_episodes_open_escalate_close_and_recur():
+    """The trend's episodes are the engine's events folded: start, a higher tier, the
+    end (the alarm latches: its condition is over), and the next one."""
     trends = SessionTrends()
-    trends.record_alarms(_snap(12.0, _alarm("spo2-low", Priority.MEDIUM)))
-    trends.record_alarms(_snap(20.0, _alarm("spo2-low", Priority.HIGH)))
-    trends.record_alarms(_snap(30.0, _alarm("spo2-low", Priority.HIGH, AlarmState.LATCHED)))
-    trends.record_alarms(_snap(40.0))
-    trends.record_alarms(_snap(50.0, _alarm("spo2-low", Priority.MEDIUM, onset=48.0)))
+    before = trends.revision
+    trends.alarm_event(_event(12.0, AlarmEventKind.START, _alarm("spo2-low", Priority.MEDIUM)))
+    assert trends.revision != before
+    trends.alarm_event(_event(20.0, AlarmEventKind.PRIORITY, _alarm("spo2-low", Priority.HIGH)))
+    trends.alarm_event(_event(25.0, AlarmEventKind.AUDIO_PAUSE, None))  # not an episode
+    trends.alarm_event(_event(30.0, AlarmEventKind.END,
+                              _alarm("spo2-low", Priority.HIGH, AlarmState.LATCHED)))
+    trends.alarm_event(_event(50.0, AlarmEventKind.START,
+                              _alarm("spo2-low", Priority.MEDIUM, onset=48.0)))
     eps = trends.episodes()
-    assert [(e.priority, e.start_s, e.end_s) for e in eps] == [
+    assert [(e.highest, e.onset_t_s, e.end_t_s) for e in eps] == [
         (Priority.HIGH, 10.0, 30.0), (Priority.MEDIUM, 48.0, None)]
+    assert trends.episode_vitals(eps[0]) == frozenset({"spo2"})
+
+
+def test_a_device_episode_concerns_the_vitals_that_device_sent():
+    trends = SessionTrends()
+    trends(Numerics("ox", 0.0, 0.0, (("spo2", 97.0), ("pr", 72.0))))
+    trends(Numerics("cap", 0.0, 0.0, (("rr", 14.0),)))
+    link = AlarmStatus("link-lost:ox", AlarmKind.TECHNICAL, Priority.MEDIUM, None,
+                       "ox: device disconnected", "", AlarmState.ACTIVE, 5.0, 5.0, None, None,
+                       False, source="ox")
+    audio = replace(link, key="audio-unavailable:vigil", source=None)
+    for a in (link, audio):
+        trends.alarm_event(_event(5.0, AlarmEventKind.START, a))
+    by_key = {e.key: trends.episode_vitals(e) for e in trends.episodes()}
+    assert by_key == {"link-lost:ox": frozenset({"spo2", "pr"}),
+                      "audio-unavailable:vigil": frozenset()}

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from alarms.log import episodes_from_events
+from alarms.episodes import episodes_from_events
 from alarms.model import (
     AlarmEvent,
     AlarmEventKind,
@@ -139,7 +139,7 @@ def test_history_rebuilds_the_trend_as_the_live_dashboard_does(store: SessionSto
     assert (dosing.start_s, dosing.end_s) == (20.0, 20.0 + 40 * 60)
     # The alarm is still open at the end of the record; escalated MEDIUM shows as HIGH.
     [ep] = h.trends.episodes()
-    assert (ep.vital, ep.priority, ep.start_s, ep.end_s) == ("hr", Priority.HIGH, 1.0, None)
+    assert (ep.vital, ep.highest, ep.onset_t_s, ep.end_t_s) == ("hr", Priority.HIGH, 1.0, None)
     assert h.episodes == tuple(episodes_from_events(store.alarm_events(sid)))
     assert [(e.t_s, e.kind, e.code, e.active) for e in h.device_events] == [
         (30.0, "status", "disconnected", None), (31.0, "condition", "sensor_off", True)]

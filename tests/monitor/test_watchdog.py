@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from alarms.log import episodes_from_events
+from alarms.episodes import episodes_from_events
 from alarms.model import AlarmEventKind, AlarmKind, Priority
 from monitor.clock import ScaledClock
 from monitor.export_alarms import alarm_rows

@@ -10,6 +10,7 @@ from pathlib import Path
 from dashboard_proc import open_window
 from ui_fakes import FakeAlarmSource, FakeAudioOutput
 
+from alarms.episodes import episodes_from_events
 from devices.spec import parse_spec
 from monitor.recorder import RecordingPlan
 from monitor.store import SessionStore
@@ -89,3 +90,8 @@ def test_real_alarm_engine_drives_banner_tiles_and_acknowledge(qtbot, tmp_path):
         events = store.alarm_events(1)
     assert any(e.event.value == "acknowledge" and e.alarm is not None
                and e.alarm.key == high.key for e in events)
+    # The dashboard's trend folded the engine's events as the store logged them.
+    shown = [tuple(e) for e in session.trends.episodes()]
+    assert shown == [tuple(e) for e in episodes_from_events(events)]
+    assert any(e.key == high.key and e.acknowledged_t_s is not None
+               for e in session.trends.episodes())

@@ -23,9 +23,9 @@ T_1657 = time.mktime((2023, 11, 15, 16, 57, 20, 0, 0, -1)) - WALL0
 def status(key: str, kind: AlarmKind, priority: Priority, vital: str | None, condition: str,
            message: str, signal: float, state: AlarmState = AlarmState.ACTIVE,
            worst: float | None = None, worst_t: float | None = None,
-           acknowledged: bool = False) -> AlarmStatus:
+           acknowledged: bool = False, source: str | None = None) -> AlarmStatus:
     return AlarmStatus(key, kind, priority, vital, condition, message, state, signal - 5,
-                       signal, worst, None, acknowledged, worst_t)
+                       signal, worst, None, acknowledged, worst_t, source)
 
 
 P, T, A = AlarmKind.PHYSIOLOGICAL, AlarmKind.TECHNICAL, AlarmKind.ADVISORY
@@ -37,9 +37,9 @@ SBP_HIGH = status("sbp-high:sim", P, M, "sbp", "NIBP SYS HIGH", "** NIBP SYS HIG
 AUDIO = status("audio-unavailable:vigil", T, M, None, "audio output unavailable",
                "** audio output unavailable", 200.0)
 LINK = status("link-lost:sim-2", T, M, None, "sim-2: device disconnected",
-              "** sim-2: device disconnected", 210.0)
+              "** sim-2: device disconnected", 210.0, source="sim-2")
 BATTERY = status("battery-low:sim", T, L, None, "sim: device battery low",
-                 "* sim: device battery low", 50.0)
+                 "* sim: device battery low", 50.0, source="sim")
 SPO2_STALE = status("spo2-not-current:sim", T, M, "spo2", "SpO2 not current",
                     "** SpO2 not current", 300.0)
 PREDOSE = status("sbp-predose:sim", A, L, "sbp",

@@ -320,7 +320,8 @@ def test_screenshot_technical_strip(qtbot, tmp_path, shots_dir, size, suffix):
         t_end = 45 * 60 + 40.0  # 10 s after the 35-min reading of the surge (>= 180)
         messages = session_messages("hypertensive-surge", t_end)
         r.clock.t = t_end
-        battery = technical_alarm("battery-low:sim", Priority.LOW, "* sim: device battery low")
+        battery = technical_alarm("battery-low:sim", Priority.LOW, "* sim: device battery low",
+                                  source="sim")
         r.alarms.alarms = [replace(battery, onset_t_s=t_end - 240, signal_t_s=t_end - 240),
                            *engine_alarms(messages, t_end)]
         r.feed(*messages)

@@ -85,7 +85,8 @@ def make_entry_rig(tmp_path: Path, preset: str | None = None) -> EntryRig:
     io = IoThread().start()
     bridge = Bridge()
     live, pleth, trends = LiveState(), PlethRing(), SessionTrends(hours=3)
-    relay = AlarmRelay(source, bridge, trends)
+    source.add_listener(trends.alarm_event)
+    relay = AlarmRelay(source, bridge)
     store = SessionStore(tmp_path / "sessions.sqlite3")
     plan = RecordingPlan((parse_spec("sim"),), 3 * 3600, preset=preset,
                          protocol=DoseProtocol("ketamine", Route.IV, 35.0, 40.0, "L123"))

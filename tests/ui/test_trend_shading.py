@@ -5,17 +5,36 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QApplication
 
-from alarms.model import Priority
-from monitor.buffers import AlarmEpisode, SessionTrends
-from monitor.history import StoredTrends
+from alarms.model import (
+    AlarmEvent,
+    AlarmEventKind,
+    AlarmKind,
+    AlarmState,
+    AlarmStatus,
+    Priority,
+)
+from monitor.buffers import SessionTrends
 from monitor.messages import Numerics, TimelineMark
 from ui.trend import ROWS, TrendView
 
 M = Priority.MEDIUM
 
 
-def shaded_rows(episodes: list[AlarmEpisode], qtbot) -> dict[str, int]:
-    trends = StoredTrends(1.0, episodes)
+def episode(key: str, vital: str | None, source: str | None, start: float,
+            end: float | None) -> list[AlarmEvent]:
+    """The engine's events for one alarm episode."""
+    a = AlarmStatus(key, AlarmKind.TECHNICAL, M, vital, key, key, AlarmState.ACTIVE, start,
+                    start, None, None, False, source=source)
+    events = [AlarmEvent(start, start, AlarmEventKind.START, a)]
+    if end is not None:
+        events.append(AlarmEvent(end, end, AlarmEventKind.END, a))
+    return events
+
+
+def shaded_rows(episodes: list[list[AlarmEvent]], qtbot) -> dict[str, int]:
+    trends = SessionTrends(1.0)
+    for ev in sorted((ev for events in episodes for ev in events), key=lambda e: e.t_s):
+        trends.alarm_event(ev)
     trends(Numerics("ox", 0.0, 0.0, (("spo2", 97.0), ("pr", 72.0))))  # an oximeter
     trends(Numerics("rr", 0.0, 0.0, (("rr", 14.0),)))  # another device, for RR
     view = TrendView(trends, lambda: 100.0)
@@ -28,11 +47,11 @@ def shaded_rows(episodes: list[AlarmEpisode], qtbot) -> dict[str, int]:
 def test_each_episode_shades_only_its_own_rows(qtbot) -> None:
     hr_row, spo2_row, rr_row = (title for title, _, _ in ROWS)
     got = shaded_rows([
-        AlarmEpisode("spo2-low:ox", "spo2", M, 10.0, 30.0),
-        AlarmEpisode("pr-high:ox", "pr", M, 10.0, 30.0),  # no PR line: the HR row
-        AlarmEpisode("link-lost:ox", None, M, 40.0, 50.0),  # the oximeter's SpO2 and PR
-        AlarmEpisode("audio-unavailable:vigil", None, M, 0.0, None),  # no vital: none
-        AlarmEpisode("storage-failure:vigil", None, M, 60.0, 70.0),
+        episode("spo2-low:ox", "spo2", "ox", 10.0, 30.0),
+        episode("pr-high:ox", "pr", "ox", 10.0, 30.0),  # no PR line: the HR row
+        episode("link-lost:ox", None, "ox", 40.0, 50.0),  # the oximeter's SpO2 and PR
+        episode("audio-unavailable:vigil", None, None, 0.0, None),  # no vital: none
+        episode("storage-failure:vigil", None, None, 60.0, 70.0),
     ], qtbot)
     assert got == {hr_row: 2, spo2_row: 2, rr_row: 0}
 

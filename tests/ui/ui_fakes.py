@@ -12,6 +12,8 @@ import numpy as np
 from PySide6.QtCore import QSettings
 
 from alarms.model import (
+    AlarmEvent,
+    AlarmEventKind,
     AlarmKind,
     AlarmSnapshot,
     AlarmState,
@@ -58,11 +60,17 @@ assert AUDIO_RULE is not None
 
 class FakeAlarmSource:
     """The alarm engine's interface: state the test sets, commands it records (and on which
-    thread they ran). Unacknowledged alarms sound unless audio is paused or unavailable."""
+    thread they ran). Unacknowledged alarms sound unless audio is paused or unavailable.
+
+    Like the engine, it tells its listeners each change as an `AlarmEvent`: when a snapshot
+    is taken, an alarm newly ACTIVE starts, one no longer ACTIVE ends (at the clock's time),
+    and one that went up a priority says so."""
 
     def __init__(self, clock: FakeClock) -> None:
         self.clock = clock
         self.alarms: list[AlarmStatus] = []
+        self._listeners: list = []
+        self._told: dict[str, AlarmStatus] = {}  # the ACTIVE alarms the listeners know of
         self.paused_until: float | None = None
         self.audio_available = True
         self.calls: list[tuple[str, str]] = []  # (command, thread name)
@@ -76,12 +84,39 @@ class FakeAlarmSource:
             alarms.append(technical_alarm("audio-unavailable", Priority.MEDIUM,
                                           f"** {AUDIO_RULE.condition}"))
         alarms.sort(key=lambda a: -a.priority)
+        self._tell(alarms)
         paused = self.paused_until is not None and self.paused_until > self.clock.now()
         loud = [a.priority for a in alarms if not a.acknowledged]
         sounding = max(loud) if loud and not paused and self.audio_available else None
         return AlarmSnapshot(self.clock.now(), tuple(alarms),
                              self.paused_until if paused else None, self.audio_available,
                              sounding)
+
+    def add_listener(self, listener) -> None:
+        self._listeners.append(listener)
+
+    def _tell(self, alarms: list[AlarmStatus]) -> None:
+        t = self.clock.now()
+        active = {a.key: a for a in alarms if a.state is AlarmState.ACTIVE}
+        events = []
+        for key, was in list(self._told.items()):
+            if key not in active:
+                events.append(AlarmEvent(t, self.clock.wall(t), AlarmEventKind.END,
+                                         replace(was, state=AlarmState.ENDED)))
+                del self._told[key]
+        for key, a in active.items():
+            was = self._told.get(key)
+            if was is None:
+                events.append(AlarmEvent(a.signal_t_s, self.clock.wall(a.signal_t_s),
+                                         AlarmEventKind.START, a))
+            elif a.priority > was.priority:
+                events.append(AlarmEvent(t, self.clock.wall(t), AlarmEventKind.PRIORITY,
+                                         replace(a, onset_t_s=was.onset_t_s)))
+            if was is None or a.priority > was.priority:
+                self._told[key] = a if was is None else replace(a, onset_t_s=was.onset_t_s)
+        for ev in events:
+            for listener in self._listeners:
+                listener(ev)
 
     def acknowledge(self, key: str | None = None, user: str = "") -> None:
         self.calls.append(("acknowledge", threading.current_thread().name))
@@ -107,9 +142,9 @@ def physiological_alarm(key: str, vital: str, priority: Priority, message: str,
 
 
 def technical_alarm(key: str, priority: Priority, message: str,
-                    vital: str | None = None) -> AlarmStatus:
+                    vital: str | None = None, source: str | None = None) -> AlarmStatus:
     return AlarmStatus(key, AlarmKind.TECHNICAL, priority, vital, message, message,
-                       AlarmState.ACTIVE, 0.0, 0.0, None, None, False)
+                       AlarmState.ACTIVE, 0.0, 0.0, None, None, False, source=source)
 
 
 class FakeAudioOutput:
@@ -163,7 +198,8 @@ def make_rig(tmp_path: Path, audio: FakeAudioOutput | None = None, kiosk: bool =
     io = IoThread().start()
     bridge = Bridge()
     live, pleth, trends = LiveState(), PlethRing(), SessionTrends(hours=1)
-    relay = AlarmRelay(source, bridge, trends)
+    source.add_listener(trends.alarm_event)
+    relay = AlarmRelay(source, bridge)
     control = AlarmControl(relay, io)
     sources = DashboardSources(clock.now, clock.wall, live, pleth, trends, bridge, control,
                                source, 300.0)

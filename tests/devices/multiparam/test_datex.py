@@ -10,7 +10,7 @@ import struct
 import pytest
 
 from alarms.engine import AlarmEngine
-from alarms.log import Episode, episodes_from_events
+from alarms.episodes import Episode, episodes_from_events
 from alarms.model import AlarmEvent, AlarmKind, Priority
 from alarms.presets import PRESETS
 from devices.multiparam.datex import records as dri

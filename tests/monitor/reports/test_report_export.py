@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from alarms.log import episodes_from_events
+from alarms.episodes import episodes_from_events
 from monitor.reports.data import date_shift_days, deidentify, load_report, pseudonym
 from monitor.store import SessionStore
 from tests.monitor.reports.conftest import (
