@@ -127,7 +127,7 @@ class SessionRecorder:
             self.live(self._last_nibp)
         self.runtime = SessionRuntime(self.drivers, self.clock,
                                       [self.writer.put, self.live, self.alarms, *sinks],
-                                      plan.duration_s, stamp=self._store_mark)
+                                      plan.duration_s, stamp=self.store_mark)
         self.runtime.add_ticker(ALARM_TICK_S, self.alarms.tick)
         self._io = io
         self._specs: list[DeviceSpec] = list(plan.specs)  # every device the session has had
@@ -184,7 +184,7 @@ class SessionRecorder:
         self.runtime.inject(TimelineMark(author, wall, t, kind, mark_data(data), entry_id))
         return entry_id
 
-    def _store_mark(self, msg: Message) -> Message:
+    def store_mark(self, msg: Message) -> Message:
         """A device's timeline mark (the simulator's dose start) is stored here, on the I/O
         thread, before any sink sees it, as a person's entry is: the sinks get it with its
         entry id. If the store fails, the mark goes on without an id and the sample writer,

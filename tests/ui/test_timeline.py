@@ -61,10 +61,12 @@ class EntryRig:
         return self.window.entry_panel
 
     def feed(self, *messages: Message) -> None:
+        """As the runtime hands device messages on: a timeline mark stored first."""
         def run() -> None:
             for msg in messages:
+                stamped = self.recorder.store_mark(msg)
                 for sink in self.sinks:
-                    sink(msg)
+                    sink(stamped)
         self.io.call(run)
 
     def stored(self) -> tuple[TimelineEntry, ...]:
@@ -96,7 +98,8 @@ def make_entry_rig(tmp_path: Path, preset: str | None = None) -> EntryRig:
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     window = DashboardWindow(sources, FakeAudioOutput(), settings, monotonic=mono)
     window.resize(1920, 1080)
-    # Device marks reach the store through the recorder's writer, as in a recording.
+    # Device messages reach the store as in a recording: marks through the recorder's
+    # `store_mark` (see `feed`), the rest through its writer.
     sinks = [live, pleth, trends, recorder.writer.put, bridge.sink]
     return EntryRig(window, clock, store, recorder, trends, io, sinks)
 
