@@ -4,7 +4,9 @@
 simulator) lives on it. `SessionRuntime` connects the devices, keeps each one's status
 (connecting, streaming, stale, disconnected), reconnects with back-off, and hands every
 message, in order, to its sinks: the store writer, the live state, the alarm engine, the
-GUI bridge. Sinks run on the I/O thread and must be quick; they never block it.
+GUI bridge. Sinks run on the I/O thread and must be quick; they never block it. A `stamp`
+sees each message first (the recorder stores a device's timeline mark there, so every sink
+gets it with its entry id).
 """
 
 from __future__ import annotations

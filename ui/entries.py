@@ -52,7 +52,7 @@ from monitor.quick_entry import (
     RecorderEntries,
     Toast,
 )
-from monitor.session import EntryKind, Phase, TimelineEntry
+from monitor.session import EntryKind, TimelineEntry
 from ui.bridge import Bridge
 from ui.entry_dialogs import (
     CadssDialog,
@@ -296,7 +296,7 @@ class EntryPanel(QWidget):
         if len(times) != self._nibp_count:
             self._nibp_count = len(times)
             self.timeline.set_nibp_times(times.tolist())
-        dosing = tuple(p for p in self._phases(now) if p.name == "dosing")
+        dosing = tuple(p for p in self.model.phases(now) if p.name == "dosing")
         if dosing != self.timeline.phases:
             self.timeline.set_phases(dosing)
         self.timeline.set_now(now)
@@ -304,9 +304,6 @@ class EntryPanel(QWidget):
         if bp_passed != getattr(self, "_bp_passed", None):
             self._bp_passed = bp_passed
             self.timeline.redraw(force=True)
-
-    def _phases(self, now: float) -> tuple[Phase, ...]:
-        return self.model.phases(now)
 
     def _bp_window_passed(self, now: float) -> bool:
         dose = next((e.t_s for e in self.timeline.entries if e.kind == EntryKind.DOSE_START),
@@ -353,13 +350,6 @@ class EntryPanel(QWidget):
 
     def arm_sedation(self) -> None:
         self._act(self.model.arm_sedation())
-
-    def _disarm_sedation(self) -> None:
-        self.model.disarm_sedation()
-        self._sync()
-
-    def _dose_running(self) -> bool:
-        return self.model.dose_running()
 
     def dose_toggle(self) -> None:
         self._act(self.model.dose_toggle())
@@ -421,7 +411,7 @@ class EntryPanel(QWidget):
     # -- feedback ------------------------------------------------------------------------
 
     def _update_dose_button(self) -> None:
-        text = "Dose stop [D]" if self._dose_running() else "Dose start [D]"
+        text = "Dose stop [D]" if self.model.dose_running() else "Dose start [D]"
         if getattr(self, "_compact", False):
             text = text.split(" [")[0]
         if self.dose_button.text() != text:
