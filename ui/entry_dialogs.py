@@ -72,6 +72,19 @@ def _wall_text(t_wall: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(t_wall))
 
 
+def save_cancel(dialog: QDialog, save_text: str, save: Callable[[], None]
+                ) -> tuple[QHBoxLayout, QPushButton, QPushButton]:
+    """A dialog's button row: Save (calling `save`) and Cancel [Esc]."""
+    row = QHBoxLayout()
+    save_button = QPushButton(save_text)
+    save_button.clicked.connect(save)
+    cancel = QPushButton("Cancel  [Esc]")
+    cancel.clicked.connect(dialog.reject)
+    row.addWidget(save_button)
+    row.addWidget(cancel)
+    return row, save_button, cancel
+
+
 # -- dialogs --------------------------------------------------------------------------------
 
 
@@ -182,13 +195,7 @@ class CadssDialog(QDialog):
         layout.addLayout(grid)
         self.total = QLabel("")
         layout.addWidget(self.total)
-        buttons = QHBoxLayout()
-        self.save = QPushButton("Save  [Enter]")
-        self.save.clicked.connect(self._save)
-        cancel = QPushButton("Cancel  [Esc]")
-        cancel.clicked.connect(self.reject)
-        buttons.addWidget(self.save)
-        buttons.addWidget(cancel)
+        buttons, self.save, cancel = save_cancel(self, "Save  [Enter]", self._save)
         layout.addLayout(buttons)
         self.save.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         cancel.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -274,13 +281,7 @@ class EditDialog(QDialog):
         self.history.verticalHeader().setVisible(False)
         self.history.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         right.addWidget(self.history, 1)
-        buttons = QHBoxLayout()
-        self.save = QPushButton("Save")
-        self.save.clicked.connect(self._save)
-        cancel = QPushButton("Cancel  [Esc]")
-        cancel.clicked.connect(self.reject)
-        buttons.addWidget(self.save)
-        buttons.addWidget(cancel)
+        buttons, self.save, _cancel = save_cancel(self, "Save", self._save)
         right.addLayout(buttons)
         layout.addLayout(right, 1)
         self.list.currentRowChanged.connect(self._load)
