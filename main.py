@@ -34,9 +34,7 @@ from alarms.model import AlarmEvent, AlarmEventKind
 from alarms.presets import DEFAULT_PRESET, PRESET_NAMES
 from devices.base import SpecError
 from devices.spec import parse_spec
-from monitor.atomic import ExportError, write_atomically
-from monitor.export_alarms import write_alarms_csv
-from monitor.export_csv import write_vitals_csv
+from monitor.atomic import ExportError
 from monitor.live import Freshness, Snapshot
 from monitor.messages import DeviceStatus, Numerics, Waveform
 from monitor.recorder import RecordingPlan, SessionRecorder
@@ -48,6 +46,7 @@ from monitor.session import (
     Route,
     SessionStatus,
 )
+from monitor.session_export import export_stored
 from monitor.store import SessionStore, StoreError, default_store_path
 from monitor.timefmt import iso_utc
 
@@ -343,29 +342,12 @@ def cmd_sessions(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     with _open_store(args.db, read_only=True) as store:  # an export never changes the store
-        sid = store.resolve_session(args.session)
-        # -- reports (issue 6): pdf, fhir, --deidentify --
-        if args.format in ("pdf", "fhir"):
-            from monitor.reports.export import export_report
-            what = export_report(store, sid, args.format, args.out, deidentify=args.deidentify,
-                                 clinic=args.clinic, clinician=args.clinician, nurse=args.nurse)
-            if args.out != "-":
-                print(f"vigil: session {sid}: {what} written to {args.out}", file=sys.stderr)
-            return 0
-        shift = 0.0
-        if args.deidentify:
-            from monitor.reports.data import DAY_S, date_shift_days
-            shift = -date_shift_days(store.load_session(sid).uuid) * DAY_S
-        # -- end reports --
-        if args.format == "alarms":
-            rows = write_atomically(args.out, lambda f: write_alarms_csv(store, sid, f,
-                                                                         wall_shift_s=shift))
-        else:
-            rows = write_atomically(args.out, lambda f: write_vitals_csv(store, sid, f,
-                                                                         wall_shift_s=shift))
+        done = export_stored(store, args.session, args.format, args.out,
+                             deidentify=args.deidentify, clinic=args.clinic,
+                             clinician=args.clinician, nurse=args.nurse)
     if args.out != "-":
-        what = "alarm episodes" if args.format == "alarms" else "rows"
-        print(f"vigil: session {sid}: {rows} {what} written to {args.out}", file=sys.stderr)
+        print(f"vigil: session {done.session_id}: {done.what} written to {args.out}",
+              file=sys.stderr)
     return 0
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import threading
-from types import MappingProxyType
 
 import numpy as np
 
@@ -21,12 +20,10 @@ from monitor.messages import Message, Numerics, TimelineMark, Waveform
 from monitor.session import (
     DoseProtocol,
     EntryKind,
-    Patient,
     Phase,
     Route,
-    Session,
-    SessionStatus,
-    TimelineEntry,
+    mark_entry,
+    phases,
 )
 from monitor.validity import is_measurement
 from monitor.vitals import NUMERIC_KEYS, VITALS, VitalKind
@@ -202,12 +199,7 @@ class SessionTrends:
             marks = [m for m in self._marks
                      if m.kind in (EntryKind.DOSE_START, EntryKind.DOSE_STOP)]
             protocol = DoseProtocol(route=self._route, infusion_min=self._infusion_min)
-        entries = tuple(TimelineEntry(i, m.kind, m.t_s, m.t_wall, MappingProxyType(dict(m.data)),
-                                      m.source, m.t_wall)
-                        for i, m in enumerate(marks))
-        session = Session(0, "", Patient(), protocol, None, 0.0, now_s, SessionStatus.ACTIVE,
-                          entries)
-        return session.phases()
+        return phases((mark_entry(m, i) for i, m in enumerate(marks)), protocol, now_s)
 
     def dose_running(self) -> bool:
         """A dose has started and no Dose stop has come after it."""

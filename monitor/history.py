@@ -7,7 +7,6 @@ loader are plain functions the tests call directly.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -15,9 +14,9 @@ from datetime import date, datetime
 from alarms.episodes import Episode
 from alarms.model import AlarmKind
 from monitor.buffers import SessionTrends
-from monitor.messages import Numerics, TimelineMark
-from monitor.session import EntryKind, Phase, Session, SessionStatus
-from monitor.store import SessionStore, sample_flags
+from monitor.session import EntryKind, Phase, Session, SessionStatus, entry_mark, phases
+from monitor.store import SessionStore
+from monitor.store_rows import readings
 from monitor.vitals import NUMERIC_KEYS
 
 
@@ -110,13 +109,7 @@ class SessionHistory:
 
     def phases(self) -> tuple[Phase, ...]:
         """The phases, the last one closed at the end of the record."""
-        return tuple(Phase(p.name, p.start_s, self.end_s if p.end_s is None else p.end_s)
-                     for p in self.session.phases())
-
-
-def _dose_mark(entry_kind: str, t_s: float, t_wall: float, author: str,
-               data: dict[str, str | float]) -> TimelineMark:
-    return TimelineMark(author, t_wall, t_s, entry_kind, tuple(sorted(data.items())))
+        return phases(self.session.entries, self.session.protocol, self.end_s)
 
 
 def load_history(store: SessionStore, session_id: int) -> SessionHistory:
@@ -134,13 +127,8 @@ def load_history(store: SessionStore, session_id: int) -> SessionHistory:
     trends = SessionTrends(hours=max(end_s, 60.0) / 3600.0)
     for ev in store.alarm_events(session_id) if has_log else ():
         trends.alarm_event(ev)
-    numeric = set(NUMERIC_KEYS)
-    for (t_s, t_wall, source), group in itertools.groupby(
-            samples, key=lambda r: (r[0], r[1], r[4])):
-        rows = [r for r in group if r[2] in numeric]
-        if rows:
-            trends.add_numerics(Numerics(source, t_wall, t_s, tuple((r[2], r[3]) for r in rows),
-                                         *sample_flags(rows)))
+    for reading in readings(samples, set(NUMERIC_KEYS)):
+        trends.add_numerics(reading)
     protocol = session.protocol
     for e in session.entries:
         if e.kind not in (EntryKind.DOSE_START, EntryKind.DOSE_STOP):
@@ -152,7 +140,7 @@ def load_history(store: SessionStore, session_id: int) -> SessionHistory:
                 data.setdefault("route", str(protocol.route))
             if protocol.infusion_min is not None:
                 data.setdefault("infusion_min", protocol.infusion_min)
-        trends(_dose_mark(e.kind, e.t_s, e.t_wall, e.author, data))
+        trends(entry_mark(e, data))
     device_events = tuple(
         DeviceEventRow(r[0], r[2], r[3], r[4], None if r[5] is None else bool(r[5]), r[6],
                        r[7])

@@ -134,8 +134,9 @@ class EntryKind(StrEnum):
 @dataclass(frozen=True, slots=True)
 class TimelineMark:
     """A timeline entry as the runtime's sinks see it: a scripted one (the simulator's dose
-    start and stop, `source` the device), or one a person entered (`source` the author),
-    which is already in the store as entry `entry_id`."""
+    start and stop, `source` the device), or one a person entered (`source` the author).
+    The recorder stores both before any sink sees them, as entry `entry_id`; None only
+    while the store refuses it (the sample writer then keeps it until it is stored)."""
 
     source: str
     t_wall: float

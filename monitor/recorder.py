@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from alarms.engine import AlarmEngine
@@ -24,7 +24,14 @@ from monitor.live import LiveState
 from monitor.messages import Message, Numerics, TimelineMark
 from monitor.resume import GAP_AUTHOR, dose_marks, gap_note, history
 from monitor.runtime import IoThread, RuntimeResult, SessionRuntime, Sink
-from monitor.session import DoseProtocol, EntryKind, Patient, Session, SessionStatus
+from monitor.session import (
+    DoseProtocol,
+    EntryKind,
+    Patient,
+    Session,
+    SessionStatus,
+    mark_data,
+)
 from monitor.store import SampleWriter, SessionStore, StoreError
 from monitor.vitals import NIBP_KEYS
 
@@ -77,12 +84,6 @@ def source_names(specs: Sequence[DeviceSpec]) -> list[str]:
     return names
 
 
-def _mark_data(data: Mapping[str, Any]) -> tuple[tuple[str, str | float], ...]:
-    """Entry data as a mark carries it: numbers and text only (immutable)."""
-    return tuple((k, v if isinstance(v, int | float) and not isinstance(v, bool) else str(v))
-                 for k, v in data.items())
-
-
 class SessionRecorder:
     def __init__(self, store: SessionStore, plan: RecordingPlan,
                  sinks: Iterable[Sink] = (), io: IoThread | None = None,
@@ -126,7 +127,7 @@ class SessionRecorder:
             self.live(self._last_nibp)
         self.runtime = SessionRuntime(self.drivers, self.clock,
                                       [self.writer.put, self.live, self.alarms, *sinks],
-                                      plan.duration_s)
+                                      plan.duration_s, stamp=self.store_mark)
         self.runtime.add_ticker(ALARM_TICK_S, self.alarms.tick)
         self._io = io
         self._specs: list[DeviceSpec] = list(plan.specs)  # every device the session has had
@@ -180,8 +181,24 @@ class SessionRecorder:
         if kind in (EntryKind.DOSE_START, EntryKind.DOSE_STOP):
             self._dose_marked_by_person()
         entry_id = self.store.add_entry(self.session_id, kind, t, wall, data, author)
-        self.runtime.inject(TimelineMark(author, wall, t, kind, _mark_data(data), entry_id))
+        self.runtime.inject(TimelineMark(author, wall, t, kind, mark_data(data), entry_id))
         return entry_id
+
+    def store_mark(self, msg: Message) -> Message:
+        """A device's timeline mark (the simulator's dose start) is stored here, on the I/O
+        thread, before any sink sees it, as a person's entry is: the sinks get it with its
+        entry id. If the store fails, the mark goes on without an id and the sample writer,
+        its first sink, keeps it until it can store it (nothing is lost)."""
+        if not isinstance(msg, TimelineMark) or msg.entry_id is not None:
+            return msg
+        try:
+            entry_id = self.store.add_entry(self.session_id, msg.kind, msg.t_s, msg.t_wall,
+                                            dict(msg.data), msg.source)
+        except StoreError as exc:
+            log.error("session %d: a %s mark of %s is not stored yet: %s", self.session_id,
+                      msg.kind, msg.source, exc)
+            return msg
+        return replace(msg, entry_id=entry_id)
 
     def _dose_marked_by_person(self) -> None:
         """The nurse marks the dose: a simulator leaves the dose marks to her from now on

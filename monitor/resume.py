@@ -10,9 +10,10 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator
 
-from monitor.messages import Message, Numerics, TimelineMark
-from monitor.session import EntryKind, Session, SessionStatus
-from monitor.store import SessionStore, sample_flags
+from monitor.messages import Message
+from monitor.session import EntryKind, Session, SessionStatus, entry_mark
+from monitor.store import SessionStore
+from monitor.store_rows import readings
 
 # Design choice: a session interrupted longer ago than this is not offered for resuming
 # (half the longest session; after that, a new session is the honest record).
@@ -54,32 +55,14 @@ def history(store: SessionStore, session_id: int, vitals: Iterable[str] | None =
     only those vitals / entry kinds (None: all)."""
     keep = None if vitals is None else set(vitals)
     wanted = None if kinds is None else set(kinds)
-    marks = [TimelineMark(e.author, e.t_wall, e.t_s, e.kind, tuple(e.data.items()), e.id)
-             for e in store.timeline(session_id)
+    marks = [entry_mark(e) for e in store.timeline(session_id)
              if wanted is None or e.kind in wanted]
     mi = 0
-    group: list[tuple[float, float, str, float, str, int]] = []
-    key: tuple[float, str] | None = None
-    wall = 0.0
-    for row in store.iter_flagged_samples(session_id):
-        t_s, t_wall, vital, _, source, _ = row
-        if keep is not None and vital not in keep:
-            continue
-        if key is not None and (t_s, source) != key:
-            while mi < len(marks) and marks[mi].t_s <= key[0]:
-                yield marks[mi]
-                mi += 1
-            yield Numerics(key[1], wall, key[0], tuple((r[2], r[3]) for r in group),
-                           *sample_flags(group))
-            group = []
-        key, wall = (t_s, source), t_wall
-        group.append(row)
-    if key is not None:
-        while mi < len(marks) and marks[mi].t_s <= key[0]:
+    for reading in readings(store.iter_flagged_samples(session_id), keep):
+        while mi < len(marks) and marks[mi].t_s <= reading.t_s:
             yield marks[mi]
             mi += 1
-        yield Numerics(key[1], wall, key[0], tuple((r[2], r[3]) for r in group),
-                       *sample_flags(group))
+        yield reading
     yield from marks[mi:]
 
 

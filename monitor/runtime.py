@@ -4,7 +4,9 @@
 simulator) lives on it. `SessionRuntime` connects the devices, keeps each one's status
 (connecting, streaming, stale, disconnected), reconnects with back-off, and hands every
 message, in order, to its sinks: the store writer, the live state, the alarm engine, the
-GUI bridge. Sinks run on the I/O thread and must be quick; they never block it.
+GUI bridge. Sinks run on the I/O thread and must be quick; they never block it. A `stamp`
+sees each message first (the recorder stores a device's timeline mark there, so every sink
+gets it with its entry id).
 """
 
 from __future__ import annotations
@@ -111,8 +113,12 @@ class SessionRuntime:
     finite source, or `stop()`."""
 
     def __init__(self, drivers: Iterable[Driver], clock: SessionClock,
-                 sinks: Iterable[Sink] = (), duration_s: float | None = None) -> None:
+                 sinks: Iterable[Sink] = (), duration_s: float | None = None,
+                 stamp: Callable[[Message], Message] | None = None) -> None:
+        """`stamp`, if given, sees every message before the sinks and hands them the one it
+        returns (the recorder stores a device's timeline mark and returns it with its id)."""
         self.clock = clock
+        self._stamp = stamp
         self.duration_s = duration_s
         self._tracks = {d.source: _DeviceTrack(d) for d in drivers}
         if duration_s is None and not all(t.driver.finite for t in self._tracks.values()):
@@ -240,6 +246,11 @@ class SessionRuntime:
             self._main_task.cancel()
 
     def _dispatch(self, msg: Message) -> None:
+        if self._stamp is not None:
+            try:
+                msg = self._stamp(msg)
+            except Exception:  # the sinks still get the message as it came
+                log.exception("stamping %s failed", type(msg).__name__)
         for sink in self._sinks:
             try:
                 sink(msg)

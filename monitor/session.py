@@ -5,6 +5,7 @@ Plain frozen dataclasses: the store builds them, the runtime, reports and UI rea
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
@@ -12,6 +13,7 @@ from typing import Any
 
 # EntryKind is vocabulary (alarms and drivers name kinds too), so it lives in the ground layer.
 from monitor.messages import EntryKind as EntryKind
+from monitor.messages import TimelineMark
 
 
 class SessionStatus(StrEnum):
@@ -115,30 +117,66 @@ class Session:
 
     @property
     def dose_start_s(self) -> float | None:
-        starts = self.entries_of(EntryKind.DOSE_START)
-        return min(e.t_s for e in starts) if starts else None
+        return dose_start_s(self.entries)
 
     def phases(self) -> tuple[Phase, ...]:
         """Baseline, dosing, peak and recovery, from the dose entries and the route."""
-        end = self.duration_s
-        dose = self.dose_start_s
-        if dose is None:
-            return (Phase("baseline", 0.0, end),)
-        stops = [e.t_s for e in self.entries_of(EntryKind.DOSE_STOP) if e.t_s >= dose]
-        if stops:
-            dose_end = min(stops)
-        elif self.protocol.infusion_min:
-            dose_end = dose + self.protocol.infusion_min * 60
-        else:
-            dose_end = dose
-        route = self.protocol.route or Route.IV
-        peak_lo, peak_hi = PEAK_WINDOW_S[route]
-        phases = [Phase("baseline", 0.0, dose)]
-        if dose_end > dose:
-            phases.append(Phase("dosing", dose, dose_end))
-        phases.append(Phase("peak", dose + peak_lo, dose + peak_hi))
-        phases.append(Phase("recovery", max(dose + peak_hi, dose_end), end))
-        return tuple(phases)
+        return phases(self.entries, self.protocol, self.duration_s)
+
+
+def dose_start_s(entries: Iterable[TimelineEntry]) -> float | None:
+    """The first dose start on the timeline; None before the dose."""
+    return min((e.t_s for e in entries if e.kind == EntryKind.DOSE_START), default=None)
+
+
+def phases(entries: Iterable[TimelineEntry], protocol: DoseProtocol, end_s: float | None
+           ) -> tuple[Phase, ...]:
+    """Baseline, dosing, peak and recovery, from the dose entries, the protocol's route and
+    infusion length, and the end of the record (None: still open)."""
+    entries = tuple(entries)
+    dose = dose_start_s(entries)
+    if dose is None:
+        return (Phase("baseline", 0.0, end_s),)
+    stops = [e.t_s for e in entries if e.kind == EntryKind.DOSE_STOP and e.t_s >= dose]
+    if stops:
+        dose_end = min(stops)
+    elif protocol.infusion_min:
+        dose_end = dose + protocol.infusion_min * 60
+    else:
+        dose_end = dose
+    route = protocol.route or Route.IV
+    peak_lo, peak_hi = PEAK_WINDOW_S[route]
+    out = [Phase("baseline", 0.0, dose)]
+    if dose_end > dose:
+        out.append(Phase("dosing", dose, dose_end))
+    out.append(Phase("peak", dose + peak_lo, dose + peak_hi))
+    out.append(Phase("recovery", max(dose + peak_hi, dose_end), end_s))
+    return tuple(out)
+
+
+# -- one conversion between a timeline entry and the mark the runtime's sinks see ------------
+
+def mark_data(data: Mapping[str, Any]) -> tuple[tuple[str, str | float], ...]:
+    """Entry data as a mark carries it: numbers and text only (immutable), in key order."""
+    return tuple((k, v if isinstance(v, int | float) and not isinstance(v, bool) else str(v))
+                 for k, v in sorted(data.items()))
+
+
+def entry_mark(e: TimelineEntry, data: Mapping[str, Any] | None = None) -> TimelineMark:
+    """The mark of a stored entry (its id, its author as the source); `data` replaces the
+    entry's own."""
+    return TimelineMark(e.author, e.t_wall, e.t_s, e.kind,
+                        mark_data(e.data if data is None else data), e.id)
+
+
+def mark_entry(m: TimelineMark, entry_id: int | None = None) -> TimelineEntry:
+    """A mark as a timeline entry: its own store id, else `entry_id` (a mark not in the
+    store: give it a negative one, which nothing can edit)."""
+    eid = m.entry_id if m.entry_id is not None else entry_id
+    if eid is None:
+        raise ValueError(f"timeline mark {m.kind!r} at {m.t_s:g} s: not stored, and no id given")
+    return TimelineEntry(eid, m.kind, m.t_s, m.t_wall, MappingProxyType(dict(m.data)),
+                         m.source, m.t_wall)
 
 
 def phase_at(phases: tuple[Phase, ...], now_s: float, dose_running: bool) -> str:

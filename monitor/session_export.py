@@ -6,11 +6,13 @@ an export never changes the store and never holds up the window.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from monitor.atomic import write_atomically
 from monitor.export_alarms import write_alarms_csv
 from monitor.export_csv import write_vitals_csv
+from monitor.reports.deidentify import wall_shift_s
 from monitor.store import SessionStore
 
 # format -> what the file holds, for buttons and messages
@@ -26,24 +28,36 @@ def suggested_name(session_id: int, fmt: str, deidentify: bool) -> str:
     return f"vigil-{who}-{what}{SUFFIXES[fmt]}"
 
 
-def export_session(store_path: str | Path, session_id: int, fmt: str, out: str | Path, *,
-                   deidentify: bool = False) -> str:
-    """Writes the file whole or not at all (ExportError naming it otherwise); returns what
-    was written, e.g. "4 pages" or "7200 rows"."""
+@dataclass(frozen=True, slots=True)
+class Exported:
+    session_id: int  # the session written (`latest` resolved)
+    what: str  # e.g. "4 pages" or "7200 rows"
+
+
+def export_stored(store: SessionStore, session: int | str | None, fmt: str, out: str | Path,
+                  *, deidentify: bool = False, clinic: str | None = None,
+                  clinician: str | None = None, nurse: str | None = None) -> Exported:
+    """One session (an id, or `latest`) of an open store to `out` (`-`: standard output),
+    whole or not at all; the CLI and the browser both export through here. The clinic and
+    the staff names are printed on the PDF and FHIR only."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    sid = store.resolve_session(session)
+    if fmt in ("pdf", "fhir"):
+        from monitor.reports.export import export_report
+        return Exported(sid, export_report(store, sid, fmt, out, deidentify=deidentify,
+                                           clinic=clinic, clinician=clinician, nurse=nurse))
+    shift = wall_shift_s(store.load_session(sid).uuid) if deidentify else 0.0
+    if fmt == "alarms":
+        n = write_atomically(out, lambda f: write_alarms_csv(store, sid, f, wall_shift_s=shift))
+        return Exported(sid, f"{n} alarm episodes")
+    n = write_atomically(out, lambda f: write_vitals_csv(store, sid, f, wall_shift_s=shift))
+    return Exported(sid, f"{n} rows")
+
+
+def export_session(store_path: str | Path, session_id: int, fmt: str, out: str | Path, *,
+                   deidentify: bool = False) -> str:
+    """`export_stored` on its own read-only connection (the browser's worker thread): what
+    was written, e.g. "4 pages" or "7200 rows"; ExportError naming the file otherwise."""
     with SessionStore(store_path, read_only=True) as store:
-        sid = store.resolve_session(session_id)
-        if fmt in ("pdf", "fhir"):
-            from monitor.reports.export import export_report
-            return export_report(store, sid, fmt, out, deidentify=deidentify)
-        shift = 0.0
-        if deidentify:
-            from monitor.reports.data import DAY_S, date_shift_days
-            shift = -date_shift_days(store.load_session(sid).uuid) * DAY_S
-        if fmt == "alarms":
-            n = write_atomically(out, lambda f: write_alarms_csv(store, sid, f,
-                                                                 wall_shift_s=shift))
-            return f"{n} alarm episodes"
-        n = write_atomically(out, lambda f: write_vitals_csv(store, sid, f, wall_shift_s=shift))
-        return f"{n} rows"
+        return export_stored(store, session_id, fmt, out, deidentify=deidentify).what

@@ -1,7 +1,8 @@
 """The session store: one SQLite file (mode 0600, WAL) holding every session.
 
-Crash safety: samples reach the file through `SampleWriter`, a thread that commits a batch
-at least every `COMMIT_INTERVAL_S`, so a killed process loses at most that much. A session
+Crash safety: samples reach the file through `SampleWriter` (`store_writer.py`), a thread
+that commits a batch at least every `COMMIT_INTERVAL_S`, so a killed process loses at most
+that much. Rows map to messages and back in `store_rows.py`. A session
 still `active` whose recording process is gone becomes `interrupted` the next time the
 store is opened. A file that is not a Vigil store is refused and never written to.
 """
@@ -16,7 +17,7 @@ import sqlite3
 import threading
 import time
 import uuid as uuidlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -25,30 +26,13 @@ from typing import Any
 import numpy as np
 import platformdirs
 
-from alarms.model import (
-    AlarmEvent,
-    AlarmEventKind,
-    AlarmKind,
-    AlarmState,
-    AlarmStatus,
-    Priority,
-)
-from monitor.messages import (
-    Battery,
-    DeviceCondition,
-    DeviceStatus,
-    Message,
-    Numerics,
-    TimelineMark,
-    Waveform,
-)
+from alarms.model import AlarmEvent, AlarmEventKind
 from monitor.schema import (
     ALARM_SOURCE_SINCE,
     APPLICATION_ID,
     FLAGS_SINCE,
     LEGACY_ALARM_SOURCE,
     MIGRATIONS,
-    SAMPLE_IN_ALARM,
     SAMPLE_VALIDATED,
     SCHEMA_VERSION,
     WORST_T_SINCE,
@@ -62,16 +46,32 @@ from monitor.session import (
     SessionStatus,
     TimelineEntry,
 )
+from monitor.store_file import (
+    StoreError,
+    connect,
+    create_private_file,
+    pid_alive,
+    process_token,
+)
+from monitor.store_rows import (
+    ALARM_COLUMNS,
+    INSERT_ALARM,
+    INSERT_ENTRY,
+    alarm_event,
+    alarm_row,
+    entry_row,
+    sample_flags,
+)
+from monitor.store_writer import COMMIT_INTERVAL_S, SampleWriter
+
+# What other modules import from here (some of it now lives in store_*.py).
+__all__ = ["COMMIT_INTERVAL_S", "STORE_FILENAME", "SampleWriter", "SessionOwner",
+           "SessionStore", "SessionSummary", "StoreError", "append_alarm_events",
+           "default_store_path", "sample_flags", "session_owners"]
 
 log = logging.getLogger(__name__)
 
-COMMIT_INTERVAL_S = 0.25
-_INSERT_ALARM = f"INSERT INTO alarm_log VALUES ({','.join('?' * 19)})"
 STORE_FILENAME = "sessions.sqlite3"
-
-
-class StoreError(Exception):
-    """The store cannot be used; the message says which file and why."""
 
 
 def default_store_path() -> Path:
@@ -88,48 +88,6 @@ class SessionSummary:
     sample_count: int
 
 
-def _process_token(pid: int) -> str | None:
-    """The process start time from /proc, so a recycled pid is not taken for ours."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-            return f.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
-
-
-def _pid_alive(pid: int, token: str | None) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return token is None or _process_token(pid) in (None, token)
-
-
-def _create_private_file(path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    os.close(fd)
-
-
-def _connect(path: Path, read_only: bool = False) -> sqlite3.Connection:
-    # mode=rw: never let sqlite create a file behind our back (the 0600 file is made above).
-    uri = f"file:{path.resolve().as_posix()}?mode={'ro' if read_only else 'rw'}"
-    conn = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=10.0)
-    conn.execute("PRAGMA busy_timeout = 10000")
-    return conn
-
-
-def _alarm_row(session_id: int, ev: AlarmEvent) -> tuple[Any, ...]:
-    a = ev.alarm
-    return (session_id, ev.t_s, ev.t_wall, str(ev.event)) + (
-        (None,) * 12 if a is None else
-        (a.key, str(a.kind), int(a.priority), a.vital, a.condition, a.message, str(a.state),
-         a.onset_t_s, a.signal_t_s, a.worst_value, a.limit, int(a.acknowledged))) + (
-        ev.user, None if a is None else a.worst_t_s, None if a is None else a.source)
-
-
 # -- another process beside the recording (the watchdog) --------------------------------
 
 def append_alarm_events(path: Path, session_id: int, events: list[AlarmEvent]) -> None:
@@ -140,13 +98,13 @@ def append_alarm_events(path: Path, session_id: int, events: list[AlarmEvent]) -
     and no orphan recovery, which would end a session whose process is only stopped.
     StoreError if it cannot write now (the caller retries)."""
     try:
-        conn = _connect(Path(path))
+        conn = connect(Path(path))
     except sqlite3.Error as e:
         raise StoreError(f"{path}: cannot open the session store: {e}") from e
     try:
         conn.execute("PRAGMA synchronous = FULL")
         with conn:
-            conn.executemany(_INSERT_ALARM, [_alarm_row(session_id, ev) for ev in events])
+            conn.executemany(INSERT_ALARM, [alarm_row(session_id, ev) for ev in events])
     except sqlite3.Error as e:
         raise StoreError(f"{path}: cannot write the alarm log: {e}") from e
     finally:
@@ -168,7 +126,7 @@ def session_owners(path: Path) -> list[SessionOwner]:
     """Every session with its status and whether its owner process is alive, read-only (a
     watchdog polls this to learn that Vigil records again, or that a session ended)."""
     try:
-        conn = _connect(Path(path), read_only=True)
+        conn = connect(Path(path), read_only=True)
     except sqlite3.Error as e:
         raise StoreError(f"{path}: cannot open the session store: {e}") from e
     host = socket.gethostname()
@@ -180,7 +138,7 @@ def session_owners(path: Path) -> list[SessionOwner]:
     finally:
         conn.close()
     return [SessionOwner(sid, start, SessionStatus(status), pid,
-                      pid is not None and owner_host == host and _pid_alive(pid, token))
+                      pid is not None and owner_host == host and pid_alive(pid, token))
             for sid, start, status, owner_host, pid, token in rows]
 
 
@@ -201,7 +159,7 @@ class SessionStore:
             raise StoreError(f"{self.path}: no session store there")
         if not self.path.exists():
             try:
-                _create_private_file(self.path)
+                create_private_file(self.path)
             except OSError as e:
                 raise StoreError(f"{self.path}: cannot create the session store: "
                                  f"{e.strerror}") from e
@@ -209,7 +167,7 @@ class SessionStore:
         elif self.path.is_dir():
             raise StoreError(f"{self.path}: is a directory, not a session store")
         try:
-            self._conn = _connect(self.path, read_only)
+            self._conn = connect(self.path, read_only)
         except sqlite3.Error as e:
             raise StoreError(f"{self.path}: cannot open the session store: {e}") from e
         try:
@@ -307,7 +265,7 @@ class SessionStore:
                         (str(uuidlib.uuid4()), patient.identifier, patient.weight_kg,
                          protocol.drug, protocol.route, protocol.dose_mg, protocol.infusion_min,
                          protocol.lot, preset, start_wall, socket.gethostname(), pid,
-                         _process_token(pid)))
+                         process_token(pid)))
                     session_id = int(cur.lastrowid or 0)
                     self._conn.executemany(
                         "INSERT INTO devices (session_id, source, spec) VALUES (?,?,?)",
@@ -334,7 +292,7 @@ class SessionStore:
                         "UPDATE sessions SET status = 'active', end_wall = NULL,"
                         " owner_host = ?, owner_pid = ?, owner_token = ?"
                         " WHERE id = ? AND status = 'interrupted'",
-                        (socket.gethostname(), pid, _process_token(pid), session_id))
+                        (socket.gethostname(), pid, process_token(pid), session_id))
                     if cur.rowcount != 1:
                         raise StoreError(f"{self.path}: session {session_id} is not "
                                          "interrupted; only an interrupted session can be "
@@ -362,7 +320,7 @@ class SessionStore:
             " WHERE status = 'active'")
         recovered = []
         for sid, owner_host, pid, token, start_wall in rows:
-            if owner_host != host or (pid is not None and _pid_alive(pid, token)):
+            if owner_host != host or (pid is not None and pid_alive(pid, token)):
                 continue
             last = self._last_data_wall(sid)
             end = max(start_wall, last or start_wall)
@@ -459,11 +417,7 @@ class SessionStore:
 
     def add_entry(self, session_id: int, kind: str, t_s: float, t_wall: float,
                   data: Mapping[str, Any], author: str) -> int:
-        cur = self._write(
-            "INSERT INTO timeline (session_id, kind, t_s, t_wall, data, author, created_wall)"
-            " VALUES (?,?,?,?,?,?,?)",
-            (session_id, kind, t_s, t_wall, json.dumps(dict(data), sort_keys=True), author,
-             time.time()))
+        cur = self._write(INSERT_ENTRY, entry_row(session_id, kind, t_s, t_wall, data, author))
         return int(cur.lastrowid or 0)
 
     def edit_entry(self, entry_id: int, author: str, *, t_s: float | None = None,
@@ -565,188 +519,16 @@ class SessionStore:
 
     def alarm_events(self, session_id: int) -> list[AlarmEvent]:
         """The session's alarm log, event by event, in the order the engine emitted it."""
-        out = []
         # A read-only store of an older schema has no worst_t_s column.
         worst_t_s = "worst_t_s" if self.schema_version >= WORST_T_SINCE else "NULL"
         source = ("source" if self.schema_version >= ALARM_SOURCE_SINCE
                   else LEGACY_ALARM_SOURCE)
-        for (t_s, t_wall, event, key, kind, priority, vital, condition, message, state,
-             onset, signal, worst, limit, acked, user, worst_t, src) in self._query(
-                "SELECT t_s, t_wall, event, key, kind, priority, vital, condition, message,"
-                " state, onset_t_s, signal_t_s, worst_value, limit_value, acknowledged, user,"
-                f" {worst_t_s}, {source} FROM alarm_log WHERE session_id = ? ORDER BY rowid",
-                (session_id,)):
-            status = None if key is None else AlarmStatus(
-                key, AlarmKind(kind), Priority(priority), vital, condition, message,
-                AlarmState(state), onset, signal, worst, limit, bool(acked), worst_t, src)
-            out.append(AlarmEvent(t_s, t_wall, AlarmEventKind(event), status, user))
-        return out
+        return [alarm_event(row) for row in self._query(
+            f"SELECT {ALARM_COLUMNS}, {worst_t_s}, {source} FROM alarm_log WHERE session_id = ?"
+            " ORDER BY rowid", (session_id,))]
 
     def writer(self, session_id: int, on_error: Callable[[Exception | None], None] | None = None
                ) -> SampleWriter:
         return SampleWriter(self.path, session_id, on_error)
 
 
-class SampleWriter:
-    """A thread that commits messages (and alarm events) to the store in batches at most
-    0.25 s apart.
-
-    `put` is cheap and never blocks the device thread. If a write fails (a full disk, an
-    I/O error) the batch is kept in memory, `on_error(exc)` is called once, and the write
-    is retried; `on_error(None)` says storage works again. Nothing is dropped.
-    """
-
-    def __init__(self, path: Path, session_id: int,
-                 on_error: Callable[[Exception | None], None] | None = None) -> None:
-        self.path = path
-        self.session_id = session_id
-        self._on_error = on_error
-        self._pending: list[Message | AlarmEvent] = []
-        self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._closing = False
-        self._failed: Exception | None = None
-        self._written = 0
-        self._flushed = threading.Condition(self._lock)
-        self._submitted = 0
-        #: Caps the file at this many pages, as a full disk would; None: no cap. It lets the
-        #: full-disk path be exercised without filling a real disk.
-        self.max_page_count: int | None = None
-        self._applied_cap: int | None = None
-        self._thread = threading.Thread(target=self._run, name="store-writer", daemon=False)
-        self._thread.start()
-
-    @property
-    def failure(self) -> Exception | None:
-        return self._failed
-
-    def put(self, msg: Message | AlarmEvent) -> None:
-        with self._lock:
-            self._pending.append(msg)
-            self._submitted += 1
-
-    def flush(self, timeout: float = 30.0) -> bool:
-        """Blocks until everything put so far is committed; False on timeout or failure."""
-        deadline = time.monotonic() + timeout
-        with self._lock:
-            target = self._submitted
-            self._wake.set()
-            while self._written < target:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or not self._thread.is_alive():
-                    return False
-                self._flushed.wait(min(remaining, 0.1))
-                self._wake.set()
-        return True
-
-    def close(self, timeout: float = 30.0) -> None:
-        self.flush(timeout)
-        self._closing = True
-        self._wake.set()
-        self._thread.join(timeout)
-
-    def _run(self) -> None:
-        conn = _connect(self.path)
-        conn.execute("PRAGMA synchronous = FULL")
-        batch: list[Message | AlarmEvent] = []
-        try:
-            while True:
-                self._wake.wait(COMMIT_INTERVAL_S)
-                self._wake.clear()
-                with self._lock:
-                    batch.extend(self._pending)
-                    self._pending = []
-                    closing = self._closing
-                if batch:
-                    if self._commit(conn, batch):
-                        with self._lock:
-                            self._written += len(batch)
-                            self._flushed.notify_all()
-                        batch = []
-                    elif closing:
-                        log.error("store writer closing with %d unsaved messages", len(batch))
-                        return
-                    else:
-                        time.sleep(COMMIT_INTERVAL_S)  # back off before retrying a failed write
-                if closing and not batch:
-                    with self._lock:
-                        if not self._pending:
-                            return
-        finally:
-            conn.close()
-
-    def _commit(self, conn: sqlite3.Connection, batch: list[Message | AlarmEvent]) -> bool:
-        sid = self.session_id
-        samples: list[tuple[Any, ...]] = []
-        waves: list[tuple[Any, ...]] = []
-        events: list[tuple[Any, ...]] = []
-        marks: list[tuple[Any, ...]] = []
-        alarms: list[tuple[Any, ...]] = []
-        for m in batch:
-            if isinstance(m, Numerics):
-                samples.extend((sid, m.t_s, m.t_wall, k, v, m.source, _flags(m, k))
-                               for k, v in m.values)
-            elif isinstance(m, Waveform):
-                waves.append((sid, m.t_s, m.t_wall, m.vital, m.rate_hz,
-                              m.values.astype("<f4").tobytes(), m.source))
-            elif isinstance(m, DeviceStatus):
-                events.append((sid, m.t_s, m.t_wall, m.source, "status", str(m.state), None,
-                               None, None, m.detail))
-            elif isinstance(m, DeviceCondition):
-                events.append((sid, m.t_s, m.t_wall, m.source, "condition", str(m.condition),
-                               int(m.active), m.vital, None, m.detail))
-            elif isinstance(m, Battery):
-                events.append((sid, m.t_s, m.t_wall, m.source, "battery", "battery", None, None,
-                               m.percent, ""))
-            elif isinstance(m, TimelineMark) and m.entry_id is None:
-                marks.append((sid, m.kind, m.t_s, m.t_wall, json.dumps(dict(m.data)), m.source,
-                              time.time()))
-            elif isinstance(m, AlarmEvent):
-                alarms.append(_alarm_row(sid, m))
-        try:
-            if self.max_page_count != self._applied_cap:
-                cap = self.max_page_count or 1_073_741_823  # SQLite's default maximum
-                conn.execute(f"PRAGMA max_page_count = {int(cap)}")
-                self._applied_cap = self.max_page_count
-            with conn:
-                if samples:
-                    conn.executemany("INSERT INTO samples (session_id, t_s, t_wall, vital,"
-                                     " value, source, flags) VALUES (?,?,?,?,?,?,?)", samples)
-                if waves:
-                    conn.executemany("INSERT INTO waveforms VALUES (?,?,?,?,?,?,?)", waves)
-                if events:
-                    conn.executemany("INSERT INTO device_events VALUES (?,?,?,?,?,?,?,?,?,?)",
-                                     events)
-                if marks:
-                    conn.executemany(
-                        "INSERT INTO timeline (session_id, kind, t_s, t_wall, data, author,"
-                        " created_wall) VALUES (?,?,?,?,?,?,?)", marks)
-                if alarms:
-                    conn.executemany(_INSERT_ALARM, alarms)
-        except sqlite3.Error as e:
-            if self._failed is None:
-                self._failed = e
-                log.error("cannot write to the session store %s: %s; keeping %d messages in "
-                          "memory and retrying", self.path, e, len(batch))
-                if self._on_error:
-                    self._on_error(e)
-            return False
-        if self._failed is not None:
-            self._failed = None
-            log.warning("writing to the session store works again")
-            if self._on_error:
-                self._on_error(None)
-        return True
-
-
-def _flags(m: Numerics, key: str) -> int:
-    return ((SAMPLE_VALIDATED if key in m.validated else 0)
-            | (SAMPLE_IN_ALARM if key in m.in_alarm else 0))
-
-
-def sample_flags(rows: Iterable[tuple[float, float, str, float, str, int]]
-                 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(validated, in_alarm) of a `Numerics` rebuilt from `iter_flagged_samples` rows."""
-    rows = list(rows)
-    return (tuple(r[2] for r in rows if r[5] & SAMPLE_VALIDATED),
-            tuple(r[2] for r in rows if r[5] & SAMPLE_IN_ALARM))

@@ -25,3 +25,10 @@ def number(value: float) -> str:
 def seconds(t_s: float) -> str:
     """Seconds since session start, to the millisecond, without trailing zeros."""
     return number(round(t_s, 3))
+
+
+def clock_text(seconds: float) -> str:
+    """m:ss (or h:mm:ss) for countdowns and elapsed times."""
+    s = max(0, int(seconds))
+    h, rem = divmod(s, 3600)
+    return f"{h}:{rem // 60:02d}:{rem % 60:02d}" if h else f"{rem // 60}:{rem % 60:02d}"

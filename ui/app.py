@@ -38,7 +38,7 @@ from ui.lifecycle import SessionLifecycle
 from ui.limits_dialog import LimitEditor
 from ui.placement import place_clear_of_numerics
 from ui.session_dialogs import NewSessionDialog, NewSessionForm, ask_resume
-from ui.sources import AlarmSource, LimitSource
+from ui.sources import AlarmSource, EditableAlarms, LimitSource
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +60,6 @@ def nibp_interval(specs: tuple[DeviceSpec, ...]) -> float | None:
     return None
 
 
-def _recorder_alarms(recorder: SessionRecorder) -> AlarmSource:
-    """The alarm engine the recorder already feeds (sink and ticker are wired there)."""
-    return recorder.alarms
-
-
 class DashboardSession:
     def __init__(self, store: SessionStore, plan: RecordingPlan,
                  alarm_factory: AlarmFactory | None = None,
@@ -80,17 +75,20 @@ class DashboardSession:
             for msg in history(store, self.recorder.session_id):  # then no line across
                 self.trends(msg)                                   # the gap
             self.trends.break_lines(self.recorder.resumed_gap[0])
-        # The recorder's own engine by default; tests inject fakes.
-        self.alarm_source: AlarmSource = (alarm_factory or _recorder_alarms)(self.recorder)
+        # The recorder's own engine (its sink and ticker are wired there), whose limits the
+        # nurse can change; tests inject fakes, which only show alarms and limits.
+        self._editable: EditableAlarms | None = None
+        if alarm_factory is None:
+            self.alarm_source: AlarmSource = self.recorder.alarms
+            self._editable = self.recorder.alarms
+        else:
+            self.alarm_source = alarm_factory(self.recorder)
         self.alarm_source.add_listener(self.trends.alarm_event)  # the trend's episodes
         relay = AlarmRelay(self.alarm_source, self.bridge)
         self.recorder.runtime.add_sink(relay.sink)  # after the engine's own sink
         self.recorder.add_ticker(ALARM_POLL_S, relay.tick)
         self.control: AlarmControl | None = AlarmControl(relay, self.io)
-        if limits is None and hasattr(self.alarm_source, "limits_for"):
-            # hasattr() does not narrow to LimitSource (the engine and the tests' fakes)
-            limits = self.alarm_source  # type: ignore[assignment]
-        self.limits = limits
+        self.limits: LimitSource = self.alarm_source if limits is None else limits
         self.nibp_interval_s = nibp_interval(plan.specs)
         # The screen's clock stops with the device thread (a frozen screen looks frozen).
         self.pulse = SessionPulse(self.recorder.clock)
@@ -99,12 +97,9 @@ class DashboardSession:
 
     def sources(self) -> DashboardSources:
         clock = self.recorder.clock
-        engine = self.alarm_source
         editor = None
-        if self.control is not None and hasattr(engine, "limit_rules"):
-            # hasattr() does not narrow to LimitEngine (the engine and the tests' fakes)
-            editor = LimitEditor(engine,  # type: ignore[arg-type]
-                                 engine.initial_preset.limits,  # type: ignore[attr-defined]
+        if self.control is not None and self._editable is not None:
+            editor = LimitEditor(self._editable, self._editable.initial_preset.limits,
                                  self.control.set_limit)
         return DashboardSources(self.pulse.now, clock.wall, self.recorder.live, self.pleth,
                                 self.trends, self.bridge, self.control, self.limits,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Protocol
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeyEvent
@@ -33,6 +32,7 @@ from PySide6.QtWidgets import (
 from alarms.model import AlarmKind, Priority
 from alarms.rules import LimitRule
 from monitor.vitals import VITALS
+from ui.sources import LimitEngine
 from ui.theme import ALARM_COLOURS, TEXT_DIM, named
 
 COLUMNS = ("Vital", "Condition", "", "Limit", "Preset", "Priority", "Delay", "Source")
@@ -71,12 +71,6 @@ def clinical_source(rule: LimitRule) -> str:
     if rule.source.startswith("published"):
         return "Published guidance (see the clinic's protocol)."
     return CLINIC_DEFAULT
-
-
-class LimitEngine(Protocol):
-    """What the dialog reads of the alarm engine (immutable tuples, safe from any thread)."""
-
-    def limit_rules(self) -> tuple[LimitRule, ...]: ...
 
 
 class LimitEditor:

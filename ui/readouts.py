@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from alarms.model import AlarmState, AlarmStatus
 from monitor.live import Freshness, Reading, Snapshot
+from monitor.timefmt import clock_text as clock_text  # moved: the quick-entry model uses it
 from monitor.vitals import VITALS
 from ui.sources import Limits, LimitSource
 from ui.tiles import LatchedMark, TileContent
@@ -32,13 +33,6 @@ def duration_text(seconds: float) -> str:
     if s < 3600:
         return f"{s // 60} min"
     return f"{s // 3600} h {s % 3600 // 60:02d}"
-
-
-def clock_text(seconds: float) -> str:
-    """m:ss (or h:mm:ss) for countdowns and elapsed times."""
-    s = max(0, int(seconds))
-    h, rem = divmod(s, 3600)
-    return f"{h}:{rem // 60:02d}:{rem % 60:02d}" if h else f"{rem // 60}:{rem % 60:02d}"
 
 
 def wall_clock_text(wall: float) -> str:

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import QWidget
 
 from alarms.presets import preset as alarm_preset
 from monitor.entry_catalog import mark_text
+from monitor.quick_entry import Pending
 from monitor.session import EntryKind, Phase, Session, TimelineEntry
 from ui.readouts import clock_text
 from ui.theme import BACKGROUND, BORDER, TEXT, TEXT_DIM, text_font
@@ -122,15 +123,6 @@ class DoseTimeAxis(SessionTimeAxis):
             out.append("dose" if m == 0 else
                        f"{'+' if m > 0 else chr(0x2212)}{abs(m) // 60}:{abs(m) % 60:02d}")
         return out
-
-
-@dataclass(frozen=True, slots=True)
-class Pending:
-    """An entry about to be saved (the undo window), drawn dimmed at its place."""
-
-    kind: str
-    data: Mapping[str, Any]
-    t_s: float
 
 
 def dose_span(entries: Iterable[TimelineEntry], phases: Sequence[Phase]

@@ -8,12 +8,10 @@ Times are session seconds (`t_s`); a clock time is `start_wall + t_s`.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import time
-from base64 import b32encode
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
@@ -23,16 +21,20 @@ from alarms.episodes import episodes_from_events
 from alarms.log import limit_changes
 from alarms.presets import PRESETS
 from monitor.discharge import DISCHARGE_MIN_SCORE, EARLY_DISCHARGE_KEY, monitoring_shortfall_s
+from monitor.reports.deidentify import DAY_S, date_shift_days, deidentify, pseudonym
 from monitor.session import EntryKind, Phase, Route, SessionStatus, TimelineEntry
+from monitor.session import phases as session_phases
 from monitor.store import SessionStore
 from monitor.validity import measurements
 from monitor.vitals import NIBP_KEYS, NUMERIC_KEYS, VITALS, VitalKind
+
+# De-identification moved to deidentify.py; its names stay importable from here.
+__all__ = ["DAY_S", "ReportData", "date_shift_days", "deidentify", "load_report", "pseudonym"]
 
 TABLE_INTERVAL_S = 300.0  # the vitals table: one row per 5 minutes
 BASELINE_WINDOW_S = 300.0  # pre-dose baseline: the median of the 5 minutes before the dose
 REMS_BP_AT_S = 40 * 60.0  # REMS: BP 40 minutes after administration ...
 REMS_BP_WINDOW_S = (35 * 60.0, 45 * 60.0)  # ... taken from a reading in this window
-DAY_S = 86400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -494,8 +496,7 @@ def load_report(store: SessionStore, session_id: int, *, now_wall: float | None 
         DeviceEvent(r[0], r[2], r[3], r[4], None if r[5] is None else bool(r[5]), r[6],
                     r[8] or "")
         for r in store.device_events(session_id))
-    phases = tuple(Phase(p.name, p.start_s, end_t_s if p.end_s is None else p.end_s)
-                   for p in session.phases())
+    phases = session_phases(entries, session.protocol, end_t_s)
     return ReportData(
         session_id=session.id, uuid=session.uuid, status=session.status,
         patient=session.patient.identifier, weight_kg=weight, deidentified=False,
@@ -508,61 +509,6 @@ def load_report(store: SessionStore, session_id: int, *, now_wall: float | None 
         revisions=tuple(revisions), extremes=MappingProxyType(_extremes(series)),
         baseline=MappingProxyType(baseline), rems=rems,
         limit_changes=load_limit_changes(store, session_id))
-
-
-# -- de-identification ----------------------------------------------------------------------
-
-def _digest(uuid: str) -> bytes:
-    return hashlib.sha256(b"vigil-pseudonym-v1\0" + uuid.encode()).digest()
-
-
-def pseudonym(uuid: str) -> str:
-    """A stable pseudonym for a session: the same on every export, not reversible.
-
-    It hashes the session's random UUID (uuid4, kept only inside the store), so it reveals
-    nothing about the patient and cannot be turned back into the session without the store.
-    """
-    return "P-" + b32encode(_digest(uuid)[:5]).decode()
-
-
-def date_shift_days(uuid: str) -> int:
-    """1-365 days; from digest bytes the pseudonym does not show, so the pseudonym does
-    not give the shift away."""
-    return 1 + int.from_bytes(_digest(uuid)[16:18], "big") % 365
-
-
-def _device_kind(spec: str) -> str:
-    """The device type without paths, addresses or serial numbers (device identifiers)."""
-    return spec.split(":", 1)[0].split("?", 1)[0]
-
-
-def deidentify(data: ReportData) -> ReportData:
-    """The same report with the patient replaced by a pseudonym.
-
-    Removed: the patient identifier, the session number and UUID, device paths and addresses,
-    free text (a note may name the patient) and the generation date. Clock dates move back by
-    a per-session number of whole days, so times of day and all intervals stay exact.
-    Kept: weight, doses, every measured value, scores, staff names.
-    """
-    if data.deidentified:
-        return data
-    if data.uuid is None:
-        raise ValueError("a report without a session UUID cannot be de-identified")
-    shift = date_shift_days(data.uuid)
-    moved = shift * DAY_S
-    return replace(
-        data, session_id=None, uuid=None, patient=pseudonym(data.uuid), deidentified=True,
-        date_shift_days=shift, start_wall=data.start_wall - moved,
-        end_wall=None if data.end_wall is None else data.end_wall - moved,
-        generated_wall=None,
-        devices=tuple((src, _device_kind(spec)) for src, spec in data.devices),
-        events=tuple(replace(e, text=None) for e in data.events),
-        discharges=tuple(replace(d, confirmation=None if d.confirmation is None else replace(
-            d.confirmation, wall=None if d.confirmation.wall is None
-            else d.confirmation.wall - moved)) for d in data.discharges),
-        device_events=tuple(replace(e, detail="") for e in data.device_events),
-        revisions=tuple(replace(r, revised_wall=r.revised_wall - moved)
-                        for r in data.revisions))
 
 
 def route_label(route: str | None) -> str:

@@ -14,7 +14,7 @@ from typing import IO, Any
 
 from monitor.atomic import write_atomically
 from monitor.reports.data import ReportData, load_report
-from monitor.reports.data import deidentify as pseudonymised
+from monitor.reports.deidentify import deidentify as pseudonymised
 from monitor.reports.fhir import build_bundle
 from monitor.reports.pdf import ReportOptions, build_pdf
 from monitor.store import SessionStore

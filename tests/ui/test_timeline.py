@@ -61,10 +61,12 @@ class EntryRig:
         return self.window.entry_panel
 
     def feed(self, *messages: Message) -> None:
+        """As the runtime hands device messages on: a timeline mark stored first."""
         def run() -> None:
             for msg in messages:
+                stamped = self.recorder.store_mark(msg)
                 for sink in self.sinks:
-                    sink(msg)
+                    sink(stamped)
         self.io.call(run)
 
     def stored(self) -> tuple[TimelineEntry, ...]:
@@ -97,7 +99,8 @@ def make_entry_rig(tmp_path: Path, preset: str | None = None) -> EntryRig:
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     window = DashboardWindow(sources, FakeAudioOutput(), settings, monotonic=mono)
     window.resize(1920, 1080)
-    # Device marks reach the store through the recorder's writer, as in a recording.
+    # Device messages reach the store as in a recording: marks through the recorder's
+    # `store_mark` (see `feed`), the rest through its writer.
     sinks = [live, pleth, trends, recorder.writer.put, bridge.sink]
     return EntryRig(window, clock, store, recorder, trends, io, sinks)
 
@@ -481,9 +484,10 @@ def test_parse_clock_accepts_times_or_names_the_problem(text):
 
 
 def test_live_marks_and_entries_reach_the_timeline_through_the_store(qtbot, tmp_path):
-    """The real app wiring: the simulator's dose mark arrives through the bridge, is shown at
-    once and then as the stored entry (editable); a key press goes through the recorder to
-    the store, the alarm engine and back to the timeline."""
+    """The real app wiring: the simulator's dose mark is stored by the recorder before it
+    arrives through the bridge, so it is shown at once as the stored entry (editable, no
+    read-only stand-in); a key press goes through the recorder to the store, the alarm
+    engine and back to the timeline."""
     plan = RecordingPlan((parse_spec("sim:normal?dose=1"),), 3600.0, 4.0,
                          preset="esketamine-rems")
     with SessionStore(tmp_path / "vigil.sqlite3") as store:
@@ -498,8 +502,10 @@ def test_live_marks_and_entries_reach_the_timeline_through_the_store(qtbot, tmp_
         window.start()
         tl = window.entry_panel.timeline
         try:
-            qtbot.waitUntil(lambda: any(e.kind == "dose_start" and e.id >= 0
-                                        for e in tl.entries), timeout=5000)
+            qtbot.waitUntil(lambda: any(e.kind == "dose_start" for e in tl.entries),
+                            timeout=5000)
+            (dose,) = [e for e in tl.entries if e.kind == "dose_start"]
+            assert dose in store.timeline(session.recorder.session_id)  # its id, its data
             assert tl.checkpoints.min_required  # the REMS preset's 2 h minimum
             assert session.recorder.alarms.dose_start_s is not None
             keys(qtbot, window, K.Key_2, K.Key_Return)

@@ -15,6 +15,7 @@ import pytest
 
 from alarms.episodes import episodes_from_events
 from monitor.reports.data import date_shift_days, deidentify, load_report, pseudonym
+from monitor.session_export import export_session
 from monitor.store import SessionStore
 from tests.monitor.reports.conftest import (
     CLINICIAN,
@@ -185,3 +186,19 @@ def test_alarm_episodes_reach_the_pdf_and_the_alarm_csv(tmp_path: Path) -> None:
             for r in rows] == [
         (round(ep.signal_t_s, 3), None if ep.end_t_s is None else round(ep.end_t_s, 3),
          ep.worst_value, ep.limit) for ep in episodes]
+
+
+@pytest.mark.parametrize(("fmt", "extra"), [("csv", ()), ("alarms", ()),
+                                            ("csv", ("--deidentify",)),
+                                            ("alarms", ("--deidentify",)),
+                                            ("fhir", ("--deidentify",))])
+def test_the_cli_and_the_browser_write_the_same_file(recorded: Recorded, tmp_path: Path,
+                                                     fmt: str, extra: tuple[str, ...]) -> None:
+    """`main.py export` and the browser's export go through one function: byte for byte the
+    same file (the de-identified FHIR bundle carries no generation time, so it compares)."""
+    cli, browser = tmp_path / "cli.out", tmp_path / "browser.out"
+    proc = export(recorded, fmt, cli, *extra)
+    what = export_session(recorded.db, recorded.session_id, fmt, browser,
+                          deidentify=bool(extra))
+    assert proc.stderr == f"vigil: session {recorded.session_id}: {what} written to {cli}\n"
+    assert cli.read_bytes() == browser.read_bytes() and cli.stat().st_size > 100
