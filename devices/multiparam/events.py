@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from monitor.messages import Condition, DeviceCondition, Message, Numerics
+from monitor.vitals import ORDER
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +28,7 @@ class LinkDown:
 
 
 @dataclass(frozen=True, slots=True)
-class Reading:
+class MonitorReading:
     """Values the monitor marked valid, measured together: the monitor vouches for each
     (`monitor.validity.Flag.VALID`), so each is a measurement even outside the usual range.
 
@@ -49,7 +50,13 @@ class ConditionChange:
     detail: str = ""
 
 
-Event = LinkUp | LinkDown | Reading | ConditionChange
+def in_vital_order(values: dict[str, float]) -> tuple[tuple[str, float], ...]:
+    """A reading's values in the registry's order (what the monitor did not name, last),
+    so both monitors report a reading the same way whatever order their records hold."""
+    return tuple(sorted(values.items(), key=lambda kv: ORDER.get(kv[0], len(ORDER))))
+
+
+Event = LinkUp | LinkDown | MonitorReading | ConditionChange
 
 
 def to_messages(event: Event, source: str, t_s: float, t_wall: float) -> list[Message]:
@@ -59,7 +66,7 @@ def to_messages(event: Event, source: str, t_s: float, t_wall: float) -> list[Me
     belongs to no session and maps to nothing. Link events map to nothing: the driver
     turns `LinkDown` into `DeviceDisconnected` and the runtime reports device status.
     """
-    if isinstance(event, Reading):
+    if isinstance(event, MonitorReading):
         if not event.values or t_s - event.age_s < 0:
             return []
         return [Numerics(source, t_wall - event.age_s, t_s - event.age_s, event.values,

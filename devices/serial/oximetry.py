@@ -1,6 +1,6 @@
 """From protocol frames to messages: what every serial oximeter driver shares.
 
-Each protocol module turns its frames into a protocol-neutral `Reading`: the values the
+Each protocol module turns its frames into a protocol-neutral `OximeterReading`: the values the
 device sent (None where it marked a value invalid) and the states it reported. `Oximetry`
 then applies the clinical rules once for all drivers:
 
@@ -38,7 +38,7 @@ ConditionKey = tuple[Condition, str | None]  # (condition, vital it affects; Non
 
 
 @dataclass(frozen=True, slots=True)
-class Reading:
+class OximeterReading:
     """One device report in protocol-neutral terms."""
 
     values: tuple[tuple[str, float | None], ...]  # (vital key, value or None = device-invalid)
@@ -72,7 +72,7 @@ class Oximetry:
         self._last_numerics_t = -math.inf
         self._pleth: list[float] = []
 
-    def update(self, reading: Reading, t: float, wall: float) -> list[Message]:
+    def update(self, reading: OximeterReading, t: float, wall: float) -> list[Message]:
         wanted: dict[ConditionKey, str] = {}
         for cond, words in reading.conditions:
             ckey: ConditionKey = (cond, None)

@@ -14,7 +14,7 @@ from ui_fakes import FakeAudioOutput
 
 from devices.spec import parse_spec
 from monitor.discharge import ALDRETE
-from monitor.live import Freshness, Reading, Snapshot
+from monitor.live import Freshness, LatestReading, Snapshot
 from monitor.recorder import RecordingPlan, SessionRecorder
 from monitor.session import EntryKind, SessionStatus
 from monitor.store import SessionStore
@@ -42,8 +42,8 @@ class Opened:
         self.window.start()
 
 
-def _reading(key: str, value: float | None, fresh: Freshness, age: float = 1.0) -> Reading:
-    return Reading(key, value, 0.0, age, fresh, "sim")
+def _reading(key: str, value: float | None, fresh: Freshness, age: float = 1.0) -> LatestReading:
+    return LatestReading(key, value, 0.0, age, fresh, "sim")
 
 
 def test_baseline_takes_only_current_readings() -> None:

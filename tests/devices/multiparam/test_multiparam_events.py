@@ -7,29 +7,29 @@ from devices.multiparam.events import (
     ConditionTracker,
     LinkDown,
     LinkUp,
-    Reading,
+    MonitorReading,
     to_messages,
 )
 from monitor.messages import Condition, DeviceCondition, Numerics
 
 
 def test_live_reading_is_one_numerics_at_the_feeding_moment() -> None:
-    # The monitor vouched for every value of a Reading; its in-alarm flags come along.
-    (msg,) = to_messages(Reading((("hr", 0.0), ("spo2", 97.5)), in_alarm=("hr",)), "iv", 12.0,
-                         1e9 + 12.0)
+    # The monitor vouched for every value of a MonitorReading; its in-alarm flags come along.
+    (msg,) = to_messages(MonitorReading((("hr", 0.0), ("spo2", 97.5)), in_alarm=("hr",)), "iv",
+                         12.0, 1e9 + 12.0)
     assert msg == Numerics("iv", 1e9 + 12.0, 12.0, (("hr", 0.0), ("spo2", 97.5)),
                            validated=("hr", "spo2"), in_alarm=("hr",))
 
 
 def test_nibp_reading_carries_the_monitors_time_of_measurement() -> None:
-    (msg,) = to_messages(Reading((("sbp", 120.0), ("dbp", 80.0), ("map", 93.0)), age_s=25.0),
+    (msg,) = to_messages(MonitorReading((("sbp", 120.0), ("dbp", 80.0), ("map", 93.0)), age_s=25.0),
                          "iv", 100.0, 1e9 + 100.0)
     assert msg.t_s == 75.0 and msg.t_wall == 1e9 + 75.0 and msg.get("map") == 93.0
 
 
 def test_a_reading_from_before_the_session_maps_to_nothing() -> None:
-    assert to_messages(Reading((("sbp", 120.0),), age_s=300.0), "iv", 100.0, 1e9) == []
-    assert to_messages(Reading(()), "iv", 100.0, 1e9) == []
+    assert to_messages(MonitorReading((("sbp", 120.0),), age_s=300.0), "iv", 100.0, 1e9) == []
+    assert to_messages(MonitorReading(()), "iv", 100.0, 1e9) == []
 
 
 def test_condition_change_is_a_device_condition() -> None:
