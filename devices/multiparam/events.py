@@ -1,15 +1,17 @@
 """Protocol-neutral session events, and their pure mapping to Vigil messages.
 
 The IntelliVue and Datex sessions both speak in these four events, so a driver needs one
-mapping for both monitors. Conditions are tracked per vital by the session, which emits a
-`ConditionChange` only on a transition; the mapping is then stateless.
+mapping for both monitors. Conditions are tracked per vital by the session (with the drivers'
+one `devices.conditions.ConditionTracker`), which emits a `ConditionChange` only on a
+transition; the mapping is then stateless.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from monitor.messages import Condition, DeviceCondition, Message, Numerics
+from devices.conditions import ConditionChange
+from monitor.messages import Message, Numerics
 from monitor.vitals import ORDER
 
 
@@ -42,14 +44,6 @@ class MonitorReading:
     in_alarm: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class ConditionChange:
-    condition: Condition
-    active: bool
-    vital: str | None
-    detail: str = ""
-
-
 def in_vital_order(values: dict[str, float]) -> tuple[tuple[str, float], ...]:
     """A reading's values in the registry's order (what the monitor did not name, last),
     so both monitors report a reading the same way whatever order their records hold."""
@@ -72,32 +66,5 @@ def to_messages(event: Event, source: str, t_s: float, t_wall: float) -> list[Me
         return [Numerics(source, t_wall - event.age_s, t_s - event.age_s, event.values,
                          tuple(k for k, _ in event.values), event.in_alarm)]
     if isinstance(event, ConditionChange):
-        return [DeviceCondition(source, t_wall, t_s, event.condition, event.active,
-                                event.vital, event.detail)]
+        return [event.message(source, t_wall, t_s)]
     return []
-
-
-class ConditionTracker:
-    """The one current condition of each vital; reports transitions only."""
-
-    def __init__(self) -> None:
-        self._now: dict[str, tuple[Condition, str]] = {}
-
-    def set(self, vital: str, state: tuple[Condition, str] | None) -> list[ConditionChange]:
-        old = self._now.get(vital)
-        if old == state or (old is not None and state is not None and old[0] == state[0]):
-            return []
-        out = []
-        if old is not None:
-            out.append(ConditionChange(old[0], False, vital, ""))
-            del self._now[vital]
-        if state is not None:
-            self._now[vital] = state
-            out.append(ConditionChange(state[0], True, vital, state[1]))
-        return out
-
-    def clear(self) -> list[ConditionChange]:
-        """Ends every condition: after the link is lost they are no longer known."""
-        out = [ConditionChange(c, False, v, "") for v, (c, _) in sorted(self._now.items())]
-        self._now.clear()
-        return out

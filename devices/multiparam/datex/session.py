@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from devices.conditions import ConditionTracker
 from devices.multiparam.datex import records as dri
 from devices.multiparam.datex.framing import FrameDecoder, encode_frame
 from devices.multiparam.events import (
-    ConditionTracker,
     Event,
     LinkDown,
     LinkUp,

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from devices.conditions import ConditionChange, ConditionTracker
 from devices.multiparam.events import (
-    ConditionChange,
-    ConditionTracker,
     Event,
     LinkDown,
     LinkUp,

@@ -13,10 +13,11 @@ from alarms.engine import AlarmEngine
 from alarms.log import Episode, episodes_from_events
 from alarms.model import AlarmEvent, AlarmKind, Priority
 from alarms.presets import PRESETS
+from devices.conditions import ConditionChange
 from devices.multiparam.datex import records as dri
 from devices.multiparam.datex.framing import FrameDecoder, checksum, encode_frame
 from devices.multiparam.datex.session import DatexSession, Timing
-from devices.multiparam.events import ConditionChange, LinkDown, LinkUp, MonitorReading, to_messages
+from devices.multiparam.events import LinkDown, LinkUp, MonitorReading, to_messages
 from devices.multiparam.fakes.datex import EPOCH, FakeDatex, FakeDatexConfig
 from devices.multiparam.fakes.wire import BackToBack
 from monitor.messages import Condition

@@ -6,7 +6,8 @@ import itertools
 
 import pytest
 
-from devices.multiparam.events import ConditionChange, LinkDown, LinkUp, MonitorReading
+from devices.conditions import ConditionChange
+from devices.multiparam.events import LinkDown, LinkUp, MonitorReading
 from devices.multiparam.fakes.intellivue import FakeIntelliVue, FakeIntelliVueConfig
 from devices.multiparam.fakes.wire import BackToBack
 from devices.multiparam.intellivue import pdu

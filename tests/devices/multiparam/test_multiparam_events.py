@@ -1,10 +1,9 @@
-"""The pure mapping from session events to Vigil messages, and the condition tracker."""
+"""The pure mapping from session events to Vigil messages."""
 
 from __future__ import annotations
 
+from devices.conditions import ConditionChange
 from devices.multiparam.events import (
-    ConditionChange,
-    ConditionTracker,
     LinkDown,
     LinkUp,
     MonitorReading,
@@ -42,22 +41,6 @@ def test_condition_change_is_a_device_condition() -> None:
 def test_link_events_map_to_nothing() -> None:
     assert to_messages(LinkUp("x"), "iv", 1.0, 1.0) == []
     assert to_messages(LinkDown("x"), "iv", 1.0, 1.0) == []
-
-
-def test_tracker_reports_transitions_only() -> None:
-    tr = ConditionTracker()
-    inv = (Condition.MEASUREMENT_INVALID, "invalid")
-    assert tr.set("spo2", None) == []
-    assert tr.set("spo2", inv) == [ConditionChange(Condition.MEASUREMENT_INVALID, True, "spo2",
-                                                   "invalid")]
-    assert tr.set("spo2", inv) == []
-    assert tr.set("spo2", (Condition.DEMO_DATA, "demo")) == [
-        ConditionChange(Condition.MEASUREMENT_INVALID, False, "spo2", ""),
-        ConditionChange(Condition.DEMO_DATA, True, "spo2", "demo")]
-    tr.set("hr", inv)
-    assert tr.clear() == [ConditionChange(Condition.MEASUREMENT_INVALID, False, "hr", ""),
-                          ConditionChange(Condition.DEMO_DATA, False, "spo2", "")]
-    assert tr.clear() == []
 
 
 def test_line_settings_and_baud_checks() -> None:

@@ -17,10 +17,11 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from devices.conditions import ConditionChange
 from devices.multiparam.datex import framing as dx_framing
 from devices.multiparam.datex import records as dri
 from devices.multiparam.datex.session import DatexSession
-from devices.multiparam.events import ConditionChange, LinkDown, LinkUp, MonitorReading
+from devices.multiparam.events import LinkDown, LinkUp, MonitorReading
 from devices.multiparam.fakes import intellivue as fake_iv
 from devices.multiparam.fakes.datex import FakeDatex
 from devices.multiparam.fakes.intellivue import FakeIntelliVue, association_result
