@@ -29,9 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
+from tests.helpers.paths import REPO
 from tests.pulse import PulseServer, Recording, end_process
 
-REPO = Path(__file__).resolve().parent.parent
 BURST_GAP_S = 2.0  # pulses further apart than this are in different bursts
 _WINDOW_S = 0.002
 _MIN_PULSE_S = 0.01

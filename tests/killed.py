@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.helpers.paths import REPO
 
 
 def record_then_kill(db_path: Path, *record_args: str, live_lines: int = 3) -> float:

@@ -18,9 +18,9 @@ import pytest
 from devices.sim.driver import TICKS_PER_S
 from monitor.store import COMMIT_INTERVAL_S, SessionStore
 from monitor.vitals import VITALS
+from tests.helpers.paths import REPO
 from tests.killed import record_then_kill
 
-REPO = Path(__file__).resolve().parent.parent
 EXPORT_HEADER = ["time_utc", "t_s", "vital", "value", "unit", "source"]
 
 

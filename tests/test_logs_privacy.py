@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.helpers.paths import REPO
 from tests.store_probe import finish, wait_count
 
 pytestmark = pytest.mark.slow

@@ -24,7 +24,7 @@ import pytest
 
 from monitor.session import SessionStatus
 from monitor.store import SessionStore
-from tests.conftest import REPO
+from tests.helpers.paths import REPO
 from tests.store_probe import finish, wait_count
 
 pytestmark = pytest.mark.slow

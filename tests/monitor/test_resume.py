@@ -21,8 +21,6 @@ from monitor.session import EntryKind, SessionStatus
 from monitor.store import SessionStore, StoreError
 from tests.killed import record_then_kill
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 def _record_then_kill(db_path: Path, live_lines: int = 3) -> float:
     return record_then_kill(

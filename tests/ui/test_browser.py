@@ -25,12 +25,12 @@ from monitor.export_alarms import HEADER as ALARMS_HEADER
 from monitor.export_csv import HEADER as VITALS_HEADER
 from monitor.session import SessionStatus
 from monitor.store import SessionStore
+from tests.helpers.paths import REPO
 from tests.killed import record_then_kill
 from ui.browser import SessionBrowser
 from ui.session_view import STATUS_COLOURS, SessionView
 from ui.theme import ALARM_COLOURS, vital_colour
 
-REPO = Path(__file__).resolve().parents[2]
 RECORDED = {  # patient -> (device, duration s)
     "AB-1001": ("sim", 1200),
     "CD-2002": ("sim:desaturation", 2400),  # SpO2 falls ~13 min in: alarms

@@ -17,7 +17,7 @@ import pytest
 from monitor.session import EntryKind, SessionStatus
 from monitor.store import STORE_FILENAME, SessionStore
 from monitor.watchdog import FAILURE_KEY
-from tests.conftest import REPO
+from tests.helpers.paths import REPO
 from tests.store_probe import finish, wait_count
 
 pytestmark = pytest.mark.slow

@@ -34,13 +34,12 @@ from monitor.messages import (
 from monitor.recorder import RecordingPlan
 from monitor.runtime import IoThread
 from monitor.store import SessionStore
+from tests.helpers.paths import REPO
 from ui.app import DashboardSession
 from ui.bridge import Bridge
 from ui.dashboard import DashboardWindow
 from ui.devices_panel import DeviceControl, DevicesPanel
 from ui.limits_dialog import WARN
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

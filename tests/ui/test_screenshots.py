@@ -24,9 +24,9 @@ from alarms.presets import preset
 from devices.sim.model import PLETH_HZ, PatientModel
 from devices.sim.scenarios import SCENARIOS, SimSettings
 from monitor.messages import Message, Numerics, TimelineMark, Waveform
+from tests.helpers.paths import REPO
 from ui.theme import ALARM_COLOURS, PANEL, STALE, vital_colour
 
-REPO = Path(__file__).resolve().parents[2]
 SESSION_S = 45 * 60.0  # 35 min after a dose at 10 min: the peak phase
 
 

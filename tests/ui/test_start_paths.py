@@ -17,11 +17,10 @@ from devices.spec import parse_spec
 from monitor.recorder import RecordingPlan, SessionRecorder
 from monitor.session import EntryKind, Patient, SessionStatus
 from monitor.store import SessionStore
+from tests.helpers.paths import REPO
 from tests.killed import record_then_kill
 from ui.app import choose_plan
 from ui.session_dialogs import NewSessionDialog
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _record(db: Path, *args: str) -> None:

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from PySide6.QtCore import QPoint, QPointF, QSettings, Qt, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication, QDialog
-from test_screenshots import REPO, session_messages, share_of, to_array
+from test_screenshots import session_messages, share_of, to_array
 from ui_fakes import FakeAlarmSource, FakeAudioOutput, FakeClock, FakeMonotonic
 
 from devices.spec import parse_spec
@@ -27,6 +27,7 @@ from monitor.recorder import RecordingPlan, SessionRecorder
 from monitor.runtime import IoThread
 from monitor.session import DoseProtocol, Patient, Route, SessionStatus, TimelineEntry
 from monitor.store import SessionStore
+from tests.helpers.paths import REPO
 from ui.app import DashboardSession
 from ui.bridge import AlarmControl, AlarmRelay, Bridge
 from ui.dashboard import USER, DashboardSources, DashboardWindow

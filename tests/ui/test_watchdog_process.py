@@ -17,12 +17,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from dashboard_proc import REPO, Dashboard, open_window
+from dashboard_proc import Dashboard, open_window
 from ui_fakes import FakeAudioOutput
 
 from devices.spec import parse_spec
 from monitor.recorder import RecordingPlan, SessionRecorder, resume_plan
 from monitor.store import SessionStore
+from tests.helpers.paths import REPO
 from tests.pulse import PulseServer, Recording
 from tests.tone import WINDOW_S, heard_windows
 from ui.app import DashboardSession

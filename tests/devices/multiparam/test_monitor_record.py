@@ -32,8 +32,8 @@ from devices.multiparam.intellivue import pdu
 from devices.multiparam.intellivue.session import Timing as IntelliVueTiming
 from monitor.messages import Condition
 from monitor.vitals import VITALS
-from tests.conftest import REPO
 from tests.devices.multiparam.monitor_pty import MonitorPty
+from tests.helpers.paths import REPO
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs POSIX ptys")]

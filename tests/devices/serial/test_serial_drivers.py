@@ -38,39 +38,9 @@ from tests.devices.serial.serial_frames import (
     nonin2_packet,
     nonin8_packet,
 )
+from tests.helpers.sinks import Collector
 
 WAIT_S = 10.0  # deadline for events that normally take well under a second
-
-
-class Collector:
-    """A runtime sink that lets the test wait for a message."""
-
-    def __init__(self) -> None:
-        self.items: list[tuple[float, Message]] = []
-        self._cond = threading.Condition()
-
-    def __call__(self, msg: Message) -> None:
-        with self._cond:
-            self.items.append((time.monotonic(), msg))
-            self._cond.notify_all()
-
-    def wait_for(self, pred: Callable[[Message], bool], after: int = 0,
-                 timeout: float = WAIT_S) -> tuple[int, float, Message]:
-        """The first message from index `after` on that satisfies `pred`."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                for i in range(after, len(self.items)):
-                    t, msg = self.items[i]
-                    if pred(msg):
-                        return i, t, msg
-                remaining = deadline - time.monotonic()
-                assert remaining > 0, f"no such message within {timeout} s: {self.items[after:]}"
-                self._cond.wait(remaining)
-
-    def since(self, index: int) -> list[Message]:
-        with self._cond:
-            return [m for _, m in self.items[index:]]
 
 
 def has_values(**expected: float) -> Callable[[Message], bool]:

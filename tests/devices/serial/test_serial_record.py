@@ -15,13 +15,13 @@ import pytest
 
 from devices.serial.contec_protocol import START
 from monitor.store import SessionStore
-from tests.conftest import REPO
 from tests.devices.serial.serial_frames import (
     PtyDevice,
     contec_v7,
     masimo_line,
     nonin2_packet,
 )
+from tests.helpers.paths import REPO
 from tests.store_probe import finish, wait_count
 
 pytestmark = pytest.mark.slow

@@ -23,8 +23,8 @@ import pytest
 from monitor.messages import Numerics
 from monitor.session import EntryKind, SessionStatus
 from monitor.store import SessionStore
+from tests.helpers.paths import REPO
 
-REPO = Path(__file__).resolve().parents[3]
 PATIENT = "MRN-4471-QX"
 WEIGHT = 70.0
 LOT = "KX2291A"
