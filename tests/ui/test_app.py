@@ -6,8 +6,7 @@ import subprocess
 import sys
 import threading
 
-from dashboard_proc import open_window
-from ui_fakes import FakeAlarmSource, FakeAudioOutput
+from ui_fakes import FakeAlarmSource, FakeAudioOutput, open_window
 
 from devices.spec import parse_spec
 from monitor.recorder import RecordingPlan

@@ -17,6 +17,7 @@ from devices.spec import parse_spec
 from monitor.recorder import RecordingPlan, SessionRecorder
 from monitor.session import EntryKind, Patient, SessionStatus
 from monitor.store import SessionStore
+from tests.helpers.dashboard import Dashboard
 from tests.helpers.paths import REPO
 from tests.killed import record_then_kill
 from ui.app import choose_plan
@@ -34,29 +35,15 @@ def test_make_run_resumes_the_crashed_session_unasked_and_says_so(tmp_path: Path
     record_then_kill(db, "--device", "sim", "--duration", "3600", "--patient", "AB")
     # Another session is recorded (and completed) after the crash: the offer stays.
     _record(db, "--device", "sim", "--duration", "60", "--speed", "max", "--patient", "CD")
-    proc = subprocess.Popen(
-        [sys.executable, str(REPO / "main.py"), "dashboard", "--no-dialog", "--db", str(db)],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin",
-             "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "config")})
-    said: list[str] = []
+    dash = Dashboard(tmp_path, db=db)
     try:
-        assert proc.stderr is not None
-        for line in proc.stderr:  # until the window is up and recording
-            said.append(line)
-            if "resuming session" in line or "recording session" in line:
-                break
-        proc.send_signal(signal.SIGINT)  # Ctrl+C: quits, never "completed"
-        _, err = proc.communicate(timeout=30)
+        dash.wait_recording()  # until the window is up and recording
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    told = "".join(said)
-    assert "vigil: Resumed session 1 without asking (--no-dialog)" in told, told + err
+        told = dash.end(signal.SIGINT)  # Ctrl+C: quits, never "completed"
+    assert "vigil: Resumed session 1 without asking (--no-dialog)" in told, told
     assert "resuming session 1 to" in told
-    assert "AB" not in told + err  # the patient is never written to a log
-    assert proc.returncode == 0, err
+    assert "AB" not in told  # the patient is never written to a log
+    assert dash.proc.returncode == 0, told
     with SessionStore(db, read_only=True) as store:
         first, second = store.list_sessions()  # no third, unnamed session
         notes = [e.data.get("event") for e in store.timeline(first.id)

@@ -190,3 +190,16 @@ def shown_rig(qtbot, tmp_path: Path, **kwargs) -> Iterator[Rig]:
     finally:
         r.window.close()
         r.io.stop()
+
+
+def open_window(qtbot, tmp_path: Path, session, audio) -> DashboardWindow:
+    """The real window on a `DashboardSession` in this process: recording and showing;
+    closing it ends the session."""
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    window = DashboardWindow(session.sources(), audio, settings)
+    qtbot.addWidget(window)
+    window.closing.connect(session.stop)
+    session.start()
+    window.show()
+    window.start()
+    return window
