@@ -104,7 +104,7 @@ def test_full_disk_during_record_raises_the_alarm_and_loses_nothing(
         filler.unlink()  # space returns
         assert out.wait_for("storage failure: data kept in memory").startswith("alarm: end")
     finally:
-        _, err = end_process(proc, timeout=WAIT_S)  # the replay ends by itself
+        _, err = end_process(proc, None, WAIT_S)  # the replay ends by itself
     assert proc.returncode == 0, err
     # The process said why, on stderr, while it happened, and that it recovered.
     assert "cannot write to the session store" in err and "disk is full" in err, err

@@ -17,7 +17,7 @@ import numpy as np
 import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QDate, QPoint, QPointF
-from PySide6.QtGui import QColor, QImage
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QWidget
 
 from alarms.model import Priority
@@ -26,6 +26,7 @@ from monitor.export_csv import HEADER as VITALS_HEADER
 from monitor.session import SessionStatus
 from monitor.store import SessionStore
 from tests.helpers.paths import REPO
+from tests.helpers.qt import to_array
 from tests.killed import record_then_kill
 from ui.browser import SessionBrowser
 from ui.session_view import STATUS_COLOURS, SessionView
@@ -70,22 +71,6 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def store_bytes(db: Path) -> dict[str, bytes]:
     """The store's file and its write-ahead log: what browsing must never change."""
     return {p.name: p.read_bytes() for p in (db, db.with_name(db.name + "-wal")) if p.exists()}
-
-
-def to_array(img: QImage) -> np.ndarray:
-    img = img.convertToFormat(QImage.Format.Format_RGB32)
-    w, h = img.width(), img.height()
-    arr = np.frombuffer(img.constBits(), np.uint8).reshape(h, img.bytesPerLine() // 4, 4)
-    return arr[:, :w, 2::-1].astype(int)  # BGRA -> RGB
-
-
-@pytest.fixture
-def shots_dir(tmp_path: Path) -> Path:
-    if os.environ.get("VIGIL_SCREENSHOTS"):
-        out = REPO / "docs" / "screenshots"
-        out.mkdir(parents=True, exist_ok=True)
-        return out
-    return tmp_path
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from types import MappingProxyType
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QRect, QSettings, Qt, QTimer
-from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QWidget
 from ui_fakes import FakeAudioOutput
 
 from devices.spec import parse_spec
@@ -18,6 +18,7 @@ from monitor.live import Freshness, LatestReading, Snapshot
 from monitor.recorder import RecordingPlan, SessionRecorder
 from monitor.session import EntryKind, SessionStatus
 from monitor.store import SessionStore
+from tests.helpers.qt import in_dialog
 from ui.app import DashboardSession, choose_plan
 from ui.dashboard import DashboardWindow
 from ui.lifecycle import SessionLifecycle, baseline_data
@@ -136,12 +137,7 @@ def test_resuming_from_the_prompt_shows_the_earlier_trend_and_the_gap(qtbot,
         end = store.list_sessions()[0].end_wall
         store.end_session(rec.session_id, SessionStatus.INTERRUPTED, end)  # as a crash would
 
-        def press_resume() -> None:
-            box = QApplication.activeModalWidget()
-            assert isinstance(box, QMessageBox)
-            box.defaultButton().click()
-
-        QTimer.singleShot(0, press_resume)
+        in_dialog(QMessageBox, lambda box: box.defaultButton().click())
         plan = choose_plan(store, RecordingPlan((parse_spec("sim"),), 3600.0, 1.0))
         assert plan is not None and plan.resume_session_id == rec.session_id
         o = Opened(qtbot, tmp_path, store, plan)
@@ -191,13 +187,8 @@ def _dashboards() -> list[DashboardWindow]:
 
 def _click_when_asked(button: str) -> None:
     """Clicks `button` (its text's start) on the next modal box, once it is up."""
-    def click() -> None:
-        box = QApplication.activeModalWidget()
-        if not isinstance(box, QMessageBox):
-            QTimer.singleShot(20, click)
-            return
-        next(b for b in box.buttons() if b.text().startswith(button)).click()
-    QTimer.singleShot(0, click)
+    in_dialog(QMessageBox, lambda box: next(
+        b for b in box.buttons() if b.text().startswith(button)).click(), every_ms=20)
 
 
 def _quit(window: DashboardWindow) -> None:
@@ -263,12 +254,10 @@ def test_after_the_end_ctrl_n_starts_the_next_session_in_a_new_window(
     opened: list[DashboardWindow] = []
 
     def accept_dialog() -> None:
-        dialog = QApplication.activeModalWidget()
-        if dialog is None:
-            QTimer.singleShot(20, accept_dialog)
-            return
-        qtbot.keyClick(dialog.focusWidget(), Qt.Key.Key_Return)
-        QTimer.singleShot(50, on_window)
+        def enter(dialog: QWidget) -> None:
+            qtbot.keyClick(dialog.focusWidget(), Qt.Key.Key_Return)
+            QTimer.singleShot(50, on_window)
+        in_dialog(QWidget, enter, every_ms=20)
 
     def on_window() -> None:
         windows = [w for w in _dashboards() if w not in opened]
@@ -513,14 +502,10 @@ def test_dialogs_open_clear_of_the_numerics_and_the_browser_closes_with_esc(
     placed: dict[str, QRect] = {}
 
     def note_modal(name: str, then=None) -> None:
-        def look() -> None:
-            box = QApplication.activeModalWidget()
-            if box is None:
-                QTimer.singleShot(10, look)
-                return
+        def look(box: QWidget) -> None:
             placed[name] = box.frameGeometry()
             box.reject()
-        QTimer.singleShot(0, look)
+        in_dialog(QWidget, look)
 
     with SessionStore(tmp_path / "v.sqlite3") as store:
         o = Opened(qtbot, tmp_path, store, plan)

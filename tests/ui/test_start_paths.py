@@ -10,8 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QDialog, QMessageBox
 
 from devices.spec import parse_spec
 from monitor.recorder import RecordingPlan, SessionRecorder
@@ -19,6 +18,7 @@ from monitor.session import EntryKind, Patient, SessionStatus
 from monitor.store import SessionStore
 from tests.helpers.dashboard import Dashboard
 from tests.helpers.paths import REPO
+from tests.helpers.qt import in_dialog
 from tests.killed import record_then_kill
 from ui.app import choose_plan
 from ui.session_dialogs import NewSessionDialog
@@ -75,22 +75,19 @@ def test_the_prompt_offers_each_interrupted_session_and_declining_keeps_it(
         done.wait()
         offered: list[str] = []
 
-        def answer() -> None:
-            box = QApplication.activeModalWidget()
+        def answer(box: QDialog) -> None:
             if isinstance(box, NewSessionDialog):
                 box.reject()  # nothing new either
                 return
-            if not isinstance(box, QMessageBox):
-                QTimer.singleShot(10, answer)
-                return
+            assert isinstance(box, QMessageBox)
             offered.append(box.text().split(" (")[0])
             declined = next(b for b in box.buttons()
                             if b.text() in ("Not this one", "New session"))
             offered.append(declined.text())
-            QTimer.singleShot(0, answer)
+            in_dialog(QDialog, answer)  # the next question, once this one is answered
             declined.click()
 
-        QTimer.singleShot(0, answer)
+        in_dialog(QDialog, answer)
         assert choose_plan(store, RecordingPlan((parse_spec("sim"),), 3600.0, 1.0)) is None
         statuses = {s.id: s.status for s in store.list_sessions()}
     assert offered == [f"Session {newer}", "Not this one", f"Session {older}", "New session"]

@@ -19,10 +19,13 @@ from alarms.model import (
     Priority,
 )
 from alarms.presets import PRESETS
+from devices.sim.model import PLETH_HZ, PatientModel
+from devices.sim.scenarios import SCENARIOS, SimSettings
 from monitor.buffers import PlethRing, SessionTrends
 from monitor.live import LiveState
-from monitor.messages import Message
+from monitor.messages import Message, Numerics, TimelineMark, Waveform
 from monitor.runtime import IoThread
+from tests.helpers.qt import to_array
 from ui.bridge import AlarmControl, AlarmRelay, Bridge
 from ui.dashboard import DashboardSources, DashboardWindow
 from ui.sources import Limits
@@ -203,3 +206,46 @@ def open_window(qtbot, tmp_path: Path, session, audio) -> DashboardWindow:
     window.show()
     window.start()
     return window
+
+
+def session_messages(scenario: str, until_s: float, probe_off_from: float | None = None
+                     ) -> list[Message]:
+    """A simulated session up to `until_s`: vitals each second, NIBP every 5 min, dose
+    marks, and the last 6 s of pleth."""
+    settings = SimSettings(SCENARIOS[scenario], seed=3, dose_at_s=600.0)
+    model = PatientModel(settings)
+    out: list[Message] = [TimelineMark("sim", 0.0, 600.0, "dose_start",
+                                       (("route", "iv"), ("infusion_min", 40.0)))]
+    for t in range(int(until_s)):
+        values = model.numerics(float(t))
+        if probe_off_from is not None and t >= probe_off_from:
+            values = {k: v for k, v in values.items() if k not in ("spo2", "pr")}
+        out.append(Numerics("sim", float(t), float(t), tuple(values.items())))
+        if t % 300 == 30:
+            out.append(Numerics("sim", float(t), float(t), tuple(model.nibp(float(t)).items())))
+    if probe_off_from is None:
+        for k in range(60):
+            t = until_s - 6 + k * 0.1
+            out.append(Waveform("sim", t, t, "pleth", PLETH_HZ, model.pleth(t, 10)))
+    return out
+
+
+def open_rig(qtbot, tmp_path: Path, size: tuple[int, int] = (1920, 1080),
+             audio: FakeAudioOutput | None = None) -> Rig:
+    r = make_rig(tmp_path, audio=audio, size=size)
+    qtbot.addWidget(r.window)
+    r.window.show()
+    qtbot.waitExposed(r.window)
+    r.window.resize(*size)
+    return r
+
+
+def settle(r: Rig, qtbot) -> np.ndarray:
+    r.window.start()
+    r.window.refresh()
+    r.window.pleth.refresh()
+    r.window.trend.refresh(force=True)
+    r.mono.t = 1000.1  # a lit phase of every flash
+    r.window.flash.refresh()
+    qtbot.wait(10)
+    return to_array(r.window.grab().toImage())

@@ -47,7 +47,7 @@ def _record(tmp_path: Path, kind: str, period_s: float, produce: Callable[[PtyDe
         wait_count(db, "SELECT COUNT(*) FROM device_events WHERE kind = 'condition' AND "
                        f"code = '{condition}' AND active = 1", proc, "condition stored")
     finally:
-        _, err = end_process(proc)  # the session ends with its duration
+        _, err = end_process(proc, None, 30.0)  # the session ends with its duration
         dev.unplug()
     assert proc.returncode == 0, err
     store = SessionStore(db)
@@ -164,7 +164,7 @@ def test_record_survives_the_port_vanishing_and_returning_at_the_same_path(
         wait_count(db, f"SELECT COUNT(*) FROM samples WHERE vital = 'pr' AND value = {last2}",
                    proc, "the last line sent")
     finally:
-        _, err = end_process(proc, signal.SIGINT)  # Ctrl+C: the session ends as completed
+        _, err = end_process(proc, signal.SIGINT, 30.0)  # Ctrl+C: the session ends as completed
         first.dev.unplug()
         if second is not None:
             second.dev.unplug()
