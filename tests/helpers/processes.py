@@ -6,9 +6,12 @@ import contextlib
 import re
 import signal
 import subprocess
+import sys
 import threading
 import time
 from typing import IO
+
+from tests.helpers.paths import MAIN, REPO
 
 
 def end_process(proc: subprocess.Popen, sig: int | None = signal.SIGTERM,
@@ -37,6 +40,16 @@ def end_process(proc: subprocess.Popen, sig: int | None = signal.SIGTERM,
             if pipe is not None:
                 with contextlib.suppress(OSError):
                     pipe.close()
+
+
+def vigil(*args: str, check: bool = True, **kw: object) -> subprocess.CompletedProcess[str]:
+    """`main.py ARGS` run to its end (120 s at most), its output captured; with `check`, an
+    exit other than 0 fails the test with its stderr."""
+    proc = subprocess.run([sys.executable, str(MAIN), *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=120, **kw)  # type: ignore[call-overload]
+    if check and proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}: {proc.stderr}")
+    return proc
 
 
 def _text(data: str | bytes | None) -> str:

@@ -26,6 +26,7 @@ from monitor.export_csv import HEADER as VITALS_HEADER
 from monitor.session import SessionStatus
 from monitor.store import SessionStore
 from tests.helpers.paths import REPO
+from tests.helpers.processes import end_process
 from tests.helpers.qt import to_array
 from tests.killed import record_then_kill
 from ui.browser import SessionBrowser
@@ -322,14 +323,8 @@ def test_browse_command_opens_and_quits_on_sigterm(store):
         while line and not line.startswith("vigil: browsing"):
             line = proc.stderr.readline()  # the offscreen platform's own notes
         assert line.strip() == f"vigil: browsing {store} (read-only)"
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(15)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
-        if proc.stderr is not None:
-            proc.stderr.close()
+        end_process(proc, signal.SIGTERM, 15)
     assert proc.returncode == 0
     assert store_bytes(store) == before
 

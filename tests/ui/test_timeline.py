@@ -15,7 +15,15 @@ from hypothesis import strategies as st
 from PySide6.QtCore import QPoint, QPointF, QSettings, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication, QDialog
-from ui_fakes import FakeAlarmSource, FakeAudioOutput, FakeClock, FakeMonotonic, session_messages
+from ui_fakes import (
+    FakeAlarmSource,
+    FakeAudioOutput,
+    FakeClock,
+    FakeMonotonic,
+    feed_through,
+    session_messages,
+    shown,
+)
 
 from devices.spec import parse_spec
 from monitor.buffers import PlethRing, SessionTrends
@@ -60,11 +68,7 @@ class EntryRig:
         return self.window.entry_panel
 
     def feed(self, *messages: Message) -> None:
-        def run() -> None:
-            for msg in messages:
-                for sink in self.sinks:
-                    sink(msg)
-        self.io.call(run)
+        feed_through(self.io, self.sinks, messages)
 
     def stored(self) -> tuple[TimelineEntry, ...]:
         return self.store.timeline(self.recorder.session_id)
@@ -102,15 +106,8 @@ def make_entry_rig(tmp_path: Path, preset: str | None = None) -> EntryRig:
 
 @pytest.fixture
 def erig(qtbot, tmp_path: Path) -> Iterator[EntryRig]:
-    r = make_entry_rig(tmp_path)
-    qtbot.addWidget(r.window)
-    r.window.show()
-    qtbot.waitExposed(r.window)
-    r.window.start()
-    try:
+    with shown(qtbot, make_entry_rig(tmp_path)) as r:
         yield r
-    finally:
-        r.close()
 
 
 def keys(qtbot, widget, *keys: Qt.Key) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 from PySide6.QtCore import QSettings
@@ -147,14 +148,24 @@ class Rig:
     sinks: list = field(default_factory=list)
 
     def feed(self, *messages: Message) -> None:
-        def run() -> None:
-            for msg in messages:
-                for sink in self.sinks:
-                    sink(msg)
-        self.io.call(run)
+        feed_through(self.io, self.sinks, messages)
 
     def poll_alarms(self) -> None:
         self.io.call(self.relay.poll)
+
+    def close(self) -> None:
+        self.window.close()
+        self.io.stop()
+
+
+def feed_through(io: IoThread, sinks: Sequence[Callable[[Message], object]],
+                 messages: Iterable[Message]) -> None:
+    """Runs `messages` through `sinks` on the real device-io thread, as the runtime does."""
+    def run() -> None:
+        for msg in messages:
+            for sink in sinks:
+                sink(msg)
+    io.call(run)
 
 
 def make_rig(tmp_path: Path, audio: FakeAudioOutput | None = None, kiosk: bool = False,
@@ -180,19 +191,25 @@ def make_rig(tmp_path: Path, audio: FakeAudioOutput | None = None, kiosk: bool =
     return rig
 
 
+R = TypeVar("R", bound="Rig | Any")
+
+
 @contextmanager
-def shown_rig(qtbot, tmp_path: Path, **kwargs) -> Iterator[Rig]:
-    """A rig whose window is shown and started, closed and stopped afterwards."""
-    r = make_rig(tmp_path, **kwargs)
-    qtbot.addWidget(r.window)
+def shown(qtbot, rig: R) -> Iterator[R]:
+    """A rig (anything with a `window` and a `close()`) shown and started, closed after."""
+    qtbot.addWidget(rig.window)
     try:
-        r.window.show()
-        qtbot.waitExposed(r.window)
-        r.window.start()
-        yield r
+        rig.window.show()
+        qtbot.waitExposed(rig.window)
+        rig.window.start()
+        yield rig
     finally:
-        r.window.close()
-        r.io.stop()
+        rig.close()
+
+
+def shown_rig(qtbot, tmp_path: Path, **kwargs) -> AbstractContextManager[Rig]:
+    """A dashboard rig, shown and started, closed and stopped afterwards."""
+    return shown(qtbot, make_rig(tmp_path, **kwargs))
 
 
 def open_window(qtbot, tmp_path: Path, session, audio) -> DashboardWindow:

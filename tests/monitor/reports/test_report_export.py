@@ -16,13 +16,13 @@ import pytest
 from alarms.log import episodes_from_events
 from monitor.reports.data import date_shift_days, deidentify, load_report, pseudonym
 from monitor.store import SessionStore
+from tests.helpers.processes import vigil
 from tests.monitor.reports.conftest import (
     CLINICIAN,
     NOTE,
     PATIENT,
     SIDE_EFFECT,
     Recorded,
-    vigil,
 )
 
 

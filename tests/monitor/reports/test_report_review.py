@@ -28,7 +28,8 @@ from monitor.session import EntryKind, SessionStatus
 from monitor.store import SessionStore
 from monitor.vitals import VITALS
 from tests.helpers.paths import REPO
-from tests.monitor.reports.conftest import set_status, vigil
+from tests.helpers.processes import vigil
+from tests.monitor.reports.conftest import set_status
 
 DURATION_S = 5400  # 90 min: under the REMS 2-hour minimum
 CONFIRMER = "Dr Okafor"
