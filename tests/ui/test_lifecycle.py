@@ -343,7 +343,7 @@ def test_ctrl_q_while_recording_asks_and_quitting_leaves_it_interrupted(qtbot,
 
 
 def test_header_shows_the_patient_the_session_and_dosing_at_the_dose_start(
-        qtbot, tmp_path: Path) -> None:
+        qtbot, tmp_path: Path, shots_dir: Path) -> None:
     """No protocol given (as `make run`), a simulator that never doses: the nurse's D."""
     from monitor.session import Patient
 
@@ -372,7 +372,7 @@ def test_header_shows_the_patient_the_session_and_dosing_at_the_dose_start(
             assert r.left() < 40 and bright > 30
             # For the README: the header and the tiles under it.
             o.window.grab(QRect(0, 0, o.window.width(), 460)).save(
-                str(_shots_dir(tmp_path) / "header-patient.png"))
+                str(shots_dir / "header-patient.png"))
         finally:
             o.window.close()
 
@@ -474,16 +474,6 @@ def test_a_device_that_cannot_be_opened_says_which_path_and_why(qtbot, tmp_path:
             o.window.close()
 
 
-def _shots_dir(tmp_path: Path) -> Path:
-    import os
-
-    if os.environ.get("VIGIL_SCREENSHOTS"):
-        out = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-        out.mkdir(parents=True, exist_ok=True)
-        return out
-    return tmp_path
-
-
 def _numerics(window: DashboardWindow) -> QRect:
     """The header, the alarm banner and the tiles, in global coordinates."""
     area = QRect()
@@ -495,7 +485,7 @@ def _numerics(window: DashboardWindow) -> QRect:
 @pytest.mark.qt_log_ignore("This plugin does not support raise",
                            "This plugin does not support propagateSizeHints")
 def test_dialogs_open_clear_of_the_numerics_and_the_browser_closes_with_esc(
-        qtbot, tmp_path: Path) -> None:
+        qtbot, tmp_path: Path, shots_dir: Path) -> None:
     from PySide6.QtGui import QPainter
 
     plan = RecordingPlan((parse_spec("sim:normal?dose=100000"),), 3600.0, 1.0)
@@ -521,7 +511,7 @@ def test_dialogs_open_clear_of_the_numerics_and_the_browser_closes_with_esc(
             painter.drawPixmap(w.limits_dialog.geometry().topLeft() - w.geometry().topLeft(),
                                w.limits_dialog.grab())
             painter.end()
-            shot.save(str(_shots_dir(tmp_path) / "dialog-placement.png"))
+            shot.save(str(shots_dir / "dialog-placement.png"))
             w.limits_dialog.close()
             qtbot.keyClick(w, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
             placed["devices"] = w.devices_panel.frameGeometry()
