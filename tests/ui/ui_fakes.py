@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import numpy as np
 from PySide6.QtCore import QSettings
@@ -191,7 +191,7 @@ def make_rig(tmp_path: Path, audio: FakeAudioOutput | None = None, kiosk: bool =
     return rig
 
 
-R = TypeVar("R", bound="Rig | Any")
+R = TypeVar("R")
 
 
 @contextmanager
