@@ -58,15 +58,17 @@ class ConditionTracker:
         """The changes from what `group` had raised to `now` ({key: words}), at time `t`."""
         out: list[ConditionChange] = []
         mine = self._groups.setdefault(group, set())
-        for key in sorted(mine - now.keys(), key=str):
-            if self.held(key, t):
-                continue
+        # Mostly nothing changes (60 reports a second): the common path builds no list.
+        gone = mine - now.keys() if mine else ()
+        ending = [k for k in gone if not self.held(k, t)] if gone else ()
+        for key in sorted(ending, key=str) if len(ending) > 1 else ending:
             mine.discard(key)
             self._absent_since.pop(key, None)
             if self._active.pop(key, None) is not None:
                 out.append(ConditionChange(key[0], False, key[1]))
         for key, words in now.items():
-            self._absent_since.pop(key, None)
+            if self._absent_since:
+                self._absent_since.pop(key, None)
             old = self._active.get(key)
             if old is None or (self.restate and old != words):
                 self._active[key] = words
