@@ -39,6 +39,7 @@ from tests.devices.serial.serial_frames import (
     nonin8_packet,
 )
 from tests.helpers.sinks import Collector
+from tests.helpers.waiting import until
 
 WAIT_S = 10.0  # deadline for events that normally take well under a second
 
@@ -286,10 +287,7 @@ def test_contec_v7_start_keep_alive_values_and_finger_out(
         i, _, _ = s.sink.wait_for(condition(Condition.NO_FINGER))
         s.sink.wait_for(lambda m: isinstance(m, Numerics), after=i + 1)
         assert all(m.values == () for m in s.sink.since(i) if isinstance(m, Numerics))
-        deadline = time.monotonic() + WAIT_S
-        while dev.read_commands().count(KEEP_ALIVE) < 2:
-            assert time.monotonic() < deadline, "no keep-alive sent"
-            s.sink.wait_for(lambda m: isinstance(m, Waveform | Numerics), after=len(s.sink.items))
+        until(lambda: dev.read_commands().count(KEEP_ALIVE) >= 2, "no keep-alive sent", WAIT_S)
         sent = dev.read_commands()
         assert sent.startswith(START)
         assert len(sent) == 9 * (1 + sent.count(KEEP_ALIVE))  # nothing else is sent
