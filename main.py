@@ -155,14 +155,12 @@ def build_parser() -> argparse.ArgumentParser:
     # Tests shorten the failure signal; IEC 60601-1-8 asks for at least 120 s.
     dash.add_argument("--watchdog-min-sound", type=_positive, default=None,
                       help=argparse.SUPPRESS)
-    # -- session lifecycle --
     dash.add_argument("--no-dialog", action="store_true",
                       help="record at once without the new-session and resume dialogs "
                       "(unattended displays); patient details then come from the options")
     dash.add_argument("--preset", choices=PRESET_NAMES, default=DEFAULT_PRESET,
                       help=f"alarm preset (default {DEFAULT_PRESET})")
     session_fields(dash)
-    # -- end session lifecycle --
 
     ses = sub.add_parser("sessions", help="list the sessions in the store")
     db(ses)
@@ -172,18 +170,14 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--session", default="latest", metavar="ID|latest")
     exp.add_argument("--format", choices=EXPORT_FORMATS, required=True)
     exp.add_argument("--out", required=True, metavar="FILE|-")
-    # -- reports (issue 6) --
     exp.add_argument("--deidentify", action="store_true",
                      help="replace the patient with a pseudonym, shift dates, drop free text")
     exp.add_argument("--clinic", help="clinic name printed on the report")
     exp.add_argument("--clinician", help="responsible clinician (else a blank line)")
     exp.add_argument("--nurse", help="monitoring nurse (else a blank line)")
-    # -- end reports --
     add_devices_parser(sub)
-    # -- session browser (issue 6) --
     browse = sub.add_parser("browse", help="past sessions: list, open read-only, export")
     db(browse)
-    # -- end session browser --
     return p
 
 
@@ -318,14 +312,12 @@ def cmd_dashboard(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
                          dialog=not args.no_dialog, watchdog=watchdog)
 
 
-# -- session browser (issue 6) --
 def cmd_browse(args: argparse.Namespace) -> int:
     path = args.db or default_store_path()
     _open_store(path, read_only=True).close()  # not a store: say so before any window
     from ui.browser import run_browser  # Qt only here, as for the dashboard
 
     return run_browser(path)
-# -- end session browser --
 
 
 def cmd_sessions(args: argparse.Namespace) -> int:
@@ -351,7 +343,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-# --- devices: list nearby Bluetooth LE devices and serial ports (BLE driver work) ---------
+# --- devices: list nearby Bluetooth LE devices and serial ports ---------------------------
 
 def add_devices_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     dev = sub.add_parser("devices", help="list nearby Bluetooth devices and serial ports")
@@ -393,8 +385,6 @@ def cmd_devices(args: argparse.Namespace) -> int:
         print(f"  ({hidden} other Bluetooth device(s) advertise none; --all lists them. A "
               "paired cuff may not advertise its service: try ble:ADDRESS anyway.)")
     return 0
-
-# --- end devices ---------------------------------------------------------------------------
 
 
 def _on_sigterm(_signum: int, _frame: FrameType | None) -> None:

@@ -33,7 +33,7 @@ class Freshness(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Reading:
+class LatestReading:
     vital: str
     value: float | None  # None unless CURRENT or STALE (a stale value is shown greyed)
     t_s: float | None
@@ -52,7 +52,7 @@ class Reading:
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     t_s: float
-    readings: MappingProxyType[str, Reading]
+    readings: MappingProxyType[str, LatestReading]
     devices: MappingProxyType[str, DeviceState]
     conditions: tuple[tuple[str, str, str], ...]  # (source, condition, vital or "") now
     battery: MappingProxyType[str, float]
@@ -101,7 +101,7 @@ class LiveState:
         for key in NUMERIC_KEYS:
             v = VITALS[key]
             if key not in latest:
-                readings[key] = Reading(key, None, None, None, Freshness.NONE, None)
+                readings[key] = LatestReading(key, None, None, None, Freshness.NONE, None)
                 continue
             t, value, source, measured, in_alarm = latest[key]
             age = max(0.0, now_s - t)
@@ -113,6 +113,6 @@ class LiveState:
                 fresh, shown = Freshness.STALE, value
             else:
                 fresh, shown = Freshness.CURRENT, value
-            readings[key] = Reading(key, shown, t, age, fresh, source, in_alarm)
+            readings[key] = LatestReading(key, shown, t, age, fresh, source, in_alarm)
         return Snapshot(now_s, MappingProxyType(readings), MappingProxyType(devices),
                         conditions, MappingProxyType(battery))

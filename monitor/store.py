@@ -278,7 +278,7 @@ class SessionStore:
         self._write("UPDATE sessions SET status = ?, end_wall = ? WHERE id = ?",
                     (str(status), end_wall, session_id))
 
-    # -- resuming (session lifecycle) --
+    # -- resuming (session lifecycle) ------------------------------------------------------
     def resume_session(self, session_id: int,
                        devices: Mapping[str, str] = MappingProxyType({})) -> None:
         """Makes an interrupted session active again, owned by this process (the recording
@@ -303,7 +303,6 @@ class SessionStore:
             except sqlite3.DatabaseError as e:
                 raise StoreError(f"{self.path}: cannot resume session {session_id}: {e}"
                                  ) from e
-    # -- end resuming --
 
     def has_table(self, name: str) -> bool:
         """Whether the store has `name` (a read-only store may predate a migration)."""
@@ -348,7 +347,7 @@ class SessionStore:
         return [SessionSummary(r[0], r[1], r[2], *self._status(r[0], r[3], r[4]), r[5])
                 for r in rows]
 
-    # -- session browser (issue 6) --
+    # -- session browser -------------------------------------------------------------------
     def alarm_counts(self) -> dict[int, dict[str, int]]:
         """Alarm episodes per session and kind ({id: {"physiological": n, ...}}), counted
         from their START events; empty when the store has no alarm log."""
@@ -360,7 +359,6 @@ class SessionStore:
                 " GROUP BY session_id, kind", (str(AlarmEventKind.START),)):
             out.setdefault(sid, {})[kind] = n
         return out
-    # -- end session browser --
 
     def _status(self, sid: int, end_wall: float | None, status: str
                 ) -> tuple[float | None, SessionStatus]:

@@ -13,9 +13,22 @@ def iso_utc(t_wall: float, millis: bool = True) -> str:
     return text.replace("+00:00", "Z")
 
 
-def number(value: float) -> str:
-    """The shortest text that reads back as the same float; integers without a point."""
-    if not math.isfinite(value):
+def number(value: float | None, digits: int | None = None) -> str:
+    """The one way Vigil writes a number that is not a vital's reading (`Vital.format`):
+    no trailing zeros and no point for a whole number, so a dose, a score, a time or a CSV
+    value read alike in every export and report.
+
+    Without `digits`, the shortest text that reads back as the same float (exports): a
+    missing or non-finite value raises, since an export must never write one it cannot read
+    back. With `digits`, rounded for a reader (reports), and "--" where there is no value:
+    never a made-up 0 or "nan".
+    """
+    if digits is not None:
+        if value is None or not math.isfinite(value):
+            return "--"
+        text = f"{value:.{digits}f}".rstrip("0").rstrip(".")
+        return text or "0"
+    if value is None or not math.isfinite(value):
         raise ValueError(f"not a finite number: {value}")
     if value == int(value) and abs(value) < 1e15:
         return str(int(value))

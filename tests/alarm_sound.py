@@ -3,7 +3,7 @@ PulseAudio server (tests/pulse.py), the sink's monitor recorded, and the bursts 
 
     csv = write_replay(tmp_path / "high.csv", spo2=80)       # a HIGH alarm from the start
     rec = server.record()
-    with Dashboard(server, csv, tmp_path) as dash:
+    with ReplayDashboard(server, csv, tmp_path) as dash:
         bursts = wait_for_bursts(rec, 3, dash)               # complete bursts, measured
         outage = kill_and_restart(server, dash)               # the sound server dies
     rows = dash.alarm_log()                                  # `export --format alarms`
@@ -15,11 +15,9 @@ and finds each burst's fundamental from its spectrum.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import itertools
-import signal
 import subprocess
 import sys
 import time
@@ -29,9 +27,11 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.pulse import PulseServer, Recording, end_process
+from tests.helpers.dashboard import Dashboard
+from tests.helpers.paths import MAIN, REPO
+from tests.helpers.waiting import until
+from tests.pulse import PulseServer, Recording
 
-REPO = Path(__file__).resolve().parent.parent
 BURST_GAP_S = 2.0  # pulses further apart than this are in different bursts
 _WINDOW_S = 0.002
 _MIN_PULSE_S = 0.01
@@ -125,64 +125,25 @@ def write_replay(path: Path, seconds: int = 600, nibp: tuple[int, int, int] | No
     return path
 
 
-class Dashboard:
+class ReplayDashboard(Dashboard):
     """`main.py dashboard` on a replay file, playing into `server`, its own store in `tmp`;
-    as a context manager it ends with Ctrl+C (SIGINT) and checks it ended cleanly."""
+    ready once it records. As a context manager it ends with Ctrl+C and checks it ended
+    cleanly (tests/helpers/dashboard.py)."""
 
     def __init__(self, server: PulseServer, replay: Path, tmp: Path) -> None:
-        self.db = tmp / "vigil.sqlite3"
-        self.stderr_path = tmp / "dashboard.stderr"
-        env = {"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin", **server.env,
-               "XDG_CONFIG_HOME": str(tmp / "config")}
-        with self.stderr_path.open("wb") as err:
-            self.proc = subprocess.Popen(
-                [sys.executable, str(REPO / "main.py"), "dashboard", "--no-dialog", "--db",
-                 str(self.db), "--device", f"replay:{replay}"],
-                cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=err)
-        self.wait_for_log("recording session", 60)
-
-    def stderr(self) -> str:
-        return self.stderr_path.read_text(errors="replace")
-
-    def wait_for_log(self, text: str, timeout: float, after: int = 0) -> float:
-        """Polls the process's stderr (from character `after`) until `text` is in it;
-        returns when it was seen (epoch). Fails if the process ends first."""
-        deadline = time.monotonic() + timeout
-        while text not in self.stderr()[after:]:
-            self.assert_running()
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no {text!r} in {timeout} s: {self.stderr()[-2000:]}")
-            self.pause()
-        return time.time()
-
-    def assert_running(self) -> None:
-        assert self.proc.poll() is None, f"the dashboard ended: {self.stderr()[-3000:]}"
-
-    def pause(self, seconds: float = 0.2) -> None:
-        """Waits a little for the process (returns early if it ends)."""
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(seconds)
-
-    def stop(self) -> None:
-        end_process(self.proc, signal.SIGINT, 30.0)  # Ctrl+C: the session ends completed
-
-    def __enter__(self) -> Dashboard:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        running = self.proc.poll() is None
-        self.stop()
-        if exc[0] is None:
-            assert running, f"the dashboard ended early: {self.stderr()[-3000:]}"
-            assert self.proc.returncode == 0, self.stderr()[-3000:]
+        super().__init__(tmp, "--device", f"replay:{replay}", env=server.env)
+        try:
+            self.wait_recording()
+        except BaseException:
+            self.end()
+            raise
 
     def alarm_log(self) -> list[dict[str, str]]:
         """The session's alarm log from `main.py export --format alarms` (after the end)."""
         out = subprocess.run(
-            [sys.executable, str(REPO / "main.py"), "export", "--db", str(self.db),
-             "--format", "alarms", "--out", "-"],
-            cwd=REPO, capture_output=True, text=True, timeout=60, check=True).stdout
+            [sys.executable, str(MAIN), "export", "--db", str(self.db), "--format", "alarms",
+             "--out", "-"], cwd=REPO, capture_output=True, text=True, timeout=60,
+            check=True).stdout
         return list(csv.DictReader(io.StringIO(out)))
 
 
@@ -194,30 +155,25 @@ def utc(text: str) -> float:
 def wait_for_bursts(rec: Recording, count: int, dash: Dashboard,
                     timeout: float = 40.0) -> list[Burst]:
     """Polls the recording until it holds `count` complete bursts; returns them all."""
-    deadline = time.monotonic() + timeout
-    while len(bursts := find_bursts(rec.samples(), rec.rate)) < count:
-        dash.assert_running()
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{len(bursts)} complete bursts in {timeout} s, not {count}: "
-                                 f"{bursts}\n{dash.stderr()[-2000:]}")
-        dash.pause(0.5)
-    return bursts
+    found: list[Burst] = []
+
+    def enough() -> bool:
+        found[:] = find_bursts(rec.samples(), rec.rate)
+        return len(found) >= count
+    until(enough, lambda: f"{len(found)} complete bursts, not {count}: {found}\n"
+          f"{dash.output()[-2000:]}", timeout, proc=dash.proc, every=0.5)
+    return found
 
 
 def wait_for_burst_start(rec: Recording, after_s: float, dash: Dashboard,
                          timeout: float = 20.0) -> Burst:
     """Polls the recording (every 50 ms) until a burst has begun after `after_s` (recording
     time); returns it as recorded so far."""
-    deadline = time.monotonic() + timeout
-    while True:
-        started = [b for b in find_bursts(rec.samples(), rec.rate, complete_only=False)
-                   if b.start_s > after_s]
-        if started:
-            return started[0]
-        dash.assert_running()
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no burst began after {after_s} s in {timeout} s")
-        dash.pause(0.05)
+    def started() -> Burst | None:
+        return next((b for b in find_bursts(rec.samples(), rec.rate, complete_only=False)
+                     if b.start_s > after_s), None)
+    return until(started, f"no burst began after {after_s} s", timeout, proc=dash.proc,
+                 every=0.05)
 
 
 @dataclass(frozen=True)
@@ -234,12 +190,12 @@ def kill_and_restart(server: PulseServer, dash: Dashboard, lost_within: float = 
                      back_within: float = 10.0) -> Outage:
     """SIGKILLs the server, waits for the dashboard to say so, starts the server again and
     waits for the dashboard to say sound is back. Fails if either takes longer."""
-    seen = len(dash.stderr())
+    seen = len(dash.output())
     killed = time.time()
     server.kill()
-    lost = dash.wait_for_log("sound output lost", lost_within, seen)
+    lost = dash.wait_for("sound output lost", timeout=lost_within, after=seen)
     restarting = time.time()
     server.start()
     after = server.record()
-    back = dash.wait_for_log("sound output is back", back_within, seen)
+    back = dash.wait_for("sound output is back", timeout=back_within, after=seen)
     return Outage(killed, lost, restarting, back, after)

@@ -9,13 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.paths import MIMIC_CSV
 from tests.pulse import PulseServer, missing_binaries
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
-REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-MIMIC_CSV = SHARED / "data" / "mimic2_s00001_numerics_1min.csv"
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.helpers.paths import REPO
+from tests.helpers.processes import end_process
 
 
 def record_then_kill(db_path: Path, *record_args: str, live_lines: int = 3) -> float:
@@ -24,12 +25,6 @@ def record_then_kill(db_path: Path, *record_args: str, live_lines: int = 3) -> f
         for _ in range(live_lines):
             assert proc.stdout.readline(), "record ended early"
         killed = time.time()
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(10)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
-        if proc.stdout is not None:
-            proc.stdout.close()
+        end_process(proc, signal.SIGKILL)
     return killed

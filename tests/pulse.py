@@ -16,7 +16,6 @@ test. Each server has its own socket, HOME, XDG_RUNTIME_DIR and PULSE_RUNTIME_PA
 parallel runs do not meet. As root, `pulseaudio --system=false` only warns; no flags needed.
 The null sink has `norewinds=1`: with rewinds, a stream that starts on the idle sink rewinds
 silence the monitor had already delivered, and the recording loses up to 2 s of its timeline.
-`end_process(proc, sig, timeout)` is the helper its users share to end a child process.
 """
 
 from __future__ import annotations
@@ -33,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tests.helpers.processes import end_process
+
 SINK = "vigil_test"
 RATE = 48_000
 _BINARIES = ("pulseaudio", "pactl", "parec")
@@ -47,17 +48,6 @@ def _die_with_parent() -> None:
 def missing_binaries() -> list[str]:
     """The PulseAudio programs this machine lacks (scripts/bootstrap.sh installs them)."""
     return [b for b in _BINARIES if shutil.which(b) is None]
-
-
-def end_process(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
-    """Sends `sig` to a running process and waits; SIGKILL if it has not ended in `timeout`."""
-    if proc.poll() is None:
-        proc.send_signal(sig)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
 
 
 class Recording:

@@ -10,7 +10,8 @@ import sys
 import tomllib
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.helpers.paths import REPO
+
 BIN = Path(sys.executable).parent
 LINTER = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["importlinter"]
 CONTRACTS = LINTER["contracts"]

@@ -18,18 +18,11 @@ import pytest
 from devices.sim.driver import TICKS_PER_S
 from monitor.store import COMMIT_INTERVAL_S, SessionStore
 from monitor.vitals import VITALS
+from tests.helpers.paths import REPO
+from tests.helpers.processes import vigil
 from tests.killed import record_then_kill
 
-REPO = Path(__file__).resolve().parent.parent
 EXPORT_HEADER = ["time_utc", "t_s", "vital", "value", "unit", "source"]
-
-
-def vigil(*args: str, check: bool = True, **kw: object) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([sys.executable, str(REPO / "main.py"), *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=120, **kw)  # type: ignore[call-overload]
-    if check and proc.returncode != 0:
-        raise AssertionError(f"exit {proc.returncode}: {proc.stderr}")
-    return proc
 
 
 def export_rows(db: Path, session: str = "latest") -> list[dict[str, str]]:

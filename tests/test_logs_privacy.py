@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
-from tests.store_probe import finish, wait_count
+from tests.helpers.dashboard import Dashboard, home_env
+from tests.helpers.paths import REPO
+from tests.store_probe import wait_count
 
 pytestmark = pytest.mark.slow
 
@@ -22,33 +23,24 @@ PATIENT = "ZZPATIENT7731"
 TIMEOUT_S = 60.0
 
 
-def _env(home: Path) -> dict[str, str]:
-    return {"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin", "HOME": str(home),
-            "XDG_CONFIG_HOME": str(home / "config"), "XDG_DATA_HOME": str(home / "data"),
-            "XDG_CACHE_HOME": str(home / "cache"), "XDG_STATE_HOME": str(home / "state")}
-
-
 def _vigil(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     done = subprocess.run([sys.executable, str(REPO / "main.py"), "-v", *args], cwd=REPO,
-                          env=_env(home), capture_output=True, text=True, timeout=TIMEOUT_S)
+                          env=home_env(home), capture_output=True, text=True, timeout=TIMEOUT_S)
     assert done.returncode == 0, done.stderr
     return done
 
 
 def _dashboard_briefly(home: Path, db: Path) -> str:
-    """The dashboard on the simulator for a few seconds of recording; returns its stderr."""
-    proc = subprocess.Popen(
-        [sys.executable, str(REPO / "main.py"), "-v", "dashboard", "--no-dialog", "--db",
-         str(db), "--patient", PATIENT], cwd=REPO, env=_env(home),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    """The dashboard on the simulator for a few seconds of recording; returns its output."""
+    dash = Dashboard(home, "--patient", PATIENT, db=db, verbose=True)
     try:
         wait_count(db, "SELECT COUNT(*) FROM samples s JOIN sessions p ON p.id = s.session_id"
-                       " WHERE p.status = 'active' AND s.vital = 'hr'", proc,
+                       " WHERE p.status = 'active' AND s.vital = 'hr'", dash.proc,
                    "three heart rates from the dashboard", need=3, timeout=TIMEOUT_S)
     finally:
-        out, err = finish(proc, signal.SIGINT, TIMEOUT_S)
-    assert proc.returncode == 0, err
-    return out + err
+        said = dash.end(signal.SIGINT, TIMEOUT_S)
+    assert dash.proc.returncode == 0, said
+    return said
 
 
 def test_no_log_names_the_patient(tmp_path: Path) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 import tomllib
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.helpers.paths import REPO
+
 CORE = {"monitor.*", "alarms.*", "devices.*"}
 # What --strict turns on, per module (mypy 1.x); the global ones are in [tool.mypy].
 STRICT_PER_MODULE = {

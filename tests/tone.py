@@ -29,9 +29,3 @@ def heard_windows(samples: np.ndarray, rate: int) -> np.ndarray:
     n = round(rate * WINDOW_S)
     return np.array([failure_tone_in(samples[i:i + n], rate)
                      for i in range(0, len(samples) - n + 1, n)], dtype=bool)
-
-
-def first_heard_s(samples: np.ndarray, rate: int, start: int = 0) -> float | None:
-    """Seconds from sample `start` to the first window with the tone; None: not heard."""
-    heard = np.flatnonzero(heard_windows(samples[start:], rate))
-    return None if heard.size == 0 else float(heard[0] * WINDOW_S)

@@ -90,7 +90,7 @@ class DashboardSources:
 
 class DashboardWindow(QMainWindow):
     closing = Signal()
-    browser: SessionBrowser | None = None  # the session browser, once opened (issue 6)
+    browser: SessionBrowser | None = None  # the session browser, once opened
 
     def __init__(self, sources: DashboardSources, audio_output: AudioOutput,
                  settings: QSettings | None = None, kiosk: bool = False,
@@ -251,7 +251,7 @@ class DashboardWindow(QMainWindow):
         self.act_devices = add("Devices...", ["Ctrl+D"], self.open_devices)
         self.act_limits = add("Alarm limits...", ["Ctrl+L"], self.open_limits)
         self.entry_actions = self.entry_panel.install_shortcuts(self)
-        self.act_browse = add("Past sessions", ["Ctrl+O"], self.open_browser)  # issue 6
+        self.act_browse = add("Past sessions", ["Ctrl+O"], self.open_browser)
 
     # -- life cycle ----------------------------------------------------------------------
 
@@ -326,7 +326,7 @@ class DashboardWindow(QMainWindow):
         else:
             self.showFullScreen()
 
-    # -- session lifecycle (ui/lifecycle.py) --
+    # -- session lifecycle (ui/lifecycle.py) -----------------------------------------------
     def session_ended(self, text: str) -> None:
         """The recording has ended: trend and pleth freeze as they were, the tiles go grey
         as their values age, alarms fall silent (the engine no longer judges anything) and
@@ -346,7 +346,6 @@ class DashboardWindow(QMainWindow):
                        f"color: {ALARM_COLOURS[Priority.MEDIUM].name()};")
         self._set_text(self.audio_label, "")
         self._set_text(self.device_label, "")
-    # -- end session lifecycle --
 
     # -- commands ------------------------------------------------------------------------
 
@@ -387,7 +386,7 @@ class DashboardWindow(QMainWindow):
         self.limits_dialog.show()
         self.limits_dialog.activateWindow()
     def open_browser(self) -> None:
-        """The session browser on this store, read-only, in its own window (issue 6). The
+        """The session browser on this store, read-only, in its own window. The
         recording and its alarms go on here; the browser closes with the dashboard."""
         if self.sources.store_path is None:
             return

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 
 from alarms.model import AlarmState, AlarmStatus
-from monitor.live import Freshness, Reading, Snapshot
+from monitor.live import Freshness, LatestReading, Snapshot
 from monitor.timefmt import clock_text as clock_text  # moved: the quick-entry model uses it
 from monitor.vitals import VITALS
 from ui.sources import Limits, LimitSource
@@ -63,7 +63,7 @@ def latched_mark(a: AlarmStatus, tile_vital: str | None,
     return LatchedMark(value, at)
 
 
-def _not_current_note(r: Reading) -> str:
+def _not_current_note(r: LatestReading) -> str:
     if r.freshness is Freshness.STALE:
         return f"NOT CURRENT: no data {duration_text(r.age_s or 0)}"
     if r.freshness is Freshness.ARTEFACT:

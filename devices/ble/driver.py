@@ -32,8 +32,9 @@ from bleak.exc import BleakBluetoothNotAvailableError, BleakDeviceNotFoundError,
 from devices.base import DeviceDisconnected, DeviceError, Driver, SpecError
 from devices.ble import gatt
 from devices.ble.gatt import GattDecodeError, uuid16
-from devices.ble.mapping import ConditionKey, GattMapper
+from devices.ble.mapping import GattMapper
 from devices.ble.scan import explain_unavailable
+from devices.conditions import ConditionKey
 from devices.spec import DeviceSpec
 from monitor.clock import SessionClock
 from monitor.messages import Condition, Message

@@ -33,13 +33,13 @@ from devices.ble.gatt import (
     PLX_SPOT_CHECK,
     GattDecodeError,
 )
+from devices.conditions import ConditionKey, ConditionTracker
 from monitor.clock import SessionClock
-from monitor.messages import Battery, Condition, DeviceCondition, Message, Numerics
+from monitor.messages import Battery, Condition, Message, Numerics
 
 log = logging.getLogger(__name__)
 
 CLOCK_TOLERANCE_S = 300.0  # device clocks drift: how far off a device time may be
-ConditionKey = tuple[Condition, str | None]  # (condition, vital)
 
 # PLX Measurement Status bits that make the value not a value, with what the nurse sees.
 _PLX_MS_INVALID = {
@@ -121,8 +121,7 @@ class GattMapper:
         self.source = source
         self.clock = clock
         self._local_timestamp = local_timestamp  # device Date Time (local) -> epoch s
-        self._active: dict[ConditionKey, str] = {}
-        self._groups: dict[str, set[ConditionKey]] = {}
+        self._conditions = ConditionTracker(restate=True)
         self._seen: set[tuple[int, bytes]] = set()
         self.skipped_before_session = 0
 
@@ -215,32 +214,23 @@ class GattMapper:
     def condition(self, group: str, conds: dict[ConditionKey, str], t: float
                   ) -> list[Message]:
         """Sets the active conditions of `group` (e.g. the link's pairing state)."""
-        return self._conditions(group, conds, t)
+        return self._condition_messages(group, conds, t)
 
     # -- helpers -------------------------------------------------------------------------
 
     def _emit(self, group: str, conds: dict[ConditionKey, str], t: float,
               values: tuple[tuple[str, float], ...], validated: tuple[str, ...] = ()
               ) -> list[Message]:
-        out = self._conditions(group, conds, t)
+        out = self._condition_messages(group, conds, t)
         if values:
             out.append(Numerics(self.source, self.clock.wall(t), t, values, validated))
         return out
 
-    def _conditions(self, group: str, conds: dict[ConditionKey, str], t: float
-                    ) -> list[Message]:
+    def _condition_messages(self, group: str, conds: dict[ConditionKey, str], t: float
+                            ) -> list[Message]:
         wall = self.clock.wall(t)
-        out: list[Message] = []
-        before = self._groups.get(group, set())
-        for key in sorted(before - conds.keys(), key=str):
-            self._active.pop(key, None)
-            out.append(DeviceCondition(self.source, wall, t, key[0], False, key[1]))
-        for key, detail in conds.items():
-            if self._active.get(key) != detail:
-                self._active[key] = detail
-                out.append(DeviceCondition(self.source, wall, t, key[0], True, key[1], detail))
-        self._groups[group] = set(conds)
-        return out
+        return [c.message(self.source, wall, t)
+                for c in self._conditions.update(conds, t, group)]
 
     def _reading_time(self, char: int, data: bytes, stamp: datetime | None,
                       arrival: float) -> float | None:

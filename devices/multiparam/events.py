@@ -1,15 +1,18 @@
 """Protocol-neutral session events, and their pure mapping to Vigil messages.
 
 The IntelliVue and Datex sessions both speak in these four events, so a driver needs one
-mapping for both monitors. Conditions are tracked per vital by the session, which emits a
-`ConditionChange` only on a transition; the mapping is then stateless.
+mapping for both monitors. Conditions are tracked per vital by the session (with the drivers'
+one `devices.conditions.ConditionTracker`), which emits a `ConditionChange` only on a
+transition; the mapping is then stateless.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from monitor.messages import Condition, DeviceCondition, Message, Numerics
+from devices.conditions import ConditionChange
+from monitor.messages import Message, Numerics
+from monitor.vitals import ORDER
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +30,7 @@ class LinkDown:
 
 
 @dataclass(frozen=True, slots=True)
-class Reading:
+class MonitorReading:
     """Values the monitor marked valid, measured together: the monitor vouches for each
     (`monitor.validity.Flag.VALID`), so each is a measurement even outside the usual range.
 
@@ -41,15 +44,13 @@ class Reading:
     in_alarm: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class ConditionChange:
-    condition: Condition
-    active: bool
-    vital: str | None
-    detail: str = ""
+def in_vital_order(values: dict[str, float]) -> tuple[tuple[str, float], ...]:
+    """A reading's values in the registry's order (what the monitor did not name, last),
+    so both monitors report a reading the same way whatever order their records hold."""
+    return tuple(sorted(values.items(), key=lambda kv: ORDER.get(kv[0], len(ORDER))))
 
 
-Event = LinkUp | LinkDown | Reading | ConditionChange
+Event = LinkUp | LinkDown | MonitorReading | ConditionChange
 
 
 def to_messages(event: Event, source: str, t_s: float, t_wall: float) -> list[Message]:
@@ -59,38 +60,11 @@ def to_messages(event: Event, source: str, t_s: float, t_wall: float) -> list[Me
     belongs to no session and maps to nothing. Link events map to nothing: the driver
     turns `LinkDown` into `DeviceDisconnected` and the runtime reports device status.
     """
-    if isinstance(event, Reading):
+    if isinstance(event, MonitorReading):
         if not event.values or t_s - event.age_s < 0:
             return []
         return [Numerics(source, t_wall - event.age_s, t_s - event.age_s, event.values,
                          tuple(k for k, _ in event.values), event.in_alarm)]
     if isinstance(event, ConditionChange):
-        return [DeviceCondition(source, t_wall, t_s, event.condition, event.active,
-                                event.vital, event.detail)]
+        return [event.message(source, t_wall, t_s)]
     return []
-
-
-class ConditionTracker:
-    """The one current condition of each vital; reports transitions only."""
-
-    def __init__(self) -> None:
-        self._now: dict[str, tuple[Condition, str]] = {}
-
-    def set(self, vital: str, state: tuple[Condition, str] | None) -> list[ConditionChange]:
-        old = self._now.get(vital)
-        if old == state or (old is not None and state is not None and old[0] == state[0]):
-            return []
-        out = []
-        if old is not None:
-            out.append(ConditionChange(old[0], False, vital, ""))
-            del self._now[vital]
-        if state is not None:
-            self._now[vital] = state
-            out.append(ConditionChange(state[0], True, vital, state[1]))
-        return out
-
-    def clear(self) -> list[ConditionChange]:
-        """Ends every condition: after the link is lost they are no longer known."""
-        out = [ConditionChange(c, False, v, "") for v, (c, _) in sorted(self._now.items())]
-        self._now.clear()
-        return out

@@ -14,15 +14,14 @@ import serial
 
 from devices.base import SpecError
 from devices.serial.contec_protocol import (
-    KEEP_ALIVE,
     KEEP_ALIVE_S,
     LEGACY_BAUD,
     PLETH_HZ,
-    START,
     V7_BAUD,
     ContecParser,
     ContecProtocol,
 )
+from devices.serial.contec_session import ContecSession
 from devices.serial.driver import NoData, Parser, SerialDriver
 from devices.serial.transport import SerialLink
 from devices.spec import DeviceSpec
@@ -46,7 +45,7 @@ class ContecDriver(SerialDriver):
     def __init__(self, spec: DeviceSpec, source: str, clock: SessionClock) -> None:
         super().__init__(spec, source, clock)
         self._bauds = [spec.baud] if spec.baud else [V7_BAUD, LEGACY_BAUD]
-        self._next_keep_alive = 0.0
+        self.session = ContecSession(self.keep_alive_s)
 
     @staticmethod
     def check_spec(spec: DeviceSpec) -> None:
@@ -80,17 +79,14 @@ class ContecDriver(SerialDriver):
             protocol is None and link.baudrate != LEGACY_BAUD)
 
     def on_open(self, link: SerialLink) -> None:
-        if self._v7(link):
-            link.write(START)
-        self._next_keep_alive = asyncio.get_running_loop().time() + self.keep_alive_s
+        self.session = ContecSession(self.keep_alive_s)  # the class's, or a test's override
+        if out := self.session.start(asyncio.get_running_loop().time(), self._v7(link)):
+            link.write(out)
 
     def after_read(self, link: SerialLink) -> None:
-        now = asyncio.get_running_loop().time()
-        if now >= self._next_keep_alive:
-            if self._v7(link):
-                link.write(KEEP_ALIVE)
-            self._next_keep_alive = now + self.keep_alive_s
+        if out := self.session.poll(asyncio.get_running_loop().time(), self._v7(link)):
+            link.write(out)
 
     def next_read_s(self) -> float:
-        wait = self._next_keep_alive - asyncio.get_running_loop().time()
-        return max(0.0, min(self.read_slice_s, wait))
+        now = asyncio.get_running_loop().time()
+        return min(self.read_slice_s, self.session.next_due(now) - now)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from devices.serial.oximetry import Reading
+from devices.serial.oximetry import OximeterReading
 from monitor.messages import Condition
 
 V7_BAUD = 115200
@@ -61,8 +61,8 @@ class ContecFrame:
     pi: float | None  # perfusion index in %, V7 only; None: invalid or unsupported
     conditions: tuple[tuple[Condition, str], ...]
 
-    def reading(self) -> Reading:
-        return Reading((("pr", self.pr), ("spo2", self.spo2)), self.conditions,
+    def reading(self) -> OximeterReading:
+        return OximeterReading((("pr", self.pr), ("spo2", self.spo2)), self.conditions,
                        (float(self.pleth),))
 
 

@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Protocol
 import serial
 
 from devices.base import DeviceDisconnected, Driver
-from devices.serial.oximetry import Oximetry, Reading
+from devices.serial.oximetry import OximeterReading, Oximetry
 from devices.serial.transport import SerialLink
 from devices.spec import DeviceSpec
 from monitor.clock import SessionClock
@@ -64,8 +64,8 @@ class SerialDriver(Driver):
     def new_parser(self) -> Parser:
         """A fresh parser for a new connection (nothing carries over from the old one)."""
 
-    def reading(self, frame: Any) -> Reading:
-        reading: Reading = frame.reading()
+    def reading(self, frame: Any) -> OximeterReading:
+        reading: OximeterReading = frame.reading()
         return reading
 
     def on_open(self, link: SerialLink) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from devices.serial.oximetry import Reading, collect
+from devices.serial.oximetry import OximeterReading, collect
 from monitor.messages import Condition
 
 DEFAULT_BAUD = 9600
@@ -60,9 +60,9 @@ class MasimoFrame:
     exc: int | None  # exception bits; None when the line has no EXC field
     alarm: int | None  # the device's own alarm bits (its state, never a Vigil alarm)
 
-    def reading(self) -> Reading:
+    def reading(self) -> OximeterReading:
         conditions = collect(self.exc, EXC_CONDITIONS) if self.exc is not None else ()
-        return Reading(self.values, conditions)
+        return OximeterReading(self.values, conditions)
 
 
 def parse_line(line: bytes) -> MasimoFrame | None:

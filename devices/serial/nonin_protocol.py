@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntFlag
 
-from devices.serial.oximetry import Reading, collect
+from devices.serial.oximetry import OximeterReading, collect
 from monitor.messages import Condition
 
 DEFAULT_BAUD = 9600
@@ -63,10 +63,10 @@ class NoninPacket:
     complete: bool  # False: a #2/#7 packet cut short, which carries pleth only
     pleth: tuple[int, ...] = ()
 
-    def reading(self) -> Reading:
+    def reading(self) -> OximeterReading:
         values: tuple[tuple[str, float | None], ...] = (
             (("pr", self.hr), ("spo2", self.spo2)) if self.complete else ())
-        return Reading(values, collect(self.status, STATUS_CONDITIONS),
+        return OximeterReading(values, collect(self.status, STATUS_CONDITIONS),
                        tuple(float(p) for p in self.pleth))
 
 

@@ -1,6 +1,6 @@
 """From protocol frames to messages: what every serial oximeter driver shares.
 
-Each protocol module turns its frames into a protocol-neutral `Reading`: the values the
+Each protocol module turns its frames into a protocol-neutral `OximeterReading`: the values the
 device sent (None where it marked a value invalid) and the states it reported. `Oximetry`
 then applies the clinical rules once for all drivers:
 
@@ -26,7 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from monitor.messages import Condition, DeviceCondition, Message, Numerics, Waveform
+from devices.conditions import ConditionKey, ConditionTracker
+from monitor.messages import Condition, Message, Numerics, Waveform
 from monitor.validity import Flag, Verdict, judge
 from monitor.vitals import VITALS
 
@@ -34,11 +35,9 @@ from monitor.vitals import VITALS
 BLOCKING: frozenset[Condition] = frozenset({
     Condition.SENSOR_OFF, Condition.NO_FINGER, Condition.SEARCHING, Condition.SENSOR_FAULT})
 
-ConditionKey = tuple[Condition, str | None]  # (condition, vital it affects; None: the probe)
-
 
 @dataclass(frozen=True, slots=True)
-class Reading:
+class OximeterReading:
     """One device report in protocol-neutral terms."""
 
     values: tuple[tuple[str, float | None], ...]  # (vital key, value or None = device-invalid)
@@ -64,22 +63,20 @@ class Oximetry:
                  hold_s: float = 0.0) -> None:
         self.source = source
         self.numerics_period_s = numerics_period_s
-        self.hold_s = hold_s
-        self._absent_since: dict[ConditionKey, float] = {}
+        self.conditions = ConditionTracker(hold_s)
         self.pleth_hz = pleth_hz
         self.pleth_chunk = pleth_chunk
-        self.active: dict[ConditionKey, str] = {}
         self._last_numerics_t = -math.inf
         self._pleth: list[float] = []
 
-    def update(self, reading: Reading, t: float, wall: float) -> list[Message]:
+    def update(self, reading: OximeterReading, t: float, wall: float) -> list[Message]:
         wanted: dict[ConditionKey, str] = {}
         for cond, words in reading.conditions:
             ckey: ConditionKey = (cond, None)
             wanted[ckey] = f"{wanted[ckey]}; {words}" if ckey in wanted else words
         blocked = reading.blocked or any(
-            key[0] in BLOCKING and key[1] is None and self._held(key, t)
-            for key in self.active if key not in wanted)
+            key[0] in BLOCKING and key[1] is None and self.conditions.held(key, t)
+            for key in self.conditions.active if key not in wanted)
         values: list[tuple[str, float]] = []
         for key, value in reading.values:
             if blocked:
@@ -90,7 +87,8 @@ class Oximetry:
                     f"the device marked {VITALS[key].label} invalid")
             else:  # a measurement, or an artefact the alarm engine raises as such
                 values.append((key, float(value)))
-        out: list[Message] = self._transitions(wanted, t, wall)
+        out: list[Message] = [c.message(self.source, wall, t)
+                              for c in self.conditions.update(wanted, t)]
         if self.pleth_hz:
             out.extend(self._pleth_chunk(() if blocked else reading.pleth, t, wall))
         if t - self._last_numerics_t >= self.numerics_period_s - 1e-9:
@@ -98,26 +96,6 @@ class Oximetry:
             # Sent even when empty: the device did report, so it is neither silent nor stale.
             out.append(Numerics(self.source, wall, t, tuple(values)))
         return out
-
-    def _transitions(self, wanted: dict[ConditionKey, str], t: float, wall: float
-                     ) -> list[Message]:
-        out: list[Message] = []
-        for key in list(self.active):
-            if key in wanted:
-                self._absent_since.pop(key, None)
-            elif not self._held(key, t):
-                del self.active[key]
-                self._absent_since.pop(key, None)
-                out.append(DeviceCondition(self.source, wall, t, key[0], False, key[1]))
-        for key, words in wanted.items():
-            if key not in self.active:
-                self.active[key] = words
-                out.append(DeviceCondition(self.source, wall, t, key[0], True, key[1], words))
-        return out
-
-    def _held(self, key: ConditionKey, t: float) -> bool:
-        """Whether an active condition the device no longer reports is still held."""
-        return t - self._absent_since.setdefault(key, t) < self.hold_s
 
     def _pleth_chunk(self, samples: tuple[float, ...], t: float, wall: float) -> list[Waveform]:
         if not samples:

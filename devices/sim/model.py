@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from devices.sim.scenarios import Episode, SimSettings, response
+from devices.sim.scenarios import ScenarioEpisode, SimSettings, response
 
 PLETH_HZ = 100.0
 
@@ -43,7 +43,7 @@ class PatientModel:
     def t_rel(self, t: float) -> float:
         return t - self.settings.dose_at_s
 
-    def _episodes(self, kind: str) -> tuple[Episode, ...]:
+    def _episodes(self, kind: str) -> tuple[ScenarioEpisode, ...]:
         return tuple(e for e in self.scenario.episodes if e.kind == kind)
 
     def in_episode(self, kind: str, t: float) -> bool:

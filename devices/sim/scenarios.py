@@ -13,7 +13,7 @@ from types import MappingProxyType
 
 
 @dataclass(frozen=True, slots=True)
-class Episode:
+class ScenarioEpisode:
     """A stretch of the session where something happens (times from the dose start).
 
     Episodes start a few minutes after the dose, so `?dose=60` shows them within minutes at
@@ -41,7 +41,7 @@ class Scenario:
     description: str
     baseline: MappingProxyType[str, float]
     response_peak: MappingProxyType[str, float]  # rise at the peak, per vital
-    episodes: tuple[Episode, ...] = ()
+    episodes: tuple[ScenarioEpisode, ...] = ()
     artefact_every_s: float = 600.0  # mean spacing of short motion artefacts (0: none)
     peak_after_s: float = 40 * 60
     dose_mg_per_kg: float = 0.5
@@ -62,13 +62,14 @@ SCENARIOS: MappingProxyType[str, Scenario] = MappingProxyType({s.name: s for s i
              _m(hr=76, spo2=97.6, rr=14, sbp=128, dbp=80), _m(hr=16, sbp=62, dbp=34)),
     Scenario("desaturation", "respiratory depression: SpO2 to 82 % and RR to 6 at 3 min",
              _BASE, _RESPONSE,
-             (Episode("spo2", 3 * 60, 210, 82.0, 60), Episode("rr", 2 * 60, 270, 6.0, 30))),
+             (ScenarioEpisode("spo2", 3 * 60, 210, 82.0, 60),
+              ScenarioEpisode("rr", 2 * 60, 270, 6.0, 30))),
     Scenario("probe-off", "the SpO2 probe comes off for 90 s at 2 min", _BASE, _RESPONSE,
-             (Episode("probe_off", 2 * 60, 90),)),
+             (ScenarioEpisode("probe_off", 2 * 60, 90),)),
     Scenario("device-dropout", "the device link drops for 60 s at 2 min", _BASE, _RESPONSE,
-             (Episode("dropout", 2 * 60, 60),)),
+             (ScenarioEpisode("dropout", 2 * 60, 60),)),
     Scenario("bradycardia", "heart rate falls to 42 bpm for 3 min at 3 min",
-             _BASE, _RESPONSE, (Episode("hr", 3 * 60, 180, 42.0, 20),)),
+             _BASE, _RESPONSE, (ScenarioEpisode("hr", 3 * 60, 180, 42.0, 20),)),
 )})
 
 

@@ -480,7 +480,7 @@ def ratings_chart(data: ReportData, width: float, panel_h: float = 58) -> Drawin
             py = panel.y(v)
             g.add(_rect(x - 1.8, py - 1.8, 3.6, 3.6, fillColor=colour[kind], strokeColor=None))
             up, down = (x + 4, py + 3), (x + 4, py - 9)  # below a point on the top line
-            labels.place([down, up] if v >= hi else [up, down], fmt.number(v), FONT_BOLD, 6.5)
+            labels.place([down, up] if v >= hi else [up, down], fmt.number(v, 1), FONT_BOLD, 6.5)
         panel.label(above=True)
         y -= panel_h + 16
     return d

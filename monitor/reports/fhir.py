@@ -250,7 +250,7 @@ class _Builder:
                 dosage["dose"] = {"value": _num(dose.dose_mg), "unit": "mg", "system": UCUM,
                                   "code": "mg"}
             if dose.infusion_min:
-                dosage["text"] = f"over {fmt.number(dose.infusion_min)} min"
+                dosage["text"] = f"over {fmt.number(dose.infusion_min, 1)} min"
             if dosage:
                 res["dosage"] = dosage
             self.add(f"dose/{i}", res)

@@ -6,9 +6,9 @@ FHIR carries ISO 8601 with the offset.
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 
+from monitor.timefmt import number as number  # re-exported: the one number format
 from monitor.vitals import VITALS
 
 
@@ -54,11 +54,3 @@ def minutes(seconds: float) -> str:
 
 def value(key: str, v: float | None) -> str:
     return VITALS[key].format(v)
-
-
-def number(v: float | None, digits: int = 1) -> str:
-    """A dose or score: no trailing zeros; dashes when absent."""
-    if v is None or not math.isfinite(v):
-        return "--"
-    text = f"{v:.{digits}f}".rstrip("0").rstrip(".")
-    return text or "0"

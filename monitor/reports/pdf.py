@@ -220,7 +220,7 @@ def _header(data: ReportData, opts: ReportOptions) -> list[Any]:
                    f"shifted by a fixed per-session number of days, free text withheld)")
     else:
         patient = f"<b>{_esc(data.patient)}</b>" if data.patient else BLANK
-    weight = f"{fmt.number(data.weight_kg)} kg" if data.weight_kg else "not recorded"
+    weight = f"{fmt.number(data.weight_kg, 1)} kg" if data.weight_kg else "not recorded"
     session = (f"#{data.session_id}, " if data.session_id is not None else "") + \
         str(data.status)
     devices = ", ".join(f"{_esc(src)} ({_esc(spec)})" for src, spec in data.devices) or "--"
@@ -252,10 +252,10 @@ def _doses(data: ReportData) -> list[Any]:
     for d in data.doses:
         stop = (f"{fmt.clock(data.wall(d.stop_s))} ({fmt.minutes(d.stop_s - d.start_s)})"
                 if d.stop_s is not None else "--")
-        rows.append([d.drug or "--", route_label(d.route), fmt.number(d.dose_mg),
+        rows.append([d.drug or "--", route_label(d.route), fmt.number(d.dose_mg, 1),
                      fmt.number(d.mg_per_kg, 2) + ("" if data.weight_kg else " (no weight)"),
                      fmt.clock(data.wall(d.start_s)), stop,
-                     f"{fmt.number(d.infusion_min)} min" if d.infusion_min else "--",
+                     f"{fmt.number(d.infusion_min, 1)} min" if d.infusion_min else "--",
                      d.lot or BLANK[:14], d.author])
     w = [22, 16, 16, 16, 18, 30, 16, 26, 26]
     return [*out, _table(rows, [x * mm for x in w])]
@@ -297,7 +297,7 @@ def _rating_text(data: ReportData, items: list[Rating], sedation: bool) -> str:
 
     def one(r: Rating) -> str:
         name = SCALES.get(r.scale, (r.scale,))[0]
-        return f"{_esc(name)} {fmt.number(r.score)} at {fmt.clock(data.wall(r.t_s))}"
+        return f"{_esc(name)} {fmt.number(r.score, 1)} at {fmt.clock(data.wall(r.t_s))}"
 
     present = sedated(last) if sedation else last.score > 0
     text = (f"logged: worst and last {one(last)}" if worst is last
@@ -521,7 +521,7 @@ def _limit_changes(data: ReportData) -> list[Any]:
         unit = VITALS[key].unit if key else ""
 
         def text(v: float | None, key: str | None = key, unit: str = unit) -> str:
-            return "" if v is None else f"{fmt.value(key, v) if key else fmt.number(v)} {unit}"
+            return "" if v is None else f"{fmt.value(key, v) if key else fmt.number(v, 1)} {unit}"
 
         rows.append([fmt.clock(data.wall(c.t_s)), fmt.since(c.t_s, data.dose_start_s),
                      _p(_esc(c.condition)), text(c.old).strip(), text(c.new).strip(),
@@ -548,9 +548,9 @@ def _alarm_log(data: ReportData) -> list[Any]:
         key = a.vital if a.vital in VITALS else None
         unit = VITALS[key].unit if key is not None else ""
         worst = "" if a.worst is None else (fmt.value(key, a.worst) if key else
-                                            fmt.number(a.worst)) + f" {unit}"
+                                            fmt.number(a.worst, 1)) + f" {unit}"
         limit = "" if a.limit is None else (fmt.value(key, a.limit) if key else
-                                            fmt.number(a.limit)) + f" {unit}"
+                                            fmt.number(a.limit, 1)) + f" {unit}"
         end = fmt.clock(data.wall(a.end_s)) if a.end_s is not None else "still active"
         dur = fmt.since(a.end_s, a.start_s).lstrip("+") if a.end_s is not None else ""
         ack = fmt.clock(data.wall(a.acknowledged_s)) if a.acknowledged_s is not None else "no"
@@ -572,7 +572,7 @@ def _timeline(data: ReportData) -> list[Any]:
     for r in data.ratings:
         name = SCALES.get(r.scale, (r.scale,))[0]
         rows.append((r.t_s, ["", fmt.clock(data.wall(r.t_s)), fmt.since(r.t_s, dose), r.kind,
-                             _p(f"{_esc(name)} <b>{fmt.number(r.score)}</b>"
+                             _p(f"{_esc(name)} <b>{fmt.number(r.score, 1)}</b>"
                                 + (" (items " + ", ".join(f"{n}: {v}" for n, v in r.items)
                                    + ")" if r.items else "")
                                 + (" (edited)" if r.edited else "")), r.author]))
@@ -601,7 +601,7 @@ def _timeline(data: ReportData) -> list[Any]:
 
 def _discharge_text(data: ReportData, d: Any) -> str:
     names = {"aldrete": "Modified Aldrete", "padss": "PADSS"}
-    text = (f"{names.get(d.scale, _esc(d.scale))} <b>{fmt.number(d.score)}/10</b>"
+    text = (f"{names.get(d.scale, _esc(d.scale))} <b>{fmt.number(d.score, 1)}/10</b>"
             if d.score is not None else "discharge score not recorded")
     if d.ready_t_s is not None:
         text += f"; clinically ready to leave at {fmt.clock(data.wall(d.ready_t_s))}"

@@ -34,7 +34,7 @@ def test_bench_alarm_bursts(priority: Priority, pulse_server: PulseServer,
     columns, count = SCENARIOS[priority]
     csv = sound.write_replay(tmp_path / "scenario.csv", **columns)
     rec = pulse_server.record()
-    with sound.Dashboard(pulse_server, csv, tmp_path) as dash:
+    with sound.ReplayDashboard(pulse_server, csv, tmp_path) as dash:
         bursts = sound.wait_for_bursts(rec, count, dash, timeout=60.0)
     name = f"audio_{priority.name.lower()}"
     design = PATTERNS[priority]
@@ -73,7 +73,7 @@ def test_bench_sound_server_outage(pulse_server: PulseServer, tmp_path: Path) ->
     "sound output lost" (stderr) and the "audio output unavailable" alarm, and back."""
     csv = sound.write_replay(tmp_path / "scenario.csv", spo2=80)
     before = pulse_server.record()
-    with sound.Dashboard(pulse_server, csv, tmp_path) as dash:
+    with sound.ReplayDashboard(pulse_server, csv, tmp_path) as dash:
         sound.wait_for_bursts(before, 1, dash)
         outage = sound.kill_and_restart(pulse_server, dash)
         sound.wait_for_bursts(outage.after, 1, dash)

@@ -17,8 +17,7 @@ from monitor.reports.fhir import write_bundle
 from monitor.reports.pdf import build_pdf
 from monitor.store import SessionStore
 from tests.bench.conftest import best_of, report
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.helpers.paths import REPO
 
 
 def test_export_four_hour_session(tmp_path: Path) -> None:

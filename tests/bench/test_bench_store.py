@@ -12,8 +12,8 @@ from monitor.messages import Numerics
 from monitor.session import DoseProtocol, Patient
 from monitor.store import SessionStore
 from tests.bench.conftest import report
+from tests.helpers.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 N_MESSAGES = 200_000  # 4 vitals each: 800,000 samples
 
 

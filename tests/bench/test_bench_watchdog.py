@@ -18,9 +18,9 @@ from pathlib import Path
 
 from monitor.watchdog import TIMEOUT_S, PacatPlayer
 from tests.bench.conftest import report
+from tests.helpers.dashboard import Dashboard
 from tests.pulse import PulseServer, Recording
 from tests.tone import heard_windows
-from tests.ui.dashboard_proc import Dashboard
 
 
 def until_heard(rec: Recording, act: Callable[[], object], timeout: float = 20.0) -> float:

@@ -5,27 +5,26 @@ value the replay sent must be in the store, once."""
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
-import queue
+import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
 
 import numpy as np
 import pytest
 
 from monitor.session import SessionStatus
 from monitor.store import SessionStore
-from tests.conftest import REPO
-from tests.store_probe import finish, wait_count
+from tests.helpers.dashboard import Dashboard
+from tests.helpers.paths import REPO
+from tests.helpers.processes import OutputLines, end_process
+from tests.store_probe import wait_count
 
 pytestmark = pytest.mark.slow
 
@@ -82,32 +81,6 @@ def _replay_file(path: Path) -> Counter[tuple[float, str, float]]:
     return expected
 
 
-class Lines:
-    """A process's output, line by line, read by a thread; waits have deadlines."""
-
-    def __init__(self, stream: IO[str] | None) -> None:
-        self._q: queue.Queue[str] = queue.Queue()
-        self.seen: list[str] = []
-        assert stream is not None
-        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
-
-    def _read(self, stream: IO[str]) -> None:
-        with contextlib.suppress(ValueError, OSError):  # `finish` closed the pipe: done
-            for line in stream:
-                self._q.put(line)
-
-    def wait_for(self, text: str, timeout: float = WAIT_S) -> str:
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            assert remaining > 0, f"no line with {text!r} within {timeout:g} s"
-            with contextlib.suppress(queue.Empty):
-                line = self._q.get(timeout=remaining)
-                self.seen.append(line)
-                if text in line:
-                    return line
-
-
 def test_full_disk_during_record_raises_the_alarm_and_loses_nothing(
         small_disk: Path, tmp_path: Path) -> None:
     db = small_disk / "vigil.sqlite3"
@@ -119,7 +92,7 @@ def test_full_disk_during_record_raises_the_alarm_and_loses_nothing(
          "--duration", str(ROWS), "--speed", SPEED, "--db", str(db), "--live"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        out = Lines(proc.stdout)
+        out = OutputLines(proc.stdout, WAIT_S)
         out.wait_for("0:00:05")  # recording: five seconds of session time are in
         assert fill(filler) > 0
         started = out.wait_for("storage failure: data kept in memory")
@@ -131,7 +104,7 @@ def test_full_disk_during_record_raises_the_alarm_and_loses_nothing(
         filler.unlink()  # space returns
         assert out.wait_for("storage failure: data kept in memory").startswith("alarm: end")
     finally:
-        _, err = finish(proc, timeout=WAIT_S)  # the replay ends by itself
+        _, err = end_process(proc, None, WAIT_S)  # the replay ends by itself
     assert proc.returncode == 0, err
     # The process said why, on stderr, while it happened, and that it recovered.
     assert "cannot write to the session store" in err and "disk is full" in err, err
@@ -153,27 +126,24 @@ def test_full_disk_under_the_dashboard_raises_the_alarm_and_loses_no_heart_rate(
     """The same under `make run`'s dashboard on the simulator (one heart rate a second)."""
     db = small_disk / "vigil.sqlite3"
     filler = small_disk / "filler"
-    proc = subprocess.Popen(
-        [sys.executable, str(REPO / "main.py"), "dashboard", "--no-dialog", "--db", str(db)],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
-             "XDG_CONFIG_HOME": str(tmp_path / "config")})
+    dash = Dashboard(tmp_path, db=db)
     try:
-        err = Lines(proc.stderr)
-        err.wait_for("recording session 1")
-        wait_count(db, "SELECT COUNT(*) FROM samples WHERE vital = 'hr'", proc,
+        dash.wait_for("recording session 1")
+        wait_count(db, "SELECT COUNT(*) FROM samples WHERE vital = 'hr'", dash.proc,
                    "heart rates", need=3, timeout=WAIT_S)
         assert fill(filler) > 0
-        assert "disk is full" in err.wait_for("cannot write to the session store")
+        said = dash.said(re.compile(r"(.*cannot write to the session store.*)"), WAIT_S)
+        assert "disk is full" in said
         with pytest.raises(subprocess.TimeoutExpired):  # it keeps running on a full disk
-            proc.wait(timeout=3)
+            dash.proc.wait(timeout=3)
         freed = time.time()
         filler.unlink()
-        err.wait_for("writing to the session store works again")
+        dash.wait_for("writing to the session store works again", timeout=WAIT_S)
         wait_count(db, f"SELECT COUNT(*) FROM samples WHERE vital = 'hr' AND t_wall > {freed}",
-                   proc, "heart rates after space returned", need=2, timeout=WAIT_S)
+                   dash.proc, "heart rates after space returned", need=2, timeout=WAIT_S)
     finally:
-        finish(proc, signal.SIGINT, WAIT_S)
+        dash.end(signal.SIGINT, WAIT_S)
+    proc = dash.proc
     assert proc.returncode == 0
     with SessionStore(db, read_only=True) as store:
         [session] = store.list_sessions()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import os
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +18,8 @@ from monitor.recorder import RecordingPlan, SessionRecorder, resume_plan
 from monitor.resume import history, resumable_session
 from monitor.session import EntryKind, SessionStatus
 from monitor.store import SessionStore, StoreError
+from tests.helpers.waiting import until
 from tests.killed import record_then_kill
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _record_then_kill(db_path: Path, live_lines: int = 3) -> float:
@@ -126,10 +124,8 @@ def test_an_old_interruption_is_not_offered(db_path: Path) -> None:
     with SessionStore(db_path) as store:
         rec = SessionRecorder(store, plan)
         rec.start()
-        deadline = time.monotonic() + 20
-        while not store.list_sessions()[0].sample_count:  # a session with none is never offered
-            assert time.monotonic() < deadline, "no value stored within 20 s"
-            time.sleep(0.05)  # polling the store, not timing anything
+        # A session with no value is never offered.
+        until(lambda: store.list_sessions()[0].sample_count, "no value stored", 20)
         rec.stop(SessionStatus.INTERRUPTED)
         end = store.list_sessions()[0].end_wall
         assert end is not None

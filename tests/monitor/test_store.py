@@ -22,6 +22,7 @@ from monitor.messages import (
 from monitor.schema import APPLICATION_ID, SCHEMA_VERSION
 from monitor.session import DoseProtocol, Patient, Route, SessionStatus
 from monitor.store import SessionStore, StoreError
+from tests.helpers.paths import REPO
 
 
 def _session(store: SessionStore, **kw: object) -> int:
@@ -159,7 +160,7 @@ def test_session_left_active_by_a_dead_process_becomes_interrupted(db_path: Path
         "os._exit(0)\n"  # dies without ending the session
     )
     subprocess.run([sys.executable, "-c", code, str(db_path)], check=True,
-                   cwd=Path(__file__).resolve().parents[2])
+                   cwd=REPO)
     with SessionStore(db_path) as store:
         [s] = store.list_sessions()
         assert s.status is SessionStatus.INTERRUPTED
@@ -209,7 +210,7 @@ def test_read_only_store_changes_nothing_and_reports_orphans_interrupted(
         "os._exit(0)\n"
     )
     subprocess.run([sys.executable, "-c", code, str(db_path)], check=True,
-                   cwd=Path(__file__).resolve().parents[2])
+                   cwd=REPO)
     # The -shm file is SQLite's shared-memory lock index, rewritten by any reader.
     def contents() -> dict[Path, bytes]:
         return {p: p.read_bytes() for p in db_path.parent.iterdir()

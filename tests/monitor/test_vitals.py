@@ -6,7 +6,7 @@ import pytest
 
 from monitor.vitals import NIBP_KEYS, NUMERIC_KEYS, VITALS, WAVEFORM_KEYS, VitalKind, vital
 
-# The codes the FHIR export (issue 6) is required to use.
+# The codes the FHIR export is required to use.
 EXPECTED_LOINC = {"hr": "8867-4", "spo2": "59408-5", "pr": "8889-8", "sbp": "8480-6",
                   "dbp": "8462-4", "map": "8478-0", "rr": "9279-1"}
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from ui_fakes import Rig, shown_rig
+
+from tests.helpers.paths import REPO
 
 # The offscreen platform warns on every top-level window; it says nothing about Vigil.
 _OFFSCREEN_NOISE = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
@@ -23,3 +26,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def rig(qtbot, tmp_path: Path) -> Iterator[Rig]:
     with shown_rig(qtbot, tmp_path) as r:
         yield r
+
+
+@pytest.fixture
+def shots_dir(tmp_path: Path) -> Path:
+    """Where screenshots go: docs/screenshots/ (committed for review) with
+    VIGIL_SCREENSHOTS=1, else the test's tmp_path."""
+    if os.environ.get("VIGIL_SCREENSHOTS"):
+        out = REPO / "docs" / "screenshots"
+        out.mkdir(parents=True, exist_ok=True)
+        return out
+    return tmp_path

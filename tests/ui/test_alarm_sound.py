@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.alarm_sound import (
-    Dashboard,
+    ReplayDashboard,
     intervals,
     kill_and_restart,
     utc,
@@ -36,7 +36,7 @@ def test_high_alarm_sounds_ten_pulse_bursts_every_few_seconds(
         pulse_server: PulseServer, tmp_path: Path) -> None:
     csv = write_replay(tmp_path / "spo2-80.csv", spo2=80)  # SpO2 critical: HIGH at once
     rec = pulse_server.record()
-    with Dashboard(pulse_server, csv, tmp_path) as dash:
+    with ReplayDashboard(pulse_server, csv, tmp_path) as dash:
         bursts = wait_for_bursts(rec, 3, dash)
     _assert_bursts(bursts, 10, (2.5, 15.0))
 
@@ -47,7 +47,7 @@ def test_medium_alarm_sounds_three_pulse_bursts(pulse_server: PulseServer,
     # raises does not sound over it)
     csv = write_replay(tmp_path / "sys-185.csv", nibp=(185, 100, 128))
     rec = pulse_server.record()
-    with Dashboard(pulse_server, csv, tmp_path) as dash:
+    with ReplayDashboard(pulse_server, csv, tmp_path) as dash:
         bursts = wait_for_bursts(rec, 2, dash)
     _assert_bursts(bursts, 3, (2.5, 30.0))
 
@@ -56,7 +56,7 @@ def test_sound_server_death_is_an_alarm_and_sound_returns_with_the_server(
         pulse_server: PulseServer, tmp_path: Path) -> None:
     csv = write_replay(tmp_path / "spo2-80.csv", spo2=80)
     before = pulse_server.record()
-    with Dashboard(pulse_server, csv, tmp_path) as dash:
+    with ReplayDashboard(pulse_server, csv, tmp_path) as dash:
         wait_for_bursts(before, 2, dash)
         outage = kill_and_restart(pulse_server, dash)  # "sound output lost" within 5 s
         bursts = wait_for_bursts(outage.after, 2, dash)  # the alarm sounds again
@@ -74,7 +74,7 @@ def test_a_stream_dropped_mid_burst_is_replaced_and_the_burst_goes_on(
     HIGH burst plays; a new stream finishes the burst and the bursts keep their rhythm."""
     csv = write_replay(tmp_path / "spo2-80.csv", spo2=80)
     rec = pulse_server.record()
-    with Dashboard(pulse_server, csv, tmp_path) as dash:
+    with ReplayDashboard(pulse_server, csv, tmp_path) as dash:
         [first] = wait_for_bursts(rec, 1, dash)
         wait_for_burst_start(rec, first.end_s, dash)
         dropped_at = len(rec.samples()) / rec.rate  # recording time, within ~0.1 s
@@ -87,5 +87,5 @@ def test_a_stream_dropped_mid_burst_is_replaced_and_the_burst_goes_on(
     _assert_bursts(bursts[2:], 10, (2.5, 15.0))
     for gap in intervals(bursts):
         assert 2.5 <= gap <= 15.0, intervals(bursts)
-    assert "reconnected" in dash.stderr()
+    assert "reconnected" in dash.output()
     assert not [r for r in dash.alarm_log() if r["condition"] == "audio output unavailable"]

@@ -5,18 +5,15 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
-from dashboard_proc import open_window
-from ui_fakes import FakeAlarmSource, FakeAudioOutput
+from ui_fakes import FakeAlarmSource, FakeAudioOutput, open_window
 
 from alarms.episodes import episodes_from_events
 from devices.spec import parse_spec
 from monitor.recorder import RecordingPlan
 from monitor.store import SessionStore
+from tests.helpers.paths import REPO
 from ui.app import DashboardSession, nibp_interval
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def test_real_window_on_the_simulator_runs_and_stops_cleanly(qtbot, tmp_path):

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.alarm_sound import REPO, find_bursts
+from tests.alarm_sound import find_bursts
+from tests.helpers.paths import REPO
 from tests.pulse import PulseServer
 
 _NO_SERVER = """
@@ -43,7 +44,8 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 from alarms.model import Priority
 from ui.alarm_tones import SAMPLE_RATE, burst_pcm
-from tests.alarm_sound import REPO, find_bursts
+from tests.alarm_sound import find_bursts
+from tests.helpers.paths import REPO
 from tests.pulse import PulseServer
 from ui.audio import QtAudioOutput
 app = QApplication([])

@@ -8,10 +8,10 @@ import time
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontMetricsF
-from test_screenshots import region, share_of, to_array
 from ui_fakes import shown_rig
 
 from alarms.model import AlarmKind, AlarmState, AlarmStatus, Priority
+from tests.helpers.qt import region, share_of, to_array
 from ui.banner import split_alarms
 from ui.theme import ALARM_COLOURS
 

@@ -17,7 +17,7 @@ import numpy as np
 import pyqtgraph as pg
 import pytest
 from PySide6.QtCore import QDate, QPoint, QPointF
-from PySide6.QtGui import QColor, QImage
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QWidget
 
 from alarms.model import Priority
@@ -25,12 +25,14 @@ from monitor.export_alarms import HEADER as ALARMS_HEADER
 from monitor.export_csv import HEADER as VITALS_HEADER
 from monitor.session import SessionStatus
 from monitor.store import SessionStore
+from tests.helpers.paths import REPO
+from tests.helpers.processes import end_process
+from tests.helpers.qt import to_array
 from tests.killed import record_then_kill
 from ui.browser import SessionBrowser
 from ui.session_view import STATUS_COLOURS, SessionView
 from ui.theme import ALARM_COLOURS, vital_colour
 
-REPO = Path(__file__).resolve().parents[2]
 RECORDED = {  # patient -> (device, duration s)
     "AB-1001": ("sim", 1200),
     "CD-2002": ("sim:desaturation", 2400),  # SpO2 falls ~13 min in: alarms
@@ -70,22 +72,6 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def store_bytes(db: Path) -> dict[str, bytes]:
     """The store's file and its write-ahead log: what browsing must never change."""
     return {p.name: p.read_bytes() for p in (db, db.with_name(db.name + "-wal")) if p.exists()}
-
-
-def to_array(img: QImage) -> np.ndarray:
-    img = img.convertToFormat(QImage.Format.Format_RGB32)
-    w, h = img.width(), img.height()
-    arr = np.frombuffer(img.constBits(), np.uint8).reshape(h, img.bytesPerLine() // 4, 4)
-    return arr[:, :w, 2::-1].astype(int)  # BGRA -> RGB
-
-
-@pytest.fixture
-def shots_dir(tmp_path: Path) -> Path:
-    if os.environ.get("VIGIL_SCREENSHOTS"):
-        out = REPO / "docs" / "screenshots"
-        out.mkdir(parents=True, exist_ok=True)
-        return out
-    return tmp_path
 
 
 @pytest.fixture
@@ -337,14 +323,8 @@ def test_browse_command_opens_and_quits_on_sigterm(store):
         while line and not line.startswith("vigil: browsing"):
             line = proc.stderr.readline()  # the offscreen platform's own notes
         assert line.strip() == f"vigil: browsing {store} (read-only)"
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(15)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
-        if proc.stderr is not None:
-            proc.stderr.close()
+        end_process(proc, signal.SIGTERM, 15)
     assert proc.returncode == 0
     assert store_bytes(store) == before
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,57 +15,30 @@ import pytest
 from monitor.session import EntryKind, SessionStatus
 from monitor.store import STORE_FILENAME, SessionStore
 from monitor.watchdog import FAILURE_KEY
-from tests.conftest import REPO
-from tests.store_probe import finish, wait_count
+from tests.helpers.dashboard import Dashboard
+from tests.store_probe import wait_count
 
 pytestmark = pytest.mark.slow
 
-MAKE_RUN = [sys.executable, str(REPO / "main.py"), "dashboard", "--no-dialog"]  # the Makefile's
 WAIT_S = 30.0
 ANNOUNCED = re.compile(r"^vigil: ((?:recording|resuming) session \d+) to ")
 WATCHDOG = re.compile(r"^vigil: watchdog (\d+) watching session")
 BACK = re.compile(r"^vigil-watchdog: (Vigil is back) ")
 
 
-def _dashboard(home: Path) -> subprocess.Popen[str]:
-    """`make run`'s command, with its user data (the store) and settings under `home`."""
-    return subprocess.Popen(
-        MAKE_RUN, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin", "HOME": str(home),
-             "XDG_CONFIG_HOME": str(home / "config"), "XDG_DATA_HOME": str(home / "data")})
-
-
-def _said(proc: subprocess.Popen[str], pattern: re.Pattern[str], seen: list[str]) -> str:
-    """Reads `proc`'s stderr up to the first line matching `pattern` (kept in `seen`) and
-    returns the pattern's first group."""
-    assert proc.stderr is not None
-    for line in proc.stderr:
-        seen.append(line)
-        said = pattern.match(line)
-        if said:
-            return said.group(1)
-    raise AssertionError(f"ended before saying {pattern.pattern!r}: {''.join(seen)}")
-
-
-def _announced(proc: subprocess.Popen[str], seen: list[str] | None = None) -> str:
-    """What the dashboard says it does once it is up: "recording session N" (a new one)
-    or "resuming session N"."""
-    return _said(proc, ANNOUNCED, [] if seen is None else seen)
-
-
 def test_kill_9_then_make_run_resumes_the_session_and_shows_the_gap(tmp_path: Path) -> None:
     db = tmp_path / "data" / "vigil" / STORE_FILENAME  # where `make run` keeps the store
-    first = _dashboard(tmp_path)
-    first_said: list[str] = []
+    first = Dashboard(tmp_path, default_store=True)  # `make run`'s command and store
+    assert first.db == db
     try:
-        assert _announced(first, first_said) == "recording session 1"
-        [watchdog] = [int(m.group(1)) for m in map(WATCHDOG.match, first_said) if m]
-        wait_count(db, "SELECT COUNT(*) FROM samples WHERE vital = 'hr'", first,
+        assert first.said(ANNOUNCED, WAIT_S) == "recording session 1"
+        watchdog = int(first.said(WATCHDOG, WAIT_S))
+        wait_count(db, "SELECT COUNT(*) FROM samples WHERE vital = 'hr'", first.proc,
                    "five heart rates stored", need=5, timeout=WAIT_S)
         killed = time.time()
     finally:
-        first.kill()  # the process only: its watchdog lives on, sounding, and holds stderr
-        first.wait(timeout=WAIT_S)
+        first.proc.kill()  # the process only: its watchdog lives on, sounding, and writes on
+        first.proc.wait(timeout=WAIT_S)
     with SessionStore(db, read_only=True) as store:
         [before] = store.list_sessions()  # its process is gone: interrupted, ended with
         assert before.status is SessionStatus.INTERRUPTED  # its last stored data
@@ -77,21 +48,20 @@ def test_kill_9_then_make_run_resumes_the_session_and_shows_the_gap(tmp_path: Pa
     assert last_wall >= killed - 1.0, f"{killed - last_wall:.2f} s lost before the kill"
 
     restarted = time.time()
-    second = _dashboard(tmp_path)
+    second = Dashboard(tmp_path, default_store=True)
     try:
-        assert _announced(second) == "resuming session 1"  # not a new session
+        assert second.said(ANNOUNCED, WAIT_S) == "resuming session 1"  # not a new session
         wait_count(db, f"SELECT COUNT(*) FROM samples WHERE vital = 'hr' AND "
-                       f"t_wall > {restarted}", second, "heart rates after the restart",
+                       f"t_wall > {restarted}", second.proc, "heart rates after the restart",
                    need=3, timeout=WAIT_S)
     finally:
-        _, err = finish(second, signal.SIGINT, WAIT_S)  # Ctrl+C: the session stays resumable
+        second.end(signal.SIGINT, WAIT_S)  # Ctrl+C: the session stays resumable
         # The first run's watchdog sounded and saw Vigil back; it sounds its minimum 120 s,
         # which this test does not wait for.
-        assert _said(first, BACK, first_said) == "Vigil is back"
+        assert first.said(BACK, WAIT_S) == "Vigil is back"
         os.kill(watchdog, signal.SIGKILL)
-        finish(first, None, WAIT_S)
-    assert second.returncode == 0, err
-    assert any("ALARM SYSTEM FAILURE (session 1)" in line for line in first_said)
+    assert second.proc.returncode == 0, second.output()
+    assert "ALARM SYSTEM FAILURE (session 1)" in first.output()
 
     with SessionStore(db, read_only=True) as store:
         [summary] = store.list_sessions()

@@ -10,11 +10,11 @@ import pytest
 from PySide6.QtCore import QPoint, QPointF, QSettings, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
-from test_screenshots import share_of, to_array
 from ui_fakes import FakeAudioOutput, make_rig, physiological_alarm, shown_rig
 
 from alarms.model import AlarmKind, AlarmState, AlarmStatus, Priority
 from monitor.messages import Numerics, TimelineMark, Waveform
+from tests.helpers.qt import share_of, to_array
 from ui.alarm_tones import PATTERNS
 from ui.bridge import Bridge
 from ui.theme import ALARM_COLOURS, PANEL, TECHNICAL_MARK, vital_colour

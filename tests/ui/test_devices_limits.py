@@ -4,7 +4,6 @@ alarm engine, store) and, for hardware the test machine lacks, a recorder stand-
 from __future__ import annotations
 
 import concurrent.futures
-import os
 import sys
 import threading
 from collections.abc import Iterator
@@ -13,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QWidget
@@ -39,17 +37,6 @@ from ui.bridge import Bridge
 from ui.dashboard import DashboardWindow
 from ui.devices_panel import DeviceControl, DevicesPanel
 from ui.limits_dialog import WARN
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def shots_dir(tmp_path: Path) -> Path:
-    if os.environ.get("VIGIL_SCREENSHOTS"):
-        out = REPO / "docs" / "screenshots"
-        out.mkdir(parents=True, exist_ok=True)
-        return out
-    return tmp_path
 
 
 def pixels(widget: QWidget, within: QWidget | None = None) -> np.ndarray:

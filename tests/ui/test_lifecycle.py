@@ -9,15 +9,16 @@ from types import MappingProxyType
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QRect, QSettings, Qt, QTimer
-from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QWidget
 from ui_fakes import FakeAudioOutput
 
 from devices.spec import parse_spec
 from monitor.discharge import ALDRETE
-from monitor.live import Freshness, Reading, Snapshot
+from monitor.live import Freshness, LatestReading, Snapshot
 from monitor.recorder import RecordingPlan, SessionRecorder
 from monitor.session import EntryKind, SessionStatus
 from monitor.store import SessionStore
+from tests.helpers.qt import in_dialog
 from ui.app import DashboardSession, choose_plan
 from ui.dashboard import DashboardWindow
 from ui.lifecycle import SessionLifecycle, baseline_data
@@ -42,8 +43,8 @@ class Opened:
         self.window.start()
 
 
-def _reading(key: str, value: float | None, fresh: Freshness, age: float = 1.0) -> Reading:
-    return Reading(key, value, 0.0, age, fresh, "sim")
+def _reading(key: str, value: float | None, fresh: Freshness, age: float = 1.0) -> LatestReading:
+    return LatestReading(key, value, 0.0, age, fresh, "sim")
 
 
 def test_baseline_takes_only_current_readings() -> None:
@@ -136,12 +137,7 @@ def test_resuming_from_the_prompt_shows_the_earlier_trend_and_the_gap(qtbot,
         end = store.list_sessions()[0].end_wall
         store.end_session(rec.session_id, SessionStatus.INTERRUPTED, end)  # as a crash would
 
-        def press_resume() -> None:
-            box = QApplication.activeModalWidget()
-            assert isinstance(box, QMessageBox)
-            box.defaultButton().click()
-
-        QTimer.singleShot(0, press_resume)
+        in_dialog(QMessageBox, lambda box: box.defaultButton().click())
         plan = choose_plan(store, RecordingPlan((parse_spec("sim"),), 3600.0, 1.0))
         assert plan is not None and plan.resume_session_id == rec.session_id
         o = Opened(qtbot, tmp_path, store, plan)
@@ -191,13 +187,8 @@ def _dashboards() -> list[DashboardWindow]:
 
 def _click_when_asked(button: str) -> None:
     """Clicks `button` (its text's start) on the next modal box, once it is up."""
-    def click() -> None:
-        box = QApplication.activeModalWidget()
-        if not isinstance(box, QMessageBox):
-            QTimer.singleShot(20, click)
-            return
-        next(b for b in box.buttons() if b.text().startswith(button)).click()
-    QTimer.singleShot(0, click)
+    in_dialog(QMessageBox, lambda box: next(
+        b for b in box.buttons() if b.text().startswith(button)).click(), every_ms=20)
 
 
 def _quit(window: DashboardWindow) -> None:
@@ -263,12 +254,10 @@ def test_after_the_end_ctrl_n_starts_the_next_session_in_a_new_window(
     opened: list[DashboardWindow] = []
 
     def accept_dialog() -> None:
-        dialog = QApplication.activeModalWidget()
-        if dialog is None:
-            QTimer.singleShot(20, accept_dialog)
-            return
-        qtbot.keyClick(dialog.focusWidget(), Qt.Key.Key_Return)
-        QTimer.singleShot(50, on_window)
+        def enter(dialog: QWidget) -> None:
+            qtbot.keyClick(dialog.focusWidget(), Qt.Key.Key_Return)
+            QTimer.singleShot(50, on_window)
+        in_dialog(QWidget, enter, every_ms=20)
 
     def on_window() -> None:
         windows = [w for w in _dashboards() if w not in opened]
@@ -354,7 +343,7 @@ def test_ctrl_q_while_recording_asks_and_quitting_leaves_it_interrupted(qtbot,
 
 
 def test_header_shows_the_patient_the_session_and_dosing_at_the_dose_start(
-        qtbot, tmp_path: Path) -> None:
+        qtbot, tmp_path: Path, shots_dir: Path) -> None:
     """No protocol given (as `make run`), a simulator that never doses: the nurse's D."""
     from monitor.session import Patient
 
@@ -383,7 +372,7 @@ def test_header_shows_the_patient_the_session_and_dosing_at_the_dose_start(
             assert r.left() < 40 and bright > 30
             # For the README: the header and the tiles under it.
             o.window.grab(QRect(0, 0, o.window.width(), 460)).save(
-                str(_shots_dir(tmp_path) / "header-patient.png"))
+                str(shots_dir / "header-patient.png"))
         finally:
             o.window.close()
 
@@ -485,16 +474,6 @@ def test_a_device_that_cannot_be_opened_says_which_path_and_why(qtbot, tmp_path:
             o.window.close()
 
 
-def _shots_dir(tmp_path: Path) -> Path:
-    import os
-
-    if os.environ.get("VIGIL_SCREENSHOTS"):
-        out = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-        out.mkdir(parents=True, exist_ok=True)
-        return out
-    return tmp_path
-
-
 def _numerics(window: DashboardWindow) -> QRect:
     """The header, the alarm banner and the tiles, in global coordinates."""
     area = QRect()
@@ -506,21 +485,17 @@ def _numerics(window: DashboardWindow) -> QRect:
 @pytest.mark.qt_log_ignore("This plugin does not support raise",
                            "This plugin does not support propagateSizeHints")
 def test_dialogs_open_clear_of_the_numerics_and_the_browser_closes_with_esc(
-        qtbot, tmp_path: Path) -> None:
+        qtbot, tmp_path: Path, shots_dir: Path) -> None:
     from PySide6.QtGui import QPainter
 
     plan = RecordingPlan((parse_spec("sim:normal?dose=100000"),), 3600.0, 1.0)
     placed: dict[str, QRect] = {}
 
     def note_modal(name: str, then=None) -> None:
-        def look() -> None:
-            box = QApplication.activeModalWidget()
-            if box is None:
-                QTimer.singleShot(10, look)
-                return
+        def look(box: QWidget) -> None:
             placed[name] = box.frameGeometry()
             box.reject()
-        QTimer.singleShot(0, look)
+        in_dialog(QWidget, look)
 
     with SessionStore(tmp_path / "v.sqlite3") as store:
         o = Opened(qtbot, tmp_path, store, plan)
@@ -536,7 +511,7 @@ def test_dialogs_open_clear_of_the_numerics_and_the_browser_closes_with_esc(
             painter.drawPixmap(w.limits_dialog.geometry().topLeft() - w.geometry().topLeft(),
                                w.limits_dialog.grab())
             painter.end()
-            shot.save(str(_shots_dir(tmp_path) / "dialog-placement.png"))
+            shot.save(str(shots_dir / "dialog-placement.png"))
             w.limits_dialog.close()
             qtbot.keyClick(w, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
             placed["devices"] = w.devices_panel.frameGeometry()

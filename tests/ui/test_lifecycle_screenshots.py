@@ -11,13 +11,13 @@ import time
 import numpy as np
 from PySide6.QtCore import QPoint, QPointF
 from PySide6.QtGui import QColor
-from test_screenshots import open_rig, region, session_messages, settle, share_of, to_array
-from test_screenshots import shots_dir as shots_dir
+from ui_fakes import open_rig, session_messages, settle
 
 from devices.spec import parse_spec
 from monitor.discharge import ALDRETE
 from monitor.messages import Numerics, TimelineMark
 from monitor.resume import gap_note
+from tests.helpers.qt import region, share_of, to_array
 from ui.session_dialogs import DischargeContext, DischargeDialog, NewSessionDialog, NewSessionForm
 from ui.theme import BACKGROUND, TEXT, vital_colour
 

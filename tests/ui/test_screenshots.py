@@ -6,91 +6,28 @@ they go to the test's tmp_path.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF
-from PySide6.QtGui import QColor, QImage
-from PySide6.QtWidgets import QWidget
-from ui_fakes import FakeAudioOutput, Rig, make_rig, technical_alarm
+from ui_fakes import (
+    FakeAudioOutput,
+    open_rig,
+    session_messages,
+    settle,
+    technical_alarm,
+)
 
 from alarms.engine import AlarmEngine
 from alarms.model import Priority
 from alarms.presets import preset
-from devices.sim.model import PLETH_HZ, PatientModel
-from devices.sim.scenarios import SCENARIOS, SimSettings
-from monitor.messages import Message, Numerics, TimelineMark, Waveform
+from monitor.messages import Message, Numerics, Waveform
+from tests.helpers.qt import region, share_of, to_array
 from ui.theme import ALARM_COLOURS, PANEL, STALE, vital_colour
 
-REPO = Path(__file__).resolve().parents[2]
 SESSION_S = 45 * 60.0  # 35 min after a dose at 10 min: the peak phase
-
-
-def to_array(img: QImage) -> np.ndarray:
-    img = img.convertToFormat(QImage.Format.Format_RGB32)
-    w, h = img.width(), img.height()
-    arr = np.frombuffer(img.constBits(), np.uint8).reshape(h, img.bytesPerLine() // 4, 4)
-    return arr[:, :w, 2::-1].astype(int)  # BGRA -> RGB
-
-
-def region(shot: np.ndarray, window: QWidget, widget: QWidget, frac: tuple[float, ...] = (
-        0, 0, 1, 1)) -> np.ndarray:
-    top_left = widget.mapTo(window, QPoint(0, 0))
-    x0 = top_left.x() + int(widget.width() * frac[0])
-    y0 = top_left.y() + int(widget.height() * frac[1])
-    x1 = top_left.x() + int(widget.width() * frac[2])
-    y1 = top_left.y() + int(widget.height() * frac[3])
-    return shot[y0:y1, x0:x1]
-
-
-def share_of(pixels: np.ndarray, colour: QColor, tol: int = 40) -> float:
-    target = np.array([colour.red(), colour.green(), colour.blue()])
-    return float((np.abs(pixels - target).max(axis=-1) <= tol).mean())
-
-
-def session_messages(scenario: str, until_s: float, probe_off_from: float | None = None
-                     ) -> list[Message]:
-    """A simulated session up to `until_s`: vitals each second, NIBP every 5 min, dose
-    marks, and the last 6 s of pleth."""
-    settings = SimSettings(SCENARIOS[scenario], seed=3, dose_at_s=600.0)
-    model = PatientModel(settings)
-    out: list[Message] = [TimelineMark("sim", 0.0, 600.0, "dose_start",
-                                       (("route", "iv"), ("infusion_min", 40.0)))]
-    for t in range(int(until_s)):
-        values = model.numerics(float(t))
-        if probe_off_from is not None and t >= probe_off_from:
-            values = {k: v for k, v in values.items() if k not in ("spo2", "pr")}
-        out.append(Numerics("sim", float(t), float(t), tuple(values.items())))
-        if t % 300 == 30:
-            out.append(Numerics("sim", float(t), float(t), tuple(model.nibp(float(t)).items())))
-    if probe_off_from is None:
-        for k in range(60):
-            t = until_s - 6 + k * 0.1
-            out.append(Waveform("sim", t, t, "pleth", PLETH_HZ, model.pleth(t, 10)))
-    return out
-
-
-@pytest.fixture
-def shots_dir(tmp_path: Path) -> Path:
-    if os.environ.get("VIGIL_SCREENSHOTS"):
-        out = REPO / "docs" / "screenshots"
-        out.mkdir(parents=True, exist_ok=True)
-        return out
-    return tmp_path
-
-
-def open_rig(qtbot, tmp_path: Path, size: tuple[int, int] = (1920, 1080),
-             audio: FakeAudioOutput | None = None) -> Rig:
-    r = make_rig(tmp_path, audio=audio, size=size)
-    qtbot.addWidget(r.window)
-    r.window.show()
-    qtbot.waitExposed(r.window)
-    r.window.resize(*size)
-    return r
 
 
 def engine_alarms(messages: list[Message], t_end: float) -> list:
@@ -109,16 +46,6 @@ def first_worst_time(messages: list[Message], vital: str, worst: float) -> float
 
 SIZES = [pytest.param((1920, 1080), "", id="1920"), pytest.param((1366, 768), "-1366", id="1366")]
 
-
-def settle(r: Rig, qtbot) -> np.ndarray:
-    r.window.start()
-    r.window.refresh()
-    r.window.pleth.refresh()
-    r.window.trend.refresh(force=True)
-    r.mono.t = 1000.1  # a lit phase of every flash
-    r.window.flash.refresh()
-    qtbot.wait(10)
-    return to_array(r.window.grab().toImage())
 
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import time
 
 import pytest
-from PySide6.QtCore import QDateTime, Qt, QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtCore import QDateTime, Qt
+from PySide6.QtWidgets import QMessageBox
 
 from devices.spec import parse_spec
 from monitor.discharge import ALDRETE, PADSS
 from monitor.session import DoseProtocol, Patient, Phase, Route, Session, SessionStatus
+from tests.helpers.qt import in_dialog
 from ui.session_dialogs import (
     DischargeContext,
     DischargeDialog,
@@ -213,11 +214,8 @@ def test_discharge_during_the_dose_and_the_peak_names_both(qtbot) -> None:
 
 
 def _press_on_modal(key: Qt.Key) -> None:
-    def press() -> None:
-        box = QApplication.activeModalWidget()
-        assert isinstance(box, QMessageBox)
-        box.defaultButton().click() if key == Qt.Key.Key_Return else box.reject()
-    QTimer.singleShot(0, press)
+    in_dialog(QMessageBox, lambda box: box.defaultButton().click() if key == Qt.Key.Key_Return
+              else box.reject())
 
 
 def test_resume_prompt_defaults_to_resuming(qtbot) -> None:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from monitor.session import SessionStatus
 from monitor.store import SessionStore
+from tests.helpers.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 RUN_S = 60.0
 
 

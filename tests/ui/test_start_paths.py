@@ -10,18 +10,18 @@ import sys
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QDialog, QMessageBox
 
 from devices.spec import parse_spec
 from monitor.recorder import RecordingPlan, SessionRecorder
 from monitor.session import EntryKind, Patient, SessionStatus
 from monitor.store import SessionStore
+from tests.helpers.dashboard import Dashboard
+from tests.helpers.paths import REPO
+from tests.helpers.qt import in_dialog
 from tests.killed import record_then_kill
 from ui.app import choose_plan
 from ui.session_dialogs import NewSessionDialog
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def _record(db: Path, *args: str) -> None:
@@ -35,29 +35,15 @@ def test_make_run_resumes_the_crashed_session_unasked_and_says_so(tmp_path: Path
     record_then_kill(db, "--device", "sim", "--duration", "3600", "--patient", "AB")
     # Another session is recorded (and completed) after the crash: the offer stays.
     _record(db, "--device", "sim", "--duration", "60", "--speed", "max", "--patient", "CD")
-    proc = subprocess.Popen(
-        [sys.executable, str(REPO / "main.py"), "dashboard", "--no-dialog", "--db", str(db)],
-        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin",
-             "HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "config")})
-    said: list[str] = []
+    dash = Dashboard(tmp_path, db=db)
     try:
-        assert proc.stderr is not None
-        for line in proc.stderr:  # until the window is up and recording
-            said.append(line)
-            if "resuming session" in line or "recording session" in line:
-                break
-        proc.send_signal(signal.SIGINT)  # Ctrl+C: quits, never "completed"
-        _, err = proc.communicate(timeout=30)
+        dash.wait_recording()  # until the window is up and recording
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    told = "".join(said)
-    assert "vigil: Resumed session 1 without asking (--no-dialog)" in told, told + err
+        told = dash.end(signal.SIGINT)  # Ctrl+C: quits, never "completed"
+    assert "vigil: Resumed session 1 without asking (--no-dialog)" in told, told
     assert "resuming session 1 to" in told
-    assert "AB" not in told + err  # the patient is never written to a log
-    assert proc.returncode == 0, err
+    assert "AB" not in told  # the patient is never written to a log
+    assert dash.proc.returncode == 0, told
     with SessionStore(db, read_only=True) as store:
         first, second = store.list_sessions()  # no third, unnamed session
         notes = [e.data.get("event") for e in store.timeline(first.id)
@@ -89,22 +75,19 @@ def test_the_prompt_offers_each_interrupted_session_and_declining_keeps_it(
         done.wait()
         offered: list[str] = []
 
-        def answer() -> None:
-            box = QApplication.activeModalWidget()
+        def answer(box: QDialog) -> None:
             if isinstance(box, NewSessionDialog):
                 box.reject()  # nothing new either
                 return
-            if not isinstance(box, QMessageBox):
-                QTimer.singleShot(10, answer)
-                return
+            assert isinstance(box, QMessageBox)
             offered.append(box.text().split(" (")[0])
             declined = next(b for b in box.buttons()
                             if b.text() in ("Not this one", "New session"))
             offered.append(declined.text())
-            QTimer.singleShot(0, answer)
+            in_dialog(QDialog, answer)  # the next question, once this one is answered
             declined.click()
 
-        QTimer.singleShot(0, answer)
+        in_dialog(QDialog, answer)
         assert choose_plan(store, RecordingPlan((parse_spec("sim"),), 3600.0, 1.0)) is None
         statuses = {s.id: s.status for s in store.list_sessions()}
     assert offered == [f"Session {newer}", "Not this one", f"Session {older}", "New session"]

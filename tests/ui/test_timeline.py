@@ -4,7 +4,6 @@ show read-only, REMS checkpoints are drawn."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,11 +12,18 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from PySide6.QtCore import QPoint, QPointF, QSettings, Qt, QTimer
+from PySide6.QtCore import QPoint, QPointF, QSettings, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication, QDialog
-from test_screenshots import REPO, session_messages, share_of, to_array
-from ui_fakes import FakeAlarmSource, FakeAudioOutput, FakeClock, FakeMonotonic
+from ui_fakes import (
+    FakeAlarmSource,
+    FakeAudioOutput,
+    FakeClock,
+    FakeMonotonic,
+    feed_through,
+    session_messages,
+    shown,
+)
 
 from devices.spec import parse_spec
 from monitor.buffers import PlethRing, SessionTrends
@@ -27,6 +33,7 @@ from monitor.recorder import RecordingPlan, SessionRecorder
 from monitor.runtime import IoThread
 from monitor.session import DoseProtocol, Patient, Route, SessionStatus, TimelineEntry
 from monitor.store import SessionStore
+from tests.helpers.qt import in_dialog, share_of, to_array
 from ui.app import DashboardSession
 from ui.bridge import AlarmControl, AlarmRelay, Bridge
 from ui.dashboard import USER, DashboardSources, DashboardWindow
@@ -62,12 +69,7 @@ class EntryRig:
 
     def feed(self, *messages: Message) -> None:
         """As the runtime hands device messages on: a timeline mark stored first."""
-        def run() -> None:
-            for msg in messages:
-                stamped = self.recorder.store_mark(msg)
-                for sink in self.sinks:
-                    sink(stamped)
-        self.io.call(run)
+        feed_through(self.io, self.sinks, messages, stamp=self.recorder.store_mark)
 
     def stored(self) -> tuple[TimelineEntry, ...]:
         return self.store.timeline(self.recorder.session_id)
@@ -107,15 +109,8 @@ def make_entry_rig(tmp_path: Path, preset: str | None = None) -> EntryRig:
 
 @pytest.fixture
 def erig(qtbot, tmp_path: Path) -> Iterator[EntryRig]:
-    r = make_entry_rig(tmp_path)
-    qtbot.addWidget(r.window)
-    r.window.show()
-    qtbot.waitExposed(r.window)
-    r.window.start()
-    try:
+    with shown(qtbot, make_entry_rig(tmp_path)) as r:
         yield r
-    finally:
-        r.close()
 
 
 def keys(qtbot, widget, *keys: Qt.Key) -> None:
@@ -124,17 +119,6 @@ def keys(qtbot, widget, *keys: Qt.Key) -> None:
         qtbot.waitUntil(lambda: QApplication.activeWindow() is widget, timeout=2000)
     for k in keys:
         qtbot.keyClick(widget, k)
-
-
-def in_dialog(qtbot, kind: type[QDialog], act: Callable[[QDialog], None]) -> None:
-    """Runs `act` on the modal dialog of `kind` once it is open (exec blocks the test)."""
-    def attempt() -> None:
-        dialog = QApplication.activeModalWidget()
-        if isinstance(dialog, kind) and dialog.isVisible():
-            act(dialog)
-        else:
-            QTimer.singleShot(10, attempt)
-    QTimer.singleShot(0, attempt)
 
 
 def test_quick_keys_store_the_right_entries(qtbot, erig: EntryRig):
@@ -168,7 +152,7 @@ def test_quick_keys_store_the_right_entries(qtbot, erig: EntryRig):
     check("dissociation", {"scale": "level", "score": 0}, 1010.0)
 
     r.clock.t = 1100.0
-    in_dialog(qtbot, ChoiceDialog, lambda d: qtbot.keyClick(d, K.Key_1))
+    in_dialog(ChoiceDialog, lambda d: qtbot.keyClick(d, K.Key_1))
     keys(qtbot, w, K.Key_E)
     check("side_effect", {"name": "nausea"}, 1100.0)
     r.clock.t = 1200.0
@@ -178,11 +162,11 @@ def test_quick_keys_store_the_right_entries(qtbot, erig: EntryRig):
         assert d.isVisible()
         qtbot.keyClicks(d.text, "tingling")
         qtbot.keyClick(d.text, K.Key_Return)
-    in_dialog(qtbot, ChoiceDialog, other)
+    in_dialog(ChoiceDialog, other)
     keys(qtbot, w, K.Key_E)
     check("side_effect", {"name": "other", "text": "tingling"}, 1200.0)
     r.clock.t = 1300.0
-    in_dialog(qtbot, ChoiceDialog, lambda d: qtbot.keyClick(d, K.Key_7))
+    in_dialog(ChoiceDialog, lambda d: qtbot.keyClick(d, K.Key_7))
     keys(qtbot, w, K.Key_I)
     check("intervention", {"name": "infusion paused"}, 1300.0)
     r.clock.t = 1400.0
@@ -190,7 +174,7 @@ def test_quick_keys_store_the_right_entries(qtbot, erig: EntryRig):
     def note(d: QDialog) -> None:
         qtbot.keyClicks(d.text, "asked for the lights dimmed")
         qtbot.keyClick(d.text, K.Key_Return)
-    in_dialog(qtbot, NoteDialog, note)
+    in_dialog(NoteDialog, note)
     keys(qtbot, w, K.Key_N)
     check("note", {"text": "asked for the lights dimmed"}, 1400.0)
     r.clock.t = 1500.0
@@ -199,7 +183,7 @@ def test_quick_keys_store_the_right_entries(qtbot, erig: EntryRig):
         for k in (K.Key_1, K.Key_2, K.Key_0, K.Key_3, K.Key_1, K.Key_0):
             qtbot.keyClick(d, k)
         qtbot.keyClick(d, K.Key_Return)
-    in_dialog(qtbot, CadssDialog, cadss)
+    in_dialog(CadssDialog, cadss)
     keys(qtbot, w, K.Key_C)
     check("dissociation", {"scale": "cadss6", "score": 7,
                            "items": {"1": 1, "2": 2, "6": 0, "7": 3, "15": 1, "22": 0}},
@@ -249,7 +233,7 @@ def test_edit_keeps_history_with_who_and_when(qtbot, erig: EntryRig, monkeypatch
         d.value.setCurrentIndex(d.value.findData(3))
         d.time.setText("0:19:30")
         d.save.click()
-    in_dialog(qtbot, EditDialog, change)
+    in_dialog(EditDialog, change)
     qtbot.keyClick(w, K.Key_E, Qt.KeyboardModifier.ControlModifier)
     (edited,) = r.stored()
     assert edited.id == entry.id
@@ -266,7 +250,7 @@ def test_edit_keeps_history_with_who_and_when(qtbot, erig: EntryRig, monkeypatch
     def add_text(d: QDialog) -> None:
         d.text.setText("eyes closed, calm")
         d.save.click()
-    in_dialog(qtbot, EditDialog, add_text)
+    in_dialog(EditDialog, add_text)
     r.panel.edit(entry.id)  # as a tap on the mark does
     (edited,) = r.stored()
     assert [x.author for x in edited.revisions] == ["nurse", "dr-kim"]
@@ -278,7 +262,7 @@ def test_edit_keeps_history_with_who_and_when(qtbot, erig: EntryRig, monkeypatch
         shown.extend([d.history.item(i, j).text() for j in range(3)]
                      for i in range(d.history.rowCount()))
         d.reject()
-    in_dialog(qtbot, EditDialog, read)
+    in_dialog(EditDialog, read)
     r.panel.edit(entry.id)
     assert [row[1] for row in shown] == ["nurse", "nurse", "dr-kim"]
     assert shown[0][2] == "entered: 0:20:00  Dissociation level 2 (moderate)"
@@ -298,7 +282,7 @@ def test_tap_on_a_mark_opens_its_edit(qtbot, erig: EntryRig):
     assert eid == entry.id
     centre = tl.mapFromScene(item.sceneBoundingRect().center())
     opened: list[int] = []
-    in_dialog(qtbot, EditDialog, lambda d: (opened.append(d.entry.id), d.reject()))
+    in_dialog(EditDialog, lambda d: (opened.append(d.entry.id), d.reject()))
     qtbot.mouseClick(tl.viewport(), Qt.MouseButton.LeftButton, pos=centre)
     assert opened == [entry.id]
 
@@ -417,9 +401,9 @@ def test_read_only_from_a_stored_session(qtbot, tmp_path):
     assert [eid for eid, _ in view.marks] == [session.entries[0].id]
 
 
-def test_screenshot_timeline(qtbot, tmp_path):
+def test_screenshot_timeline(qtbot, tmp_path, shots_dir):
     """Sim normal, 70 min in (dose at 10 min), with the entries a nurse makes."""
-    out = REPO / "docs" / "screenshots" if os.environ.get("VIGIL_SCREENSHOTS") else tmp_path
+    out = shots_dir
     r = make_entry_rig(tmp_path, preset="esketamine-rems")
     qtbot.addWidget(r.window)
     r.window.show()
@@ -532,7 +516,7 @@ def test_editing_the_dose_time_moves_the_band_and_checkpoints(qtbot, erig: Entry
     def move(d: QDialog) -> None:
         d.time.setText("0:12:00")
         d.save.click()
-    in_dialog(qtbot, EditDialog, move)
+    in_dialog(EditDialog, move)
     r.panel.edit(None)  # nothing made here yet: the latest entry, the sim's dose start
     (dose,) = r.stored()
     assert (dose.t_s, dose.revisions[0].author, dose.revisions[0].t_s) == (720.0, USER, 600.0)

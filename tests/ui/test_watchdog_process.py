@@ -17,12 +17,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from dashboard_proc import REPO, Dashboard, open_window
-from ui_fakes import FakeAudioOutput
+from ui_fakes import FakeAudioOutput, open_window
 
 from devices.spec import parse_spec
 from monitor.recorder import RecordingPlan, SessionRecorder, resume_plan
 from monitor.store import SessionStore
+from tests.helpers.dashboard import Dashboard
+from tests.helpers.paths import REPO
+from tests.helpers.waiting import until
 from tests.pulse import PulseServer, Recording
 from tests.tone import WINDOW_S, heard_windows
 from ui.app import DashboardSession
@@ -62,14 +64,6 @@ def alarm_csv(db: Path) -> list[dict[str, str]]:
                          cwd=REPO, capture_output=True, text=True, timeout=60, check=True)
     return [r for r in csv.DictReader(io.StringIO(out.stdout))
             if r["condition"] == "alarm system failure"]
-
-
-def wait_until(what, timeout: float, message: str):
-    deadline = time.monotonic() + timeout
-    while not (value := what()):
-        assert time.monotonic() < deadline, message
-        time.sleep(0.05)  # polling
-    return value
 
 
 class Ear:
@@ -120,7 +114,7 @@ def start(tmp_path: Path, server: PulseServer, watchdogs: list[int], *args: str)
     dash.wait_recording()
     watchdogs.append(dash.watchdog_pid())
     # Recording, and its event loop running (a signal before app.exec() would be lost).
-    wait_until(lambda: dash.recorded_s() >= 1, 30, "the session did not record")
+    until(lambda: dash.recorded_s() >= 1, "the session did not record", 30)
     return dash
 
 
@@ -130,18 +124,18 @@ def test_sigstop_sounds_within_6_s_logs_the_failure_and_sounds_the_minimum(
     dash = start(tmp_path, server, watchdogs)
     try:
         # The beats are flowing: the session has recorded a couple of seconds.
-        wait_until(lambda: dash.recorded_s() >= 2, 30, "the session did not record")
+        until(lambda: dash.recorded_s() >= 2, "the session did not record", 30)
         ear = Ear(rec)
         dash.proc.send_signal(signal.SIGSTOP)
         stopped = time.monotonic()
-        wait_until(ear.heard, 6.0, "no failure signal on the sink within 6 s of SIGSTOP")
+        until(ear.heard, "no failure signal on the sink within 6 s of SIGSTOP", 6.0)
         assert time.monotonic() - stopped >= 4.5  # not before the 5 s without a beat
         dash.proc.send_signal(signal.SIGCONT)  # Vigil is back at once...
         # ...but the signal lasts its minimum, then stops.
-        wait_until(ear.silent_since_heard, MIN_SOUND_S + 5, "the failure signal went on")
+        until(ear.silent_since_heard, "the failure signal went on", MIN_SOUND_S + 5)
         assert MIN_SOUND_S - 0.5 <= ear.heard_s() <= MIN_SOUND_S + 1.5, ear.heard_s()
         assert dash.proc.poll() is None
-        [row] = wait_until(lambda: alarm_csv(dash.db), 15, "no alarm-system-failure row")
+        [row] = until(lambda: alarm_csv(dash.db), "no alarm-system-failure row", 15)
         assert (row["kind"], row["priority"]) == ("technical", "high")
         assert row["end_utc"] and float(row["t_end_s"]) > float(row["t_start_s"]) > 0
     finally:
@@ -180,16 +174,16 @@ def test_sigkill_sounds_until_vigil_records_again(tmp_path: Path, sink, watchdog
     dash = start(tmp_path, server, watchdogs)
     ear = Ear(rec)
     dash.end(signal.SIGKILL)
-    wait_until(ear.heard, 6.0, "no failure signal on the sink within 6 s of SIGKILL")
-    [row] = wait_until(lambda: alarm_csv(dash.db), 15, "no alarm-system-failure row")
+    until(ear.heard, "no failure signal on the sink within 6 s of SIGKILL", 6.0)
+    [row] = until(lambda: alarm_csv(dash.db), "no alarm-system-failure row", 15)
     assert row["kind"] == "technical" and row["end_utc"] == ""  # not back yet
     # Past its minimum it still sounds: Vigil is not back.
-    wait_until(lambda: ear.heard_s() >= MIN_SOUND_S + 1, MIN_SOUND_S + 6,
-               "the failure signal stopped while Vigil was still gone")
+    until(lambda: ear.heard_s() >= MIN_SOUND_S + 1,
+          "the failure signal stopped while Vigil was still gone", MIN_SOUND_S + 6)
     assert alive(watchdogs[0])
     with vigil_again(how, tmp_path, dash.db, server):  # the watchdog falls silent
-        wait_until(ear.silent_since_heard, 10, "the signal went on after Vigil came back")
-        wait_until(lambda: not alive(watchdogs[0]), 10, "the watchdog did not end")
+        until(ear.silent_since_heard, "the signal went on after Vigil came back", 10)
+        until(lambda: not alive(watchdogs[0]), "the watchdog did not end", 10)
     [row] = alarm_csv(dash.db)
     assert row["end_utc"] != ""
 
@@ -203,10 +197,10 @@ def test_a_clean_quit_sounds_nothing_and_ends_the_watchdog(tmp_path: Path, sink,
     ear = Ear(rec)
     err = dash.end()
     assert dash.proc.returncode == 0, err
-    wait_until(lambda: not alive(watchdog), 5, "the watchdog outlived a clean quit")
-    until = len(rec.samples()) + rec.rate  # a second more on the sink, which stays silent
-    wait_until(lambda: len(rec.samples()) >= until, 10, "the recording stopped")
-    assert not ear.heard() and "FAILURE" not in dash.stderr()
+    until(lambda: not alive(watchdog), "the watchdog outlived a clean quit", 5)
+    more = len(rec.samples()) + rec.rate  # a second more on the sink, which stays silent
+    until(lambda: len(rec.samples()) >= more, "the recording stopped", 10)
+    assert not ear.heard() and "FAILURE" not in dash.output()
 
 
 def test_no_watchdog_starts_none(tmp_path: Path, sink) -> None:
@@ -214,7 +208,7 @@ def test_no_watchdog_starts_none(tmp_path: Path, sink) -> None:
     dash = Dashboard(tmp_path, "--no-watchdog", env=server.env)
     try:
         dash.wait_recording()
-        wait_until(lambda: dash.recorded_s() >= 1, 30, "the session did not record")
+        until(lambda: dash.recorded_s() >= 1, "the session did not record", 30)
         assert not [c for c in children(dash.pid) if "monitor.watchdog" in cmdline(c)]
     finally:
         err = dash.end()

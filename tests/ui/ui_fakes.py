@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from PySide6.QtCore import QSettings
@@ -21,10 +22,13 @@ from alarms.model import (
     Priority,
 )
 from alarms.presets import PRESETS
+from devices.sim.model import PLETH_HZ, PatientModel
+from devices.sim.scenarios import SCENARIOS, SimSettings
 from monitor.buffers import PlethRing, SessionTrends
 from monitor.live import LiveState
-from monitor.messages import Message
+from monitor.messages import Message, Numerics, TimelineMark, Waveform
 from monitor.runtime import IoThread
+from tests.helpers.qt import to_array
 from ui.bridge import AlarmControl, AlarmRelay, Bridge
 from ui.dashboard import DashboardSources, DashboardWindow
 from ui.sources import Limits
@@ -179,14 +183,27 @@ class Rig:
     sinks: list = field(default_factory=list)
 
     def feed(self, *messages: Message) -> None:
-        def run() -> None:
-            for msg in messages:
-                for sink in self.sinks:
-                    sink(msg)
-        self.io.call(run)
+        feed_through(self.io, self.sinks, messages)
 
     def poll_alarms(self) -> None:
         self.io.call(self.relay.poll)
+
+    def close(self) -> None:
+        self.window.close()
+        self.io.stop()
+
+
+def feed_through(io: IoThread, sinks: Sequence[Callable[[Message], object]],
+                 messages: Iterable[Message],
+                 stamp: Callable[[Message], Message] | None = None) -> None:
+    """Runs `messages` through `sinks` on the real device-io thread, as the runtime does,
+    each first through `stamp` when given (the recorder storing a timeline mark)."""
+    def run() -> None:
+        for msg in messages:
+            stamped = msg if stamp is None else stamp(msg)
+            for sink in sinks:
+                sink(stamped)
+    io.call(run)
 
 
 def make_rig(tmp_path: Path, audio: FakeAudioOutput | None = None, kiosk: bool = False,
@@ -213,16 +230,78 @@ def make_rig(tmp_path: Path, audio: FakeAudioOutput | None = None, kiosk: bool =
     return rig
 
 
+R = TypeVar("R")
+
+
 @contextmanager
-def shown_rig(qtbot, tmp_path: Path, **kwargs) -> Iterator[Rig]:
-    """A rig whose window is shown and started, closed and stopped afterwards."""
-    r = make_rig(tmp_path, **kwargs)
-    qtbot.addWidget(r.window)
+def shown(qtbot, rig: R) -> Iterator[R]:
+    """A rig (anything with a `window` and a `close()`) shown and started, closed after."""
+    qtbot.addWidget(rig.window)
     try:
-        r.window.show()
-        qtbot.waitExposed(r.window)
-        r.window.start()
-        yield r
+        rig.window.show()
+        qtbot.waitExposed(rig.window)
+        rig.window.start()
+        yield rig
     finally:
-        r.window.close()
-        r.io.stop()
+        rig.close()
+
+
+def shown_rig(qtbot, tmp_path: Path, **kwargs) -> AbstractContextManager[Rig]:
+    """A dashboard rig, shown and started, closed and stopped afterwards."""
+    return shown(qtbot, make_rig(tmp_path, **kwargs))
+
+
+def open_window(qtbot, tmp_path: Path, session, audio) -> DashboardWindow:
+    """The real window on a `DashboardSession` in this process: recording and showing;
+    closing it ends the session."""
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    window = DashboardWindow(session.sources(), audio, settings)
+    qtbot.addWidget(window)
+    window.closing.connect(session.stop)
+    session.start()
+    window.show()
+    window.start()
+    return window
+
+
+def session_messages(scenario: str, until_s: float, probe_off_from: float | None = None
+                     ) -> list[Message]:
+    """A simulated session up to `until_s`: vitals each second, NIBP every 5 min, dose
+    marks, and the last 6 s of pleth."""
+    settings = SimSettings(SCENARIOS[scenario], seed=3, dose_at_s=600.0)
+    model = PatientModel(settings)
+    out: list[Message] = [TimelineMark("sim", 0.0, 600.0, "dose_start",
+                                       (("route", "iv"), ("infusion_min", 40.0)))]
+    for t in range(int(until_s)):
+        values = model.numerics(float(t))
+        if probe_off_from is not None and t >= probe_off_from:
+            values = {k: v for k, v in values.items() if k not in ("spo2", "pr")}
+        out.append(Numerics("sim", float(t), float(t), tuple(values.items())))
+        if t % 300 == 30:
+            out.append(Numerics("sim", float(t), float(t), tuple(model.nibp(float(t)).items())))
+    if probe_off_from is None:
+        for k in range(60):
+            t = until_s - 6 + k * 0.1
+            out.append(Waveform("sim", t, t, "pleth", PLETH_HZ, model.pleth(t, 10)))
+    return out
+
+
+def open_rig(qtbot, tmp_path: Path, size: tuple[int, int] = (1920, 1080),
+             audio: FakeAudioOutput | None = None) -> Rig:
+    r = make_rig(tmp_path, audio=audio, size=size)
+    qtbot.addWidget(r.window)
+    r.window.show()
+    qtbot.waitExposed(r.window)
+    r.window.resize(*size)
+    return r
+
+
+def settle(r: Rig, qtbot) -> np.ndarray:
+    r.window.start()
+    r.window.refresh()
+    r.window.pleth.refresh()
+    r.window.trend.refresh(force=True)
+    r.mono.t = 1000.1  # a lit phase of every flash
+    r.window.flash.refresh()
+    qtbot.wait(10)
+    return to_array(r.window.grab().toImage())

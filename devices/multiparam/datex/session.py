@@ -17,11 +17,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from devices.conditions import ConditionTracker
 from devices.multiparam.datex import records as dri
 from devices.multiparam.datex.framing import FrameDecoder, encode_frame
-from devices.multiparam.events import ConditionTracker, Event, LinkDown, LinkUp, Reading
+from devices.multiparam.events import (
+    Event,
+    LinkDown,
+    LinkUp,
+    MonitorReading,
+    in_vital_order,
+)
 from monitor.messages import Condition
-from monitor.vitals import ORDER
 
 _DAY_S = 86400
 
@@ -172,7 +178,7 @@ class DatexSession:
             self._events.extend(self._conditions.set(key, None))
             values[key] = round(raw * scale, 2)
         if values:
-            self._events.append(Reading(tuple(sorted(values.items(), key=_order)),
+            self._events.append(MonitorReading(in_vital_order(values),
                                         in_alarm=tuple(k for k in alarmed if k in values)))
         self._nibp(basic, now_s)
 
@@ -222,8 +228,4 @@ class DatexSession:
                 return
             age = now_s - self._nibp_pending_since  # when it was first displayed to us
         self._last_nibp_values = values
-        self._events.append(Reading(values, age))
-
-
-def _order(item: tuple[str, float]) -> int:
-    return ORDER.get(item[0], len(ORDER))
+        self._events.append(MonitorReading(values, age))

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from devices.conditions import ConditionChange, ConditionTracker
 from devices.multiparam.events import (
-    ConditionChange,
-    ConditionTracker,
     Event,
     LinkDown,
     LinkUp,
-    Reading,
+    MonitorReading,
+    in_vital_order,
 )
 from devices.multiparam.intellivue import numerics as nu
 from devices.multiparam.intellivue import pdu
@@ -280,7 +280,7 @@ class IntelliVueSession:
             changes.extend(self._conditions.set(key, cond))
         self._events.extend(changes)
         if values:
-            self._events.append(Reading(tuple(sorted(values.items(), key=_order)),
+            self._events.append(MonitorReading(in_vital_order(values),
                                         in_alarm=tuple(sorted(alarmed, key=lambda k: ORDER[k]))))
         if nibp_obj is not None:
             self._nibp(nibp_obj, rel_time)
@@ -313,7 +313,7 @@ class IntelliVueSession:
             return  # measured before we watched, at a time the monitor did not say
         alarmed = tuple(nu.NIBP[v.physio_id] for v in elems
                         if nu.NIBP[v.physio_id] in values and nu.in_alarm(v.state))
-        self._events.append(Reading(tuple(sorted(values.items(), key=_order)), age or 0.0,
+        self._events.append(MonitorReading(in_vital_order(values), age or 0.0,
                                     alarmed))
 
     def _age(self, obj: pdu.ObservedObject, rel_time: int) -> float | None:
@@ -328,7 +328,3 @@ class IntelliVueSession:
             age = (mon_now - obj.abs_time).total_seconds()
             return age if 0.0 <= age < _DAY_S else None
         return None
-
-
-def _order(item: tuple[str, float]) -> int:
-    return ORDER.get(item[0], len(ORDER))

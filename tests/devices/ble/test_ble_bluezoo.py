@@ -13,7 +13,6 @@ BlueZoo (GPL-2.0) runs only as a separate process here; nothing of it is importe
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import signal
@@ -24,7 +23,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -38,12 +36,14 @@ from monitor.messages import (
 )
 from monitor.recorder import RecordingPlan, SessionRecorder
 from monitor.store import SessionStore
-from tests.store_probe import finish, wait_count
+from tests.helpers.paths import REPO
+from tests.helpers.processes import OutputLines, end_process
+from tests.helpers.sinks import Collector
+from tests.store_probe import wait_count
 
 pytestmark = pytest.mark.slow
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[2]
 CENTRAL = "00:00:00:00:00:01"
 HR, PLX, BP, STRAP = ("00:00:00:00:00:02", "00:00:00:00:00:03", "00:00:00:00:00:04",
                       "00:00:00:00:00:05")
@@ -53,38 +53,12 @@ START_TIMEOUT_S = 20.0
 WAIT_S = 30.0
 
 
-class Output:
-    """A process's stdout lines, read by a thread; waits have deadlines."""
-
-    def __init__(self, proc: subprocess.Popen[str]) -> None:
-        self.lines: list[str] = []
-        self._changed = threading.Condition()
-        assert proc.stdout is not None
-        stream = proc.stdout
-        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
-
-    def _read(self, stream: Any) -> None:
-        with contextlib.suppress(ValueError, OSError):  # `finish` closed the pipe: done
-            for line in stream:
-                with self._changed:
-                    self.lines.append(line.strip())
-                    self._changed.notify_all()
-
-    def wait_for(self, line: str, timeout: float = WAIT_S) -> None:
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while line not in self.lines:
-                left = deadline - time.monotonic()
-                assert left > 0, f"no {line!r} within {timeout:g} s: {self.lines[-10:]}"
-                self._changed.wait(left)
-
-
 @dataclass
 class Zoo:
     bus_address: str
     peripheral: subprocess.Popen[str]
     log_dir: Path
-    output: Output | None = None
+    output: OutputLines | None = None
 
     def spec(self, address: str) -> str:
         return f"ble:{address}?adapter=hci0"  # BlueZoo's adapter 0 is the central
@@ -109,19 +83,6 @@ def _read_line(proc: subprocess.Popen[str], timeout: float) -> str:
     reader.start()
     reader.join(timeout)
     return out[0].strip() if out else ""
-
-
-def _stop(proc: subprocess.Popen[str]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-    for pipe in (proc.stdin, proc.stdout):
-        if pipe is not None:
-            pipe.close()
 
 
 @pytest.fixture(scope="module")
@@ -157,10 +118,10 @@ def zoo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Zoo]:
         ready = _read_line(periph, START_TIMEOUT_S)
         assert ready == "READY", (f"peripherals did not start: "
                                   f"{(log_dir / 'periph.log').read_text()[-2000:]}")
-        yield Zoo(address, periph, log_dir, Output(periph))
+        yield Zoo(address, periph, log_dir, OutputLines(periph.stdout, WAIT_S))
     finally:
         for proc in reversed(procs):  # by PID, newest first
-            _stop(proc)
+            end_process(proc, timeout=5)
         for log in logs:
             log.close()
 
@@ -172,33 +133,6 @@ def system_bus(zoo: Zoo, monkeypatch: pytest.MonkeyPatch) -> Zoo:
     return zoo
 
 
-class Collector:
-    """A runtime sink that lets the test wait, with a deadline, for what it expects."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[float, Message]] = []
-        self._changed = threading.Condition()
-
-    def __call__(self, msg: Message) -> None:
-        with self._changed:
-            self.messages.append((time.monotonic(), msg))
-            self._changed.notify_all()
-
-    def wait(self, predicate: Callable[[Message], bool], after: int = 0,
-             timeout: float = 20.0) -> float:
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while True:
-                for stamp, msg in self.messages[after:]:
-                    if predicate(msg):
-                        return stamp
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(
-                        f"timed out; got {[m for _, m in self.messages][-10:]}")
-                self._changed.wait(left)
-
-
 def _has(key: str) -> Callable[[Message], bool]:
     return lambda m: isinstance(m, Numerics) and key in m.keys()  # noqa: SIM118 - Numerics.keys() is no dict
 
@@ -206,14 +140,14 @@ def _has(key: str) -> Callable[[Message], bool]:
 def test_session_records_hr_spo2_and_bp_from_ble_peripherals(system_bus: Zoo,
                                                              db_path: Path) -> None:
     specs = tuple(parse_spec(system_bus.spec(a)) for a in (HR, PLX, BP))
-    seen = Collector()
+    seen = Collector(timeout=20.0)
     with SessionStore(db_path) as store:
         recorder = SessionRecorder(store, RecordingPlan(specs, 60.0), sinks=[seen])
         recorder.start()
         try:
             for key in ("hr", "spo2", "sbp"):
-                seen.wait(_has(key))
-            seen.wait(lambda m: isinstance(m, Battery) and m.percent == 15.0)
+                seen.wait_for(_has(key))
+            seen.wait_for(lambda m: isinstance(m, Battery) and m.percent == 15.0)
         finally:
             recorder.stop()
         sid = recorder.session_id
@@ -233,17 +167,17 @@ def test_session_records_hr_spo2_and_bp_from_ble_peripherals(system_bus: Zoo,
 
 def test_dropped_link_is_disconnected_within_2_s(system_bus: Zoo, db_path: Path) -> None:
     spec = parse_spec(system_bus.spec(STRAP))
-    seen = Collector()
+    seen = Collector(timeout=20.0)
     with SessionStore(db_path) as store:
         recorder = SessionRecorder(store, RecordingPlan((spec,), 60.0), sinks=[seen])
         recorder.start()
         try:
-            seen.wait(_has("hr"))
-            mark = len(seen.messages)
+            seen.wait_for(_has("hr"))
+            mark = len(seen.items)
             dropped = time.monotonic()
             os.kill(system_bus.peripheral.pid, signal.SIGUSR1)  # the strap leaves
-            gone = seen.wait(lambda m: isinstance(m, DeviceStatus)
-                             and m.state is DeviceState.DISCONNECTED, after=mark)
+            _, gone, _ = seen.wait_for(lambda m: isinstance(m, DeviceStatus)
+                                       and m.state is DeviceState.DISCONNECTED, after=mark)
             assert gone - dropped < 2.0
         finally:
             recorder.stop()
@@ -289,7 +223,7 @@ def _record(zoo: Zoo, db: Path, address: str) -> subprocess.Popen[str]:
 
 def _end(proc: subprocess.Popen[str]) -> str:
     """Ctrl+C (the session ends as completed); returns stderr."""
-    _, err = finish(proc, signal.SIGINT, WAIT_S)
+    _, err = end_process(proc, signal.SIGINT, WAIT_S)
     assert proc.returncode == 0, err
     return err
 

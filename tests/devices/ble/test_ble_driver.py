@@ -4,7 +4,6 @@ battery, drop-outs, pairing failures, errors in words, and a reconnect under the
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -29,6 +28,7 @@ from monitor.messages import (
     Numerics,
 )
 from monitor.runtime import SessionRuntime
+from tests.helpers.sinks import Collector
 
 ADDRESS = "A4:C1:38:12:34:56"
 
@@ -250,24 +250,8 @@ def test_bleak_errors_become_device_errors() -> None:
 def test_runtime_marks_a_drop_disconnected_within_2_s_and_reconnects() -> None:
     clock = ScaledClock(speed=10.0)  # the runtime's 1 s back-off passes in 0.1 s
     hx = Harness(clock=clock)
-    events: list[tuple[float, Message]] = []
-    changed = threading.Condition()
-
-    def sink(msg: Message) -> None:
-        with changed:
-            events.append((time.monotonic(), msg))
-            changed.notify_all()
-
-    def wait_for(predicate: Any, after: int = 0, timeout: float = 5.0) -> tuple[float, Message]:
-        deadline = time.monotonic() + timeout
-        with changed:
-            while True:
-                for stamp, msg in events[after:]:
-                    if predicate(msg):
-                        return stamp, msg
-                left = deadline - time.monotonic()
-                assert left > 0, f"timed out; got {[m for _, m in events]}"
-                changed.wait(left)
+    sink = Collector(timeout=5.0)
+    wait_for = sink.wait_for
 
     def streaming(m: Message) -> bool:
         return isinstance(m, DeviceStatus) and m.state is DeviceState.STREAMING
@@ -281,11 +265,11 @@ def test_runtime_marks_a_drop_disconnected_within_2_s_and_reconnects() -> None:
         io.loop.call_soon_threadsafe(hx.clients[0].notify, gatt.HEART_RATE_MEASUREMENT,
                                      bytes([0x00, 66]))
         wait_for(lambda m: isinstance(m, Numerics))
-        mark = len(events)
+        mark = len(sink.items)
         dropped = time.monotonic()
         io.loop.call_soon_threadsafe(hx.clients[0].drop)
-        seen, _ = wait_for(lambda m: isinstance(m, DeviceStatus)
-                           and m.state is DeviceState.DISCONNECTED, after=mark)
+        _, seen, _ = wait_for(lambda m: isinstance(m, DeviceStatus)
+                              and m.state is DeviceState.DISCONNECTED, after=mark)
         assert seen - dropped < 2.0
         wait_for(streaming, after=mark)  # the device came back: connected again
         assert len(hx.clients) == 2

@@ -13,10 +13,11 @@ from alarms.engine import AlarmEngine
 from alarms.episodes import Episode, episodes_from_events
 from alarms.model import AlarmEvent, AlarmKind, Priority
 from alarms.presets import PRESETS
+from devices.conditions import ConditionChange
 from devices.multiparam.datex import records as dri
 from devices.multiparam.datex.framing import FrameDecoder, checksum, encode_frame
 from devices.multiparam.datex.session import DatexSession, Timing
-from devices.multiparam.events import ConditionChange, LinkDown, LinkUp, Reading, to_messages
+from devices.multiparam.events import LinkDown, LinkUp, MonitorReading, to_messages
 from devices.multiparam.fakes.datex import EPOCH, FakeDatex, FakeDatexConfig
 from devices.multiparam.fakes.wire import BackToBack
 from monitor.messages import Condition
@@ -97,13 +98,13 @@ def test_units_and_scales() -> None:
     fake.feed(host.poll(0.0), 0.0)
     events = host.feed(fake.poll(0.0), 0.0)
     sent = fake.sent[-1]
-    live = next(e for e in events if isinstance(e, Reading) and "hr" in dict(e.values))
+    live = next(e for e in events if isinstance(e, MonitorReading) and "hr" in dict(e.values))
     assert dict(live.values) == {"hr": float(sent.hr), "pr": float(sent.pr),
                                  "spo2": sent.spo2 / 100}
     events = host.feed(fake.poll(0.1), 0.1) + host.feed(b"", 11.5)  # AUX answered, or wait
     fake.feed(host.poll(0.1), 0.1)
     events += host.feed(fake.poll(0.2), 0.2)
-    nibp = [e for e in events if isinstance(e, Reading) and "sbp" in dict(e.values)]
+    nibp = [e for e in events if isinstance(e, MonitorReading) and "sbp" in dict(e.values)]
     assert [dict(e.values) for e in nibp] == [{"sbp": sent.nibp[0] / 100,
                                                "dbp": sent.nibp[1] / 100,
                                                "map": sent.nibp[2] / 100}]
@@ -119,7 +120,7 @@ def wired(cfg: FakeDatexConfig | None = None, timing: Timing | None = None
 def test_numerics_follow_the_monitor() -> None:
     w, host, mon = wired()
     w.run_until(60.0)
-    live = [e for _, e in w.of(Reading) if "hr" in dict(e.values)]
+    live = [e for _, e in w.of(MonitorReading) if "hr" in dict(e.values)]
     assert len(live) == len(mon.sent) == 12 and host.up
     for r, s in zip(live, mon.sent, strict=True):
         assert dict(r.values) == {"hr": s.hr, "pr": s.pr, "spo2": s.spo2 / 100}
@@ -130,7 +131,7 @@ def test_nibp_once_per_measurement_with_its_own_time() -> None:
     cfg = FakeDatexConfig(nibp_first_s=17.0, nibp_interval_s=70.0)
     w, _, mon = wired(cfg)
     w.run_until(300.0)
-    got = [(t, e) for t, e in w.of(Reading) if "sbp" in dict(e.values)]
+    got = [(t, e) for t, e in w.of(MonitorReading) if "sbp" in dict(e.values)]
     truth = [m for m in map(mon.nibp_at, range(10)) if m.t_s < 295]
     assert len(got) == len(truth) == 4
     for (t, r), m in zip(got, truth, strict=True):
@@ -144,7 +145,7 @@ def test_nibp_without_aux_answer_is_kept_without_its_time() -> None:
     cfg = FakeDatexConfig(nibp_first_s=17.0, nibp_interval_s=70.0, answer_aux=False)
     w, host, _ = wired(cfg)
     w.run_until(110.0)
-    got = [(t, e) for t, e in w.of(Reading) if "sbp" in dict(e.values)]
+    got = [(t, e) for t, e in w.of(MonitorReading) if "sbp" in dict(e.values)]
     assert len(got) == 2
     for (t, r), shown in zip(got, (20.0, 90.0), strict=True):  # first displayed at
         assert t == pytest.approx(shown + host.timing.aux_wait_s, abs=DT + 1e-6)
@@ -162,7 +163,7 @@ def test_old_nibp_without_its_time_is_not_recorded() -> None:
     w.run_until(200.0)
     old = [s for s in mon.sent if s.t_s < 137.0]
     assert old and all(s.nibp_label == dri.NIBP_LABEL_OLD for s in old)  # shown, labelled old
-    got = [(t, e) for t, e in w.of(Reading) if "sbp" in dict(e.values)]
+    got = [(t, e) for t, e in w.of(MonitorReading) if "sbp" in dict(e.values)]
     m = mon.nibp_at(1)
     assert [dict(r.values) for _, r in got] == [{"sbp": m.sbp, "dbp": m.dbp, "map": m.map}]
 
@@ -181,7 +182,7 @@ def test_codes_are_conditions_never_numbers() -> None:
         ch = [(t, c) for t, c in w.of(ConditionChange) if c.vital == vital]
         assert [(c.condition, c.active) for _, c in ch] == [(cond, True), (cond, False)]
         assert t0 <= ch[0][0] < t0 + 5 and t1 <= ch[1][0] < t1 + 5
-        assert not [t for t, r in w.of(Reading) if vital in dict(r.values) and t0 < t < t1]
+        assert not [t for t, r in w.of(MonitorReading) if vital in dict(r.values) and t0 < t < t1]
 
 
 def test_silent_monitor_is_disconnected_then_asked_again() -> None:
@@ -189,7 +190,7 @@ def test_silent_monitor_is_disconnected_then_asked_again() -> None:
     w.run_until(80.0, at={30.2: lambda _: setattr(mon, "muted", True),
                           50.0: lambda _: setattr(mon, "muted", False)})
     (t_down, down), = w.of(LinkDown)
-    last = max(t for t, _ in w.of(Reading) if t < 30.2)
+    last = max(t for t, _ in w.of(MonitorReading) if t < 30.2)
     assert down.reason == "no data from the monitor for 12 s"
     assert host.timing.silence_s <= t_down - last <= host.timing.silence_s + DT + 1e-6
     ups = [t for t, _ in w.of(LinkUp)]
@@ -262,9 +263,9 @@ def test_nibp_invalid_after_a_reading_is_a_condition() -> None:
 def test_asystole_hr_zero_is_vouched_in_alarm_and_high() -> None:
     w, _, _ = wired(FakeDatexConfig(asystole=((20.0, 40.0),)))
     w.run_until(60.0)
-    zero = [(t, e) for t, e in w.of(Reading) if dict(e.values).get("hr") == 0]
+    zero = [(t, e) for t, e in w.of(MonitorReading) if dict(e.values).get("hr") == 0]
     assert [e.in_alarm for _, e in zero] == [("hr",)] * 4  # records at 20, 25, 30, 35 s
-    assert all(e.in_alarm == () for _, e in w.of(Reading) if dict(e.values).get("hr") != 0)
+    assert all(e.in_alarm == () for _, e in w.of(MonitorReading) if dict(e.values).get("hr") != 0)
     eps = _alarms_of(w, 60.0)
     # one HR-low alarm (keyed by its least severe tier), HIGH at once: the extreme-low tier
     assert [(e.rule_id, e.kind, e.signal_t_s) for e in eps if e.priority is Priority.HIGH] \

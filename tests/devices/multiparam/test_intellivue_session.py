@@ -6,7 +6,8 @@ import itertools
 
 import pytest
 
-from devices.multiparam.events import ConditionChange, LinkDown, LinkUp, Reading
+from devices.conditions import ConditionChange
+from devices.multiparam.events import LinkDown, LinkUp, MonitorReading
 from devices.multiparam.fakes.intellivue import FakeIntelliVue, FakeIntelliVueConfig
 from devices.multiparam.fakes.wire import BackToBack
 from devices.multiparam.intellivue import pdu
@@ -24,13 +25,13 @@ def wired(cfg: FakeIntelliVueConfig | None = None, timing: Timing | None = None,
     return BackToBack(host, mon, DT, **kw), host, mon
 
 
-def continuous(w: BackToBack) -> list[tuple[float, Reading]]:
-    return [(t, e) for t, e in w.of(Reading) if "hr" in dict(e.values) or "spo2" in dict(
+def continuous(w: BackToBack) -> list[tuple[float, MonitorReading]]:
+    return [(t, e) for t, e in w.of(MonitorReading) if "hr" in dict(e.values) or "spo2" in dict(
         e.values) or "pr" in dict(e.values)]
 
 
-def nibp(w: BackToBack) -> list[tuple[float, Reading]]:
-    return [(t, e) for t, e in w.of(Reading) if "sbp" in dict(e.values)]
+def nibp(w: BackToBack) -> list[tuple[float, MonitorReading]]:
+    return [(t, e) for t, e in w.of(MonitorReading) if "sbp" in dict(e.values)]
 
 
 def test_association_event_report_and_first_numerics() -> None:
@@ -41,7 +42,7 @@ def test_association_event_report_and_first_numerics() -> None:
     assert mon.stats.associations == 1 and mon.stats.results_received == 1
     assert mon.stats.wrong_invoke_results == 0 and host.reports_answered == 1
     assert host.phase == Phase.OPERATING and host.up and host.min_poll_period_s == 0.5
-    assert [type(e) for _, e in w.events[:2]] == [LinkUp, Reading]
+    assert [type(e) for _, e in w.events[:2]] == [LinkUp, MonitorReading]
 
 
 def test_numerics_are_the_monitors_values_one_reading_per_result() -> None:
@@ -175,7 +176,7 @@ def test_invalid_unavailable_demo_are_conditions_never_numbers() -> None:
                    if c.vital == vital and c.condition == cond]
         assert [c.active for _, c in changes] == [True, False], vital
         assert t0 <= changes[0][0] <= t0 + 1.1 and t1 <= changes[1][0] <= t1 + 1.1
-        numbers = [t for t, r in w.of(Reading) if vital in dict(r.values)]
+        numbers = [t for t, r in w.of(MonitorReading) if vital in dict(r.values)]
         assert not [t for t in numbers if t0 + 1.1 < t < t1]
         if vital != "sbp":
             assert [t for t in numbers if t1 + 1.1 < t]  # values return afterwards

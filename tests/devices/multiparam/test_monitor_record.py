@@ -32,8 +32,9 @@ from devices.multiparam.intellivue import pdu
 from devices.multiparam.intellivue.session import Timing as IntelliVueTiming
 from monitor.messages import Condition
 from monitor.vitals import VITALS
-from tests.conftest import REPO
 from tests.devices.multiparam.monitor_pty import MonitorPty
+from tests.helpers.paths import REPO
+from tests.helpers.waiting import until
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not hasattr(os, "openpty"), reason="needs POSIX ptys")]
@@ -73,12 +74,10 @@ class Recording:
     def wait(self, what: str, sql: str, params: tuple[Any, ...] = (),
              done: Callable[[list[tuple[Any, ...]]], bool] = bool) -> list[tuple[Any, ...]]:
         """The rows of `sql` once `done(rows)`; fails after STEP_DEADLINE_S."""
-        deadline = time.monotonic() + STEP_DEADLINE_S
-        while not done(rows := self.rows(sql, params)):
-            assert self.proc.poll() is None, f"vigil ended early: {self.proc.communicate()}"
-            assert time.monotonic() < deadline, f"{what}: not seen in {STEP_DEADLINE_S:g} s"
-            time.sleep(0.05)  # another process's file: the wait is on its content
-        return rows
+        def found() -> list[tuple[Any, ...]] | None:
+            rows = self.rows(sql, params)
+            return rows if done(rows) else None
+        return until(found, what, STEP_DEADLINE_S, proc=self.proc, every=0.05)
 
     def status_after(self, code: str, t_s: float, detail: str = "") -> tuple[Any, ...]:
         """The first status `code` after session time `t_s` (detail containing `detail`)."""

@@ -1,35 +1,34 @@
-"""The pure mapping from session events to Vigil messages, and the condition tracker."""
+"""The pure mapping from session events to Vigil messages."""
 
 from __future__ import annotations
 
+from devices.conditions import ConditionChange
 from devices.multiparam.events import (
-    ConditionChange,
-    ConditionTracker,
     LinkDown,
     LinkUp,
-    Reading,
+    MonitorReading,
     to_messages,
 )
 from monitor.messages import Condition, DeviceCondition, Numerics
 
 
 def test_live_reading_is_one_numerics_at_the_feeding_moment() -> None:
-    # The monitor vouched for every value of a Reading; its in-alarm flags come along.
-    (msg,) = to_messages(Reading((("hr", 0.0), ("spo2", 97.5)), in_alarm=("hr",)), "iv", 12.0,
-                         1e9 + 12.0)
+    # The monitor vouched for every value of a MonitorReading; its in-alarm flags come along.
+    (msg,) = to_messages(MonitorReading((("hr", 0.0), ("spo2", 97.5)), in_alarm=("hr",)), "iv",
+                         12.0, 1e9 + 12.0)
     assert msg == Numerics("iv", 1e9 + 12.0, 12.0, (("hr", 0.0), ("spo2", 97.5)),
                            validated=("hr", "spo2"), in_alarm=("hr",))
 
 
 def test_nibp_reading_carries_the_monitors_time_of_measurement() -> None:
-    (msg,) = to_messages(Reading((("sbp", 120.0), ("dbp", 80.0), ("map", 93.0)), age_s=25.0),
+    (msg,) = to_messages(MonitorReading((("sbp", 120.0), ("dbp", 80.0), ("map", 93.0)), age_s=25.0),
                          "iv", 100.0, 1e9 + 100.0)
     assert msg.t_s == 75.0 and msg.t_wall == 1e9 + 75.0 and msg.get("map") == 93.0
 
 
 def test_a_reading_from_before_the_session_maps_to_nothing() -> None:
-    assert to_messages(Reading((("sbp", 120.0),), age_s=300.0), "iv", 100.0, 1e9) == []
-    assert to_messages(Reading(()), "iv", 100.0, 1e9) == []
+    assert to_messages(MonitorReading((("sbp", 120.0),), age_s=300.0), "iv", 100.0, 1e9) == []
+    assert to_messages(MonitorReading(()), "iv", 100.0, 1e9) == []
 
 
 def test_condition_change_is_a_device_condition() -> None:
@@ -42,22 +41,6 @@ def test_condition_change_is_a_device_condition() -> None:
 def test_link_events_map_to_nothing() -> None:
     assert to_messages(LinkUp("x"), "iv", 1.0, 1.0) == []
     assert to_messages(LinkDown("x"), "iv", 1.0, 1.0) == []
-
-
-def test_tracker_reports_transitions_only() -> None:
-    tr = ConditionTracker()
-    inv = (Condition.MEASUREMENT_INVALID, "invalid")
-    assert tr.set("spo2", None) == []
-    assert tr.set("spo2", inv) == [ConditionChange(Condition.MEASUREMENT_INVALID, True, "spo2",
-                                                   "invalid")]
-    assert tr.set("spo2", inv) == []
-    assert tr.set("spo2", (Condition.DEMO_DATA, "demo")) == [
-        ConditionChange(Condition.MEASUREMENT_INVALID, False, "spo2", ""),
-        ConditionChange(Condition.DEMO_DATA, True, "spo2", "demo")]
-    tr.set("hr", inv)
-    assert tr.clear() == [ConditionChange(Condition.MEASUREMENT_INVALID, False, "hr", ""),
-                          ConditionChange(Condition.DEMO_DATA, False, "spo2", "")]
-    assert tr.clear() == []
 
 
 def test_line_settings_and_baud_checks() -> None:

@@ -2,7 +2,7 @@
 
 No exception escapes; a deframer yields only frames whose bytes were in the input; a
 session yields only its four event kinds, each well formed (known vitals, finite times,
-a reason for a lost link), and invents no number: every value of a Reading is one the
+a reason for a lost link), and invents no number: every value of a MonitorReading is one the
 input bytes encode (an IntelliVue FLOAT-Type, kPa converted to mmHg; a Datex 16-bit field
 and its scale). The fakes answer with bytes.
 
@@ -17,10 +17,11 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from devices.conditions import ConditionChange
 from devices.multiparam.datex import framing as dx_framing
 from devices.multiparam.datex import records as dri
 from devices.multiparam.datex.session import DatexSession
-from devices.multiparam.events import ConditionChange, LinkDown, LinkUp, Reading
+from devices.multiparam.events import LinkDown, LinkUp, MonitorReading
 from devices.multiparam.fakes import intellivue as fake_iv
 from devices.multiparam.fakes.datex import FakeDatex
 from devices.multiparam.fakes.intellivue import FakeIntelliVue, association_result
@@ -46,7 +47,7 @@ def _sprinkle(args: tuple[bytes, bytes]) -> bytes:
 # escapes and headers do occur (hypothesis draws st.binary far faster than lists of ints)
 NOISY = st.tuples(st.binary(max_size=300), st.binary(max_size=24)).map(_sprinkle)
 CHUNKS = st.lists(NOISY, max_size=5)
-EVENT_TYPES = (LinkUp, LinkDown, Reading, ConditionChange)
+EVENT_TYPES = (LinkUp, LinkDown, MonitorReading, ConditionChange)
 VITALS_OUT = {"hr", "pr", "spo2", "sbp", "dbp", "map"}  # what the monitors' drivers measure
 
 
@@ -77,7 +78,7 @@ def check_events(events: list[object], numbers: set[float]) -> None:
     """The session contract for any input: known events, well formed, no invented value."""
     for e in events:
         assert isinstance(e, EVENT_TYPES), e
-        if isinstance(e, Reading):
+        if isinstance(e, MonitorReading):
             keys = [k for k, _ in e.values]
             assert keys and len(set(keys)) == len(keys) and set(keys) <= VITALS_OUT, e
             assert math.isfinite(e.age_s) and e.age_s >= 0, e

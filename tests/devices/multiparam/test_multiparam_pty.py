@@ -13,7 +13,7 @@ import pytest
 import serial
 
 from devices.multiparam.datex.session import DatexSession
-from devices.multiparam.events import Event, LinkUp, Reading
+from devices.multiparam.events import Event, LinkUp, MonitorReading
 from devices.multiparam.fakes.datex import FakeDatex
 from devices.multiparam.fakes.intellivue import FakeIntelliVue
 from devices.multiparam.intellivue.session import IntelliVueSession
@@ -47,8 +47,8 @@ def drive(port: serial.Serial, host: IntelliVueSession | DatexSession, pty: Moni
     return events
 
 
-def readings(events: list[Event], key: str) -> list[Reading]:
-    return [e for e in events if isinstance(e, Reading) and key in dict(e.values)]
+def readings(events: list[Event], key: str) -> list[MonitorReading]:
+    return [e for e in events if isinstance(e, MonitorReading) and key in dict(e.values)]
 
 
 def test_intellivue_over_a_pty() -> None:

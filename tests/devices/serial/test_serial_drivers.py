@@ -38,39 +38,10 @@ from tests.devices.serial.serial_frames import (
     nonin2_packet,
     nonin8_packet,
 )
+from tests.helpers.sinks import Collector
+from tests.helpers.waiting import until
 
 WAIT_S = 10.0  # deadline for events that normally take well under a second
-
-
-class Collector:
-    """A runtime sink that lets the test wait for a message."""
-
-    def __init__(self) -> None:
-        self.items: list[tuple[float, Message]] = []
-        self._cond = threading.Condition()
-
-    def __call__(self, msg: Message) -> None:
-        with self._cond:
-            self.items.append((time.monotonic(), msg))
-            self._cond.notify_all()
-
-    def wait_for(self, pred: Callable[[Message], bool], after: int = 0,
-                 timeout: float = WAIT_S) -> tuple[int, float, Message]:
-        """The first message from index `after` on that satisfies `pred`."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                for i in range(after, len(self.items)):
-                    t, msg = self.items[i]
-                    if pred(msg):
-                        return i, t, msg
-                remaining = deadline - time.monotonic()
-                assert remaining > 0, f"no such message within {timeout} s: {self.items[after:]}"
-                self._cond.wait(remaining)
-
-    def since(self, index: int) -> list[Message]:
-        with self._cond:
-            return [m for _, m in self.items[index:]]
 
 
 def has_values(**expected: float) -> Callable[[Message], bool]:
@@ -325,10 +296,7 @@ def test_contec_v7_start_keep_alive_values_and_finger_out(
         i, _, _ = s.sink.wait_for(condition(Condition.NO_FINGER))
         s.sink.wait_for(lambda m: isinstance(m, Numerics), after=i + 1)
         assert all(m.values == () for m in s.sink.since(i) if isinstance(m, Numerics))
-        deadline = time.monotonic() + WAIT_S
-        while dev.read_commands().count(KEEP_ALIVE) < 2:
-            assert time.monotonic() < deadline, "no keep-alive sent"
-            s.sink.wait_for(lambda m: isinstance(m, Waveform | Numerics), after=len(s.sink.items))
+        until(lambda: dev.read_commands().count(KEEP_ALIVE) >= 2, "no keep-alive sent", WAIT_S)
         sent = dev.read_commands()
         assert sent.startswith(START)
         assert len(sent) == 9 * (1 + sent.count(KEEP_ALIVE))  # nothing else is sent

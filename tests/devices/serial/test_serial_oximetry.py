@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from devices.serial.oximetry import Oximetry, Reading
+from devices.serial.oximetry import OximeterReading, Oximetry
 from monitor.messages import Condition, DeviceCondition, Numerics, Waveform
 
 
@@ -18,14 +18,14 @@ def _split(msgs: list) -> tuple[list[Numerics], list[DeviceCondition], list[Wave
 
 def test_valid_values_pass_and_invalid_ones_become_a_condition() -> None:
     ox = Oximetry("ox")
-    nums, conds, _ = _split(ox.update(Reading((("spo2", 97), ("pr", 72))), 1.0, 101.0))
+    nums, conds, _ = _split(ox.update(OximeterReading((("spo2", 97), ("pr", 72))), 1.0, 101.0))
     assert nums[0].values == (("spo2", 97.0), ("pr", 72.0))
     assert conds == []
-    nums, conds, _ = _split(ox.update(Reading((("spo2", None), ("pr", 72))), 2.0, 102.0))
+    nums, conds, _ = _split(ox.update(OximeterReading((("spo2", None), ("pr", 72))), 2.0, 102.0))
     assert nums[0].values == (("pr", 72.0),)
     assert [(c.condition, c.vital, c.active) for c in conds] == [
         (Condition.MEASUREMENT_INVALID, "spo2", True)]
-    nums, conds, _ = _split(ox.update(Reading((("spo2", 96), ("pr", 71))), 3.0, 103.0))
+    nums, conds, _ = _split(ox.update(OximeterReading((("spo2", 96), ("pr", 71))), 3.0, 103.0))
     assert [(c.condition, c.vital, c.active) for c in conds] == [
         (Condition.MEASUREMENT_INVALID, "spo2", False)]
     assert nums[0].values == (("spo2", 96.0), ("pr", 71.0))
@@ -35,7 +35,7 @@ def test_valid_values_pass_and_invalid_ones_become_a_condition() -> None:
 def test_implausible_unmarked_values_are_passed_on_as_artefacts(key: str, value: int) -> None:
     # The oximeter did not mark it, so it is unflagged: the alarm engine judges it an
     # artefact (a technical condition), as for a replayed file; no device condition here.
-    nums, conds, _ = _split(Oximetry("ox").update(Reading(((key, value),)), 0.0, 0.0))
+    nums, conds, _ = _split(Oximetry("ox").update(OximeterReading(((key, value),)), 0.0, 0.0))
     assert nums[0].values == ((key, float(value)),) and nums[0].validated == ()
     assert conds == []
 
@@ -44,7 +44,7 @@ def test_implausible_unmarked_values_are_passed_on_as_artefacts(key: str, value:
                                       Condition.SEARCHING, Condition.SENSOR_FAULT])
 def test_blocking_states_suppress_even_plausible_held_values(blocking: Condition) -> None:
     ox = Oximetry("ox", pleth_hz=75.0, pleth_chunk=2)
-    msgs = ox.update(Reading((("spo2", 97), ("pr", 72)), ((blocking, "why"),), (1.0, 2.0)),
+    msgs = ox.update(OximeterReading((("spo2", 97), ("pr", 72)), ((blocking, "why"),), (1.0, 2.0)),
                      5.0, 105.0)
     nums, conds, waves = _split(msgs)
     assert nums[0].values == ()  # reported, so not stale, but no number
@@ -55,14 +55,15 @@ def test_blocking_states_suppress_even_plausible_held_values(blocking: Condition
 
 def test_non_blocking_states_keep_values_and_conditions_end() -> None:
     ox = Oximetry("ox")
-    r = Reading((("spo2", 93),), ((Condition.LOW_PERFUSION, "low"), (Condition.POOR_SIGNAL, "a"),
-                                  (Condition.POOR_SIGNAL, "b")))
+    r = OximeterReading((("spo2", 93),), ((Condition.LOW_PERFUSION, "low"),
+                                          (Condition.POOR_SIGNAL, "a"),
+                                          (Condition.POOR_SIGNAL, "b")))
     nums, conds, _ = _split(ox.update(r, 0.0, 0.0))
     assert nums[0].values == (("spo2", 93.0),)
     assert {(c.condition, c.detail) for c in conds} == {
         (Condition.LOW_PERFUSION, "low"), (Condition.POOR_SIGNAL, "a; b")}
     assert _split(ox.update(r, 1.0, 1.0))[1] == []  # no repeats while unchanged
-    _, conds, _ = _split(ox.update(Reading((("spo2", 93),)), 2.0, 2.0))
+    _, conds, _ = _split(ox.update(OximeterReading((("spo2", 93),)), 2.0, 2.0))
     assert sorted((c.condition, c.active) for c in conds) == [
         (Condition.LOW_PERFUSION, False), (Condition.POOR_SIGNAL, False)]
 
@@ -71,7 +72,8 @@ def test_numerics_period_and_pleth_chunks() -> None:
     ox = Oximetry("ox", numerics_period_s=1.0, pleth_hz=50.0, pleth_chunk=4)
     out = []
     for k in range(10):  # 10 reports, 0.1 s apart, 2 pleth samples each
-        out += ox.update(Reading((("pr", 60 + k),), (), (2.0 * k, 2.0 * k + 1)), k / 10, k / 10)
+        reading = OximeterReading((("pr", 60 + k),), (), (2.0 * k, 2.0 * k + 1))
+        out += ox.update(reading, k / 10, k / 10)
     nums, _, waves = _split(out)
     assert [n.values for n in nums] == [(("pr", 60.0),)]
     assert [len(w.values) for w in waves] == [4] * 5
@@ -83,8 +85,8 @@ def test_numerics_period_and_pleth_chunks() -> None:
 def test_hold_debounces_flicker_and_keeps_blocking_until_stable() -> None:
     ox = Oximetry("ox", hold_s=1.0)
     out = []
-    finger_out = Reading((("spo2", 0),), ((Condition.NO_FINGER, "finger out"),))
-    good = Reading((("spo2", 97),))
+    finger_out = OximeterReading((("spo2", 0),), ((Condition.NO_FINGER, "finger out"),))
+    good = OximeterReading((("spo2", 97),))
     # 60 reports a second, alternating at the edge of the state for half a second
     for k in range(30):
         out += [(k, m) for m in ox.update(finger_out if k % 2 else good, k / 60, k / 60)]

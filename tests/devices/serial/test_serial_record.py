@@ -15,14 +15,15 @@ import pytest
 
 from devices.serial.contec_protocol import START
 from monitor.store import SessionStore
-from tests.conftest import REPO
 from tests.devices.serial.serial_frames import (
     PtyDevice,
     contec_v7,
     masimo_line,
     nonin2_packet,
 )
-from tests.store_probe import finish, wait_count
+from tests.helpers.paths import REPO
+from tests.helpers.processes import end_process
+from tests.store_probe import wait_count
 
 pytestmark = pytest.mark.slow
 
@@ -46,7 +47,7 @@ def _record(tmp_path: Path, kind: str, period_s: float, produce: Callable[[PtyDe
         wait_count(db, "SELECT COUNT(*) FROM device_events WHERE kind = 'condition' AND "
                        f"code = '{condition}' AND active = 1", proc, "condition stored")
     finally:
-        _, err = finish(proc)  # the session ends with its duration
+        _, err = end_process(proc, None, 30.0)  # the session ends with its duration
         dev.unplug()
     assert proc.returncode == 0, err
     store = SessionStore(db)
@@ -163,7 +164,7 @@ def test_record_survives_the_port_vanishing_and_returning_at_the_same_path(
         wait_count(db, f"SELECT COUNT(*) FROM samples WHERE vital = 'pr' AND value = {last2}",
                    proc, "the last line sent")
     finally:
-        _, err = finish(proc, signal.SIGINT)  # Ctrl+C: the session ends as completed
+        _, err = end_process(proc, signal.SIGINT, 30.0)  # Ctrl+C: the session ends as completed
         first.dev.unplug()
         if second is not None:
             second.dev.unplug()

@@ -13,8 +13,6 @@ import os
 import shutil
 import socket
 import sqlite3
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,8 +21,8 @@ import pytest
 from monitor.messages import Numerics
 from monitor.session import EntryKind, SessionStatus
 from monitor.store import SessionStore
+from tests.helpers.processes import vigil
 
-REPO = Path(__file__).resolve().parents[3]
 PATIENT = "MRN-4471-QX"
 WEIGHT = 70.0
 LOT = "KX2291A"
@@ -44,14 +42,6 @@ class Recorded:
     db: Path
     session_id: int
     dose_s: float
-
-
-def vigil(*args: str, check: bool = True, **kw: object) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([sys.executable, str(REPO / "main.py"), *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=120, **kw)  # type: ignore[call-overload]
-    if check and proc.returncode != 0:
-        raise AssertionError(f"exit {proc.returncode}: {proc.stderr}")
-    return proc
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from monitor.reports.data import load_report
 from monitor.reports.pdf import build_pdf
 from monitor.session import DoseProtocol, Patient, SessionStatus
 from monitor.store import SessionStore
-from tests.monitor.reports.conftest import vigil
+from tests.helpers.processes import vigil
 
 START = 1_790_000_000.0
 

@@ -17,13 +17,13 @@ from alarms.episodes import episodes_from_events
 from monitor.reports.data import date_shift_days, deidentify, load_report, pseudonym
 from monitor.session_export import export_session
 from monitor.store import SessionStore
+from tests.helpers.processes import vigil
 from tests.monitor.reports.conftest import (
     CLINICIAN,
     NOTE,
     PATIENT,
     SIDE_EFFECT,
     Recorded,
-    vigil,
 )
 
 

@@ -27,7 +27,9 @@ from monitor.reports.pdf import ReportOptions, build_pdf
 from monitor.session import EntryKind, SessionStatus
 from monitor.store import SessionStore
 from monitor.vitals import VITALS
-from tests.monitor.reports.conftest import REPO, set_status, vigil
+from tests.helpers.paths import REPO
+from tests.helpers.processes import vigil
+from tests.monitor.reports.conftest import set_status
 
 DURATION_S = 5400  # 90 min: under the REMS 2-hour minimum
 CONFIRMER = "Dr Okafor"
