@@ -8,7 +8,7 @@
                           [--speed N|max] [--db PATH] [--preset NAME] [SESSION]
     python main.py replay FILE [--speed N|max] [--db PATH] [--preset NAME]
     python main.py sessions [--db PATH]
-    python main.py export [--db PATH] [--session ID|latest] --format csv|alarms|pdf|fhir
+    python main.py export [--db PATH] [--session ID|latest] --format csv|alarms|pdf|fhir|hl7
                           [--deidentify] [--clinic NAME] [--clinician NAME] [--nurse NAME]
                           --out FILE|-
     python main.py devices [--timeout S] [--adapter hciN] [--all]
@@ -37,6 +37,7 @@ from devices.spec import parse_spec
 from monitor.atomic import ExportError, write_atomically
 from monitor.export_alarms import write_alarms_csv
 from monitor.export_csv import write_vitals_csv
+from monitor.hl7.cli import FeedRun, add_hl7_options, hl7_config
 from monitor.live import Freshness, Snapshot
 from monitor.messages import DeviceStatus, Numerics, Waveform
 from monitor.recorder import RecordingPlan, SessionRecorder
@@ -53,7 +54,7 @@ from monitor.timefmt import iso_utc
 
 log = logging.getLogger("vigil")
 
-EXPORT_FORMATS = ("csv", "alarms", "pdf", "fhir")
+EXPORT_FORMATS = ("csv", "alarms", "pdf", "fhir", "hl7")
 READ_ONLY_COMMANDS = ("sessions", "export", "browse")  # they never create or change a store
 DEVICE_HELP = ("sim[:SCENARIO], replay:FILE, masimo:PORT, nonin:PORT, contec:PORT, ble:ADDRESS, "
                "intellivue:PORT or datex:PORT; a serial PORT may end in @BAUD (repeatable)")
@@ -137,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--duration", type=_positive, required=True, metavar="SECONDS")
     session_opts(rec)
     session_fields(rec)
+    add_hl7_options(rec)
 
     rep = sub.add_parser("replay", help="record a session from a vitals CSV, its whole length")
     rep.add_argument("file", type=Path)
@@ -164,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help=f"alarm preset (default {DEFAULT_PRESET})")
     session_fields(dash)
     # -- end session lifecycle --
+    add_hl7_options(dash)
 
     ses = sub.add_parser("sessions", help="list the sessions in the store")
     db(ses)
@@ -238,9 +241,10 @@ class _DataSeen:
 
 
 def _run_recording(args: argparse.Namespace, plan: RecordingPlan) -> int:
-    with _open_store(args.db) as store:
+    with _open_store(args.db) as store, FeedRun(hl7_config(args)) as hl7:
         seen = _DataSeen()
-        recorder = SessionRecorder(store, plan, [seen])
+        recorder = SessionRecorder(store, plan, [seen], io=hl7.io)
+        hl7.attach(recorder)
         if args.live:
             def show(t_s: float) -> None:
                 print(_live_line(recorder.live.snapshot(t_s)), flush=True)
@@ -316,7 +320,7 @@ def cmd_dashboard(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         [] if args.watchdog_min_sound is None
         else ["--min-sound", f"{args.watchdog_min_sound:g}"])
     return run_dashboard(args.db or default_store_path(), plan, kiosk=args.kiosk,
-                         dialog=not args.no_dialog, watchdog=watchdog)
+                         dialog=not args.no_dialog, watchdog=watchdog, hl7=hl7_config(args))
 
 
 # -- session browser (issue 6) --
@@ -344,6 +348,12 @@ def cmd_sessions(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     with _open_store(args.db, read_only=True) as store:  # an export never changes the store
         sid = store.resolve_session(args.session)
+        if args.format == "hl7":  # the HL7 batch file (issue 15)
+            from monitor.session_export import export_session
+            what = export_session(store.path, sid, "hl7", args.out, deidentify=args.deidentify)
+            if args.out != "-":
+                print(f"vigil: session {sid}: {what} written to {args.out}", file=sys.stderr)
+            return 0
         # -- reports (issue 6): pdf, fhir, --deidentify --
         if args.format in ("pdf", "fhir"):
             from monitor.reports.export import export_report

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from monitor.atomic import write_atomically
+from monitor.atomic import ExportError, write_atomically
 from monitor.export_alarms import write_alarms_csv
 from monitor.export_csv import write_vitals_csv
 from monitor.store import SessionStore
@@ -17,6 +17,7 @@ from monitor.store import SessionStore
 FORMATS = {"pdf": "PDF report", "csv": "vitals CSV", "alarms": "alarm-log CSV",
            "fhir": "FHIR bundle"}
 SUFFIXES = {"pdf": ".pdf", "csv": ".csv", "alarms": ".csv", "fhir": ".json"}
+HL7 = "hl7"  # the HL7 batch file (issue 15): the CLI's, not a browser button
 
 
 def suggested_name(session_id: int, fmt: str, deidentify: bool) -> str:
@@ -30,13 +31,20 @@ def export_session(store_path: str | Path, session_id: int, fmt: str, out: str |
                    deidentify: bool = False) -> str:
     """Writes the file whole or not at all (ExportError naming it otherwise); returns what
     was written, e.g. "4 pages" or "7200 rows"."""
-    if fmt not in FORMATS:
+    if fmt not in FORMATS and fmt != HL7:
         raise ValueError(f"unknown export format {fmt!r}; expected one of {', '.join(FORMATS)}")
     with SessionStore(store_path, read_only=True) as store:
         sid = store.resolve_session(session_id)
         if fmt in ("pdf", "fhir"):
             from monitor.reports.export import export_report
             return export_report(store, sid, fmt, out, deidentify=deidentify)
+        if fmt == HL7:  # the messages as the feed built them (issue 15)
+            from monitor.hl7.batch import write_batch
+            if deidentify:
+                raise ExportError("--deidentify: an HL7 batch holds the messages as built; "
+                                  "record with --hl7-deidentify for a de-identified feed")
+            n = write_atomically(out, lambda f: write_batch(store.path, sid, f))
+            return f"{n} messages"
         shift = 0.0
         if deidentify:
             from monitor.reports.data import DAY_S, date_shift_days
