@@ -85,6 +85,7 @@ class Listener:
         self.stop()
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
+        self._loop.close()
 
     def messages(self) -> list[str]:
         with self._lock:
