@@ -83,6 +83,4 @@ class FeedRun:
                     print(f"vigil: {left} HL7 message(s) not yet acknowledged; kept in the "
                           "store, the next feed on it delivers them", file=sys.stderr)
         finally:
-            self.io.stop()
-            if self.feed is not None:
-                self.feed.outbox.close()
+            self.io.stop()  # cancels the feed's task, which closes its outbox

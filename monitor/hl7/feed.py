@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -142,6 +143,9 @@ class Hl7Feed:
             except OutboxError as e:  # the store's own alarm covers a failing disk
                 log.error("%s", e)
                 return
+            except Exception:  # never break the runtime's sinks or the alarm listeners
+                log.exception("HL7 %s message not built", channel)
+                return
         wake, loop = self._wake.get(channel), self._loop
         if wake is not None and loop is not None:
             loop.call_soon_threadsafe(wake.set)
@@ -163,40 +167,50 @@ class Hl7Feed:
         finally:
             for t in tasks:
                 t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            with self._lock:  # the loop stops: later messages stay unbuilt, nothing lost
+                self.outbox.close()
 
     async def _deliver(self, channel: Channel, client: MllpClient) -> None:
         wake = self._wake[channel]
         backoff = BACKOFF_START_S
         try:
             while True:
-                with self._lock:
-                    item = self.outbox.next_queued(channel)
-                if item is None:
-                    wake.clear()
-                    await wake.wait()
-                    continue
-                with self._lock:
-                    self.outbox.attempted(item.row_id)
                 try:
-                    ack = await client.send(item.message)
-                except DeliveryError as e:
-                    self._down_since.setdefault(channel, time.monotonic())
-                    log.warning("HL7 %s %s not delivered (%s); retry in %.0f s", channel,
-                                item.control_id, e, backoff)
+                    if not await self._deliver_next(channel, client):
+                        wake.clear()
+                        await wake.wait()
+                        continue
+                    backoff = BACKOFF_START_S
+                except (DeliveryError, sqlite3.Error) as e:
+                    if isinstance(e, DeliveryError):
+                        self._down_since.setdefault(channel, time.monotonic())
+                    log.warning("HL7 %s: %s; retry in %.0f s", channel, e, backoff)
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, self.config.backoff_max_s)
-                    continue
-                backoff = BACKOFF_START_S
-                self._down_since.pop(channel, None)
-                state = State.ACCEPTED if ack.accepted else State.ERROR
-                with self._lock:
-                    self.outbox.answered(item.row_id, state, ack.code, ack.text)
-                self.delivered += 1
-                if state is State.ERROR:  # the receiver's text stays in the store only
-                    log.warning("HL7 %s %s answered %s: kept for review in the outbox",
-                                channel, item.control_id, ack.code)
         finally:
             await client.close()
+
+    async def _deliver_next(self, channel: Channel, client: MllpClient) -> bool:
+        """Sends the oldest queued message and records its answer; False if none."""
+        with self._lock:
+            item = self.outbox.next_queued(channel)
+            if item is None:
+                return False
+            self.outbox.attempted(item.row_id)
+        try:
+            ack = await client.send(item.message)
+        except DeliveryError as e:
+            raise DeliveryError(f"{item.control_id} not delivered ({e})") from e
+        self._down_since.pop(channel, None)
+        state = State.ACCEPTED if ack.accepted else State.ERROR
+        with self._lock:
+            self.outbox.answered(item.row_id, state, ack.code, ack.text)
+        self.delivered += 1
+        if state is State.ERROR:  # the receiver's text stays in the store only
+            log.warning("HL7 %s %s answered %s: kept for review in the outbox", channel,
+                        item.control_id, ack.code)
+        return True
 
     async def _watch_down(self) -> None:
         while True:
