@@ -16,6 +16,8 @@
 
 SESSION (the same for both): [--patient ID] [--weight KG] [--drug NAME] [--route ROUTE]
 [--dose-mg MG] [--infusion-min MIN] [--lot LOT].
+HL7 (record and dashboard): [--hl7 mllp://HOST:PORT] [--hl7-period S] [--hl7-deidentify]
+[--hl7-alerts mllp://HOST:PORT].
 
 Exit status: 0 done, 1 the work failed (the message says why), 2 a bad argument or SPEC.
 """

@@ -228,9 +228,10 @@ class Hl7Feed:
 
     async def drain(self, timeout_s: float) -> int:
         """Waits (at the end of a session) until nothing is queued or `timeout_s` passed;
-        returns how many are left (delivered by the next feed on this store)."""
+        returns how many are left (delivered by the next feed on this store). A feed
+        already down does not wait."""
         deadline = time.monotonic() + timeout_s
-        while (left := self.queued()) and time.monotonic() < deadline:
+        while (left := self.queued()) and not self._down and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         return left
 

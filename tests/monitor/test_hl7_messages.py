@@ -141,3 +141,17 @@ def test_batch_file_holds_the_session_messages(db_path: Path) -> None:
     body = "\r".join(segs[2:-3]) + "\r"
     for m in body.split("MSH|")[1:]:
         validated("MSH|" + m)
+
+
+def test_a_resumed_session_continues_its_ids(db_path: Path) -> None:
+    """A resumed session (same id) numbers on from its last message: no MSH-10 reused."""
+    with SessionStore(db_path) as store:
+        sid = store.create_session(Patient(), DoseProtocol(), None, time.time())
+        uuid = store.load_session(sid).uuid
+    ids = []
+    for _ in range(2):
+        box = Outbox(db_path, sid, uuid)
+        ids += [box.add(Channel.PCD01, T0, lambda cid: cid) for _ in range(2)]
+        box.close()
+    prefix = uuid.replace("-", "")[:12].upper()
+    assert ids == [f"{prefix}-{n}" for n in (1, 2, 3, 4)]

@@ -102,3 +102,18 @@ def test_replayed_session_fed_values_equal_the_csv(tmp_path: Path) -> None:
     assert "".join(got) in text
     r = main("export", "--db", str(db), "--format", "hl7", "--deidentify", "--out", "-")
     assert r.returncode == 1 and "--hl7-deidentify" in r.stderr
+
+
+def test_a_silent_receiver_is_ehr_feed_down(tmp_path: Path) -> None:
+    """The LOW technical alarm through the engine, as `--live` prints it (the 5 min are
+    shortened by a hidden option)."""
+    listener = Listener()  # its port is not listening
+    try:
+        r = main("record", "--device", "sim", "--duration", "3", "--live", "--db",
+                 str(tmp_path / "v.sqlite3"), "--hl7", f"mllp://127.0.0.1:{listener.port}",
+                 "--hl7-period", "0.5", "--hl7-down-after", "1")
+    finally:
+        listener.close()
+    assert r.returncode == 0, r.stderr
+    assert "alarm: start * EHR feed down (technical)" in r.stdout, r.stdout
+    assert "not yet acknowledged; kept in the store" in r.stderr
