@@ -140,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--duration", type=_positive, required=True, metavar="SECONDS")
     session_opts(rec)
     session_fields(rec)
-    add_hl7_options(rec)
+    add_hl7_options(rec, _positive)
 
     rep = sub.add_parser("replay", help="record a session from a vitals CSV, its whole length")
     rep.add_argument("file", type=Path)
@@ -168,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help=f"alarm preset (default {DEFAULT_PRESET})")
     session_fields(dash)
     # -- end session lifecycle --
-    add_hl7_options(dash)
+    add_hl7_options(dash, _positive)
 
     ses = sub.add_parser("sessions", help="list the sessions in the store")
     db(ses)

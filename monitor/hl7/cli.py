@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from types import TracebackType
 
 from monitor.hl7.feed import DEFAULT_PERIOD_S, DOWN_AFTER_S, FeedConfig, Hl7Feed, attach_feed
@@ -21,21 +22,12 @@ def _mllp(text: str) -> MllpAddress:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
-    return value
-
-
-def add_hl7_options(sp: argparse.ArgumentParser) -> None:
+def add_hl7_options(sp: argparse.ArgumentParser, seconds: Callable[[str], float]) -> None:
+    """The options; `seconds` is the command line's own positive-number type."""
     g = sp.add_argument_group("HL7 feed to the clinic's record (IHE PCD-01 / PCD-04, MLLP)")
     g.add_argument("--hl7", type=_mllp, metavar="mllp://HOST:PORT",
                    help="send the vitals as HL7 v2.6 ORU^R01 to this interface engine")
-    g.add_argument("--hl7-period", type=_seconds, default=DEFAULT_PERIOD_S, metavar="S",
+    g.add_argument("--hl7-period", type=seconds, default=DEFAULT_PERIOD_S, metavar="S",
                    help=f"seconds between vitals messages (default {DEFAULT_PERIOD_S:g}); "
                    "an NIBP reading or a score is sent at once")
     g.add_argument("--hl7-deidentify", action="store_true",
@@ -43,7 +35,7 @@ def add_hl7_options(sp: argparse.ArgumentParser) -> None:
     g.add_argument("--hl7-alerts", type=_mllp, metavar="mllp://HOST:PORT",
                    help="send alarms as PCD-04 ORU^R40 to this alarm manager")
     # Tests shorten the 5 min after which a silent receiver is "EHR feed down".
-    g.add_argument("--hl7-down-after", type=_seconds, default=DOWN_AFTER_S,
+    g.add_argument("--hl7-down-after", type=seconds, default=DOWN_AFTER_S,
                    help=argparse.SUPPRESS)
 
 
