@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from monitor.atomic import ExportError, write_atomically
+from monitor.atomic import write_atomically
 from monitor.export_alarms import write_alarms_csv
 from monitor.export_csv import write_vitals_csv
 from monitor.store import SessionStore
@@ -40,10 +40,8 @@ def export_session(store_path: str | Path, session_id: int, fmt: str, out: str |
             return export_report(store, sid, fmt, out, deidentify=deidentify)
         if fmt == HL7:  # the messages as the feed built them (issue 15)
             from monitor.hl7.batch import write_batch
-            if deidentify:
-                raise ExportError("--deidentify: an HL7 batch holds the messages as built; "
-                                  "record with --hl7-deidentify for a de-identified feed")
-            n = write_atomically(out, lambda f: write_batch(store.path, sid, f))
+            n = write_atomically(out, lambda f: write_batch(store, sid, f,
+                                                            deidentify=deidentify))
             return f"{n} messages"
         shift = 0.0
         if deidentify:

@@ -1,10 +1,8 @@
 """The PCD-01 feed (and PCD-04 alerts) on the device-io loop.
 
-As a runtime sink it keeps each vital's latest value; every `period_s` of session time it
-queues an ORU^R01 with the vitals measured and current now, at every valid NIBP reading one
-with the reading, and at every dissociation, sedation or discharge score one with the score.
-A stale value, an artefact, or a value under a device condition is never sent. Alarm events
-become ORU^R40 on the alerts channel. Building and queueing take microseconds on the loop;
+What is sent is the builder's (`monitor/hl7/builder.py`: every `period_s` of session time,
+at every NIBP reading and every score, alarm events on the alerts channel), queued in the
+store's outbox before it is first sent. Building and queueing take microseconds on the loop;
 delivery runs in its own task per channel (one message at a time, each waiting for its ACK,
 retried with back-off), so a slow or dead receiver never holds up the room. A receiver that
 has not answered for `down_after_s` raises the LOW technical condition "EHR feed down".
@@ -14,31 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import sqlite3
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from alarms.engine import nibp_reading_valid
-from alarms.model import AlarmEvent
-from monitor.hl7.codes import SCORE_CODES, VITAL_CODES
-from monitor.hl7.messages import (
-    ALERT_EVENTS,
-    Observation,
-    Party,
-    host_eui64,
-    oru_r01,
-    oru_r40,
-)
+from monitor.hl7.builder import Builder
+from monitor.hl7.messages import Party, host_eui64
 from monitor.hl7.mllp import DeliveryError, MllpAddress, MllpClient
-from monitor.hl7.outbox import Channel, Outbox, OutboxError, State
-from monitor.live import Freshness, LiveState
-from monitor.messages import EntryKind, Message, Numerics, TimelineMark
+from monitor.hl7.outbox import Channel, Outbox, State
 from monitor.recorder import SessionRecorder
 from monitor.reports.data import pseudonym
-from monitor.vitals import NIBP_KEYS, VITALS, VitalKind
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +30,6 @@ DEFAULT_PERIOD_S = 60.0
 DOWN_AFTER_S = 300.0  # receiver silent this long: "EHR feed down" (LOW technical)
 BACKOFF_START_S = 1.0
 BACKOFF_MAX_S = 30.0
-SCORE_KINDS = (EntryKind.DISSOCIATION, EntryKind.SEDATION, EntryKind.DISCHARGE)
-_CONTINUOUS = tuple(k for k in VITAL_CODES if VITALS[k].kind is VitalKind.CONTINUOUS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,91 +43,28 @@ class FeedConfig:
     backoff_max_s: float = BACKOFF_MAX_S
 
 
-class Hl7Feed:
+class Hl7Feed(Builder):
+    """The builder, queueing into the store's outbox, and its delivery."""
+
     def __init__(self, config: FeedConfig, outbox: Outbox, party: Party,
                  wall: Callable[[float], float], wall0: float,
                  on_down: Callable[[bool], None] = lambda down: None) -> None:
+        super().__init__(outbox, party, self._channels(config), wall, wall0)
         self.config = config
         self.outbox = outbox
-        self.party = party
-        self._wall = wall
-        self._wall0 = wall0
         self._on_down = on_down
-        self._live = LiveState()
-        self._walls: dict[str, float] = {}  # vital -> t_wall of its latest value
-        self._lock = threading.Lock()  # alarm events may come from another thread
         self._wake: dict[Channel, asyncio.Event] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._down_since: dict[Channel, float] = {}
         self._down = False
         self.delivered = 0
 
-    def channels(self) -> dict[Channel, MllpAddress]:
-        c = self.config
+    @staticmethod
+    def _channels(c: FeedConfig) -> dict[Channel, MllpAddress]:
         return {ch: a for ch, a in ((Channel.PCD01, c.vitals), (Channel.PCD04, c.alerts))
                 if a is not None}
 
-    # -- building (the runtime's sink and ticker, the alarm engine's listener) ----------
-
-    def __call__(self, msg: Message) -> None:
-        self._live(msg)
-        if self.config.vitals is None:
-            return
-        if isinstance(msg, Numerics):
-            for key, _ in msg.values:
-                self._walls[key] = msg.t_wall
-            if msg.get("sbp") is not None:
-                self._nibp(msg)
-        elif isinstance(msg, TimelineMark) and msg.kind in SCORE_KINDS:
-            data = dict(msg.data)
-            scale, score = data.get("scale"), data.get("score")
-            if (isinstance(scale, str) and scale in SCORE_CODES
-                    and isinstance(score, int | float) and math.isfinite(score)):
-                self._queue(Channel.PCD01, msg.t_wall,
-                            [Observation(scale, float(score), msg.t_wall)])
-
-    def _nibp(self, msg: Numerics) -> None:
-        sbp, dbp, mean = (msg.get(k) for k in NIBP_KEYS)
-        if not nibp_reading_valid(sbp, dbp, mean, msg.validated):
-            return  # an invalid reading is a technical condition, never a number sent
-        self._queue(Channel.PCD01, msg.t_wall,
-                    [Observation(k, v, msg.t_wall, msg.source)
-                     for k in NIBP_KEYS if (v := msg.get(k)) is not None])
-
-    def tick(self, t_s: float) -> None:
-        """Every period: the continuous vitals measured and current now."""
-        if self.config.vitals is None:
-            return
-        snap = self._live.snapshot(t_s)
-        flagged = {vital for _, _, vital in snap.conditions if vital}
-        obs = []
-        for key in _CONTINUOUS:
-            r = snap.readings[key]
-            if r.freshness is Freshness.CURRENT and r.value is not None and key not in flagged:
-                obs.append(Observation(key, r.value, self._walls[key], r.source))
-        if obs:
-            self._queue(Channel.PCD01, self._wall(t_s), obs)
-
-    def alert(self, ev: AlarmEvent) -> None:
-        """The alarm engine's listener: start, priority changes, acknowledgement, end."""
-        if Channel.PCD04 in self.channels() and ev.alarm is not None \
-                and ev.event in ALERT_EVENTS:
-            self._queue(Channel.PCD04, ev.t_wall,
-                        lambda cid: oru_r40(self.party, cid, ev, self._wall0))
-
-    def _queue(self, channel: Channel,  t_wall: float,
-               content: list[Observation] | Callable[[str], str]) -> None:
-        build = content if callable(content) else (
-            lambda cid: oru_r01(self.party, cid, t_wall, content))
-        with self._lock:
-            try:
-                self.outbox.add(channel, t_wall, build)
-            except OutboxError as e:  # the store's own alarm covers a failing disk
-                log.error("%s", e)
-                return
-            except Exception:  # never break the runtime's sinks or the alarm listeners
-                log.exception("HL7 %s message not built", channel)
-                return
+    def _after_queue(self, channel: Channel) -> None:
         wake, loop = self._wake.get(channel), self._loop
         if wake is not None and loop is not None:
             loop.call_soon_threadsafe(wake.set)
@@ -156,7 +75,7 @@ class Hl7Feed:
         """Delivers every channel until cancelled."""
         self._loop = asyncio.get_running_loop()
         tasks = []
-        for channel, address in self.channels().items():
+        for channel, address in self._channels(self.config).items():
             self._wake[channel] = asyncio.Event()
             client = MllpClient(address, self.config.ack_timeout_s)
             tasks.append(asyncio.create_task(self._deliver(channel, client),
@@ -224,7 +143,7 @@ class Hl7Feed:
 
     def queued(self) -> int:
         with self._lock:
-            return sum(self.outbox.count_queued(ch) for ch in self.channels())
+            return sum(self.outbox.count_queued(ch) for ch in self.channels)
 
     async def drain(self, timeout_s: float) -> int:
         """Waits (at the end of a session) until nothing is queued or `timeout_s` passed;

@@ -23,7 +23,7 @@ from monitor.hl7.messages import (
     parse_ack,
 )
 from monitor.hl7.outbox import Channel, Outbox
-from monitor.session import DoseProtocol, Patient
+from monitor.session import DoseProtocol, Patient, SessionStatus
 from monitor.store import SessionStore
 from tests.hl7_listener import validated
 
@@ -129,10 +129,11 @@ def test_batch_file_holds_the_session_messages(db_path: Path) -> None:
         box.add(Channel.PCD04, T0, lambda cid: "not in the batch")
         box.close()
         out = io.StringIO()
-        assert write_batch(db_path, sid, out) == 3
+        assert write_batch(store, sid, out) == 3
         other = store.create_session(Patient(), DoseProtocol(), None, time.time())
-        with pytest.raises(ExportError, match=f"session {other} has no HL7 messages"):
-            write_batch(db_path, other, io.StringIO())
+        store.end_session(other, SessionStatus.COMPLETED, time.time())
+        with pytest.raises(ExportError, match=f"session {other} has no measured values"):
+            write_batch(store, other, io.StringIO())
     segs = out.getvalue().split("\r")
     assert segs[0].startswith("FHS|^~\\&|") and segs[1].startswith("BHS|^~\\&|")
     assert segs[-3:] == ["BTS|3", "FTS|1", ""]
