@@ -49,11 +49,12 @@ def rig_factory(db_path: Path) -> Iterator[Callable[..., Rig]]:
     made: list[Rig] = []
 
     def make(port: int, run: bool = True, on_down: Callable[[bool], None] = lambda d: None,
-             **config: float) -> Rig:
+             **config: object) -> Rig:
         with SessionStore(db_path) as store:
             sid = store.create_session(Patient("MRN-1"), DoseProtocol(), None, WALL0)
             uuid = store.load_session(sid).uuid
-        cfg = FeedConfig(MllpAddress("127.0.0.1", port), **config)  # type: ignore[arg-type]
+        config.setdefault("vitals", MllpAddress("127.0.0.1", port))  # type: ignore[arg-type]
+        cfg = FeedConfig(**config)  # type: ignore[arg-type]
         feed = Hl7Feed(cfg, Outbox(db_path, sid, uuid), Party("MRN-1", "0123456789ABCDEF"),
                        lambda t: WALL0 + t, WALL0, on_down)
         io = IoThread().start()
@@ -179,3 +180,46 @@ def test_only_measured_current_values_are_sent(rig_factory: Callable[..., Rig]) 
     assert [s.split("|")[5] for s in nibp_msg.split("\r") if s.startswith("OBX|2")] == ["118"]
     assert "VGL-MOAAS^MOAA/S^99VGL|" in score_msg and "|4|" in score_msg
     assert len(sent()) == 3
+
+
+def test_an_alarm_life_as_pcd04(rig_factory: Callable[..., Rig]) -> None:
+    """The real engine's events for one SpO2 alarm: start, the rise to HIGH, the
+    acknowledgement and the end, each an ORU^R40 on the alerts channel, in that order."""
+    listener = Listener().start()
+    try:
+        rig = rig_factory(1, vitals=None, alerts=MllpAddress("127.0.0.1", listener.port))
+        engine = AlarmEngine(preset(None), wall0=WALL0)
+        engine.add_listener(rig.feed.alert)
+
+        def spo2(t: float, value: float) -> None:
+            msg = Numerics("sim", WALL0 + t, t, (("spo2", value),))
+            rig.io.call(lambda: engine(msg))
+
+        t = 0.0
+        for value, seconds in ((97, 5), (87, 30), (82, 30)):
+            for _ in range(seconds):
+                spo2(t, value)
+                t += 1
+        engine.acknowledge(user="nurse", t_s=t)
+        for _ in range(30):
+            spo2(t, 97)
+            t += 1
+        engine.tick(t)
+        got = listener.wait_for(lambda m: any("|end|" in x for x in m))
+    finally:
+        listener.close()
+
+    def attr(m: str, name: str) -> str:
+        return next(s.split("|")[5] for s in m.split("\r") if f"^{name}^" in s)
+
+    steps = [(attr(m, "MDC_ATTR_EVENT_PHASE"), attr(m, "MDC_ATTR_ALARM_PRIORITY"),
+              attr(m, "MDC_ATTR_ALARM_INACTIVATION_STATE")) for m in got
+             if "MDC_PULS_OXIM_SAT_O2" in m]
+    assert steps[0] == ("start", "PM", "enabled")
+    assert ("update", "PH", "enabled") in steps
+    assert ("update", "PH", "alert-acknowledged") in steps
+    assert steps[-1][0] == "end"
+    assert [s[0] for s in steps].index("end") == len(steps) - 1
+    for m in got:
+        validated(m)
+        assert m.split("|")[8] == "ORU^R40^ORU_R01"
