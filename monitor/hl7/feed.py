@@ -101,10 +101,16 @@ class Hl7Feed(Builder):
                         await wake.wait()
                         continue
                     backoff = BACKOFF_START_S
-                except (DeliveryError, sqlite3.Error) as e:
+                except Exception as e:  # the feed never dies: it retries, and says why
                     if isinstance(e, DeliveryError):
                         self._down_since.setdefault(channel, time.monotonic())
-                    log.warning("HL7 %s: %s; retry in %.0f s", channel, e, backoff)
+                        log.warning("HL7 %s: %s; retry in %.0f s", channel, e, backoff)
+                    elif isinstance(e, sqlite3.Error):
+                        log.error("HL7 %s: the outbox: %s; retry in %.0f s", channel, e,
+                                  backoff)
+                    else:
+                        log.exception("HL7 %s: delivery failed; retry in %.0f s", channel,
+                                      backoff)
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, self.config.backoff_max_s)
         finally:
