@@ -38,7 +38,7 @@ def export_session(store_path: str | Path, session_id: int, fmt: str, out: str |
         if fmt in ("pdf", "fhir"):
             from monitor.reports.export import export_report
             return export_report(store, sid, fmt, out, deidentify=deidentify)
-        if fmt == HL7:  # the messages as the feed built them (issue 15)
+        if fmt == HL7:  # the HL7 batch file (issue 15)
             from monitor.hl7.batch import write_batch
             n = write_atomically(out, lambda f: write_batch(store, sid, f,
                                                             deidentify=deidentify))
