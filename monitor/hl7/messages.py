@@ -105,9 +105,9 @@ def _obr(control_id: str, t_wall: float, p: Party, code: str, end: float | None 
 
 
 def _obx(n: int, vtype: str, code: str, path: str, value: str, unit: str, status: str,
-         t_wall: float | None, device: str) -> str:
-    return _segment("OBX", str(n), vtype, code, path, value, unit, "", "", "", "", status,
-                    "", "", "" if t_wall is None else dtm(t_wall), "", "", "", device)
+         t_wall: float | None, device: str, flags: str = "") -> str:
+    return _segment("OBX", str(n), vtype, code, path, value, unit, "", flags, "", "",
+                    status, "", "", "" if t_wall is None else dtm(t_wall), "", "", "", device)
 
 
 def _device(p: Party, source: str | None) -> str:
@@ -147,7 +147,7 @@ _STATES = {AlarmState.ACTIVE: "active", AlarmState.LATCHED: "latched",
 
 def oru_r40(p: Party, control_id: str, ev: AlarmEvent, wall0: float) -> str:
     """PCD-04: one alert's identity (text, OBX-4 facet .1), the vital that caused it
-    (worst value, facet .2) and its phase, state, inactivation, priority and type (.3)."""
+    (worst value, .2), then its phase, state, inactivation, priority and type (.3 to .7)."""
     a = ev.alarm
     if a is None or ev.event not in _PHASES:
         raise ValueError(f"alarm event {ev.event} is not reported as an alert")
@@ -162,14 +162,16 @@ def oru_r40(p: Party, control_id: str, ev: AlarmEvent, wall0: float) -> str:
                      vc.unit.cwe()))
     inactivation = "alert-acknowledged" if a.acknowledged else "enabled"
     state = "inactive" if end is not None else _STATES[a.state]
-    for code, value in ((EVENT_PHASE, _PHASES[ev.event]), (ALARM_STATE, state),
-                        (INACTIVATION_STATE, inactivation),
-                        (ALARM_PRIORITY, PRIORITY_CODES[a.priority]),
-                        (ALERT_TYPE, ALERT_TYPES[a.kind])):
-        rows.append(("ST", code.cwe(), f"{base}.3", value, ""))
+    for facet, (code, value) in enumerate(
+            ((EVENT_PHASE, _PHASES[ev.event]), (ALARM_STATE, state),
+             (INACTIVATION_STATE, inactivation), (ALARM_PRIORITY, PRIORITY_CODES[a.priority]),
+             (ALERT_TYPE, ALERT_TYPES[a.kind])), 3):
+        rows.append(("ST", code.cwe(), f"{base}.{facet}", value, ""))
+    # OBX-8 of the alert row: abnormal, its priority and type (as GE's and Draeger's).
+    flags = f"A~{PRIORITY_CODES[a.priority]}~{ALERT_TYPES[a.kind]}"
     for n, (vtype, code_text, path, value, unit) in enumerate(rows, 1):
         segs.append(_obx(n, vtype, code_text, path, value, unit, "R", ev.t_wall,
-                         _device(p, "vigil")))
+                         _device(p, "vigil"), flags if n == 1 else ""))
     return SEGMENT_END.join(segs) + SEGMENT_END
 
 
