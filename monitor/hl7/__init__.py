@@ -4,3 +4,6 @@ codes (MDC and local codes), messages (ORU^R01, ORU^R40, ACK), outbox (the queue
 session store), mllp (the asyncio client), feed (the sink on the device-io loop) and batch
 (the FHS/BHS file).
 """
+
+DEFAULT_PERIOD_S = 60.0  # --hl7-period: seconds of session time between vitals messages
+DOWN_AFTER_S = 300.0  # a receiver silent this long is "EHR feed down" (LOW technical)

@@ -18,8 +18,8 @@ from collections.abc import Iterator
 from typing import IO
 
 from monitor.atomic import ExportError
+from monitor.hl7 import DEFAULT_PERIOD_S
 from monitor.hl7.builder import Builder, MessageList
-from monitor.hl7.feed import DEFAULT_PERIOD_S
 from monitor.hl7.messages import SEGMENT_END, Party, dtm, host_eui64
 from monitor.hl7.outbox import Channel, session_messages
 from monitor.messages import Condition, DeviceCondition, DeviceState, DeviceStatus, Message

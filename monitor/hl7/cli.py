@@ -1,4 +1,8 @@
-"""The HL7 options of `record` and `dashboard`, and the feed's part in a CLI recording."""
+"""The HL7 options of `record` and `dashboard`, and the feed's part in a CLI recording.
+
+The feed itself is imported only when `--hl7` is given: every other command starts as fast
+as before.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +10,21 @@ import argparse
 import sys
 from collections.abc import Callable
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-from monitor.hl7.feed import DEFAULT_PERIOD_S, DOWN_AFTER_S, FeedConfig, Hl7Feed, attach_feed
-from monitor.hl7.mllp import MllpAddress, parse_mllp_url
-from monitor.recorder import SessionRecorder
+from monitor.hl7 import DEFAULT_PERIOD_S, DOWN_AFTER_S
 from monitor.runtime import IoThread
+
+if TYPE_CHECKING:
+    from monitor.hl7.feed import FeedConfig, Hl7Feed
+    from monitor.hl7.mllp import MllpAddress
+    from monitor.recorder import SessionRecorder
 
 DRAIN_S = 10.0  # at the end of a `record`, wait this long for the receiver to catch up
 
 
 def _mllp(text: str) -> MllpAddress:
+    from monitor.hl7.mllp import parse_mllp_url
     try:
         return parse_mllp_url(text)
     except ValueError as e:
@@ -43,6 +52,7 @@ def hl7_config(args: argparse.Namespace) -> FeedConfig | None:
     vitals, alerts = getattr(args, "hl7", None), getattr(args, "hl7_alerts", None)
     if vitals is None and alerts is None:
         return None
+    from monitor.hl7.feed import FeedConfig
     return FeedConfig(vitals, alerts, args.hl7_period, args.hl7_deidentify,
                       args.hl7_down_after)
 
@@ -59,6 +69,7 @@ class FeedRun:
 
     def attach(self, recorder: SessionRecorder) -> None:
         if self.config is not None:
+            from monitor.hl7.feed import attach_feed
             self.feed = attach_feed(recorder, self.config)
 
     def __enter__(self) -> FeedRun:

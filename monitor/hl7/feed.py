@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from monitor.hl7 import DEFAULT_PERIOD_S, DOWN_AFTER_S
 from monitor.hl7.builder import Builder
 from monitor.hl7.messages import Party, host_eui64
 from monitor.hl7.mllp import DeliveryError, MllpAddress, MllpClient
@@ -26,8 +27,6 @@ from monitor.reports.data import pseudonym
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PERIOD_S = 60.0
-DOWN_AFTER_S = 300.0  # receiver silent this long: "EHR feed down" (LOW technical)
 BACKOFF_START_S = 1.0
 BACKOFF_MAX_S = 30.0
 
