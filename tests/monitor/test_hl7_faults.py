@@ -65,6 +65,12 @@ def test_receiver_down_for_the_first_half(tmp_path: Path) -> None:
         for m in listener.messages():
             validated(m)
             assert "MRN-5" not in m and "|P-" in m  # de-identified: the pseudonym only
+        # The room did not wait for the receiver: a value every second, all along.
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        times = [t for (t,) in conn.execute("SELECT t_s FROM samples WHERE vital = 'hr'"
+                                            " ORDER BY t_s")]
+        conn.close()
+        assert times[:7] == [float(t) for t in range(1, 8)]
     finally:
         if proc.poll() is None:
             proc.kill()
