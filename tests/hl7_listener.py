@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from hl7.mllp import start_hl7_server
 from hl7apy.consts import VALIDATION_LEVEL
@@ -115,3 +117,26 @@ def in_order_once(ids: list[str]) -> list[str]:
         assert cid not in distinct, f"{cid} arrived again after later messages: {ids}"
         distinct.append(cid)
     return distinct
+
+
+def outbox(db: Path, state: str | None = None) -> list[str]:
+    """Control ids in the outbox in delivery order (read-only, beside the recording)."""
+    if not db.exists():
+        return []
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+    try:
+        rows = conn.execute("SELECT control_id FROM hl7_outbox WHERE channel = 'pcd01'"
+                            + ("" if state is None else " AND state = ?") + " ORDER BY id",
+                            () if state is None else (state,)).fetchall()
+    except sqlite3.OperationalError:  # not migrated yet
+        return []
+    finally:
+        conn.close()
+    return [r[0] for r in rows]
+
+
+def poll(condition: object, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)

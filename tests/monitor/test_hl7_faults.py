@@ -10,10 +10,9 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from tests.hl7_listener import Listener, in_order_once, validated
+from tests.hl7_listener import Listener, in_order_once, outbox, poll, validated
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -23,29 +22,6 @@ def record(db: Path, port: int, *args: str) -> subprocess.Popen[str]:
         [sys.executable, str(REPO / "main.py"), "record", "--device", "sim", "--db", str(db),
          "--hl7", f"mllp://127.0.0.1:{port}", "--hl7-period", "0.5", *args],
         cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-
-
-def outbox(db: Path, state: str | None = None) -> list[str]:
-    """Control ids in the outbox in delivery order (read-only, beside the recording)."""
-    if not db.exists():
-        return []
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
-    try:
-        rows = conn.execute("SELECT control_id FROM hl7_outbox WHERE channel = 'pcd01'"
-                            + ("" if state is None else " AND state = ?") + " ORDER BY id",
-                            () if state is None else (state,)).fetchall()
-    except sqlite3.OperationalError:  # not migrated yet
-        return []
-    finally:
-        conn.close()
-    return [r[0] for r in rows]
-
-
-def poll(condition: object, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
 
 
 def test_receiver_down_for_the_first_half(tmp_path: Path) -> None:

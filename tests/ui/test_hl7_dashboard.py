@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.hl7_listener import Listener, in_order_once, validated
+from tests.hl7_listener import Listener, in_order_once, outbox, poll, validated
 from tests.ui.dashboard_proc import REPO, Dashboard
 
 
@@ -40,3 +40,31 @@ def test_a_bad_address_is_refused(tmp_path: Path) -> None:
         assert "--hl7: 'http://ie.clinic:2575' is not an MLLP address; expected " \
                "mllp://HOST:PORT" in r.stderr, r.stderr
         assert not (tmp_path / "v.sqlite3").exists()
+
+
+def test_a_killed_dashboard_resumed_delivers_its_backlog_in_order(tmp_path: Path) -> None:
+    """Receiver down, dashboard killed with SIGKILL: the next start resumes the same session
+    (--no-dialog), delivers what was queued first, and numbers on (same session, next id)."""
+    listener = Listener()  # not listening yet
+    args = ("--no-watchdog", "--patient", "MRN-3", "--hl7",
+            f"mllp://127.0.0.1:{listener.port}", "--hl7-period", "0.5")
+    first = Dashboard(tmp_path, *args)
+    try:
+        first.wait_recording()
+        poll(lambda: len(outbox(first.db, "queued")) >= 4)
+        first.end(signal.SIGKILL)
+        backlog = outbox(first.db)
+        listener.start()
+        again = Dashboard(tmp_path, *args)
+        try:
+            again.wait_for("resuming session")
+            got = listener.wait_for(lambda m: len({x.split("|")[9] for x in m})
+                                    >= len(backlog) + 3, timeout=60)
+        finally:
+            again.end(signal.SIGTERM)
+    finally:
+        listener.close()
+    ids = in_order_once([m.split("|")[9] for m in got])
+    assert ids[:len(backlog)] == backlog
+    prefix = backlog[0].rsplit("-", 1)[0]
+    assert ids == [f"{prefix}-{n}" for n in range(1, len(ids) + 1)]  # one session, in order
