@@ -8,7 +8,7 @@
                           [--speed N|max] [--db PATH] [--preset NAME] [SESSION]
     python main.py replay FILE [--speed N|max] [--db PATH] [--preset NAME]
     python main.py sessions [--db PATH]
-    python main.py export [--db PATH] [--session ID|latest] --format csv|alarms|pdf|fhir
+    python main.py export [--db PATH] [--session ID|latest] --format csv|alarms|pdf|fhir|hl7
                           [--deidentify] [--clinic NAME] [--clinician NAME] [--nurse NAME]
                           --out FILE|-
     python main.py devices [--timeout S] [--adapter hciN] [--all]
@@ -16,6 +16,8 @@
 
 SESSION (the same for both): [--patient ID] [--weight KG] [--drug NAME] [--route ROUTE]
 [--dose-mg MG] [--infusion-min MIN] [--lot LOT].
+HL7 (record and dashboard): [--hl7 mllp://HOST:PORT] [--hl7-period S] [--hl7-deidentify]
+[--hl7-alerts mllp://HOST:PORT].
 
 Exit status: 0 done, 1 the work failed (the message says why), 2 a bad argument or SPEC.
 """
@@ -35,6 +37,7 @@ from alarms.presets import DEFAULT_PRESET, PRESET_NAMES
 from devices.base import SpecError
 from devices.spec import parse_spec
 from monitor.atomic import ExportError
+from monitor.hl7.cli import FeedRun, add_hl7_options, hl7_config
 from monitor.live import Freshness, Snapshot
 from monitor.messages import DeviceStatus, Numerics, Waveform
 from monitor.recorder import RecordingPlan, SessionRecorder
@@ -52,7 +55,7 @@ from monitor.timefmt import iso_utc
 
 log = logging.getLogger("vigil")
 
-EXPORT_FORMATS = ("csv", "alarms", "pdf", "fhir")
+EXPORT_FORMATS = ("csv", "alarms", "pdf", "fhir", "hl7")
 READ_ONLY_COMMANDS = ("sessions", "export", "browse")  # they never create or change a store
 DEVICE_HELP = ("sim[:SCENARIO], replay:FILE, masimo:PORT, nonin:PORT, contec:PORT, ble:ADDRESS, "
                "intellivue:PORT or datex:PORT; a serial PORT may end in @BAUD (repeatable)")
@@ -136,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--duration", type=_positive, required=True, metavar="SECONDS")
     session_opts(rec)
     session_fields(rec)
+    add_hl7_options(rec, _positive)
 
     rep = sub.add_parser("replay", help="record a session from a vitals CSV, its whole length")
     rep.add_argument("file", type=Path)
@@ -161,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     dash.add_argument("--preset", choices=PRESET_NAMES, default=DEFAULT_PRESET,
                       help=f"alarm preset (default {DEFAULT_PRESET})")
     session_fields(dash)
+    add_hl7_options(dash, _positive)
 
     ses = sub.add_parser("sessions", help="list the sessions in the store")
     db(ses)
@@ -231,9 +236,10 @@ class _DataSeen:
 
 
 def _run_recording(args: argparse.Namespace, plan: RecordingPlan) -> int:
-    with _open_store(args.db) as store:
+    with _open_store(args.db) as store, FeedRun(hl7_config(args)) as hl7:
         seen = _DataSeen()
-        recorder = SessionRecorder(store, plan, [seen])
+        recorder = SessionRecorder(store, plan, [seen], io=hl7.io)
+        hl7.attach(recorder)
         if args.live:
             def show(t_s: float) -> None:
                 print(_live_line(recorder.live.snapshot(t_s)), flush=True)
@@ -309,7 +315,7 @@ def cmd_dashboard(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         [] if args.watchdog_min_sound is None
         else ["--min-sound", f"{args.watchdog_min_sound:g}"])
     return run_dashboard(args.db or default_store_path(), plan, kiosk=args.kiosk,
-                         dialog=not args.no_dialog, watchdog=watchdog)
+                         dialog=not args.no_dialog, watchdog=watchdog, hl7=hl7_config(args))
 
 
 def cmd_browse(args: argparse.Namespace) -> int:

@@ -371,6 +371,13 @@ class AlarmEngine:
             self._system("storage-failure", exc is not None, t)
         self._flush()
 
+    def system_condition(self, rule_id: str, on: bool, t_s: float | None = None) -> None:
+        """A technical condition of Vigil's own (a preset's system rule, e.g. the HL7 feed's
+        "ehr-feed-down") starts (`on`) or ends. Any thread."""
+        with self._lock:
+            self._system(rule_id, on, self._action_time(t_s))
+        self._flush()
+
     def forget_source(self, source: str, user: str = "", t_s: float | None = None) -> None:
         """A person disconnected `source` on purpose: its alarms end now and nothing it
         sends afterwards (its "disconnected" status included) raises an alarm. Call it

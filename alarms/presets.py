@@ -207,6 +207,9 @@ def _system() -> tuple[SystemRule, ...]:
                    "design choice: alarms would be silent (§1.4 alarm-system failure)"),
         SystemRule("storage-failure", M, "storage failure: data kept in memory",
                    "design choice: the record is at risk"),
+        SystemRule("ehr-feed-down", L, "EHR feed down",
+                   "design choice (issue 15): the HL7 receiver has not acknowledged for "
+                   "5 min; the data wait in the store, nothing is lost"),
     )
 
 

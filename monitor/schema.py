@@ -139,8 +139,24 @@ MIGRATIONS: tuple[str, ...] = (
     # 5: reserved for the staff work (issue 14), merged separately; nothing here.
     """
     """,
-    # 6: reserved for the HL7 outbox (branch hl7), merged separately; nothing here.
+    # 6: the HL7 outbox (monitor/hl7/outbox.py): every PCD-01/PCD-04 message built, in the
+    # order it must be delivered, with its state; only its own tables, so it applies after
+    # whatever 5 is.
     """
+    CREATE TABLE hl7_outbox (
+        id INTEGER PRIMARY KEY,
+        session_id INTEGER NOT NULL REFERENCES sessions(id),
+        channel TEXT NOT NULL CHECK (channel IN ('pcd01', 'pcd04')),
+        control_id TEXT NOT NULL UNIQUE,
+        t_wall REAL NOT NULL,
+        message TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'accepted', 'error')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        ack_code TEXT,
+        ack_text TEXT,
+        done_wall REAL
+    );
+    CREATE INDEX hl7_outbox_queued ON hl7_outbox (channel, state, id);
     """,
     # 7: the device each alarm is about (None: Vigil's own or the session's), so that no
     # reader parses alarm keys; older rows get it from their key once, here. Only its own

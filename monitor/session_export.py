@@ -19,6 +19,7 @@ from monitor.store import SessionStore
 FORMATS = {"pdf": "PDF report", "csv": "vitals CSV", "alarms": "alarm-log CSV",
            "fhir": "FHIR bundle"}
 SUFFIXES = {"pdf": ".pdf", "csv": ".csv", "alarms": ".csv", "fhir": ".json"}
+HL7 = "hl7"  # the HL7 batch file (issue 15): the CLI's, not a browser button
 
 
 def suggested_name(session_id: int, fmt: str, deidentify: bool) -> str:
@@ -40,13 +41,17 @@ def export_stored(store: SessionStore, session: int | str | None, fmt: str, out:
     """One session (an id, or `latest`) of an open store to `out` (`-`: standard output),
     whole or not at all; the CLI and the browser both export through here. The clinic and
     the staff names are printed on the PDF and FHIR only."""
-    if fmt not in FORMATS:
+    if fmt not in FORMATS and fmt != HL7:
         raise ValueError(f"unknown export format {fmt!r}; expected one of {', '.join(FORMATS)}")
     sid = store.resolve_session(session)
     if fmt in ("pdf", "fhir"):
         from monitor.reports.export import export_report
         return Exported(sid, export_report(store, sid, fmt, out, deidentify=deidentify,
                                            clinic=clinic, clinician=clinician, nurse=nurse))
+    if fmt == HL7:  # the HL7 batch file
+        from monitor.hl7.batch import write_batch
+        n = write_atomically(out, lambda f: write_batch(store, sid, f, deidentify=deidentify))
+        return Exported(sid, f"{n} messages")
     shift = wall_shift_s(store.load_session(sid).uuid) if deidentify else 0.0
     if fmt == "alarms":
         n = write_atomically(out, lambda f: write_alarms_csv(store, sid, f, wall_shift_s=shift))

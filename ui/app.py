@@ -24,6 +24,7 @@ from devices.base import SpecError
 from devices.spec import DeviceSpec, is_simulated
 from monitor.buffers import PlethRing, SessionTrends
 from monitor.heartbeat import BEAT_S, SessionPulse, WatchdogLink, io_beats
+from monitor.hl7.feed import FeedConfig, attach_feed
 from monitor.recorder import RecordingPlan, SessionRecorder, resume_plan
 from monitor.resume import history, resumable_session, resumable_sessions
 from monitor.runtime import IoThread
@@ -219,7 +220,8 @@ def unattended_plan(store: SessionStore, plan: RecordingPlan) -> tuple[Recording
 def run_dashboard(store_path: Path, plan: RecordingPlan, kiosk: bool = False,
                   alarm_factory: AlarmFactory | None = None,
                   audio: Callable[[], AudioOutput] | None = None,
-                  dialog: bool = True, watchdog: Sequence[str] | None = ()) -> int:
+                  dialog: bool = True, watchdog: Sequence[str] | None = (),
+                  hl7: FeedConfig | None = None) -> int:
     """`dialog`: ask for the session (resume / new-session dialogs) before recording, and
     offer the next one when it ends; False records `plan` as given. `watchdog`: the options
     of the watchdog process started with each session (`monitor/watchdog.py`); None: none."""
@@ -242,6 +244,8 @@ def run_dashboard(store_path: Path, plan: RecordingPlan, kiosk: bool = False,
         def open_session(this_plan: RecordingPlan, previous: DashboardWindow | None,
                          notice: str = "") -> None:
             session = DashboardSession(store, this_plan, alarm_factory)
+            if hl7 is not None:  # the HL7 feed (issue 15), before the session starts
+                attach_feed(session.recorder, hl7)
             sessions.append(session)
             if watchdog is not None:  # before the session starts: both threads beat to it
                 link = session.start_watchdog(watchdog)

@@ -1,0 +1,83 @@
+"""An MLLP client on the device-io loop: one message at a time, each waiting for its ACK.
+
+Framing and the stream are the `hl7` package's (`hl7.mllp`); this adds the address, the
+timeouts and what a failure means: any error closes the connection, and the caller resends
+the same message (same MSH-10) later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from hl7.mllp import InvalidBlockError, open_hl7_connection
+
+from monitor.hl7.messages import Ack, AckError, control_id_of, parse_ack
+
+
+@dataclass(frozen=True, slots=True)
+class MllpAddress:
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"mllp://{self.host}:{self.port}"
+
+
+def parse_mllp_url(text: str) -> MllpAddress:
+    """`mllp://HOST:PORT`; ValueError saying what is wrong otherwise."""
+    try:
+        url = urlsplit(text)
+        port = url.port
+    except ValueError as e:
+        raise ValueError(f"{text!r}: {e}; expected mllp://HOST:PORT") from None
+    if url.scheme != "mllp" or not url.hostname or port is None or url.path not in ("", "/"):
+        raise ValueError(f"{text!r} is not an MLLP address; expected mllp://HOST:PORT "
+                         "(e.g. mllp://interface-engine.clinic.local:2575)")
+    return MllpAddress(url.hostname, port)
+
+
+class DeliveryError(Exception):
+    """No usable answer: the receiver is down, the connection broke, or no ACK in time."""
+
+
+class MllpClient:
+    def __init__(self, address: MllpAddress, ack_timeout_s: float = 10.0,
+                 connect_timeout_s: float = 5.0) -> None:
+        self.address = address
+        self.ack_timeout_s = ack_timeout_s
+        self.connect_timeout_s = connect_timeout_s
+        self._reader: Any = None  # hl7.mllp.HL7StreamReader (the package is untyped)
+        self._writer: Any = None
+
+    async def send(self, message: str) -> Ack:
+        """Sends `message` and returns its ACK; DeliveryError if none came."""
+        try:
+            if self._writer is None:
+                self._reader, self._writer = await asyncio.wait_for(
+                    open_hl7_connection(self.address.host, self.address.port),
+                    self.connect_timeout_s)
+            self._writer.writeblock(message.encode("ascii"))
+            await self._writer.drain()
+            expected = control_id_of(message)
+            while True:
+                block = await asyncio.wait_for(self._reader.readblock(), self.ack_timeout_s)
+                ack = parse_ack(block.decode("ascii", "replace"))
+                if ack.control_id == expected:  # a late ACK of an earlier try is skipped
+                    return ack
+        except (OSError, TimeoutError, EOFError, asyncio.IncompleteReadError, AckError,
+                InvalidBlockError, ValueError) as e:
+            await self.close()
+            what = "no ACK in time" if isinstance(e, TimeoutError) else str(e) or type(
+                e).__name__
+            raise DeliveryError(f"{self.address}: {what}") from e
+
+    async def close(self) -> None:
+        writer, self._reader, self._writer = self._writer, None, None
+        if writer is not None:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
