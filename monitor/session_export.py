@@ -27,7 +27,7 @@ def suggested_name(session_id: int, fmt: str, deidentify: bool) -> str:
 
 
 def export_session(store_path: str | Path, session_id: int, fmt: str, out: str | Path, *,
-                   deidentify: bool = False) -> str:
+                   deidentify: bool = False, clinician: str | None = None) -> str:
     """Writes the file whole or not at all (ExportError naming it otherwise); returns what
     was written, e.g. "4 pages" or "7200 rows"."""
     if fmt not in FORMATS:
@@ -36,7 +36,8 @@ def export_session(store_path: str | Path, session_id: int, fmt: str, out: str |
         sid = store.resolve_session(session_id)
         if fmt in ("pdf", "fhir"):
             from monitor.reports.export import export_report
-            return export_report(store, sid, fmt, out, deidentify=deidentify)
+            return export_report(store, sid, fmt, out, deidentify=deidentify,
+                                 clinician=clinician)
         shift = 0.0
         if deidentify:
             from monitor.reports.data import DAY_S, date_shift_days

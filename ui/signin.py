@@ -1,0 +1,277 @@
+"""Signing in at a screen: the name-and-PIN dialog (a badge reader that types the name,
+Enter, the PIN, Enter works the same), the header's sign-in button, the inactivity
+sign-out, and the clinician's sign-in for one step.
+
+Nothing here is ever between the nurse and the vitals or the alarms: the room's sign-in
+dialog is not modal and opens over the trend, the tiles and the banner stay as they are,
+and A / P work with nobody signed in (recorded as "unidentified at the room screen").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from monitor.signin import SignIn
+from monitor.staff import AuthError, StaffMember
+from ui.limits_dialog import WARN, LimitEditor
+from ui.placement import place_clear_of_numerics
+from ui.theme import STYLESHEET, named
+
+if TYPE_CHECKING:
+    from ui.dashboard import DashboardWindow
+
+INPUT_EVENTS = (QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress, QEvent.Type.TouchBegin,
+                QEvent.Type.Wheel)
+CHECK_MS = 1000  # how often an idle sign-in is looked at
+ACCOUNTS_MS = 5000  # how often the header learns that accounts now exist
+
+
+class SignInForm(QWidget):
+    """Name and PIN. `attempt(name, pin)` returns the member or raises AuthError, whose
+    message is shown (the PIN field is cleared, the name kept); `signedIn` on success."""
+
+    signedIn = Signal(object)  # the StaffMember
+    cancelled = Signal()
+
+    def __init__(self, prompt: str, attempt: Callable[[str, str], StaffMember],
+                 cancel: bool = True, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.attempt = attempt
+        self.member: StaffMember | None = None
+        outer = QVBoxLayout(self)
+        head = named(QLabel(prompt), "header")
+        head.setWordWrap(True)
+        outer.addWidget(head)
+        form = QFormLayout()
+        self.name_field = QLineEdit()
+        self.name_field.setPlaceholderText("name, or scan your badge")
+        self.pin_field = QLineEdit()
+        self.pin_field.setEchoMode(QLineEdit.EchoMode.Password)
+        self.pin_field.setPlaceholderText("PIN")
+        for f in (self.name_field, self.pin_field):
+            f.setMinimumHeight(48)
+            f.setStyleSheet("font-size: 24px;")
+        form.addRow(named(QLabel("Name"), "headerDim"), self.name_field)
+        form.addRow(named(QLabel("PIN"), "headerDim"), self.pin_field)
+        outer.addLayout(form)
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet(f"color: {WARN.name()}; font-size: 20px;")
+        outer.addWidget(self.message)
+        row = QHBoxLayout()
+        self.sign_in_button = QPushButton("Sign in")
+        self.sign_in_button.clicked.connect(self.submit)
+        row.addStretch(1)
+        if cancel:
+            cancel_button = QPushButton("Cancel")
+            cancel_button.clicked.connect(self.cancelled.emit)
+            row.addWidget(cancel_button)
+        row.addWidget(self.sign_in_button)
+        outer.addLayout(row)
+        self.name_field.returnPressed.connect(self.pin_field.setFocus)
+        self.pin_field.returnPressed.connect(self.submit)
+
+    def submit(self) -> None:
+        name, pin = self.name_field.text().strip(), self.pin_field.text()
+        if not name:
+            self.message.setText("Enter your name (or scan your badge).")
+            self.name_field.setFocus()
+            return
+        self.pin_field.clear()
+        try:
+            self.member = self.attempt(name, pin)
+        except AuthError as e:
+            self.message.setText(str(e))
+            self.pin_field.setFocus()
+            return
+        self.message.setText("")
+        self.signedIn.emit(self.member)
+
+    def clear(self) -> None:
+        self.name_field.clear()
+        self.pin_field.clear()
+        self.message.setText("")
+
+
+class SignInDialog(QDialog):
+    """The form in a dialog of its own; accepted once someone signed in."""
+
+    def __init__(self, title: str, prompt: str, attempt: Callable[[str, str], StaffMember],
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Vigil: {title}")
+        self.setStyleSheet(STYLESHEET)
+        self.form = SignInForm(prompt, attempt, True, self)
+        QVBoxLayout(self).addWidget(self.form)
+        self.form.signedIn.connect(lambda _m: self.accept())
+        self.form.cancelled.connect(self.reject)
+        self.name_field, self.pin_field = self.form.name_field, self.form.pin_field
+        self.message = self.form.message
+        self.setMinimumWidth(640)
+
+    @property
+    def member(self) -> StaffMember | None:
+        return self.form.member
+
+
+class ActivityWatch(QObject):
+    """Any key, tap or wheel in `window` (or a dialog it opened) counts as input for
+    `signin`; a timer signs out whoever has been idle too long."""
+
+    expired = Signal()
+
+    def __init__(self, window: QWidget, signin: SignIn) -> None:
+        super().__init__(window)
+        self.window = window
+        self.signin = signin
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)
+        self.timer = QTimer(self)
+        self.timer.setInterval(CHECK_MS)
+        self.timer.timeout.connect(self.check)
+        self.timer.start()
+        window.destroyed.connect(self._detach)
+
+    def _detach(self) -> None:
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if event.type() in INPUT_EVENTS and isinstance(obj, QWidget) and self._ours(obj):
+            self.signin.touch()
+        return False
+
+    def _ours(self, widget: QWidget) -> bool:
+        w: QWidget | None = widget.window()
+        while w is not None:
+            if w is self.window:
+                return True
+            parent = w.parentWidget()
+            w = parent.window() if parent is not None else None
+        return False
+
+    def check(self) -> None:
+        if self.signin.expire():
+            self.expired.emit()
+
+
+class RoomSignIn(QObject):
+    """The dashboard's sign-in: a header button (hidden while the store has no accounts),
+    Ctrl+I, the dialog, and the inactivity sign-out. The window asks `author()` whenever
+    someone acts."""
+
+    changed = Signal()
+
+    def __init__(self, window: DashboardWindow, signin: SignIn) -> None:
+        super().__init__(window)
+        self.window = window
+        self.signin = signin
+        self.dialog: SignInDialog | None = None
+        self.button = QPushButton("")
+        self.button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.button.setFixedHeight(44)
+        self.button.clicked.connect(self.toggle)
+        self.watch = ActivityWatch(window, signin)
+        self.watch.expired.connect(self.update_button)
+        self.action = QAction("Sign in", window)
+        self.action.setShortcut(QKeySequence("Ctrl+I"))
+        self.action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self.action.triggered.connect(self.open_dialog)
+        window.addAction(self.action)
+        self._poll = QTimer(self)
+        self._poll.setInterval(ACCOUNTS_MS)
+        self._poll.timeout.connect(self._recheck_accounts)
+        self._poll.start()
+        self.update_button()
+
+    def author(self) -> str:
+        return self.signin.author()
+
+    def _recheck_accounts(self) -> None:
+        if self.signin.current is None:
+            self.signin._accounts = None
+            self.update_button()
+
+    def update_button(self) -> None:
+        current = self.signin.current
+        self.button.setVisible(self.signin.accounts_exist())
+        text = (f"{current.label}: sign out" if current is not None
+                else "Nobody signed in: sign in  [Ctrl+I]")
+        if self.button.text() != text:
+            self.button.setText(text)
+        self.changed.emit()
+
+    def toggle(self) -> None:
+        if self.signin.current is not None:
+            self.signin.sign_out()
+            self.update_button()
+        else:
+            self.open_dialog()
+
+    def open_dialog(self) -> SignInDialog:
+        """Not modal: the alarms keep their keys and buttons while it is open."""
+        if self.dialog is not None:
+            self.dialog.close()
+        dialog = self.dialog = SignInDialog(
+            "sign in", "Sign in at the room screen (the vitals and alarms never need it)",
+            self.signin.sign_in, self.window)
+        dialog.accepted.connect(self.update_button)
+        place_clear_of_numerics(dialog, self.window)
+        dialog.show()
+        dialog.name_field.setFocus()
+        return dialog
+
+    def authorize_clinician(self, step: str,
+                            run: Callable[[QDialog], int] = QDialog.exec) -> str | None:
+        """The author of a clinician-only step: whoever is signed in if a clinician (or
+        anyone while the store has no accounts), else a clinician who signs in for this
+        step only. None if nobody did."""
+        if not self.signin.accounts_exist() or self.signin.is_clinician():
+            return self.signin.author()
+        dialog = SignInDialog(
+            "clinician", f"{step[0].upper()}{step[1:]} needs a clinician: ask one to sign in "
+            "for this step (whoever is signed in stays signed in).",
+            lambda n, p: self.signin.authorize(step, n, p), self.window)
+        place_clear_of_numerics(dialog, self.window)
+        if run(dialog) != QDialog.DialogCode.Accepted or dialog.member is None:
+            return None
+        return dialog.member.label
+
+    def authorize_loosening(self) -> str | None:
+        return self.authorize_clinician("loosening an alarm limit beyond the preset")
+
+    def audited_limits(self, editor: LimitEditor) -> LimitEditor:
+        """The same editor, each change also written to the audit trail."""
+        def set_limit(rule_id: str, value: float, user: str) -> None:
+            old = next((r.limit for r in editor.engine.limit_rules() if r.id == rule_id), None)
+            editor.set_limit(rule_id, value, user)
+            self.signin.record("limit-change", {"rule": rule_id, "from": old, "to": value,
+                                                "preset": editor.preset_limit(rule_id)},
+                               actor=user)
+        return LimitEditor(editor.engine, tuple(editor.preset_rules.values()), set_limit)
+
+
+def install_room_signin(window: DashboardWindow, signin: SignIn | None) -> RoomSignIn | None:
+    """The dashboard's hook: the header button beside the session number."""
+    if signin is None:
+        return None
+    room = RoomSignIn(window, signin)
+    window.header_row.insertWidget(4, room.button)
+    return room
