@@ -83,6 +83,9 @@ class SignInForm(QWidget):
             row.addWidget(cancel_button)
         row.addWidget(self.sign_in_button)
         outer.addLayout(row)
+        for b in self.findChildren(QPushButton):  # Enter belongs to the fields (a badge)
+            b.setAutoDefault(False)
+            b.setDefault(False)
         self.name_field.returnPressed.connect(self.pin_field.setFocus)
         self.pin_field.returnPressed.connect(self.submit)
 
@@ -199,7 +202,6 @@ class RoomSignIn(QObject):
         self._poll.setInterval(ACCOUNTS_MS)
         self._poll.timeout.connect(self._recheck_accounts)
         self._poll.start()
-        self.update_button()
 
     def author(self) -> str:
         return self.signin.author()
@@ -233,8 +235,10 @@ class RoomSignIn(QObject):
             "sign in", "Sign in at the room screen (the vitals and alarms never need it)",
             self.signin.sign_in, self.window)
         dialog.accepted.connect(self.update_button)
+        dialog.finished.connect(lambda _r: self.window.activateWindow())  # A, P: its keys
         place_clear_of_numerics(dialog, self.window)
         dialog.show()
+        dialog.activateWindow()
         dialog.name_field.setFocus()
         return dialog
 
@@ -274,4 +278,5 @@ def install_room_signin(window: DashboardWindow, signin: SignIn | None) -> RoomS
         return None
     room = RoomSignIn(window, signin)
     window.header_row.insertWidget(4, room.button)
+    room.update_button()  # once in the header (shown alone it would be a window)
     return room
