@@ -113,7 +113,7 @@ def test_b_records_a_baseline_and_ending_records_the_discharge(qtbot, tmp_path: 
         baseline = store.timeline(first.id)[-1]
         [discharge] = store.load_session(second.id).entries_of(EntryKind.DISCHARGE)
         events = store.alarm_events(second.id)
-    assert baseline.kind == EntryKind.BASELINE and baseline.author == "nurse"
+    assert baseline.kind == EntryKind.BASELINE and baseline.author == "unidentified staff"
     assert set(baseline.data) <= {"hr", "pr", "spo2", "rr"} and "hr" in baseline.data
     assert 30 <= baseline.data["hr"] <= 200 and not any(math.isnan(v) for v in
                                                         baseline.data.values())
