@@ -44,7 +44,7 @@ class BrowserLock(QObject):
         why.setWordWrap(True)
         self.form = SignInForm("Name and PIN (or scan your badge)", self.signin.sign_in,
                                cancel=False)
-        self.form.setMaximumWidth(760)
+        self.form.setFixedWidth(720)
         page.addWidget(title)
         page.addWidget(why)
         page.addSpacing(30)

@@ -215,7 +215,7 @@ class RoomSignIn(QObject):
         current = self.signin.current
         self.button.setVisible(self.signin.accounts_exist())
         text = (f"{current.label}: sign out" if current is not None
-                else "Nobody signed in: sign in  [Ctrl+I]")
+                else "Sign in  [Ctrl+I]")
         if self.button.text() != text:
             self.button.setText(text)
         self.changed.emit()

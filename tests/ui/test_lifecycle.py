@@ -301,8 +301,11 @@ def test_main_dashboard_options_reach_run_dashboard(monkeypatch, tmp_path: Path)
 
     calls: list[tuple[RecordingPlan, bool]] = []
 
-    def fake_run(_path, plan, kiosk=False, dialog=True, watchdog=()):
+    signouts: list[float] = []
+
+    def fake_run(_path, plan, kiosk=False, dialog=True, watchdog=(), signout_after_s=0.0):
         calls.append((plan, dialog))
+        signouts.append(signout_after_s)
         return 0
 
     import signal
@@ -314,10 +317,12 @@ def test_main_dashboard_options_reach_run_dashboard(monkeypatch, tmp_path: Path)
         assert main.main(["dashboard", "--db", db]) == 0
         assert main.main(["dashboard", "--db", db, "--no-dialog", "--preset",
                           "esketamine-rems", "--patient", "AB"]) == 0
-        assert main.main(["dashboard", "--db", db, "--no-dialog"]) == 0  # as `make run`
+        assert main.main(["dashboard", "--db", db, "--no-dialog", "--signout-after",
+                          "2.5"]) == 0  # as `make run`, with a site's sign-out time
     finally:
         signal.signal(signal.SIGTERM, sigterm)
     (plain, asked), (unattended, not_asked), (make_run, _) = calls
+    assert signouts == [600.0, 600.0, 150.0]  # 10 min by default (staff sign-in)
     # `make run` names the simulated patient (the header shows it), not an unnamed session.
     assert (make_run.patient.identifier, make_run.patient.weight_kg) == ("SIM-DEMO", 70.0)
     assert (make_run.protocol.dose_mg, make_run.protocol.infusion_min) == (35.0, 40.0)
