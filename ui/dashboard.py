@@ -385,6 +385,8 @@ class DashboardWindow(QMainWindow):
             panel = self.devices_panel = DevicesPanel(s.devices, s.live, s.bridge, s.now_s,
                                                       self.who(), self)
             panel.deviceRemoved.connect(self._on_device_removed)
+            if self.room is not None:  # a disconnection names whoever is signed in then
+                self.room.changed.connect(lambda: setattr(panel, "user", self.who()))
             place_clear_of_numerics(panel, self)
         panel.show()
         panel.activateWindow()

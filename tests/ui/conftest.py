@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +18,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in Path(str(item.path)).parents:
             item.add_marker(_OFFSCREEN_NOISE)
+
+
+@pytest.fixture
+def shots_dir(tmp_path: Path) -> Path:
+    """Where a test saves its screenshots: docs/screenshots/ with VIGIL_SCREENSHOTS=1 (for
+    the README), else the test's own directory."""
+    if os.environ.get("VIGIL_SCREENSHOTS"):
+        out = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+        out.mkdir(parents=True, exist_ok=True)
+        return out
+    return tmp_path
 
 
 @pytest.fixture

@@ -4,11 +4,10 @@ again (closing what was open) after a time without input; with none it works as 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-import pytest
 from PySide6.QtCore import Qt
+from ui_fakes import FakeMonotonic
 
 from monitor import audit
 from monitor.messages import Numerics
@@ -17,25 +16,9 @@ from monitor.staff import UNIDENTIFIED, Role, StaffDirectory
 from monitor.store import SessionStore
 from ui.browser import SessionBrowser
 
-REPO = Path(__file__).resolve().parents[2]
 W0 = 1_800_000_000.0
 
 
-class Mono:
-    def __init__(self) -> None:
-        self.t = 100.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
-@pytest.fixture
-def shots_dir(tmp_path: Path) -> Path:
-    if os.environ.get("VIGIL_SCREENSHOTS"):
-        out = REPO / "docs" / "screenshots"
-        out.mkdir(parents=True, exist_ok=True)
-        return out
-    return tmp_path
 
 
 def one_session(db: Path) -> int:
@@ -67,7 +50,7 @@ def test_the_browser_asks_for_sign_in_and_locks_again_when_idle(qtbot, tmp_path:
     StaffDirectory(db).add("Dr Kim", Role.CLINICIAN, "135791")
     b = shown(qtbot, db)
     lock = b.lock
-    mono = Mono()
+    mono = FakeMonotonic()
     lock.signin.clock = mono
     lock.signin.idle_s = 300.0
     assert lock.locked and lock.stack.currentWidget() is lock.page

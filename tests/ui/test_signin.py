@@ -5,18 +5,16 @@ sign-out that leaves the vitals on screen."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PySide6.QtCore import QPoint, QRect, QSettings, Qt, QTimer
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QApplication, QDialog, QWidget
-from ui_fakes import FakeAudioOutput, physiological_alarm, shown_rig
+from ui_fakes import FakeAudioOutput, FakeMonotonic, physiological_alarm, shown_rig
 
 from alarms.log import limit_changes
 from alarms.model import Priority
@@ -34,26 +32,8 @@ from ui.session_dialogs import DischargeDialog, QuitChoice
 from ui.signin import SignInDialog, install_room_signin
 from ui.theme import vital_colour
 
-REPO = Path(__file__).resolve().parents[2]
 
 
-class Mono:
-    """The sign-in's monotonic clock, moved on by the test (no sleeping)."""
-
-    def __init__(self) -> None:
-        self.t = 5000.0
-
-    def __call__(self) -> float:
-        return self.t
-
-
-@pytest.fixture
-def shots_dir(tmp_path: Path) -> Path:
-    if os.environ.get("VIGIL_SCREENSHOTS"):
-        out = REPO / "docs" / "screenshots"
-        out.mkdir(parents=True, exist_ok=True)
-        return out
-    return tmp_path
 
 
 def clinic_store(tmp_path: Path) -> Path:
@@ -66,7 +46,7 @@ def clinic_store(tmp_path: Path) -> Path:
 
 
 @contextmanager
-def live(qtbot, tmp_path: Path, mono: Mono | None = None, idle_s: float = 600.0,
+def live(qtbot, tmp_path: Path, mono: FakeMonotonic | None = None, idle_s: float = 600.0,
          plan: RecordingPlan | None = None, **lifecycle
          ) -> Iterator[tuple[DashboardSession, DashboardWindow, SignIn]]:
     """A real dashboard session on the simulator (20x), wired with sign-in as run_dashboard
@@ -75,7 +55,7 @@ def live(qtbot, tmp_path: Path, mono: Mono | None = None, idle_s: float = 600.0,
     plan = plan or RecordingPlan((parse_spec("sim:normal?seed=4"),), 3600.0, 20.0)
     with SessionStore(db) as store:
         session = DashboardSession(store, plan)
-        signin = SignIn(StaffDirectory(db), "room screen", idle_s, clock=mono or Mono())
+        signin = SignIn(StaffDirectory(db), "room screen", idle_s, clock=mono or FakeMonotonic())
         attach_signin(session, signin)
         settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
         window = DashboardWindow(replace(session.sources(), signin=signin),
@@ -261,7 +241,7 @@ def test_the_discharge_is_signed_by_a_clinician(qtbot, tmp_path: Path) -> None:
 
 
 def test_idle_sign_out_leaves_the_vitals_on_screen(qtbot, tmp_path: Path) -> None:
-    mono = Mono()
+    mono = FakeMonotonic()
     with live(qtbot, tmp_path, mono=mono, idle_s=120.0) as (_session, window, signin):
         room = window.room
         qtbot.keyClick(window, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier)
@@ -289,9 +269,18 @@ def test_idle_sign_out_leaves_the_vitals_on_screen(qtbot, tmp_path: Path) -> Non
                         and w.isVisible() and w.frameGeometry().intersects(area)]
         assert colour_share(window.tiles["hr"], vital_colour("hr")) > 0.01
         assert window.banner.isVisible()
+        # An entry with nobody signed in is taken, and names the room screen.
+        qtbot.keyClick(window, Qt.Key.Key_2)
+        qtbot.keyClick(window, Qt.Key.Key_Return)  # saved now (no 5 s hold)
         sid = signin.session_id
-    rows = audit.rows(tmp_path / "vigil.sqlite3", sid)
-    assert [(r.actor, r.action, dict(r.detail)) for r in rows][-1] == (
-        "Dr Kim (clinician)", "sign-out", {"why": "no input for 2 min"})
+        db = tmp_path / "vigil.sqlite3"
+        qtbot.waitUntil(lambda: audit.rows(db, sid)[-1].action == "entry", timeout=3000)
+    with SessionStore(db, read_only=True) as store:
+        (entry,) = [e for e in store.timeline(sid) if e.kind == "dissociation"]
+    assert entry.author == UNIDENTIFIED_ROOM
+    rows = [(r.actor, r.action, dict(r.detail)) for r in audit.rows(db, sid)]
+    assert rows[-2:] == [
+        ("Dr Kim (clinician)", "sign-out", {"why": "no input for 2 min"}),
+        (UNIDENTIFIED_ROOM, "entry", {"entry": entry.id, "kind": "dissociation"})]
 
 
