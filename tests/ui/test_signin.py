@@ -33,9 +33,6 @@ from ui.signin import SignInDialog, install_room_signin
 from ui.theme import vital_colour
 
 
-
-
-
 def clinic_store(tmp_path: Path) -> Path:
     db = tmp_path / "vigil.sqlite3"
     SessionStore(db).close()
