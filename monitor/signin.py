@@ -65,10 +65,19 @@ class SignIn:
 
     # -- signing in and out --------------------------------------------------------------
 
+    def check(self, name: str, pin: str) -> StaffMember:
+        """The member whose name and PIN these are (AuthError, audited, if refused). It
+        changes nothing at this screen, so it may run off the GUI thread: argon2id takes a
+        few hundred ms by design, and the screen must not stall for it."""
+        return self.directory.authenticate(name, pin, self.where, self.session_id)
+
     def sign_in(self, name: str, pin: str) -> StaffMember:
         """AuthError (already audited) when refused; whoever was signed in stays then."""
+        return self.finish_sign_in(self.check(name, pin))
+
+    def finish_sign_in(self, member: StaffMember) -> StaffMember:
+        """`member`, checked, is now the one signed in here."""
         self._accounts = None
-        member = self.directory.authenticate(name, pin, self.where, self.session_id)
         if self.current is not None:
             self._record(self.current.label, "sign-out", {"why": f"{member.name} signed in"})
         self.current = member
@@ -98,8 +107,11 @@ class SignIn:
     def authorize(self, step: str, name: str, pin: str) -> StaffMember:
         """A clinician's name and PIN for one step; AuthError if refused or not a
         clinician. Audited, with the step."""
+        return self.finish_authorize(step, self.check(name, pin))
+
+    def finish_authorize(self, step: str, member: StaffMember) -> StaffMember:
+        """`member`, checked, signs for `step` if a clinician (AuthError otherwise)."""
         self._accounts = None
-        member = self.directory.authenticate(name, pin, self.where, self.session_id)
         if member.role is not Role.CLINICIAN:
             self._record(member.label, "step-refused", {"step": step, "why": "not a clinician"})
             raise AuthError(f"{member.name} is a {member.role}: {step} needs a clinician")

@@ -42,8 +42,8 @@ class BrowserLock(QObject):
                            "Who opened which session is recorded."), "headerDim")
         why.setAlignment(Qt.AlignmentFlag.AlignCenter)
         why.setWordWrap(True)
-        self.form = SignInForm("Name and PIN (or scan your badge)", self.signin.sign_in,
-                               cancel=False)
+        self.form = SignInForm("Name and PIN (or scan your badge)", self.signin.check,
+                               self.signin.finish_sign_in, cancel=False)
         self.form.setFixedWidth(720)
         page.addWidget(title)
         page.addWidget(why)
@@ -74,13 +74,22 @@ class BrowserLock(QObject):
         for view in list(self.browser.views):
             view.close()
         self.form.clear()
+        self._actions(False)
         self.stack.setCurrentWidget(self.page)
         self.browser.export.set_clinician(None)
         self.user_label.setText("")
         self.form.name_field.setFocus()
         self.changed.emit(True)
 
+    def _actions(self, enabled: bool) -> None:
+        """The browser's keys (Enter opens, F5 refreshes) only while unlocked: Enter then
+        belongs to the sign-in fields. Esc still closes it."""
+        for action in self.browser.actions():
+            if action.text() != "Close":
+                action.setEnabled(enabled)
+
     def unlock(self) -> None:
+        self._actions(True)
         self.stack.setCurrentIndex(1)
         who = self.signin.current
         clinician = who.name if who is not None and who.role is Role.CLINICIAN else None

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from monitor.signin import SignIn
 from monitor.staff import AuthError, StaffMember
+from ui.jobs import Job, describe
 from ui.limits_dialog import WARN, LimitEditor
 from ui.placement import place_clear_of_numerics
 from ui.theme import STYLESHEET, named
@@ -35,24 +36,31 @@ from ui.theme import STYLESHEET, named
 if TYPE_CHECKING:
     from ui.dashboard import DashboardWindow
 
-INPUT_EVENTS = (QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress, QEvent.Type.TouchBegin,
-                QEvent.Type.Wheel)
+# A key bound to a shortcut (A, P, F...) reaches no widget as a KeyPress: its
+# ShortcutOverride does.
+INPUT_EVENTS = (QEvent.Type.KeyPress, QEvent.Type.ShortcutOverride,
+                QEvent.Type.MouseButtonPress, QEvent.Type.TouchBegin, QEvent.Type.Wheel)
 CHECK_MS = 1000  # how often an idle sign-in is looked at
 ACCOUNTS_MS = 5000  # how often the header learns that accounts now exist
 
 
 class SignInForm(QWidget):
-    """Name and PIN. `attempt(name, pin)` returns the member or raises AuthError, whose
-    message is shown (the PIN field is cleared, the name kept); `signedIn` on success."""
+    """Name and PIN. `check(name, pin)` runs off the GUI thread (argon2id is slow by design:
+    the alarms keep flashing meanwhile) and returns the member or raises AuthError; then
+    `finish(member)` on the GUI thread, which may refuse too. A refusal's message is shown
+    (the PIN field is cleared, the name kept); `signedIn` on success."""
 
     signedIn = Signal(object)  # the StaffMember
     cancelled = Signal()
 
-    def __init__(self, prompt: str, attempt: Callable[[str, str], StaffMember],
-                 cancel: bool = True, parent: QWidget | None = None) -> None:
+    def __init__(self, prompt: str, check: Callable[[str, str], StaffMember],
+                 finish: Callable[[StaffMember], StaffMember], cancel: bool = True,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.attempt = attempt
+        self.check = check
+        self.finish = finish
         self.member: StaffMember | None = None
+        self._job: Job | None = None
         outer = QVBoxLayout(self)
         head = named(QLabel(prompt), "header")
         head.setWordWrap(True)
@@ -89,21 +97,45 @@ class SignInForm(QWidget):
         self.name_field.returnPressed.connect(self.pin_field.setFocus)
         self.pin_field.returnPressed.connect(self.submit)
 
+    @property
+    def busy(self) -> bool:
+        return self._job is not None
+
     def submit(self) -> None:
         name, pin = self.name_field.text().strip(), self.pin_field.text()
+        if self.busy:
+            return
         if not name:
             self.message.setText("Enter your name (or scan your badge).")
             self.name_field.setFocus()
             return
         self.pin_field.clear()
+        self.message.setText("Checking…")
+        self.sign_in_button.setEnabled(False)
+        job = self._job = Job(lambda: self.check(name, pin),
+                              lambda e: str(e) if isinstance(e, AuthError) else describe(e))
+        job.signals.done.connect(self._checked)
+        job.signals.failed.connect(self._refused)
+        job.start()
+
+    @Slot(object)
+    def _checked(self, member: StaffMember) -> None:
         try:
-            self.member = self.attempt(name, pin)
+            self.member = self.finish(member)
         except AuthError as e:
-            self.message.setText(str(e))
-            self.pin_field.setFocus()
+            self._refused(str(e))
             return
+        self._job = None
+        self.sign_in_button.setEnabled(True)
         self.message.setText("")
         self.signedIn.emit(self.member)
+
+    @Slot(str)
+    def _refused(self, why: str) -> None:
+        self._job = None
+        self.sign_in_button.setEnabled(True)
+        self.message.setText(why)
+        self.pin_field.setFocus()
 
     def clear(self) -> None:
         self.name_field.clear()
@@ -114,12 +146,13 @@ class SignInForm(QWidget):
 class SignInDialog(QDialog):
     """The form in a dialog of its own; accepted once someone signed in."""
 
-    def __init__(self, title: str, prompt: str, attempt: Callable[[str, str], StaffMember],
+    def __init__(self, title: str, prompt: str, check: Callable[[str, str], StaffMember],
+                 finish: Callable[[StaffMember], StaffMember],
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Vigil: {title}")
         self.setStyleSheet(STYLESHEET)
-        self.form = SignInForm(prompt, attempt, True, self)
+        self.form = SignInForm(prompt, check, finish, True, self)
         QVBoxLayout(self).addWidget(self.form)
         self.form.signedIn.connect(lambda _m: self.accept())
         self.form.cancelled.connect(self.reject)
@@ -233,7 +266,7 @@ class RoomSignIn(QObject):
             self.dialog.close()
         dialog = self.dialog = SignInDialog(
             "sign in", "Sign in at the room screen (the vitals and alarms never need it)",
-            self.signin.sign_in, self.window)
+            self.signin.check, self.signin.finish_sign_in, self.window)
         dialog.accepted.connect(self.update_button)
         dialog.finished.connect(lambda _r: self.window.activateWindow())  # A, P: its keys
         place_clear_of_numerics(dialog, self.window)
@@ -252,7 +285,7 @@ class RoomSignIn(QObject):
         dialog = SignInDialog(
             "clinician", f"{step[0].upper()}{step[1:]} needs a clinician: ask one to sign in "
             "for this step (whoever is signed in stays signed in).",
-            lambda n, p: self.signin.authorize(step, n, p), self.window)
+            self.signin.check, lambda m: self.signin.finish_authorize(step, m), self.window)
         place_clear_of_numerics(dialog, self.window)
         if run(dialog) != QDialog.DialogCode.Accepted or dialog.member is None:
             return None

@@ -60,9 +60,11 @@ def test_the_browser_asks_for_sign_in_and_locks_again_when_idle(qtbot, tmp_path:
     qtbot.keyClick(lock.form.name_field, Qt.Key.Key_Return)
     qtbot.keyClicks(lock.form.pin_field, "111111")
     qtbot.keyClick(lock.form.pin_field, Qt.Key.Key_Return)
-    assert lock.locked and "Dr Kim: wrong PIN" in lock.form.message.text()
+    qtbot.waitUntil(lambda: "Dr Kim: wrong PIN" in lock.form.message.text(), timeout=10000)
+    assert lock.locked
     qtbot.keyClicks(lock.form.pin_field, "135791")
     qtbot.keyClick(lock.form.pin_field, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not lock.locked, timeout=10000)
     assert not lock.locked and lock.stack.currentIndex() == 1
     assert lock.user_label.text() == "Signed in: Dr Kim (clinician)"
     assert b.export.clinician == "Dr Kim"  # the report's signature line

@@ -83,7 +83,7 @@ def answer_modal(answers: list[tuple[str, str] | None]) -> list[str]:
 
     def step() -> None:
         dialog = QApplication.activeModalWidget()
-        if not isinstance(dialog, SignInDialog):
+        if not isinstance(dialog, SignInDialog) or dialog.form.busy:  # shown, PIN checked
             QTimer.singleShot(20, step)
             return
         if dialog.message.text():
@@ -153,11 +153,13 @@ def test_an_alarm_is_acknowledged_with_nobody_signed_in(qtbot, tmp_path: Path,
         assert dialog.focusWidget() is dialog.pin_field
         qtbot.keyClicks(dialog.pin_field, "000000")
         qtbot.keyClick(dialog.pin_field, Qt.Key.Key_Return)
+        assert dialog.form.busy  # checked off the GUI thread: the alarms go on meanwhile
+        qtbot.waitUntil(lambda: not dialog.form.busy, timeout=10000)
         assert "Ann Lee: wrong PIN (4 more" in dialog.message.text()
         assert dialog.pin_field.text() == ""  # cleared; the name kept
         qtbot.keyClicks(dialog.pin_field, "246810")
         qtbot.keyClick(dialog.pin_field, Qt.Key.Key_Return)
-        qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=3000)
+        qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=10000)
         assert room.button.text() == "Ann Lee (nurse): sign out"
         qtbot.waitUntil(rig.window.isActiveWindow, timeout=3000)  # its keys work again
         rig.alarms.alarms = [physiological_alarm("rr-low:sim", "rr", Priority.HIGH,
@@ -213,7 +215,7 @@ def test_the_discharge_is_signed_by_a_clinician(qtbot, tmp_path: Path) -> None:
             dialog.name_field.setText("Dr Kim")
             dialog.pin_field.setText("135791")
             dialog.form.submit()
-            return dialog.result()
+            return dialog.exec()  # until the PIN is checked and the dialog accepted
         assert isinstance(dialog, DischargeDialog)
         for item in ALDRETE.items:
             dialog.set_answer(item.key, 2)
@@ -247,7 +249,8 @@ def test_idle_sign_out_leaves_the_vitals_on_screen(qtbot, tmp_path: Path) -> Non
         qtbot.keyClick(room.dialog.name_field, Qt.Key.Key_Return)
         qtbot.keyClicks(room.dialog.pin_field, "135791")
         qtbot.keyClick(room.dialog.pin_field, Qt.Key.Key_Return)
-        assert signin.author() == "Dr Kim (clinician)", room.dialog.message.text()
+        qtbot.waitUntil(lambda: signin.current is not None, timeout=10000)
+        assert signin.author() == "Dr Kim (clinician)"
         qtbot.waitUntil(lambda: window.tiles["hr"].content.live, timeout=5000)
         mono.t += 100
         qtbot.keyClick(window, Qt.Key.Key_F)  # input: the idle time starts again
