@@ -44,6 +44,7 @@ class SignIn:
         self.current: StaffMember | None = None
         self._last_input = clock()
         self._accounts: bool | None = None
+        self._has_audit = False
 
     # -- who ---------------------------------------------------------------------------
 
@@ -69,6 +70,7 @@ class SignIn:
         """The member whose name and PIN these are (AuthError, audited, if refused). It
         changes nothing at this screen, so it may run off the GUI thread: argon2id takes a
         few hundred ms by design, and the screen must not stall for it."""
+        self._accounts = None  # an attempt: accounts may have been made since (one store)
         return self.directory.authenticate(name, pin, self.where, self.session_id)
 
     def sign_in(self, name: str, pin: str) -> StaffMember:
@@ -127,8 +129,10 @@ class SignIn:
 
     def _record(self, actor: str, action: str, detail: Mapping[str, Any],
                 session_id: int | None = None) -> None:
-        if not self.directory.available():
-            return  # a store from before the audit trail, opened read-only
+        if not self._has_audit:  # once there, the table stays: asked until then
+            self._has_audit = self.directory.available()
+            if not self._has_audit:
+                return  # a store from before the audit trail, opened read-only
         try:
             audit.record(self.directory.path, actor, action,
                          session_id if session_id is not None else self.session_id, detail)

@@ -214,6 +214,10 @@ class StaffDirectory:
         actor = self.authorize_admin(by)
         with audit.transaction(self.path) as conn:
             who = self._existing(conn, name)
+            admins = [n for (n,) in conn.execute(
+                "SELECT name FROM staff WHERE role = 'admin' AND disabled = 0")]
+            if admins == [who]:  # else account management would be open to anyone again
+                raise AuthError(f"{who} is the only admin: add another admin first")
             conn.execute("UPDATE staff SET disabled = 1 WHERE name = ?", (who,))
             audit.append(conn, actor, "staff-disable", None, {"name": who})
 

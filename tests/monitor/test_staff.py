@@ -106,6 +106,8 @@ def test_once_an_admin_exists_only_an_admin_manages_accounts(store_path: Path) -
         with pytest.raises(AuthError, match="needs an admin"):
             change(ANN)
     staff.add("Bob", Role.NURSE, "135791", ROOT)
+    with pytest.raises(AuthError, match="Root is the only admin"):
+        staff.disable("Root", ROOT)
     rows = audit.rows(store_path)
     assert [(r.actor, r.action, r.detail["name"]) for r in rows] == [
         (UNIDENTIFIED, "staff-add", "Ann Lee"), (UNIDENTIFIED, "staff-add", "Root"),
