@@ -18,7 +18,7 @@ import pytest
 from monitor import audit
 from monitor.messages import Numerics, TimelineMark
 from monitor.session import DoseProtocol, Patient
-from monitor.staff import Role, StaffDirectory
+from monitor.staff import AuthError, Role, StaffDirectory
 from monitor.store import SessionStore
 
 REPO = Path(__file__).resolve().parent.parent
@@ -146,7 +146,13 @@ def test_export_needs_valid_credentials_once_accounts_exist(clinic: Path, tmp_pa
               str(pin_file(tmp_path, "246810", 0o640)))
     assert r.returncode == 2 and "readable or writable by others" in r.stderr
     assert not out.exists()
-    StaffDirectory(clinic).disable("Ann Lee")
+    staff = StaffDirectory(clinic)
+    for _ in range(5):  # five wrong PINs (anywhere) lock the account for a minute
+        with pytest.raises(AuthError):
+            staff.authenticate("Ann Lee", "999999", "room screen")
+    r = vigil(*base, "--user", "Ann Lee", env={"VIGIL_PIN": "246810"})
+    assert r.returncode == 2 and "locked after 5 wrong PINs" in r.stderr and not out.exists()
+    staff.disable("Ann Lee")
     r = vigil(*base, "--user", "Ann Lee", env={"VIGIL_PIN": "246810"})
     assert r.returncode == 2 and "disabled" in r.stderr and not out.exists()
     r = vigil(*base, "--user", "Dr Kim", "--deidentify",
