@@ -172,7 +172,6 @@ class DashboardWindow(QMainWindow):
         header.addSpacing(24)
         header.addWidget(self.clock_label)
         outer.addLayout(header)
-        self.header_row = header
 
         alarm_row = QHBoxLayout()
         self.banner = AlarmBanner(self.flash, s.wall_of)

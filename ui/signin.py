@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QAction, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -165,6 +166,47 @@ class SignInDialog(QDialog):
         return self.form.member
 
 
+class ElidedButton(QPushButton):
+    """A button that gives up width on a 1366 px screen: its text is shortened with "…" to
+    fit (the whole text in its tip), down to `MIN_WIDTH`."""
+
+    MIN_WIDTH = 150
+
+    def __init__(self) -> None:
+        super().__init__("")
+        self.full_text = ""
+        # Preferred, not a button's Minimum: it may shrink to minimumSizeHint.
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+
+    def set_full_text(self, text: str) -> None:
+        self.full_text = text
+        self.setToolTip(text)
+        self.updateGeometry()
+        self._elide()
+
+    def _chrome(self) -> int:
+        """The width the button's frame and padding add to its text."""
+        return super().sizeHint().width() - self.fontMetrics().horizontalAdvance(self.text())
+
+    def sizeHint(self) -> QSize:
+        # + 4: elidedText rounds; a text exactly as wide as the room would lose a letter.
+        width = self.fontMetrics().horizontalAdvance(self.full_text) + self._chrome() + 4
+        return QSize(width, super().sizeHint().height())
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(self.MIN_WIDTH, super().minimumSizeHint().height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        text = self.fontMetrics().elidedText(self.full_text, Qt.TextElideMode.ElideMiddle,
+                                             max(0, self.width() - self._chrome()))
+        if self.text() != text:
+            self.setText(text)
+
+
 class ActivityWatch(QObject):
     """Any key, tap or wheel in `window` (or a dialog it opened) counts as input for
     `signin`; a timer signs out whoever has been idle too long."""
@@ -209,7 +251,7 @@ class ActivityWatch(QObject):
 
 
 class RoomSignIn(QObject):
-    """The dashboard's sign-in: a header button (hidden while the store has no accounts),
+    """The dashboard's sign-in: a button (hidden while the store has no accounts),
     Ctrl+I, the dialog, and the inactivity sign-out. The window asks `author()` whenever
     someone acts."""
 
@@ -220,7 +262,7 @@ class RoomSignIn(QObject):
         self.window = window
         self.signin = signin
         self.dialog: SignInDialog | None = None
-        self.button = QPushButton("")
+        self.button = ElidedButton()
         self.button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.button.setFixedHeight(44)
         self.button.clicked.connect(self.toggle)
@@ -249,8 +291,8 @@ class RoomSignIn(QObject):
         self.button.setVisible(self.signin.accounts_exist())
         text = (f"{current.label}: sign out" if current is not None
                 else "Sign in  [Ctrl+I]")
-        if self.button.text() != text:
-            self.button.setText(text)
+        if self.button.full_text != text:
+            self.button.set_full_text(text)
         self.changed.emit()
 
     def toggle(self) -> None:
@@ -306,10 +348,22 @@ class RoomSignIn(QObject):
 
 
 def install_room_signin(window: DashboardWindow, signin: SignIn | None) -> RoomSignIn | None:
-    """The dashboard's hook: the header button beside the session number."""
+    """The dashboard's hook: the sign-in button beside the System strip."""
     if signin is None:
         return None
     room = RoomSignIn(window, signin)
-    window.header_row.insertWidget(4, room.button)
-    room.update_button()  # once in the header (shown alone it would be a window)
+    # Right of the System strip, under the banner: the header and the trend bar have no
+    # room left at 1366 px, the strip's pills do.
+    outer = window.centralWidget().layout()
+    assert isinstance(outer, QVBoxLayout)
+    at = outer.indexOf(window.strip)
+    outer.removeWidget(window.strip)
+    row = QHBoxLayout()
+    row.setSpacing(8)
+    row.addWidget(window.strip, 1)
+    row.addWidget(room.button)
+    outer.insertLayout(at, row)
+    room.button.setFixedHeight(window.strip.height())
+    room.button.setStyleSheet("font-size: 17px; padding: 0px 12px;")  # the strip's height
+    room.update_button()  # once in its bar (shown alone it would be a window)
     return room

@@ -123,7 +123,7 @@ def test_an_alarm_is_acknowledged_with_nobody_signed_in(qtbot, tmp_path: Path,
         signin.session_id = 7
         rig.window.room = install_room_signin(rig.window, signin)
         room = rig.window.room
-        assert room.button.isVisible() and room.button.text() == "Sign in  [Ctrl+I]"
+        assert room.button.isVisible() and room.button.full_text == "Sign in  [Ctrl+I]"
         rig.alarms.alarms = [physiological_alarm("spo2-low:sim", "spo2", Priority.HIGH,
                                                  "*** SpO2 LOW 84 < 90")]
         rig.poll_alarms()
@@ -160,7 +160,8 @@ def test_an_alarm_is_acknowledged_with_nobody_signed_in(qtbot, tmp_path: Path,
         qtbot.keyClicks(dialog.pin_field, "246810")
         qtbot.keyClick(dialog.pin_field, Qt.Key.Key_Return)
         qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=10000)
-        assert room.button.text() == "Ann Lee (nurse): sign out"
+        assert room.button.full_text == "Ann Lee (nurse): sign out"
+        qtbot.waitUntil(lambda: room.button.text() == room.button.full_text)  # whole at 1920
         qtbot.waitUntil(rig.window.isActiveWindow, timeout=3000)  # its keys work again
         rig.alarms.alarms = [physiological_alarm("rr-low:sim", "rr", Priority.HIGH,
                                                  "*** RR LOW 6 < 8")]
@@ -169,7 +170,7 @@ def test_an_alarm_is_acknowledged_with_nobody_signed_in(qtbot, tmp_path: Path,
         qtbot.waitUntil(lambda: len(users) == 3, timeout=3000)
         assert users[2] == "Ann Lee (nurse)"
         room.button.click()  # sign out
-        assert room.button.text() == "Sign in  [Ctrl+I]"
+        assert room.button.full_text == "Sign in  [Ctrl+I]"
     assert [(r.actor, r.action, r.session_id) for r in audit.rows(db)][2:] == [
         (UNIDENTIFIED_ROOM, "acknowledge", 7), (UNIDENTIFIED_ROOM, "audio-pause", 7),
         ("Ann Lee (nurse)", "pin-failed", 7), ("Ann Lee (nurse)", "sign-in", 7),
@@ -228,6 +229,13 @@ def test_the_discharge_is_signed_by_a_clinician(qtbot, tmp_path: Path) -> None:
     with live(qtbot, tmp_path, plan=plan, confirm=lambda _w: True,
               run_dialog=run) as (session, window, signin):
         signin.sign_in("Ann Lee", "246810")
+        window.room.update_button()
+        window.resize(1366, 768)  # with the lifecycle's buttons it still fits 1366 px
+        qtbot.waitUntil(lambda: window.width() == 1366, timeout=3000)
+        button = window.room.button
+        assert button.isVisible() and button.width() >= button.MIN_WIDTH
+        assert button.mapTo(window, button.rect().topRight()).x() < 1366
+        assert button.toolTip() == "Ann Lee (nurse): sign out"  # whole, if shortened
         qtbot.waitUntil(lambda: window.tiles["hr"].content.live, timeout=5000)
         assert window.lifecycle.end_session()
         sid = session.recorder.session_id
@@ -258,7 +266,7 @@ def test_idle_sign_out_leaves_the_vitals_on_screen(qtbot, tmp_path: Path) -> Non
         assert room.watch.check() is None and signin.current is not None
         mono.t += 21
         qtbot.waitUntil(lambda: signin.current is None, timeout=3000)  # the 1 s timer
-        assert room.button.text() == "Sign in  [Ctrl+I]"
+        assert room.button.full_text == "Sign in  [Ctrl+I]"
         # The vitals stay: live numbers in their colours, nothing over them.
         for key in ("hr", "spo2", "rr"):
             tile = window.tiles[key]
