@@ -354,7 +354,9 @@ def install_room_signin(window: DashboardWindow, signin: SignIn | None) -> RoomS
     room = RoomSignIn(window, signin)
     # Right of the System strip, under the banner: the header and the trend bar have no
     # room left at 1366 px, the strip's pills do.
-    outer = window.centralWidget().layout()
+    central = window.centralWidget()
+    assert central is not None  # the window built it
+    outer = central.layout()
     assert isinstance(outer, QVBoxLayout)
     at = outer.indexOf(window.strip)
     outer.removeWidget(window.strip)
