@@ -153,6 +153,12 @@ def test_room_screen_names_who_acts_and_signs_out_when_idle(store_path: Path) ->
         ("Ann Lee (nurse)", "step-refused"), ("Dr Kim (clinician)", "step-authorized"),
         ("Ann Lee (nurse)", "sign-out")]
     assert audit.rows(store_path)[-1].detail == {"why": "no input for 5 min"}
+    room.sign_in("Ann Lee", "246810")
+    room.sign_in("Dr Kim", "135791")  # another signs in: she is signed out
+    assert room.author() == "Dr Kim (clinician)" and room.is_clinician()
+    assert [(r.actor, r.action, dict(r.detail)) for r in audit.rows(store_path)][-2:] == [
+        ("Ann Lee (nurse)", "sign-out", {"why": "Dr Kim signed in"}),
+        ("Dr Kim (clinician)", "sign-in", {})]
 
 
 def _schema_4_store(path: Path) -> None:
