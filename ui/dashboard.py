@@ -405,7 +405,9 @@ class DashboardWindow(QMainWindow):
             self.sources.limit_editor)
         self.limits_dialog = LimitsDialog(editor, self.who(), self)
         if room is not None:  # loosening beyond the preset needs a clinician (issue 14)
-            self.limits_dialog.authorize = room.authorize_loosening
+            dialog = self.limits_dialog
+            dialog.authorize = room.authorize_loosening
+            room.changed.connect(lambda: setattr(dialog, "user", self.who()))
         place_clear_of_numerics(self.limits_dialog, self)
         self.limits_dialog.show()
         self.limits_dialog.activateWindow()
