@@ -121,6 +121,8 @@ class DashboardWindow(QMainWindow):
         self._build()
         self._actions()
         self.room = install_room_signin(self, sources.signin)
+        if self.room is not None:
+            self.room.changed.connect(self._signed_in_changed)
         self.flash.changed.connect(self._apply_tile_alarms)
         b = sources.bridge
         b.numericsArrived.connect(self._on_numerics)
@@ -360,6 +362,12 @@ class DashboardWindow(QMainWindow):
         """Who acts now at this screen, as the record names them."""
         return self.room.author() if self.room is not None else USER
 
+    def _signed_in_changed(self) -> None:
+        """The open panels name whoever is signed in now in what they change."""
+        for panel in (self.devices_panel, self.limits_dialog):
+            if panel is not None:
+                panel.user = self.who()
+
     def acknowledge(self) -> None:
         if self.sources.alarms is not None:
             who = self.who()
@@ -384,8 +392,6 @@ class DashboardWindow(QMainWindow):
             panel = self.devices_panel = DevicesPanel(s.devices, s.live, s.bridge, s.now_s,
                                                       self.who(), self)
             panel.deviceRemoved.connect(self._on_device_removed)
-            if self.room is not None:  # a disconnection names whoever is signed in then
-                self.room.changed.connect(lambda: setattr(panel, "user", self.who()))
             place_clear_of_numerics(panel, self)
         panel.show()
         panel.activateWindow()
@@ -405,9 +411,7 @@ class DashboardWindow(QMainWindow):
             self.sources.limit_editor)
         self.limits_dialog = LimitsDialog(editor, self.who(), self)
         if room is not None:  # loosening beyond the preset needs a clinician (issue 14)
-            dialog = self.limits_dialog
-            dialog.authorize = room.authorize_loosening
-            room.changed.connect(lambda: setattr(dialog, "user", self.who()))
+            self.limits_dialog.authorize = room.authorize_loosening
         place_clear_of_numerics(self.limits_dialog, self)
         self.limits_dialog.show()
         self.limits_dialog.activateWindow()
