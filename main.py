@@ -13,6 +13,9 @@
                           --out FILE|-
     python main.py devices [--timeout S] [--adapter hciN] [--all]
     python main.py browse [--db PATH]
+    python main.py staff [--db PATH] [--admin NAME] add --name NAME --role ROLE [--pin-file F]
+    python main.py staff [--db PATH] [--admin NAME] list | disable NAME | reset-pin NAME
+    python main.py audit [--db PATH] [--session ID] [--verify]
 
 SESSION (the same for both): [--patient ID] [--weight KG] [--drug NAME] [--route ROUTE]
 [--dose-mg MG] [--infusion-min MIN] [--lot LOT].
@@ -36,7 +39,9 @@ from alarms.model import AlarmEvent, AlarmEventKind
 from alarms.presets import DEFAULT_PRESET, PRESET_NAMES
 from devices.base import SpecError
 from devices.spec import parse_spec
+from monitor import staff_cli
 from monitor.atomic import ExportError
+from monitor.audit import AuditError
 from monitor.hl7.cli import FeedRun, add_hl7_options, hl7_config
 from monitor.live import Freshness, Snapshot
 from monitor.messages import DeviceStatus, Numerics, Waveform
@@ -50,13 +55,15 @@ from monitor.session import (
     SessionStatus,
 )
 from monitor.session_export import export_stored
+from monitor.staff import AuthError
 from monitor.store import SessionStore, StoreError, default_store_path
 from monitor.timefmt import iso_utc
 
 log = logging.getLogger("vigil")
 
 EXPORT_FORMATS = ("csv", "alarms", "pdf", "fhir", "hl7")
-READ_ONLY_COMMANDS = ("sessions", "export", "browse")  # they never create or change a store
+# They never create or change a store (`export` and `audit` add only audit rows).
+READ_ONLY_COMMANDS = ("sessions", "export", "browse", "audit")
 DEVICE_HELP = ("sim[:SCENARIO], replay:FILE, masimo:PORT, nonin:PORT, contec:PORT, ble:ADDRESS, "
                "intellivue:PORT or datex:PORT; a serial PORT may end in @BAUD (repeatable)")
 
@@ -166,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help=f"alarm preset (default {DEFAULT_PRESET})")
     session_fields(dash)
     add_hl7_options(dash, _positive)
+    dash.add_argument("--signout-after", type=_positive, default=10.0, metavar="MIN",
+                      help="sign out whoever is signed in after MIN minutes without input "
+                      "(default 10)")
 
     ses = sub.add_parser("sessions", help="list the sessions in the store")
     db(ses)
@@ -180,9 +190,13 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--clinic", help="clinic name printed on the report")
     exp.add_argument("--clinician", help="responsible clinician (else a blank line)")
     exp.add_argument("--nurse", help="monitoring nurse (else a blank line)")
+    staff_cli.export_options(exp)  # staff sign-in (issue 14)
     add_devices_parser(sub)
     browse = sub.add_parser("browse", help="past sessions: list, open read-only, export")
     db(browse)
+    browse.add_argument("--signout-after", type=_positive, default=10.0, metavar="MIN",
+                        help="lock again after MIN minutes without input (default 10)")
+    staff_cli.add_parsers(sub, db)  # staff accounts and the audit trail (issue 14)
     return p
 
 
@@ -315,7 +329,8 @@ def cmd_dashboard(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         [] if args.watchdog_min_sound is None
         else ["--min-sound", f"{args.watchdog_min_sound:g}"])
     return run_dashboard(args.db or default_store_path(), plan, kiosk=args.kiosk,
-                         dialog=not args.no_dialog, watchdog=watchdog, hl7=hl7_config(args))
+                         dialog=not args.no_dialog, watchdog=watchdog, hl7=hl7_config(args),
+                         signout_after_s=args.signout_after * 60.0)
 
 
 def cmd_browse(args: argparse.Namespace) -> int:
@@ -323,7 +338,7 @@ def cmd_browse(args: argparse.Namespace) -> int:
     _open_store(path, read_only=True).close()  # not a store: say so before any window
     from ui.browser import run_browser  # Qt only here, as for the dashboard
 
-    return run_browser(path)
+    return run_browser(path, args.signout_after * 60.0)
 
 
 def cmd_sessions(args: argparse.Namespace) -> int:
@@ -340,9 +355,17 @@ def cmd_sessions(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     with _open_store(args.db, read_only=True) as store:  # an export never changes the store
-        done = export_stored(store, args.session, args.format, args.out,
-                             deidentify=args.deidentify, clinic=args.clinic,
-                             clinician=args.clinician, nurse=args.nurse)
+        sid = store.resolve_session(args.session)
+        try:  # with staff accounts: refused before any file is written
+            who = staff_cli.export_identity(args, store.path, sid)
+        except AuthError as e:
+            print(f"vigil: export refused: {e}; no file written", file=sys.stderr)
+            return 2
+        done = export_stored(store, sid, args.format, args.out,
+                             deidentify=args.deidentify, clinic=args.clinic, nurse=args.nurse,
+                             clinician=staff_cli.signing_clinician(who, args.clinician))
+        staff_cli.audit_export(store.path, who, sid, args.format, args.deidentify,
+                               args.out == "-")
     if args.out != "-":
         print(f"vigil: session {done.session_id}: {done.what} written to {args.out}",
               file=sys.stderr)
@@ -426,7 +449,11 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_devices(args)
         if args.command == "browse":
             return cmd_browse(args)
-    except (StoreError, ExportError) as e:
+        if args.command == "staff":
+            return staff_cli.cmd_staff(args, args.db or default_store_path())
+        if args.command == "audit":
+            return staff_cli.cmd_audit(args, args.db or default_store_path())
+    except (StoreError, ExportError, AuditError) as e:
         print(f"vigil: error: {e}", file=sys.stderr)
         return 1
     except BrokenPipeError:

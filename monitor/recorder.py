@@ -134,6 +134,9 @@ class SessionRecorder:
         self._devices_lock = threading.Lock()
         self._finished = False
         self.messages = 0
+        # Told of each entry and edit once stored (action "entry" or "entry-edit", entry id,
+        # kind, author): the audit trail (monitor/signin.py). Staff sign-in, issue 14.
+        self.entry_audit: Callable[[str, int, str, str], None] | None = None
         self.runtime.add_sink(self._count)
         if self.resumed_gap is not None:  # delivered to every sink when the runtime starts
             self.add_entry(EntryKind.NOTE, gap_note(*self.resumed_gap), GAP_AUTHOR,
@@ -182,6 +185,8 @@ class SessionRecorder:
             self._dose_marked_by_person()
         entry_id = self.store.add_entry(self.session_id, kind, t, wall, data, author)
         self.runtime.inject(TimelineMark(author, wall, t, kind, mark_data(data), entry_id))
+        if self.entry_audit is not None:
+            self.entry_audit("entry", entry_id, kind, author)
         return entry_id
 
     def store_mark(self, msg: Message) -> Message:
@@ -214,6 +219,8 @@ class SessionRecorder:
         dose start moves the alarm engine's: from now on the pre-dose baseline, the BP check
         and the minimum monitoring follow it (alarms already logged stay as logged)."""
         self.store.edit_entry(entry_id, author, t_s=t_s, data=data)
+        if self.entry_audit is not None:
+            self.entry_audit("entry-edit", entry_id, "", author)
         if t_s is None:
             return
         session = self.store.load_session(self.session_id)

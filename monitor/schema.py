@@ -11,6 +11,7 @@ APPLICATION_ID = 0x5669674C  # "VigL"
 SAMPLE_VALIDATED, SAMPLE_IN_ALARM = 1, 2  # samples.flags bits (migration 3)
 FLAGS_SINCE = 3  # the schema version that added samples.flags
 WORST_T_SINCE = 4  # the schema version that added alarm_log.worst_t_s
+STAFF_SINCE = 5  # the schema version that added the staff and audit tables
 
 # The device an alarm logged before alarm_log.source is about, read from its key as the
 # engine wrote it ("rule:source", "condition:source:vital"; "vigil" and "session" are no
@@ -136,8 +137,36 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE alarm_log ADD COLUMN worst_t_s REAL;
     """,
-    # 5: reserved for the staff work (issue 14), merged separately; nothing here.
+    # 5: staff accounts (monitor/staff.py) and the hash-chained audit trail (monitor/audit.py).
+    # What was recorded before sign-in existed was authored "nurse": it is kept, named so.
     """
+    CREATE TABLE staff (
+        name TEXT PRIMARY KEY COLLATE NOCASE,
+        role TEXT NOT NULL CHECK (role IN ('nurse', 'clinician', 'admin')),
+        pin_hash TEXT NOT NULL,
+        disabled INTEGER NOT NULL DEFAULT 0,
+        failed INTEGER NOT NULL DEFAULT 0,
+        locked_until REAL,
+        created_wall REAL NOT NULL
+    );
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        t_wall REAL NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        session_id INTEGER,
+        detail TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE INDEX audit_by_session ON audit (session_id, id);
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+    UPDATE timeline SET author = 'nurse (before sign-in)' WHERE author = 'nurse';
+    UPDATE timeline_revisions SET author = 'nurse (before sign-in)' WHERE author = 'nurse';
+    UPDATE alarm_log SET user = 'nurse (before sign-in)' WHERE user = 'nurse';
     """,
     # 6: the HL7 outbox (monitor/hl7/outbox.py): every PCD-01/PCD-04 message built, in the
     # order it must be delivered, with its state; only its own tables, so it applies after

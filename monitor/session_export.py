@@ -61,8 +61,10 @@ def export_stored(store: SessionStore, session: int | str | None, fmt: str, out:
 
 
 def export_session(store_path: str | Path, session_id: int, fmt: str, out: str | Path, *,
-                   deidentify: bool = False) -> str:
+                   deidentify: bool = False, clinician: str | None = None) -> str:
     """`export_stored` on its own read-only connection (the browser's worker thread): what
-    was written, e.g. "4 pages" or "7200 rows"; ExportError naming the file otherwise."""
+    was written, e.g. "4 pages" or "7200 rows"; ExportError naming the file otherwise.
+    `clinician`: the signed-in clinician, printed on the report's signature line."""
     with SessionStore(store_path, read_only=True) as store:
-        return export_stored(store, session_id, fmt, out, deidentify=deidentify).what
+        return export_stored(store, session_id, fmt, out, deidentify=deidentify,
+                             clinician=clinician).what

@@ -29,6 +29,8 @@ from monitor.recorder import RecordingPlan, SessionRecorder, resume_plan
 from monitor.resume import history, resumable_session, resumable_sessions
 from monitor.runtime import IoThread
 from monitor.session import Route, SessionStatus
+from monitor.signin import DEFAULT_IDLE_S, SignIn
+from monitor.staff import StaffDirectory
 from monitor.store import SessionStore
 from ui.audio import AudioOutput, default_output
 from ui.bridge import AlarmControl, AlarmRelay, Bridge
@@ -217,11 +219,23 @@ def unattended_plan(store: SessionStore, plan: RecordingPlan) -> tuple[Recording
                      f"stopped unexpectedly at {stopped}, {ago} min ago")
 
 
+def attach_signin(session: DashboardSession, signin: SignIn) -> None:
+    """Audit rows name this session; every entry and edit is audited with its author."""
+    signin.session_id = session.recorder.session_id
+
+    def audit_entry(action: str, entry_id: int, kind: str, author: str) -> None:
+        signin.record("discharge" if kind == "discharge" else action,
+                      {"entry": entry_id, "kind": kind} if kind else {"entry": entry_id},
+                      actor=author)
+    session.recorder.entry_audit = audit_entry
+
+
 def run_dashboard(store_path: Path, plan: RecordingPlan, kiosk: bool = False,
                   alarm_factory: AlarmFactory | None = None,
                   audio: Callable[[], AudioOutput] | None = None,
                   dialog: bool = True, watchdog: Sequence[str] | None = (),
-                  hl7: FeedConfig | None = None) -> int:
+                  hl7: FeedConfig | None = None,
+                  signout_after_s: float = DEFAULT_IDLE_S) -> int:
     """`dialog`: ask for the session (resume / new-session dialogs) before recording, and
     offer the next one when it ends; False records `plan` as given. `watchdog`: the options
     of the watchdog process started with each session (`monitor/watchdog.py`); None: none."""
@@ -240,6 +254,8 @@ def run_dashboard(store_path: Path, plan: RecordingPlan, kiosk: bool = False,
             return 0
         output = audio() if audio is not None else default_output()
         sessions: list[DashboardSession] = []
+        # Who is signed in at the room screen, across the sessions it records (issue 14).
+        signin = SignIn(StaffDirectory(store.path), "room screen", signout_after_s)
 
         def open_session(this_plan: RecordingPlan, previous: DashboardWindow | None,
                          notice: str = "") -> None:
@@ -251,7 +267,9 @@ def run_dashboard(store_path: Path, plan: RecordingPlan, kiosk: bool = False,
                 link = session.start_watchdog(watchdog)
                 print(f"vigil: watchdog {link.pid} watching session "
                       f"{session.recorder.session_id}", file=sys.stderr, flush=True)
-            window = DashboardWindow(session.sources(), output, kiosk=kiosk)
+            attach_signin(session, signin)
+            window = DashboardWindow(replace(session.sources(), signin=signin), output,
+                                     kiosk=kiosk)
             session.gui_beats(window)
             lifecycle = SessionLifecycle(window, session)
             if notice:

@@ -91,6 +91,8 @@ class SessionBrowser(QMainWindow):
         self._build()
         self._actions()
         self.refresh()
+        from ui.browser_lock import BrowserLock  # staff sign-in (issue 14)
+        self.lock = BrowserLock(self)
 
     def _build(self) -> None:
         root = QWidget(self)
@@ -241,8 +243,10 @@ class SessionBrowser(QMainWindow):
         sid = self.selected_id()
         return None if sid is None else self.open_session(sid)
 
-    def open_session(self, session_id: int) -> SessionView:
-        """A read-only view of the session, in its own window."""
+    def open_session(self, session_id: int) -> SessionView | None:
+        """A read-only view of the session, in its own window (none while locked)."""
+        if not self.lock.may_open(session_id):
+            return None
         view = SessionView(self.store_path, session_id)
         view.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         self.views.append(view)
@@ -273,12 +277,15 @@ def _quit_on_signals(app: QCoreApplication) -> None:
     wake.start(250)
 
 
-def run_browser(store_path: Path) -> int:
-    """`python main.py browse`: the browser on its own."""
+def run_browser(store_path: Path, idle_s: float | None = None) -> int:
+    """`python main.py browse`: the browser on its own (`idle_s`: it locks after that long
+    without input, once the store has staff accounts)."""
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Vigil")
     app.setOrganizationName("Vigil")
     window = SessionBrowser(store_path)
+    if idle_s is not None:
+        window.lock.signin.idle_s = idle_s
     _quit_on_signals(app)
     window.show()
     QTimer.singleShot(0, lambda: print(f"vigil: browsing {store_path} (read-only)",

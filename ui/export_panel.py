@@ -33,6 +33,11 @@ class ExportPanel(QWidget):
         super().__init__(parent)
         self.store_path = Path(store_path)
         self.session_id: int | None = None
+        # Staff sign-in (issue 14): the signed-in clinician, printed on the report's
+        # signature line; what the last export was, for the audit trail.
+        self.clinician: str | None = None
+        self.last_session_id: int | None = None
+        self.last_deidentified = False
         self._job: Job | None = None
         self._running: tuple[str, str] | None = None
         row = QHBoxLayout(self)
@@ -62,6 +67,9 @@ class ExportPanel(QWidget):
         self.session_id = session_id
         self._update_enabled()
 
+    def set_clinician(self, name: str | None) -> None:
+        self.clinician = name
+
     def _update_enabled(self) -> None:
         for btn in self.buttons.values():
             btn.setEnabled(self.session_id is not None and not self.busy)
@@ -80,7 +88,10 @@ class ExportPanel(QWidget):
         if self.session_id is None or self.busy:
             return
         sid, deid, out = self.session_id, self.deidentify.isChecked(), str(path)
-        job = Job(lambda: export_session(self.store_path, sid, fmt, out, deidentify=deid))
+        who = self.clinician
+        self.last_session_id, self.last_deidentified = sid, deid
+        job = Job(lambda: export_session(self.store_path, sid, fmt, out, deidentify=deid,
+                                         clinician=who))
         job.signals.done.connect(self._on_done)
         job.signals.failed.connect(self._on_failed)
         self._job, self._running = job, (fmt, out)

@@ -163,7 +163,7 @@ class SessionLifecycle(QObject):
         if not data:
             self.status.setText("No baseline: no current reading")
             return None
-        entry_id = rec.add_entry(EntryKind.BASELINE, dict(data), self.author)
+        entry_id = rec.add_entry(EntryKind.BASELINE, dict(data), self._who())
         self.last_baseline = data
         self.status.setText(f"Baseline recorded {time.strftime('%H:%M')}")
         self.status.setToolTip(baseline_text(data))
@@ -211,18 +211,36 @@ class SessionLifecycle(QObject):
         the nurse kept recording."""
         if self.is_ended or not self._confirm(self.window):
             return False
+        signer = self._discharge_signer()
+        if signer is None:
+            self.status.setText("Discharge not signed: it needs a clinician to sign in; "
+                                "still recording")
+            return False
         dialog = DischargeDialog(self.discharge_context(), self.window)
         place_clear_of_numerics(dialog, self.window)
         if self._run(dialog) != QDialog.DialogCode.Accepted or dialog.data is None:
             return False
-        self.record_discharge(dialog.data)
+        self.record_discharge(dialog.data, signer)
         return True
 
-    def record_discharge(self, data: dict[str, Any]) -> None:
+    # -- staff sign-in (issue 14) --
+    def _who(self) -> str:
+        """Whoever is signed in at the room screen (the author given, without sign-in)."""
+        return self.window.who() if self.window.room is not None else self.author
+
+    def _discharge_signer(self) -> str | None:
+        """Signing the discharge needs a clinician once the store has accounts."""
+        room = self.window.room
+        if room is None:
+            return self.author
+        return room.authorize_clinician("signing the discharge", self._run)
+    # -- end staff sign-in --
+
+    def record_discharge(self, data: dict[str, Any], author: str | None = None) -> None:
         """Stores the DISCHARGE entry (the alarm engine checks the minimum monitoring time on
         it), then ends the recording and shows that it ended."""
         rec = self.session.recorder
-        rec.add_entry(EntryKind.DISCHARGE, data, self.author)
+        rec.add_entry(EntryKind.DISCHARGE, data, author or self._who())
         self.session.stop(SessionStatus.COMPLETED)
         ended = time.strftime("%H:%M", time.localtime(rec.clock.wall()))
         self.window.session_ended(f"SESSION ENDED {ended}: not recording")

@@ -101,6 +101,10 @@ def looser(rule: LimitRule, value: float, preset: float | None) -> bool:
 
 
 class LimitsDialog(QDialog):
+    # Staff sign-in (issue 14): who may loosen a limit beyond the preset; returns their
+    # name for the log, or None (nothing is applied). None here: anyone may.
+    authorize: Callable[[], str | None] | None = None
+
     def __init__(self, editor: LimitEditor, user: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Vigil: alarm limits")
@@ -243,11 +247,22 @@ class LimitsDialog(QDialog):
         if problems:
             self.warning.setText("Not applied: " + "; ".join(problems))
             return []
+        user = self.user
+        if self.authorize is not None and any(
+                self.value(r.id) != r.limit and looser(r, self.value(r.id),
+                                                       self.editor.preset_limit(r.id))
+                for r in self.rules):
+            who = self.authorize()
+            if who is None:
+                self.warning.setText("Not applied: loosening a limit beyond the preset needs "
+                                     "a clinician to sign in.")
+                return []
+            user = who
         changed = []
         for i, r in enumerate(self.rules):
             value = self.value(r.id)
             if value != r.limit:
-                self.editor.set_limit(r.id, value, self.user)
+                self.editor.set_limit(r.id, value, user)
                 self.rules[i] = replace(r, limit=value)
                 changed.append(r.id)
         self._update_warning()

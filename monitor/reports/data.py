@@ -19,6 +19,7 @@ import numpy as np
 
 from alarms.episodes import episodes_from_events
 from alarms.log import limit_changes
+from alarms.model import AlarmEventKind
 from alarms.presets import PRESETS
 from monitor.discharge import DISCHARGE_MIN_SCORE, EARLY_DISCHARGE_KEY, monitoring_shortfall_s
 from monitor.reports.deidentify import DAY_S, date_shift_days, deidentify, pseudonym
@@ -169,6 +170,7 @@ class AlarmRow:
     worst: float | None
     limit: float | None
     acknowledged_s: float | None
+    acknowledged_by: str | None = None  # who, as the alarm log names them (issue 14)
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,10 +310,15 @@ def load_alarm_log(store: SessionStore, session_id: int) -> tuple[AlarmRow, ...]
     """
     if not store.has_table("alarm_log"):
         return None
+    events = store.alarm_events(session_id)
+    acked_by: dict[tuple[str, float | None], str] = {
+        (ev.alarm.key, ev.t_s): ev.user for ev in events
+        if ev.event is AlarmEventKind.ACKNOWLEDGE and ev.alarm is not None}
     return tuple(
         AlarmRow(ep.signal_t_s, ep.end_t_s, ep.vital, str(ep.kind), ep.condition,
-                 ep.highest.name.lower(), ep.worst_value, ep.limit, ep.acknowledged_t_s)
-        for ep in episodes_from_events(store.alarm_events(session_id)))
+                 ep.highest.name.lower(), ep.worst_value, ep.limit, ep.acknowledged_t_s,
+                 acked_by.get((ep.key, ep.acknowledged_t_s)) or None)
+        for ep in episodes_from_events(events))
 
 
 def load_limit_changes(store: SessionStore, session_id: int) -> tuple[LimitChangeRow, ...]:

@@ -553,7 +553,10 @@ def _alarm_log(data: ReportData) -> list[Any]:
                                             fmt.number(a.limit, 1)) + f" {unit}"
         end = fmt.clock(data.wall(a.end_s)) if a.end_s is not None else "still active"
         dur = fmt.since(a.end_s, a.start_s).lstrip("+") if a.end_s is not None else ""
-        ack = fmt.clock(data.wall(a.acknowledged_s)) if a.acknowledged_s is not None else "no"
+        ack: Any = fmt.clock(data.wall(a.acknowledged_s)) if a.acknowledged_s is not None \
+            else "no"
+        if a.acknowledged_by:  # who acknowledged (staff sign-in, issue 14)
+            ack = _p(f"{ack} <font size=6.5>by {_esc(a.acknowledged_by)}</font>")
         rows.append([fmt.clock(data.wall(a.start_s)), fmt.since(a.start_s, dose), end, dur,
                      f"{letter} {a.priority}", _p(f"{_esc(a.condition)} <font size=6.5>"
                                                   f"({_esc(a.kind)})</font>"), worst.strip(),

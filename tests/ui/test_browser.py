@@ -8,6 +8,7 @@ import io
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 from datetime import date, timedelta
@@ -69,9 +70,17 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return db
 
 
-def store_bytes(db: Path) -> dict[str, bytes]:
-    """The store's file and its write-ahead log: what browsing must never change."""
-    return {p.name: p.read_bytes() for p in (db, db.with_name(db.name + "-wal")) if p.exists()}
+def store_bytes(db: Path) -> dict[str, list]:
+    """Every table's rows but the audit trail's: what browsing must never change (opening
+    a session or exporting one adds an audit row saying who did it, issue 14)."""
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        tables = [t for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE type ="
+                                             " 'table' AND name != 'audit' ORDER BY name")]
+        return {t: conn.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall()
+                for t in tables}
+    finally:
+        conn.close()
 
 
 @pytest.fixture

@@ -282,7 +282,7 @@ def test_limits_dialog_changes_spo2_low_and_the_engine_logs_it(qtbot, tmp_path, 
     with SessionStore(tmp_path / "vigil.sqlite3", read_only=True) as store:
         changes = limit_changes(store.alarm_events(1))
     assert [(c.rule_id, c.old, c.new, c.user) for c in changes] == [
-        ("spo2-low", 90, 88, "nurse"), ("spo2-low", 88, 90, "nurse")]
+        ("spo2-low", 90, 88, "unidentified staff"), ("spo2-low", 88, 90, "unidentified staff")]
 
 
 def test_a_device_shows_disconnecting_until_its_driver_is_closed(qtbot):

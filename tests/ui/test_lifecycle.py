@@ -114,7 +114,7 @@ def test_b_records_a_baseline_and_ending_records_the_discharge(qtbot, tmp_path: 
         baseline = store.timeline(first.id)[-1]
         [discharge] = store.load_session(second.id).entries_of(EntryKind.DISCHARGE)
         events = store.alarm_events(second.id)
-    assert baseline.kind == EntryKind.BASELINE and baseline.author == "nurse"
+    assert baseline.kind == EntryKind.BASELINE and baseline.author == "unidentified staff"
     assert set(baseline.data) <= {"hr", "pr", "spo2", "rr"} and "hr" in baseline.data
     assert 30 <= baseline.data["hr"] <= 200 and not any(math.isnan(v) for v in
                                                         baseline.data.values())
@@ -290,8 +290,11 @@ def test_main_dashboard_options_reach_run_dashboard(monkeypatch, tmp_path: Path)
 
     calls: list[tuple[RecordingPlan, bool]] = []
 
-    def fake_run(_path, plan, kiosk=False, dialog=True, watchdog=()):
+    signouts: list[float] = []
+
+    def fake_run(_path, plan, kiosk=False, dialog=True, watchdog=(), signout_after_s=0.0):
         calls.append((plan, dialog))
+        signouts.append(signout_after_s)
         return 0
 
     import signal
@@ -303,10 +306,12 @@ def test_main_dashboard_options_reach_run_dashboard(monkeypatch, tmp_path: Path)
         assert main.main(["dashboard", "--db", db]) == 0
         assert main.main(["dashboard", "--db", db, "--no-dialog", "--preset",
                           "esketamine-rems", "--patient", "AB"]) == 0
-        assert main.main(["dashboard", "--db", db, "--no-dialog"]) == 0  # as `make run`
+        assert main.main(["dashboard", "--db", db, "--no-dialog", "--signout-after",
+                          "2.5"]) == 0  # as `make run`, with a site's sign-out time
     finally:
         signal.signal(signal.SIGTERM, sigterm)
     (plain, asked), (unattended, not_asked), (make_run, _) = calls
+    assert signouts == [600.0, 600.0, 150.0]  # 10 min by default (staff sign-in)
     # `make run` names the simulated patient (the header shows it), not an unnamed session.
     assert (make_run.patient.identifier, make_run.patient.weight_kg) == ("SIM-DEMO", 70.0)
     assert (make_run.protocol.dose_mg, make_run.protocol.infusion_min) == (35.0, 40.0)

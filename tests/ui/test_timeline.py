@@ -264,7 +264,7 @@ def test_edit_keeps_history_with_who_and_when(qtbot, erig: EntryRig, monkeypatch
         d.reject()
     in_dialog(EditDialog, read)
     r.panel.edit(entry.id)
-    assert [row[1] for row in shown] == ["nurse", "nurse", "dr-kim"]
+    assert [row[1] for row in shown] == ["unidentified staff", "nurse", "dr-kim"]
     assert shown[0][2] == "entered: 0:20:00  Dissociation level 2 (moderate)"
     assert shown[1][2] == ("changed: time 0:20:00 \u2192 0:19:30; Dissociation level 2 "
                            "(moderate) \u2192 Dissociation level 3 (strong)")
