@@ -119,7 +119,7 @@ class _Out:
             late = signal + escalate
             esc = np.where(late < stop, late, np.nan)
         w = np.full(len(onsets), np.nan) if worst is None else worst
-        up = Priority(min(int(Priority.HIGH), int(priority) + 1))
+        up = priority.step_up()
         self.episodes.extend(  # NaN (x != x) is "no value"
             Episode(key, kind, vital, condition, priority, o, sg, None if e != e else e,
                     None if x != x else x, limit, None if z != z else z,
@@ -167,8 +167,7 @@ class _Out:
             if r0.escalate_after_s is not None and base < Priority.HIGH:
                 late = signal + r0.escalate_after_s
                 esc = late if late < stop else None
-            top = max(tiers[peak].priority, base if esc is None else
-                      Priority(min(int(Priority.HIGH), int(base) + 1)))
+            top = max(tiers[peak].priority, base if esc is None else base.step_up())
             seg = vals[first:end]
             worst = float(np.nanmin(seg) if r0.op.low else np.nanmax(seg))
             self.episodes.append(Episode(

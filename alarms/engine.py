@@ -45,7 +45,7 @@ from alarms.model import (
     Priority,
 )
 from alarms.presets import Preset
-from alarms.rules import LimitRule, RelativeRule, When, tier_groups
+from alarms.rules import LimitRule, Op, RelativeRule, When, tier_groups
 from monitor.messages import (
     Battery,
     DeviceCondition,
@@ -56,7 +56,6 @@ from monitor.messages import (
     Numerics,
     TimelineMark,
 )
-from monitor.validity import Flag, is_measurement
 from monitor.vitals import NIBP_KEYS, VITALS, VitalKind
 
 Listener = Callable[[AlarmEvent], None]
@@ -80,7 +79,7 @@ class _Alarm:
     delay: float
     escalate_after: float | None
     limit: float | None = None
-    op: str = ""
+    op: Op | None = None  # how the value met the limit (None: no limit comparison)
     low: bool | None = None  # worst is the min (True), the max (False), or none (None)
     worst: float | None = None
     value: float | None = None
@@ -142,10 +141,6 @@ class _Nibp:
     overdue: _Alarm | None = None
 
 
-# The alarm text says "185 ≥ 180" as a monitor does, not the rule's ">=".
-_SHOWN_OP = {">=": "≥", "<=": "≤"}
-
-
 def _fmt(vital: str | None, value: float | None) -> str:
     if value is None:
         return ""
@@ -155,21 +150,18 @@ def _fmt(vital: str | None, value: float | None) -> str:
 
 
 def nibp_reading_valid(sbp: float | None, dbp: float | None, mean: float | None,
-                       validated: Collection[str] = ()) -> bool:
+                       measured: Collection[str]) -> bool:
     """An NIBP reading is a measurement only if it is complete, consistent, and each value
-    is a measurement by the validity rule (in range, or vouched for by the device)."""
-    def ok(key: str, value: float) -> bool:
-        return is_measurement(key, value, Flag.VALID if key in validated else Flag.UNFLAGGED)
-
+    is a measurement by the validity rule (`measured`: the keys `Numerics.measured` holds)."""
     if sbp is None or dbp is None:
         return False
-    if not (ok("sbp", sbp) and ok("dbp", dbp)):
+    if not ("sbp" in measured and "dbp" in measured):
         return False
     if not sbp > dbp:
         return False
     if mean is None:
         return True
-    return ok("map", mean) and dbp <= mean <= sbp
+    return "map" in measured and dbp <= mean <= sbp
 
 
 class AlarmEngine:
@@ -483,7 +475,7 @@ class AlarmEngine:
 
     def _new(self, key: str, kind: AlarmKind, priority: Priority, vital: str | None,
              condition: str, t: float, delay: float = 0.0,
-             escalate_after: float | None = None, limit: float | None = None, op: str = "",
+             escalate_after: float | None = None, limit: float | None = None, op: Op | None = None,
              low: bool | None = None, value: float | None = None,
              source: str | None = None) -> _Alarm:
         a = _Alarm(key, kind, priority, vital, condition, t, delay, escalate_after, limit, op,
@@ -515,7 +507,7 @@ class AlarmEngine:
         if a.tiers:
             self._apply_tier(a)
         else:
-            a.priority = Priority(int(a.priority) + 1)
+            a.priority = a.priority.step_up()
             a.peak = max(a.peak, a.priority)
         a.paused_until = None  # a higher priority sounds through an audio pause
         self._emit(AlarmEventKind.ESCALATE, a, t)
@@ -531,12 +523,14 @@ class AlarmEngine:
     def _apply_tier(self, a: _Alarm) -> bool:
         """Priority, text and limit from the most severe tier met past its delay (the
         least severe while none is); True if the priority changed."""
-        top = max((j for j, ok in enumerate(a.tier_ok) if ok), default=0)
+        top = len(a.tier_ok) - 1
+        while top > 0 and not a.tier_ok[top]:
+            top -= 1
         rule = a.tiers[top]
-        floor = Priority(min(int(Priority.HIGH), int(a.base) + 1)) if a.escalated else a.base
+        floor = a.base.step_up() if a.escalated else a.base
         before = a.priority
         a.priority = max(rule.priority, floor)
-        a.condition, a.limit, a.op = rule.condition, rule.limit, rule.op.value
+        a.condition, a.limit, a.op = rule.condition, rule.limit, rule.op
         a.peak = max(a.peak, a.priority)
         return a.priority != before
 
@@ -578,9 +572,8 @@ class AlarmEngine:
         text = f"{a.priority.asterisks} {a.condition}"
         if state is AlarmState.LATCHED:  # what the nurse missed, not the value at the end
             text += f" {_fmt(a.vital, a.worst)}, ended" if a.worst is not None else ", ended"
-        elif a.limit is not None and a.value is not None and a.op:
-            op = _SHOWN_OP.get(a.op, a.op)
-            text += f" {_fmt(a.vital, a.value)} {op} {_fmt(a.vital, a.limit)}"
+        elif a.limit is not None and a.value is not None and a.op is not None:
+            text += f" {_fmt(a.vital, a.value)} {a.op.symbol} {_fmt(a.vital, a.limit)}"
         assert a.signal is not None
         return AlarmStatus(a.key, a.kind, a.priority, a.vital, a.condition, text, state,
                            a.onset, a.signal, a.worst, a.limit, a.acknowledged, a.worst_t,
@@ -606,24 +599,23 @@ class AlarmEngine:
         return bool(inv) and ((source, vital) in inv or (source, None) in inv)
 
     def _numerics(self, msg: Numerics, t: float) -> None:
-        """Each value judged by the one validity rule (`monitor.validity`): a measurement
-        is judged against the limits; anything else is an artefact."""
-        source, nibp = msg.source, None
-        measured = {key: is_measurement(key, value, msg.flag(key))
-                    for key, value in msg.values if key in VITALS}
+        """Each value as the one validity rule judged it where it entered
+        (`Numerics.measured`): a measurement is judged against the limits; anything else
+        is an artefact."""
+        source, nibp, measured = msg.source, None, msg.measured
         for key, value in msg.values:
             if key in NIBP_KEYS:
                 nibp = nibp or {}
                 nibp[key] = value
-            elif measured.get(key):
+            elif key in measured:
                 self._has.add((source, key))
         for key, value in msg.values:
             v = VITALS.get(key)
             if v is None or v.kind is not VitalKind.CONTINUOUS:
                 continue
-            self._sample(self._track(source, key), t, value, measured[key])
+            self._sample(self._track(source, key), t, value, key in measured)
         if nibp is not None:
-            self._reading(source, t, nibp, msg.validated)
+            self._reading(source, t, nibp, measured)
 
     def _sample(self, tr: _Track, t: float, value: float, plausible: bool) -> None:
         by_device = self._invalid_by_device(tr.source, tr.vital)
@@ -664,36 +656,50 @@ class AlarmEngine:
                vital: str, t: float, value: float | None) -> _Alarm | None:
         """One limit condition judged on a value (None: its rules do not apply): each tier
         is met from its limit to its clear limit; the alarm lasts while any tier is met and
-        signals when one has been met past its delay. Returns the alarm, None once ended."""
-        held = [value is not None and bool(
-                    r.op.fn(value, r.limit) or (a is not None and a.tier_on[j] is not None
-                                                and r.op.fn(value, r.clear_limit)))
-                for j, r in enumerate(tiers)]
-        if value is None or not any(held):
+        signals when one has been met past its delay. Returns the alarm, None once ended.
+
+        Called with every sample of every limited vital, so it allocates nothing unless a
+        tier changes: which tiers are met is a bit mask (small ints are shared), not a list."""
+        held = 0
+        if value is not None:
+            on = a.tier_on if a is not None else None
+            for j in range(len(tiers)):
+                r = tiers[j]
+                fn = r.op.fn
+                if fn(value, r.limit) or (on is not None and on[j] is not None
+                                          and fn(value, r.clear_limit)):
+                    held |= 1 << j
+        if not held:
             self._end(a, t)
             return None
+        assert value is not None
         if a is None:
             r0 = tiers[0]
             a = _Alarm(key, r0.kind, r0.priority, vital, r0.condition, t, r0.delay_s,
-                       r0.escalate_after_s, r0.limit, r0.op.value, r0.op.low,
+                       r0.escalate_after_s, r0.limit, r0.op, r0.op.low,
                        tier_on=[None] * len(tiers), tier_ok=[False] * len(tiers),
                        source=source)
         a.tiers = tiers
         a.see(value, t)
-        for j, r in enumerate(tiers):
-            if not held[j]:
-                a.tier_on[j] = None
-                a.tier_ok[j] = False
+        changed = False
+        for j in range(len(tiers)):
+            if not held >> j & 1:
+                if a.tier_on[j] is not None:
+                    a.tier_on[j] = None
+                    a.tier_ok[j] = False
+                    changed = True
             elif a.tier_on[j] is None:
+                changed = True
+                r = tiers[j]
                 a.tier_on[j] = t
                 if r.delay_s > 0:
                     self._at(t + r.delay_s, _STARTING, functools.partial(self._tier_due, a, j, t))
                 else:
                     a.tier_ok[j] = True
         if a.signal is None:
-            if any(a.tier_ok):
+            if True in a.tier_ok:
                 self._signal(a, t)
-        else:
+        elif changed:  # a tier met or cleared; the priority follows only then
             self._retier(a, t)
         return a
 
@@ -729,11 +735,11 @@ class AlarmEngine:
     # -- NIBP ------------------------------------------------------------------------------
 
     def _reading(self, source: str, t: float, r: dict[str, float],
-                 validated: Collection[str] = ()) -> None:
+                 measured: Collection[str]) -> None:
         nb = self._nibp.get(source)
         if nb is None:
             nb = self._nibp[source] = _Nibp(source)
-        valid = nibp_reading_valid(r.get("sbp"), r.get("dbp"), r.get("map"), validated)
+        valid = nibp_reading_valid(r.get("sbp"), r.get("dbp"), r.get("map"), measured)
         if not valid or self._invalid_by_device(source, "sbp"):
             for k in list(nb.alarms):
                 self._end(nb.alarms.pop(k), t)
@@ -801,7 +807,7 @@ class AlarmEngine:
             if a is None:
                 nb.alarms[key] = self._new(key, rule.kind, rule.priority, rule.vital,
                                            rule.condition, t, 0.0, rule.escalate_after_s,
-                                           limit, ">=", False, value, source=nb.source)
+                                           limit, Op.GE, False, value, source=nb.source)
             else:
                 a.limit = limit  # the baseline may have moved with the dose start
                 a.see(value, t)

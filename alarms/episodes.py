@@ -54,8 +54,7 @@ class Episode(NamedTuple):
     @property
     def highest(self) -> Priority:
         """The priority it reached (a more severe tier, or one step up if it escalated)."""
-        stepped = self.priority if self.escalated_t_s is None else Priority(
-            min(int(Priority.HIGH), int(self.priority) + 1))
+        stepped = self.priority if self.escalated_t_s is None else self.priority.step_up()
         return max(stepped, self.peak or self.priority)
 
     @property

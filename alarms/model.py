@@ -11,6 +11,9 @@ from enum import IntEnum, StrEnum
 
 
 class Priority(IntEnum):
+    """An alarm's priority; its value is its rank, so priorities compare and sort as they
+    outrank each other (`max`, `sorted`): nowhere else re-encodes the order."""
+
     LOW = 1
     MEDIUM = 2
     HIGH = 3
@@ -18,6 +21,15 @@ class Priority(IntEnum):
     @property
     def asterisks(self) -> str:
         return "*" * int(self)
+
+    @property
+    def label(self) -> str:
+        """'high', 'medium', 'low': as logged, exported and printed."""
+        return self.name.lower()
+
+    def step_up(self) -> Priority:
+        """One step up, as an unacknowledged alarm escalates (HIGH stays HIGH)."""
+        return Priority(min(int(self) + 1, int(Priority.HIGH)))
 
 
 class AlarmKind(StrEnum):

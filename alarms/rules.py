@@ -40,12 +40,18 @@ class Op(StrEnum):
         return self in (Op.LT, Op.LE)
 
     @property
+    def symbol(self) -> str:
+        """As an alarm's text shows it, as a monitor does: "185 ≥ 180", not ">="."""
+        return _SYMBOLS[self]
+
+    @property
     def fn(self) -> Callable[[Any, Any], Any]:
         # Any: the comparison serves scalars (-> bool) and numpy arrays (-> bool array) alike.
         return _OPS[self]
 
 
 _OPS = {Op.LT: operator.lt, Op.LE: operator.le, Op.GT: operator.gt, Op.GE: operator.ge}
+_SYMBOLS = {Op.LT: "<", Op.LE: "≤", Op.GT: ">", Op.GE: "≥"}
 
 
 class When(StrEnum):

@@ -25,7 +25,6 @@ from monitor.session import (
     mark_entry,
     phases,
 )
-from monitor.validity import is_measurement
 from monitor.vitals import NUMERIC_KEYS, VITALS, VitalKind
 
 SESSION_HOURS = 8.0
@@ -163,8 +162,7 @@ class SessionTrends:
                 if (spec.kind is VitalKind.CONTINUOUS and spec.stale_after_s is not None
                         and series.n and msg.t_s - series.t[series.n - 1] > spec.stale_after_s):
                     series.append(series.t[series.n - 1] + spec.stale_after_s, math.nan)
-                measured = is_measurement(key, value, msg.flag(key))
-                series.append(msg.t_s, value if measured else math.nan)
+                series.append(msg.t_s, value if key in msg.measured else math.nan)
             self._revision += 1
 
     def break_lines(self, t_s: float) -> None:

@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Any
 
 from monitor.session import Phase
+from monitor.timefmt import hours_text
 
 DISCHARGE_MIN_SCORE = 9  # both scales: >= 9 of 10 to leave (clinical.md §8)
 
@@ -118,26 +119,38 @@ def entry_data(scale: Scale, answers: Mapping[str, int], ready_t_s: float) -> di
             **{f"item_{it.key}": answers[it.key] for it in scale.items}}
 
 
-def monitoring_shortfall_s(min_s: float | None, dose_start_s: float | None,
-                           at_s: float) -> float | None:
-    """How far short of a preset's minimum monitoring time (from the dose start) a
-    discharge at `at_s` is; None when there is no minimum or it is met. Without a dose
-    start the whole minimum is still ahead."""
+@dataclass(frozen=True, slots=True)
+class MonitoringTime:
+    """Where a moment stands against a preset's minimum monitoring time, counted from the
+    dose start: the one computation the discharge dialog, the report's discharge lines and
+    its REMS fields all read."""
+
+    min_s: float
+    elapsed_s: float | None  # since the dose start; None: no dose start recorded
+
+    @property
+    def shortfall_s(self) -> float | None:
+        """How far short it is; None when met. Without a dose start the whole minimum is
+        still ahead."""
+        elapsed = 0.0 if self.elapsed_s is None else max(0.0, self.elapsed_s)
+        return self.min_s - elapsed if elapsed < self.min_s else None
+
+    @property
+    def met(self) -> bool:
+        return self.shortfall_s is None
+
+
+def monitoring_time(min_s: float | None, dose_start_s: float | None,
+                    at_s: float) -> MonitoringTime | None:
+    """The preset's minimum (`min_s`) against a moment `at_s`; None without a minimum."""
     if min_s is None:
         return None
-    elapsed = 0.0 if dose_start_s is None else max(0.0, at_s - dose_start_s)
-    return min_s - elapsed if elapsed < min_s else None
+    return MonitoringTime(min_s, None if dose_start_s is None else at_s - dose_start_s)
 
 
 # The DISCHARGE entry's field that holds an early discharge the nurse confirmed: what was not
 # yet met, as shown to her (absent when everything was met). The report prints it.
 EARLY_DISCHARGE_KEY = "early_discharge"
-
-
-def _clock(seconds: float) -> str:
-    """'2 h', '1 h 15 min', '45 min' (rounded down to the minute)."""
-    h, m = divmod(max(0, int(seconds // 60)), 60)
-    return f"{m} min" if not h else f"{h} h" if not m else f"{h} h {m} min"
 
 
 def unmet_before_discharge(preset_name: str | None, min_s: float | None,
@@ -147,12 +160,12 @@ def unmet_before_discharge(preset_name: str | None, min_s: float | None,
     preset's minimum monitoring time, a dose still running, the expected peak not yet over.
     Empty: nothing stands against the discharge (the checklist still decides)."""
     unmet = []
-    short = monitoring_shortfall_s(min_s, dose_start_s, now_s)
-    if min_s is not None and short is not None:
-        since = ("no dose start recorded" if dose_start_s is None else
-                 f"{_clock(now_s - dose_start_s)} since the dose start")
-        unmet.append(f"the {_clock(min_s)} minimum monitoring of {preset_name} "
-                     f"({since}, {_clock(short)} to go)")
+    mt = monitoring_time(min_s, dose_start_s, now_s)
+    if mt is not None and mt.shortfall_s is not None:
+        since = ("no dose start recorded" if mt.elapsed_s is None else
+                 f"{hours_text(mt.elapsed_s)} since the dose start")
+        unmet.append(f"the {hours_text(mt.min_s)} minimum monitoring of {preset_name} "
+                     f"({since}, {hours_text(mt.shortfall_s)} to go)")
     if dose_start_s is None:
         return unmet
     dosing = [p for p in phases if p.name == "dosing"]
@@ -162,5 +175,5 @@ def unmet_before_discharge(preset_name: str | None, min_s: float | None,
     peak = next((p for p in phases if p.name == "peak"), None)
     if peak is not None and peak.end_s is not None and now_s < peak.end_s:
         unmet.append(f"the patient has not left the expected peak (until "
-                     f"{_clock(peak.end_s - dose_start_s)} after the dose start)")
+                     f"{hours_text(peak.end_s - dose_start_s)} after the dose start)")
     return unmet

@@ -30,7 +30,7 @@ def episode_row(ep: Episode, start_wall: float) -> tuple[str, ...]:
     return (iso_utc(ep.start_wall if ep.start_wall is not None else start_wall),
             "" if end_wall is None else iso_utc(end_wall),
             seconds(ep.signal_t_s), "" if ep.end_t_s is None else seconds(ep.end_t_s),
-            ep.vital or "", str(ep.kind), ep.condition, ep.highest.name.lower(),
+            ep.vital or "", str(ep.kind), ep.condition, ep.highest.label,
             _opt(ep.worst_value), _opt(ep.limit),
             "" if ep.acknowledged_t_s is None else seconds(ep.acknowledged_t_s))
 

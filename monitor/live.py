@@ -21,7 +21,6 @@ from monitor.messages import (
     Message,
     Numerics,
 )
-from monitor.validity import is_measurement
 from monitor.vitals import NUMERIC_KEYS, VITALS, VitalKind
 
 
@@ -73,8 +72,8 @@ class LiveState:
             if isinstance(msg, Numerics):
                 for key, value in msg.values:
                     if key in VITALS:
-                        self._latest[key] = (msg.t_s, value, msg.source, is_measurement(
-                            key, value, msg.flag(key)), key in msg.in_alarm)
+                        self._latest[key] = (msg.t_s, value, msg.source,
+                                             key in msg.measured, key in msg.in_alarm)
             elif isinstance(msg, DeviceStatus):
                 self._devices[msg.source] = msg.state
             elif isinstance(msg, DeviceCondition):

@@ -13,7 +13,8 @@ from enum import StrEnum
 
 import numpy as np
 
-from monitor.validity import Flag
+from monitor.validity import Flag, is_measurement
+from monitor.vitals import VITALS
 
 
 class DeviceState(StrEnum):
@@ -54,6 +55,14 @@ class Numerics:
     # others are unflagged. A value the device flagged is never here: it is a condition.
     validated: tuple[str, ...] = ()
     in_alarm: tuple[str, ...] = ()  # keys the device itself flags as in alarm
+    # The keys of VITALS whose value is a measurement by the one validity rule, judged once
+    # here, where the sample enters Vigil: the alarm engine, the live state, the trend
+    # buffers and the device panel read this verdict instead of each judging again.
+    measured: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "measured", frozenset(
+            k for k, v in self.values if k in VITALS and is_measurement(k, v, self.flag(k))))
 
     def flag(self, key: str) -> Flag:
         """What the device said about `key`'s value (see `monitor.validity`)."""

@@ -6,6 +6,13 @@ import math
 from datetime import UTC, datetime
 
 
+def hours_text(seconds: float) -> str:
+    """'2 h', '1 h 15 min', '45 min' (rounded down to the minute): a stretch of the session
+    as the nurse and the discharge checks say it."""
+    h, m = divmod(max(0, int(seconds // 60)), 60)
+    return f"{m} min" if not h else f"{h} h" if not m else f"{h} h {m} min"
+
+
 def iso_utc(t_wall: float, millis: bool = True) -> str:
     """ISO 8601 in UTC with a Z, e.g. 2026-11-21T09:30:00.250Z."""
     dt = datetime.fromtimestamp(t_wall, tz=UTC)

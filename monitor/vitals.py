@@ -31,6 +31,18 @@ class Vital:
     mdc: str  # ISO/IEEE 11073 nomenclature reference id
     kind: VitalKind
     stale_after_s: float | None  # shown "not current" when the last datum is older
+    tile: str  # the dashboard tile that shows it, and flashes for its alarms
+    short: str = ""  # a badge's name for it beside another vital's number ("" : its label)
+    trend_row_of: str = ""  # the vital whose trend row its alarms shade ("": its own)
+
+    @property
+    def short_label(self) -> str:
+        return self.short or self.label
+
+    @property
+    def trend_vital(self) -> str:
+        """The vital whose trend row shades this one's alarms (PR has no line: HR's row)."""
+        return self.trend_row_of or self.key
 
     def is_plausible(self, value: float) -> bool:
         lo, hi = self.plausible
@@ -49,21 +61,21 @@ class Vital:
 # than a device reporting apnoea as a number; apnoea devices signal it as a device condition.
 _VITALS = (
     Vital("hr", "HR", "bpm", "/min", (20, 300), 0, "#33dd55", "8867-4", "MDC_ECG_HEART_RATE",
-          VitalKind.CONTINUOUS, 30.0),
+          VitalKind.CONTINUOUS, 30.0, "hr"),
     Vital("pr", "PR", "bpm", "/min", (20, 300), 0, "#40c4ff", "8889-8", "MDC_PULS_OXIM_PULS_RATE",
-          VitalKind.CONTINUOUS, 30.0),
+          VitalKind.CONTINUOUS, 30.0, "spo2", trend_row_of="hr"),
     Vital("spo2", "SpO2", "%", "%", (30, 100), 0, "#40c4ff", "59408-5", "MDC_PULS_OXIM_SAT_O2",
-          VitalKind.CONTINUOUS, 30.0),
+          VitalKind.CONTINUOUS, 30.0, "spo2"),
     Vital("sbp", "NIBP sys", "mmHg", "mm[Hg]", (40, 300), 0, "#f0f0f0", "8480-6",
-          "MDC_PRESS_BLD_NONINV_SYS", VitalKind.INTERMITTENT, None),
+          "MDC_PRESS_BLD_NONINV_SYS", VitalKind.INTERMITTENT, None, "nibp", "SYS"),
     Vital("dbp", "NIBP dia", "mmHg", "mm[Hg]", (15, 250), 0, "#f0f0f0", "8462-4",
-          "MDC_PRESS_BLD_NONINV_DIA", VitalKind.INTERMITTENT, None),
+          "MDC_PRESS_BLD_NONINV_DIA", VitalKind.INTERMITTENT, None, "nibp", "DIA"),
     Vital("map", "NIBP mean", "mmHg", "mm[Hg]", (20, 260), 0, "#f0f0f0", "8478-0",
-          "MDC_PRESS_BLD_NONINV_MEAN", VitalKind.INTERMITTENT, None),
+          "MDC_PRESS_BLD_NONINV_MEAN", VitalKind.INTERMITTENT, None, "nibp", "MAP"),
     Vital("rr", "RR", "/min", "/min", (1, 100), 0, "#ce93d8", "9279-1", "MDC_RESP_RATE",
-          VitalKind.CONTINUOUS, 60.0),
+          VitalKind.CONTINUOUS, 60.0, "rr"),
     Vital("pleth", "Pleth", "", "1", (-1e6, 1e6), 2, "#40c4ff", None, "MDC_PULS_OXIM_PLETH",
-          VitalKind.WAVEFORM, 10.0),
+          VitalKind.WAVEFORM, 10.0, "spo2"),
 )
 
 VITALS: MappingProxyType[str, Vital] = MappingProxyType({v.key: v for v in _VITALS})

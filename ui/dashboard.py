@@ -62,9 +62,6 @@ if TYPE_CHECKING:  # loaded only when the browser is opened (open_browser)
 TILE_REFRESH_MS = 250
 USER = UNIDENTIFIED  # who acts at a dashboard with no sign-in (no store: a test's window)
 
-# Which tile an alarm on a vital flashes.
-TILE_OF_VITAL = {"hr": "hr", "spo2": "spo2", "pr": "spo2", "sbp": "nibp", "dbp": "nibp",
-                 "map": "nibp", "rr": "rr", "pleth": "spo2"}
 # The vital whose number a tile shows big (a latched badge names any other).
 MAIN_VITAL = {"hr": "hr", "spo2": "spo2", "nibp": None, "rr": "rr"}
 
@@ -481,9 +478,9 @@ class DashboardWindow(QMainWindow):
         latched: dict[str, LatchedMark] = {}
         alarms = self.snapshot.alarms if self.snapshot is not None else ()
         for a in sorted(alarms, key=lambda a: -a.signal_t_s):
-            tile = TILE_OF_VITAL.get(a.vital or "")
-            if tile is None:
+            if a.vital is None or a.vital not in VITALS:
                 continue
+            tile = VITALS[a.vital].tile
             if a.state is AlarmState.LATCHED:
                 mark = latched_mark(a, MAIN_VITAL[tile], self.sources.wall_of)
                 if mark is not None:

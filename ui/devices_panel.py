@@ -41,7 +41,6 @@ from devices.spec import serial_schemes
 from monitor.live import LiveState
 from monitor.messages import DeviceState, Numerics
 from monitor.runtime import IoThread
-from monitor.validity import is_measurement
 from monitor.vitals import VITALS
 from ui.bridge import Bridge
 from ui.theme import ALARM_COLOURS, TEXT, TEXT_DIM, named
@@ -311,8 +310,8 @@ class DevicesPanel(QDialog):
 
     def _on_numerics(self, msg: Numerics) -> None:
         seen = self._seen.setdefault(msg.source, {})
-        for key, value in msg.values:
-            if key in VITALS and is_measurement(key, value, msg.flag(key)):
+        for key, _ in msg.values:  # in the device's order: the panel lists them so
+            if key in msg.measured:
                 seen[key] = msg.t_s
 
     def _giving(self, source: str, now: float) -> list[str]:

@@ -169,7 +169,7 @@ class LimitsDialog(QDialog):
         delay = "at once" if rule.delay_s == 0 else f"{rule.delay_s:g} s"
         texts = (v.label, rule.condition, str(rule.op),
                  None, "" if preset is None else f"{v.format(preset)} {v.unit}",
-                 f"{rule.priority.asterisks} {rule.priority.name.lower()}", delay,
+                 f"{rule.priority.asterisks} {rule.priority.label}", delay,
                  clinical_source(rule))
         for col, text in enumerate(texts):
             if text is None:

@@ -46,10 +46,6 @@ def value_text(vital: str | None, value: float) -> str:
     return f"{value:.{p}f}"
 
 
-# The short name a latched badge gives a vital that is not its tile's own number.
-SHORT_LABEL = {"pr": "PR", "sbp": "SYS", "dbp": "DIA", "map": "MAP"}
-
-
 def latched_mark(a: AlarmStatus, tile_vital: str | None,
                  wall_of: Callable[[float], float]) -> LatchedMark | None:
     """What a tile says about a latched (ended, unacknowledged) alarm on its vital: the worst
@@ -58,7 +54,7 @@ def latched_mark(a: AlarmStatus, tile_vital: str | None,
         return None
     value = "" if a.worst_value is None else value_text(a.vital, a.worst_value)
     if value and a.vital is not None and a.vital != tile_vital:
-        value = f"{SHORT_LABEL.get(a.vital) or VITALS[a.vital].label} {value}"
+        value = f"{VITALS[a.vital].short_label} {value}"
     at = "" if a.worst_t_s is None else wall_clock_text(wall_of(a.worst_t_s))
     return LatchedMark(value, at)
 

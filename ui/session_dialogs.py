@@ -151,15 +151,6 @@ def _number(text: str, what: str, required: bool = True) -> float | None:
     return value
 
 
-def hours_text(seconds: float) -> str:
-    """'2 h', '1 h 15 min', '45 min' (rounded down to the minute)."""
-    m = max(0, int(seconds // 60))
-    h, m = divmod(m, 60)
-    if not h:
-        return f"{m} min"
-    return f"{h} h" if not m else f"{h} h {m} min"
-
-
 def _title(text: str) -> QLabel:
     return named(QLabel(text), "title")
 

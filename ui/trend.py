@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QWidget
 
 from alarms.model import Priority
 from monitor.buffers import SessionTrends
+from monitor.vitals import VITALS
 from ui.sources import LimitSource
 from ui.theme import ALARM_COLOURS, BACKGROUND, BORDER, TEXT_DIM, text_font, vital_colour
 
@@ -41,7 +42,6 @@ ROWS = (
     ("SpO2 %", ("spo2",), (50.0, 101.0)),
     ("RR /min", ("rr",), (0.0, 40.0)),
 )
-_SHADED_ON = {"pr": "hr"}  # no PR line: its alarms shade the row of the same heartbeat
 
 
 class SessionTimeAxis(pg.AxisItem):
@@ -346,7 +346,8 @@ class TrendView(pg.GraphicsLayoutWidget):
         for ep in self.trends.episodes():
             start = ep.onset_t_s
             end = ep.end_t_s if ep.end_t_s is not None else now
-            keys = {_SHADED_ON.get(k, k) for k in self.trends.episode_vitals(ep)}
+            keys = {VITALS[k].trend_vital for k in self.trends.episode_vitals(ep)
+                    if k in VITALS}
             for r in sorted({self._row_of[k] for k in keys if k in self._row_of}):
                 per_row[r].append((start, max(end, start + 1), ep.highest))
         for row, plot in enumerate(self.plots):

@@ -79,7 +79,7 @@ class Builder:
 
     def _nibp(self, msg: Numerics) -> None:
         sbp, dbp, mean = (msg.get(k) for k in NIBP_KEYS)
-        if not nibp_reading_valid(sbp, dbp, mean, msg.validated):
+        if not nibp_reading_valid(sbp, dbp, mean, msg.measured):
             return  # an invalid reading is a technical condition, never a number sent
         self._queue(Channel.PCD01, msg.t_wall,
                     [Observation(k, v, msg.t_wall, msg.source)

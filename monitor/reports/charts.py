@@ -18,6 +18,7 @@ from reportlab.graphics.shapes import Drawing, Group, Line, Polygon, PolyLine, R
 from reportlab.lib import colors
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
+from alarms.model import Priority
 from monitor.reports import fmt
 from monitor.reports.data import ReportData, Series, continuous_keys
 from monitor.vitals import VITALS
@@ -32,9 +33,9 @@ AXIS = colors.Color(0.35, 0.35, 0.35)
 PHASE_FILL = {"baseline": colors.Color(0.93, 0.93, 0.93), "dosing": colors.Color(0.8, 0.88, 1),
               "peak": colors.Color(1, 0.87, 0.75), "recovery": colors.Color(0.84, 0.95, 0.84)}
 # Alarm priorities as IEC 60601-1-8 colours, always with the priority letter beside them.
-PRIORITY = {"high": (colors.Color(0.85, 0.1, 0.1), "H"),
-            "medium": (colors.Color(0.9, 0.68, 0.0), "M"),
-            "low": (colors.Color(0.0, 0.6, 0.7), "L")}
+PRIORITY = {Priority.HIGH: (colors.Color(0.85, 0.1, 0.1), "H"),
+            Priority.MEDIUM: (colors.Color(0.9, 0.68, 0.0), "M"),
+            Priority.LOW: (colors.Color(0.0, 0.6, 0.7), "L")}
 DASH = {"hr": None, "pr": (3, 2), "spo2": None, "rr": None}
 SCALES: dict[str, tuple[str, float, float, str]] = {
     "moaas": ("MOAA/S", 0, 5, "5 = alert, 0 = no response"),
@@ -291,9 +292,6 @@ def _markers(g: Group, axis: Axis, data: ReportData, y0: float, y1: float,
                      fillColor=colors.white if dose else colors.black))
 
 
-PRIORITY_RANK = {"low": 0, "medium": 1, "high": 2}
-
-
 def _alarm_strip(g: Group, axis: Axis, data: ReportData, y0: float, y1: float) -> None:
     g.add(String(axis.x0 - 3, (y0 + y1) / 2 - 2.5, "alarms", fontName=FONT, fontSize=6.5,
                  textAnchor="end"))
@@ -304,10 +302,10 @@ def _alarm_strip(g: Group, axis: Axis, data: ReportData, y0: float, y1: float) -
                      fontName=FONT, fontSize=6, fillColor=AXIS))
         return
     # Lower priorities first, so a higher-priority episode is drawn over them.
-    ordered = sorted(data.alarms, key=lambda a: (PRIORITY_RANK.get(a.priority, -1), a.start_s))
+    ordered = sorted(data.alarms, key=lambda a: (a.priority, a.start_s))
     labels: list[tuple[float, str]] = []
     for a in ordered:
-        colour, letter = PRIORITY.get(a.priority, (AXIS, "?"))
+        colour, letter = PRIORITY[a.priority]
         end = a.end_s if a.end_s is not None else data.end_t_s
         x0, x1 = axis.x(a.start_s), max(axis.x(end), axis.x(a.start_s) + 2)
         g.add(_rect(x0, y0 + 1, x1 - x0, y1 - y0 - 2, fillColor=colour, strokeColor=None))

@@ -19,9 +19,9 @@ import numpy as np
 
 from alarms.episodes import episodes_from_events
 from alarms.log import limit_changes
-from alarms.model import AlarmEventKind
+from alarms.model import AlarmEventKind, Priority
 from alarms.presets import PRESETS
-from monitor.discharge import DISCHARGE_MIN_SCORE, EARLY_DISCHARGE_KEY, monitoring_shortfall_s
+from monitor.discharge import DISCHARGE_MIN_SCORE, EARLY_DISCHARGE_KEY, monitoring_time
 from monitor.reports.deidentify import DAY_S, date_shift_days, deidentify, pseudonym
 from monitor.session import EntryKind, Phase, Route, SessionStatus, TimelineEntry
 from monitor.session import phases as session_phases
@@ -166,7 +166,7 @@ class AlarmRow:
     vital: str | None
     kind: str  # physiological, technical, advisory...
     condition: str  # e.g. "SpO2 low"
-    priority: str  # high, medium, low
+    priority: Priority  # the highest it reached
     worst: float | None
     limit: float | None
     acknowledged_s: float | None
@@ -255,12 +255,11 @@ class ReportData:
         """What the record shows as not met when this discharge was recorded: the preset's
         minimum monitoring time and the discharge score's criterion."""
         out = []
-        min_s = self.min_monitoring_s
-        if min_s is not None and monitoring_shortfall_s(min_s, self.dose_start_s,
-                                                        d.t_s) is not None:
-            since = ("no dose start recorded" if self.dose_start_s is None else
-                     f"{(d.t_s - self.dose_start_s) / 60:.0f} min after the dose start")
-            out.append(f"minimum monitoring {min_s / 60:.0f} min ({self.preset})"
+        mt = monitoring_time(self.min_monitoring_s, self.dose_start_s, d.t_s)
+        if mt is not None and not mt.met:
+            since = ("no dose start recorded" if mt.elapsed_s is None else
+                     f"{mt.elapsed_s / 60:.0f} min after the dose start")
+            out.append(f"minimum monitoring {mt.min_s / 60:.0f} min ({self.preset})"
                        f": discharged {since}")
         if d.meets_criterion is False:
             out.append(f"discharge score {d.score:g}/10, below {DISCHARGE_MIN_SCORE}")
@@ -316,7 +315,7 @@ def load_alarm_log(store: SessionStore, session_id: int) -> tuple[AlarmRow, ...]
         if ev.event is AlarmEventKind.ACKNOWLEDGE and ev.alarm is not None}
     return tuple(
         AlarmRow(ep.signal_t_s, ep.end_t_s, ep.vital, str(ep.kind), ep.condition,
-                 ep.highest.name.lower(), ep.worst_value, ep.limit, ep.acknowledged_t_s,
+                 ep.highest, ep.worst_value, ep.limit, ep.acknowledged_t_s,
                  acked_by.get((ep.key, ep.acknowledged_t_s)) or None)
         for ep in episodes_from_events(events))
 

@@ -32,6 +32,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from monitor.discharge import monitoring_time
 from monitor.reports import fmt
 from monitor.reports.charts import (
     PRIORITY,
@@ -326,12 +327,10 @@ def _respiratory_text(data: ReportData) -> str:
         suggest |= low is not None and e.min_value < low
     alarms = [(a.vital, a) for a in data.alarms or () if a.vital in ("spo2", "rr")
               and a.kind == "physiological"]
-    order = ("high", "medium", "low")
-    for key, a in sorted(alarms, key=lambda x: (order.index(x[1].priority) if x[1].priority
-                                                 in order else 3, x[1].start_s))[:2]:
+    for key, a in sorted(alarms, key=lambda x: (-x[1].priority, x[1].start_s))[:2]:
         worst = "" if a.worst is None or key is None else (
             f", worst {fmt.value(key, a.worst)} {VITALS[key].unit}")
-        parts.append(f"<b>{a.priority.upper()}</b> alarm {_esc(a.condition)} at "
+        parts.append(f"<b>{a.priority.label.upper()}</b> alarm {_esc(a.condition)} at "
                      f"{fmt.clock(data.wall(a.start_s))}{worst}")
     if len(alarms) > 2:
         more = len(alarms) - 2
@@ -345,19 +344,17 @@ def _respiratory_text(data: ReportData) -> str:
 def _minimum_text(data: ReportData) -> str:
     """The preset's minimum monitoring time after the dose, and whether the record meets
     it; the presets without one say so (no 2-h rule outside the REMS)."""
-    min_s = data.min_monitoring_s
+    mt = monitoring_time(data.min_monitoring_s, data.dose_start_s, data.end_t_s)
     preset = _esc(data.preset or "no preset")
-    if min_s is None:
+    if mt is None:
         return f"no minimum monitoring time in the {preset} preset (per protocol)"
-    dose = data.dose_start_s
-    need = f"minimum {min_s / 60:.0f} min after the dose start ({preset})"
-    if dose is None:
+    need = f"minimum {mt.min_s / 60:.0f} min after the dose start ({preset})"
+    if mt.elapsed_s is None:
         return f"{need}: no dose start recorded"
-    after = data.end_t_s - dose
-    met = "met" if after >= min_s else (
+    met = "met" if mt.met else (
         "not yet reached (the session is still running)" if data.status is SessionStatus.ACTIVE
         else "<b>NOT met</b>")
-    return f"{need}: {met}, {after / 60:.0f} min after the dose start"
+    return f"{need}: {met}, {mt.elapsed_s / 60:.0f} min after the dose start"
 
 
 def _early_discharge(data: ReportData, d: Discharge, lead: str = "") -> str | None:
@@ -544,7 +541,7 @@ def _alarm_log(data: ReportData) -> list[Any]:
                               "Worst", "Limit", "Acknowledged"]]
     extra: list[tuple[Any, ...]] = []
     for i, a in enumerate(data.alarms, start=1):
-        colour, letter = PRIORITY.get(a.priority, (colors.grey, "?"))
+        colour, letter = PRIORITY[a.priority]
         key = a.vital if a.vital in VITALS else None
         unit = VITALS[key].unit if key is not None else ""
         worst = "" if a.worst is None else (fmt.value(key, a.worst) if key else
@@ -558,7 +555,7 @@ def _alarm_log(data: ReportData) -> list[Any]:
         if a.acknowledged_by:  # who acknowledged (staff sign-in, issue 14)
             ack = _p(f"{ack} <font size=6.5>by {_esc(a.acknowledged_by)}</font>")
         rows.append([fmt.clock(data.wall(a.start_s)), fmt.since(a.start_s, dose), end, dur,
-                     f"{letter} {a.priority}", _p(f"{_esc(a.condition)} <font size=6.5>"
+                     f"{letter} {a.priority.label}", _p(f"{_esc(a.condition)} <font size=6.5>"
                                                   f"({_esc(a.kind)})</font>"), worst.strip(),
                      limit.strip(), ack])
         extra.append(("TEXTCOLOR", (4, i), (4, i), colour))

@@ -78,7 +78,7 @@ def test_a_recorded_session_folds_to_the_same_episodes_live_and_from_the_store(
     report = load_alarm_log(store, sid)
     assert report is not None
     assert [(r.start_s, r.end_s, r.vital, r.priority) for r in report] == [
-        (e.signal_t_s, e.end_t_s, e.vital, e.highest.name.lower()) for e in episodes]
+        (e.signal_t_s, e.end_t_s, e.vital, e.highest) for e in episodes]
     wall0 = store.load_session(sid).start_wall
     assert list(alarm_rows(store, sid)) == [episode_row(e, wall0 + e.signal_t_s)
                                             for e in episodes]
@@ -220,3 +220,12 @@ def test_a_store_from_before_the_source_column_gets_it_from_the_keys(db_path: Pa
     with SessionStore(db_path) as store:
         assert store.schema_version == SCHEMA_VERSION >= ALARM_SOURCE_SINCE
         assert [ev.alarm.source for ev in store.alarm_events(1)] == expected
+
+
+def test_priority_carries_its_rank_and_its_step_up() -> None:
+    """One definition of the order and of escalation, which the engine, the batch engine,
+    the fold and the reports use: HIGH stays HIGH."""
+    low, medium, high = Priority.LOW, Priority.MEDIUM, Priority.HIGH
+    assert sorted([high, low, medium]) == [low, medium, high]
+    assert [low.step_up(), medium.step_up(), high.step_up()] == [medium, high, high]
+    assert [p.label for p in (high, medium, low)] == ["high", "medium", "low"]

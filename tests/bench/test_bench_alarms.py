@@ -13,7 +13,10 @@ from alarms.batch import Recording, evaluate
 from alarms.engine import AlarmEngine
 from alarms.presets import PRESETS
 from alarms.rules import tier_groups
+from monitor.buffers import SessionTrends
+from monitor.live import LiveState
 from monitor.messages import Numerics, TimelineMark
+from monitor.validity import is_measurement
 from monitor.vitals import NIBP_KEYS, VITALS
 
 PRESET = PRESETS["iv-ketamine"]
@@ -215,3 +218,43 @@ def test_bench_streaming_cost_per_sample() -> None:
     print(f"alarms_streaming_per_message: {elapsed / len(messages) * 1e6:.2f} us")
     print(f"alarms_streaming_8h: {elapsed * 1e3:.0f} ms")
     print(f"alarms_streaming_vs_real_time: {HOURS * 3600 / elapsed:.0f} ratio")
+
+
+def test_bench_sample_path_judged_once() -> None:
+    """A message's whole way through the device thread's consumers (made, then the engine,
+    the live state and the trend buffers), with the validity verdict judged once as the
+    message is made (`Numerics.measured`), against the same path that also judges each value
+    again in each of the three consumers, as they did before."""
+    rec = session()
+    names = list(rec.values)
+    cols = [rec.values[k].tolist() for k in names]
+    rows = [(t, tuple((k, c[i]) for k, c in zip(names, cols, strict=True)
+                      if not math.isnan(c[i])))
+            for i, t in enumerate(rec.t.tolist())]
+    samples = sum(len(v) for _, v in rows)
+
+    def run(rejudge: bool) -> None:
+        engine = AlarmEngine(PRESET, wall0=0.0)
+        engine.add_listener(lambda _e: None)
+        live, trends = LiveState(), SessionTrends(hours=HOURS + 1)
+        dosed = False
+        for t, values in rows:
+            if not dosed and t >= DOSE_S:
+                engine(TimelineMark("bench", DOSE_S, DOSE_S, "dose_start"))
+                dosed = True
+            m = Numerics("bench", t, t, values)
+            if rejudge:  # the baseline: engine, live state and buffers each judged again
+                for _ in range(3):
+                    for k, v in m.values:
+                        if k in VITALS:
+                            is_measurement(k, v, m.flag(k))
+            engine(m)
+            live(m)
+            trends.add_numerics(m)
+        engine.end_session(float(rec.t[-1]))
+
+    once, _ = _best(lambda: run(False), 3)
+    thrice, _ = _best(lambda: run(True), 3)
+    print(f"\nalarms_sample_path_per_sample: {once / samples * 1e6:.2f} us")
+    print(f"alarms_sample_path_judged_per_consumer_per_sample: {thrice / samples * 1e6:.2f} us")
+    print(f"alarms_sample_path_judged_once_vs_per_consumer: {thrice / once:.2f} ratio")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -66,3 +67,16 @@ def test_the_array_form_is_the_rule(key: str, rows: list[tuple[float, bool]]) ->
     assert measurements(key, values, vouched).tolist() == expected
     unflagged = [judge(key, v, Flag.UNFLAGGED) is M for v, _ in rows]
     assert measurements(key, values).tolist() == unflagged
+
+
+def test_a_message_carries_the_verdict_judged_once_where_it_enters() -> None:
+    """`Numerics.measured` is the rule applied to each value as the message is made: the
+    engine, the live state and the trend buffers read it instead of judging again."""
+    msg = Numerics("mp", 0.0, 1.0, (("hr", 0.0), ("spo2", 97.0), ("rr", 0.0),
+                                    ("sbp", math.nan), ("etco2", 38.0)), validated=("hr",))
+    # HR 0 vouched for by the device, SpO2 plausible; RR 0 unflagged is an artefact, a NaN
+    # is no value, and a key outside the registry is never a measurement
+    assert msg.measured == {"hr", "spo2"}
+    moved = replace(msg, values=(("rr", 14.0),))
+    assert moved.measured == {"rr"}  # a copy is judged again, never carries a stale verdict
+    assert msg == replace(msg)  # the verdict is derived: it takes no part in equality

@@ -49,3 +49,16 @@ def test_missing_value_formats_as_dashes_never_zero() -> None:
 def test_unknown_vital_names_the_known_ones() -> None:
     with pytest.raises(KeyError, match="known: hr"):
         vital("temp")
+
+
+def test_what_the_dashboard_takes_from_each_vital() -> None:
+    """Which tile flashes for a vital's alarms, the badge's short name, and the trend row
+    its alarms shade: the registry says it, the dashboard only reads it."""
+    tiles = {k: VITALS[k].tile for k in VITALS}
+    assert tiles == {"hr": "hr", "pr": "spo2", "spo2": "spo2", "sbp": "nibp", "dbp": "nibp",
+                     "map": "nibp", "rr": "rr", "pleth": "spo2"}
+    assert [VITALS[k].short_label for k in ("pr", "sbp", "dbp", "map", "hr", "spo2")] == [
+        "PR", "SYS", "DIA", "MAP", "HR", "SpO2"]
+    # PR has no trend line: its alarms shade the heart rate's row; every other its own
+    assert {k: VITALS[k].trend_vital for k in VITALS if VITALS[k].trend_vital != k} == {
+        "pr": "hr"}

@@ -12,6 +12,7 @@ import pytest
 from reportlab.graphics.shapes import Group, Polygon, Rect, String
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
+from alarms.model import Priority
 from monitor.reports.charts import PRIORITY, ratings_chart, vitals_chart
 from monitor.reports.data import AlarmRow, Event, Rating, ReportData, load_report
 from monitor.reports.pdf import build_pdf
@@ -20,9 +21,11 @@ from tests.monitor.reports.conftest import Recorded
 
 # A long HIGH episode, then a MEDIUM and a LOW starting within seconds, inside it.
 CLUSTER = (
-    AlarmRow(3000.0, 3600.0, "spo2", "physiological", "SpO2 CRITICAL", "high", 81.0, 85.0, None),
-    AlarmRow(3005.0, 3300.0, "spo2", "physiological", "SpO2 LOW", "medium", 84.0, 90.0, None),
-    AlarmRow(3010.0, 3200.0, "rr", "physiological", "RR HIGH", "low", 31.0, 30.0, None),
+    AlarmRow(3000.0, 3600.0, "spo2", "physiological", "SpO2 CRITICAL", Priority.HIGH, 81.0, 85.0,
+             None),
+    AlarmRow(3005.0, 3300.0, "spo2", "physiological", "SpO2 LOW", Priority.MEDIUM, 84.0, 90.0,
+             None),
+    AlarmRow(3010.0, 3200.0, "rr", "physiological", "RR HIGH", Priority.LOW, 31.0, 30.0, None),
 )
 # Four timeline entries a minute apart (a side effect, its treatment, notes).
 CLOSE_EVENTS = tuple(Event(1800.0 + 60 * i, "note", f"n{i}", None, "RN Kim", False)
@@ -45,10 +48,10 @@ def walk(g: Group) -> list[object]:
 
 def test_higher_priority_episodes_are_drawn_over_lower_ones(data: ReportData) -> None:
     shapes = walk(vitals_chart(data, 560, 400))
-    fills = {PRIORITY[p][0].rgb(): p for p in ("high", "medium", "low")}
+    fills = {PRIORITY[p][0].rgb(): p for p in Priority}
     drawn = [fills[s.fillColor.rgb()] for s in shapes
              if isinstance(s, Rect) and s.fillColor is not None and s.fillColor.rgb() in fills]
-    assert drawn == ["low", "medium", "high"]  # later is on top
+    assert drawn == [Priority.LOW, Priority.MEDIUM, Priority.HIGH]  # later is on top
 
 
 def _boxes(strings: list[String]) -> list[tuple[float, float, float, float]]:

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from alarms.model import Priority
 from monitor.reports.data import AlarmRow, ReportData, load_report
 from monitor.reports.pdf import ReportOptions, build_pdf
 from monitor.session import SessionStatus
@@ -42,10 +43,12 @@ from tests.monitor.reports.conftest import (
 
 CLINIC = "Harbour Ketamine Clinic"
 ALARMS = (
-    AlarmRow(3050.0, 3110.0, "sbp", "physiological", "NIBP sys high", "medium", 184.0, 180.0,
-             3071.0),
-    AlarmRow(4012.0, 4040.0, "spo2", "physiological", "SpO2 low", "high", 84.0, 85.0, None),
+    AlarmRow(3050.0, 3110.0, "sbp", "physiological", "NIBP sys high", Priority.MEDIUM, 184.0,
+             180.0, 3071.0),
+    AlarmRow(4012.0, 4040.0, "spo2", "physiological", "SpO2 low", Priority.HIGH, 84.0, 85.0,
+             None),
 )
+SHOWN = {Priority.HIGH: "H high", Priority.MEDIUM: "M medium"}  # the table's priority cell
 
 
 def clock(wall: float) -> str:
@@ -197,7 +200,7 @@ def test_charts_alarm_log_timeline_and_signatures(pdf: bytes, raw: Raw, tmp_path
         unit = VITALS[a.vital].unit
         ack = raw.c(a.acknowledged_s) if a.acknowledged_s is not None else "no"
         assert re.search(rf"{raw.c(a.start_s)}\s+\S+\s+{raw.c(a.end_s)}\s+\S+\s+"
-                         rf"{a.priority[0].upper()} {a.priority}\s+{re.escape(a.condition)}.*"
+                         rf"{SHOWN[a.priority]}\s+{re.escape(a.condition)}.*"
                          rf"{a.worst:.0f} {re.escape(unit)}\s+{a.limit:.0f} {re.escape(unit)}\s+"
                          rf"{ack}", rest), a
     for minutes, name, text in (SIDE_EFFECT, INTERVENTION):
