@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -49,6 +50,21 @@ def test_broker_down_raises_link_down_and_the_room_records(mosquitto: Mosquitto,
     status, count = room.query("SELECT status, (SELECT COUNT(*) FROM samples WHERE "
                                "vital = 'hr') FROM sessions")[0]
     assert status == "completed" and count >= 115  # 120 s of HR at 1 Hz, as without a broker
+    assert _gaps(room) <= 2.0
+
+
+def test_a_broker_that_never_answers_does_not_slow_the_room(mosquitto: Mosquitto,
+                                                            tmp_path: Path) -> None:
+    """A listener that takes the connection and then says nothing (a hung broker): the
+    connect times out on the side, the room records every second as before."""
+    with socket.socket() as hung:
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(8)  # never accepted, never answered
+        url = f"mqtts://127.0.0.1:{hung.getsockname()[1]}"
+        room = Room(mosquitto, tmp_path, "room-2", "sim", speed=10, duration=100, url=url)
+        assert room.proc.wait(60) == 0, room.stderr()
+    assert "central station link down" in room.stdout()
+    assert room.query("SELECT COUNT(*) FROM samples WHERE vital = 'hr'")[0][0] >= 95
     assert _gaps(room) <= 2.0
 
 
