@@ -132,14 +132,14 @@ class CentralPublisher:
         if self._wake is not None:
             self._wake.set()
 
-    def _set_link(self, up: bool) -> None:
+    def _set_link(self, up: bool, why: object = None) -> None:
         if self._link_known is up:
             return
         self._link_known = up
         self.connected = up
         self.alarms.set_central_link(up)
         log.warning("central station %s: %s", self.config.broker.url,
-                    "connected" if up else "link down")
+                    "connected" if up else f"link down ({why})")
 
     # -- the task ------------------------------------------------------------------------
 
@@ -181,11 +181,11 @@ class CentralPublisher:
                             await self._say_closed(client)
                             raise
                 except aiomqtt.MqttError as e:
-                    self._set_link(False)
+                    self._set_link(False, e)
                     log.info("central station %s: %s; retrying in %.1f s",
                              self.config.broker.url, e, backoff)
-                except Exception:  # never let the link die for good: the room stays primary
-                    self._set_link(False)
+                except Exception as e:  # never let the link die for good: the room is primary
+                    self._set_link(False, e)
                     log.exception("central station %s: unexpected failure; retrying",
                                   self.config.broker.url)
                 await asyncio.sleep(backoff)
