@@ -42,6 +42,13 @@ BACKOFF_START_S: Final = 0.5
 BACKOFF_MAX_S: Final = 5.0
 CONNECT_TIMEOUT_S: Final = 5.0
 CLOSE_TIMEOUT_S: Final = 2.0
+# The alarm set's seq rises through the whole process (the dashboard's next session publishes
+# with a new publisher), from the process's start in milliseconds, so a restarted room's seq is
+# higher too: a board may ignore a seq lower than one it has seen.
+_SEQ: Final = itertools.count(int(time.time() * 1000))
+# The room's newest publisher in this process: an earlier one (the dashboard's previous
+# session, stopped after the next one started) must not announce the room closed.
+_NEWEST: dict[str, CentralPublisher] = {}
 
 
 class CentralPublisher:
@@ -68,7 +75,6 @@ class CentralPublisher:
         self._status: bytes | None = None  # the latest status, always the one sent next
         self._alarms: bytes | None = None
         self._alarm_items: tuple[p.Alarm, ...] | None = None
-        self._seq = itertools.count(1)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
@@ -110,7 +116,7 @@ class CentralPublisher:
         if items == self._alarm_items and not force:
             return
         self._alarm_items = items
-        self._alarms = p.to_json(p.AlarmSet(self.config.room, self._t(), next(self._seq),
+        self._alarms = p.to_json(p.AlarmSet(self.config.room, self._t(), next(_SEQ),
                                             items))
         self._poke()
 
@@ -147,6 +153,7 @@ class CentralPublisher:
         """Starts publishing; call on the device-io loop (runtime.call_soon)."""
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
+        _NEWEST[self.config.room] = self
         self._refresh_status()
         self._refresh_alarms(force=True)
         self._task = self._loop.create_task(self._run(), name=f"central {self.config.room}")
@@ -278,7 +285,10 @@ class CentralPublisher:
                         ack.user, ack.alarm_id)
 
     async def _say_closed(self, client: aiomqtt.Client) -> None:
-        """A clean stop: the retained status says offline, "closed" (not the last will)."""
+        """A clean stop: the retained status says offline, "closed" (not the last will),
+        unless a newer session of this room already publishes."""
+        if _NEWEST.get(self.config.room) is not self:
+            return
         data = p.to_json(self._status_payload(False, p.REASON_CLOSED))
         try:
             async with asyncio.timeout(CLOSE_TIMEOUT_S):
