@@ -154,8 +154,11 @@ class CentralPublisher:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         _NEWEST[self.config.room] = self
-        self._refresh_status()
-        self._refresh_alarms(force=True)
+        try:
+            self._refresh_status()
+            self._refresh_alarms(force=True)
+        except Exception:  # called from the runtime's start: never stop the session for it
+            log.exception("central station: building the first payloads failed")
         self._task = self._loop.create_task(self._run(), name=f"central {self.config.room}")
         return self._task
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from alarms.engine import AlarmEngine
 from alarms.presets import preset
 from monitor.central.config import BrokerConfig, RoomConfig
-from monitor.central.publisher import CentralPublisher
+from monitor.central.publisher import NUMERICS_QUEUE, CentralPublisher
 from monitor.central.room_state import SessionMarks
 from monitor.live import LiveState
 from monitor.session import DoseProtocol, Patient
@@ -59,3 +59,17 @@ def test_the_next_session_keeps_the_room_online(mosquitto: Mosquitto) -> None:
     assert statuses[-1] == closed[0]  # nothing from the first session after it
     seqs = [json.loads(m.payload)["seq"] for m in board.on("vigil/room-2/alarms")]
     assert len(seqs) >= 2 and seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+
+
+def test_a_slow_broker_drops_old_numerics_but_keeps_the_latest_alarm_set(
+        mosquitto: Mosquitto) -> None:
+    """Nothing is sent here (no connection): what waits for the broker stays bounded."""
+    pub = _publisher(mosquitto, 3)
+    for _ in range(NUMERICS_QUEUE + 3):
+        pub._queue_numerics()
+    assert len(pub._numerics) == NUMERICS_QUEUE and pub.dropped == 3
+    pub._refresh_alarms(force=True)
+    pub.alarms.set_central_link(False)  # a transition: the waiting set is replaced
+    pub._refresh_alarms()
+    waiting = json.loads(pub._alarms or b"{}")
+    assert [a["text"] for a in waiting["alarms"]] == ["central station link down"]
