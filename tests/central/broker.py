@@ -172,18 +172,23 @@ class Mosquitto:
             client.connect(self.host, self.port, keepalive=5)
         return client
 
+    def publish(self, user: str, *messages: tuple[str, bytes], retain: bool = False) -> None:
+        """Publishes (topic, payload) pairs as `user`, QoS 1, each acknowledged by the broker
+        (which does not say whether the ACL let it through: a refused one is dropped)."""
+        client = self.client(user)
+        client.loop_start()
+        try:
+            for topic_name, payload in messages:
+                client.publish(topic_name, payload, qos=1, retain=retain).wait_for_publish(5)
+        finally:
+            client.disconnect()
+            client.loop_stop()
+
     def clear_retained(self) -> None:
         """Remove every room's retained status and alarm set (a fresh slate per test)."""
         for room in ROOMS:
-            client = self.client(room)
-            client.loop_start()
-            try:
-                for kind in ("status", "alarms"):
-                    client.publish(f"vigil/{room}/{kind}", b"", qos=1,
-                                   retain=True).wait_for_publish(5)
-            finally:
-                client.disconnect()
-                client.loop_stop()
+            self.publish(room, (f"vigil/{room}/status", b""), (f"vigil/{room}/alarms", b""),
+                         retain=True)
 
 
 @dataclass(frozen=True)

@@ -140,7 +140,7 @@ def test_broker_options(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
      "cannot read it"),
 ])
 def test_bad_broker_options_say_what_is_wrong(argv: tuple[str, ...], says: str) -> None:
-    with pytest.raises(BrokerConfigError, match=None) as e:
+    with pytest.raises(BrokerConfigError) as e:
         room_config(_args(*argv))
     assert says in str(e.value)
 
@@ -158,6 +158,8 @@ def test_make_certs_writes_secrets_0600_and_refuses_to_overwrite(tmp_path: Path)
                          capture_output=True, text=True, timeout=60, check=True)
     users = [line.split()[0] for line in (out / "passwords.txt").read_text().splitlines()]
     assert users == ["room-1", "room-2", "board"]
+    passwords = [line.split()[1] for line in (out / "passwords.txt").read_text().splitlines()]
+    assert len(set(passwords)) == 3 and min(map(len, passwords)) >= 20
     for line in (out / "passwords.txt").read_text().splitlines():
         assert line in run.stdout  # printed once for the installer
     for name in ("passwd", "passwords.txt", "server.key", "ca.key"):
@@ -181,49 +183,26 @@ def test_the_broker_refuses_strangers_and_wrong_passwords(mosquitto: Mosquitto) 
 
 def test_the_acl_keeps_each_room_in_its_own_topics(mosquitto: Mosquitto) -> None:
     with subscriber(mosquitto) as board:
-        intruder = mosquitto.client("room-2")
-        intruder.loop_start()
-        own = mosquitto.client("room-1")
-        own.loop_start()
-        try:
-            intruder.publish("vigil/room-1/alarms", b'{"forged": true}', qos=1
-                             ).wait_for_publish(5)
-            intruder.publish("vigil/room-1/status", b'{"forged": true}', qos=1
-                             ).wait_for_publish(5)
-            own.publish("vigil/room-1/ack", b'{"forged": true}', qos=1).wait_for_publish(5)
-            # A marker after the forgeries: once it arrives, the forgeries would have too.
-            own.publish("vigil/room-1/numerics", b"marker", qos=1).wait_for_publish(5)
-            board.wait_for(lambda m: m.payload == b"marker")
-        finally:
-            for c in (intruder, own):
-                c.disconnect()
-                c.loop_stop()
+        mosquitto.publish("room-2", ("vigil/room-1/alarms", b'{"forged": true}'),
+                          ("vigil/room-1/status", b'{"forged": true}'))
+        mosquitto.publish("room-1", ("vigil/room-1/ack", b'{"forged": true}'),
+                          # A marker after the forgeries: once it arrives, they would have too.
+                          ("vigil/room-1/numerics", b"marker"))
+        board.wait_for(lambda m: m.payload == b"marker")
         assert [m.topic for m in board.messages] == ["vigil/room-1/numerics"]
 
 
 def test_the_board_can_only_acknowledge(mosquitto: Mosquitto) -> None:
     with subscriber(mosquitto, "vigil/room-1/#", user="room-1") as room:
-        board = mosquitto.client("board")
-        board.loop_start()
-        try:
-            board.publish("vigil/room-1/alarms", b"forged", qos=1).wait_for_publish(5)
-            board.publish("vigil/room-1/ack", b"ack", qos=1).wait_for_publish(5)
-            room.wait_for(lambda m: m.payload == b"ack")
-        finally:
-            board.disconnect()
-            board.loop_stop()
+        mosquitto.publish("board", ("vigil/room-1/alarms", b"forged"),
+                          ("vigil/room-1/ack", b"ack"))
+        room.wait_for(lambda m: m.payload == b"ack")
         assert [m.payload for m in room.messages] == [b"ack"]
 
 
 def test_retained_state_survives_a_broker_restart(mosquitto: Mosquitto) -> None:
-    room = mosquitto.client("room-3")
-    room.loop_start()
-    room.publish("vigil/room-3/alarms", b"the set", qos=1, retain=True).wait_for_publish(5)
-    room.disconnect()
-    room.loop_stop()
+    mosquitto.publish("room-3", ("vigil/room-3/alarms", b"the set"), retain=True)
     mosquitto.restart()
     with subscriber(mosquitto, "vigil/room-3/alarms") as board:
         got = board.wait_for(lambda m: True)
     assert (got.payload, got.retain) == (b"the set", True)
-
-

@@ -42,15 +42,9 @@ def test_a_room_publishes_what_it_shows_and_takes_a_remote_ack(mosquitto: Mosqui
             alarm = next(a for a in validate(alarm_msg)["alarms"]  # type: ignore[attr-defined]
                          if a["kind"] == "physiological")
             assert alarm["priority"] in ("HIGH", "MEDIUM", "LOW") and not alarm["acknowledged"]
-            ack_client = mosquitto.client("board")
-            ack_client.loop_start()
-            try:
-                ack_client.publish("vigil/room-1/ack", json.dumps(
-                    {"v": 1, "alarm_id": alarm["id"], "user": "nurse-a",
-                     "t": time.time()}).encode(), qos=1).wait_for_publish(5)
-            finally:
-                ack_client.disconnect()
-                ack_client.loop_stop()
+            mosquitto.publish("board", ("vigil/room-1/ack", json.dumps(
+                {"v": 1, "alarm_id": alarm["id"], "user": "nurse-a", "t": time.time()}
+            ).encode()))
             board.wait_for(lambda m: m.topic == "vigil/room-1/alarms" and any(
                 a["id"] == alarm["id"] and a["acknowledged"]
                 for a in json.loads(m.payload)["alarms"]), 10)
@@ -102,17 +96,9 @@ def test_a_room_killed_goes_offline_by_its_last_will(mosquitto: Mosquitto,
             assert room.password.encode() not in cmdline
             # Without --allow-remote-ack an acknowledgement is dropped with one line; garbage
             # on the ack topic is dropped too, and the room goes on.
-            board_client = mosquitto.client("board")
-            board_client.loop_start()
-            try:
-                for payload in (b"\xff garbage", json.dumps(
-                        {"v": 1, "alarm_id": "rr-low", "user": "nurse-b",
-                         "t": time.time()}).encode()):
-                    board_client.publish("vigil/room-3/ack", payload, qos=1
-                                         ).wait_for_publish(5)
-            finally:
-                board_client.disconnect()
-                board_client.loop_stop()
+            mosquitto.publish("board", ("vigil/room-3/ack", b"\xff garbage"), (
+                "vigil/room-3/ack", json.dumps({"v": 1, "alarm_id": "rr-low",
+                                                "user": "nurse-b", "t": time.time()}).encode()))
             room.wait_output("acknowledgement of rr-low by nurse-b dropped", 10)
             assert room.stderr().count("dropped") == 2, room.stderr()
             assert "vigil/room-3/ack: not JSON" in room.stderr()
