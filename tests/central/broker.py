@@ -61,10 +61,15 @@ def make_credentials(directory: Path, rooms: int = len(ROOMS)) -> dict[str, str]
 class Mosquitto:
     """One broker process; `start()`, `stop()`, `restart()` keep the port and the data."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path,
+                 credentials: tuple[Path, dict[str, str]] | None = None) -> None:
+        """`credentials`: (certs directory, passwords) of another broker, to reuse."""
         self.dir = directory
-        self.certs = directory / "certs"
-        self.passwords = make_credentials(self.certs)
+        if credentials is None:
+            self.certs = directory / "certs"
+            self.passwords = make_credentials(self.certs)
+        else:
+            self.certs, self.passwords = credentials
         self.ca = self.certs / "ca.crt"
         self.host = HOST
         self.port = free_port()

@@ -4,6 +4,7 @@ the broker set-up a clinic ships (TLS, password file, ACL) holds against real cl
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
 import stat
@@ -206,3 +207,25 @@ def test_retained_state_survives_a_broker_restart(mosquitto: Mosquitto) -> None:
     with subscriber(mosquitto, "vigil/room-3/alarms") as board:
         got = board.wait_for(lambda m: True)
     assert (got.payload, got.retain) == (b"the set", True)
+
+
+def test_the_example_mosquitto_conf_runs_as_shipped(mosquitto: Mosquitto, tmp_path: Path
+                                                    ) -> None:
+    """docs/central/mosquitto.conf with only its paths and port moved into a test directory:
+    the broker starts, takes a room with its password over TLS, and refuses a stranger."""
+    shipped = Mosquitto(tmp_path, credentials=(mosquitto.certs, mosquitto.passwords))
+    conf = ((SCHEMAS / "mosquitto.conf").read_text()
+            .replace("/etc/mosquitto/vigil/acl", str(SCHEMAS / "acl"))
+            .replace("/etc/mosquitto/vigil/", f"{mosquitto.certs}/")
+            .replace("/var/lib/mosquitto/", f"{shipped.data}/")
+            .replace("listener 8883", f"listener {shipped.port} 127.0.0.1")
+            .replace("log_dest syslog", f"log_dest file {shipped.log}"))
+    assert "/etc/" not in conf and "/var/" not in conf
+    shipped.conf.write_text(conf + f"user {getpass.getuser()}\n")
+    shipped.start()
+    try:
+        assert shipped.can_connect("room-2")
+        assert not shipped.can_connect("room-2", "wrong")
+        assert not shipped.can_connect(None)
+    finally:
+        shipped.stop()
