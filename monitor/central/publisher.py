@@ -272,6 +272,10 @@ class CentralPublisher:
             except p.PayloadError as e:
                 log.warning("central station: dropped: %s", e)
                 continue
+            if message.retain:  # kept by the broker: it could acknowledge a later episode
+                log.warning("central station: dropped a retained acknowledgement of %s by %s "
+                            "(an acknowledgement is never retained)", ack.alarm_id, ack.user)
+                continue
             self._apply_ack(ack)
 
     def _apply_ack(self, ack: p.Ack) -> None:

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from alarms.engine import AlarmEngine
 from alarms.presets import preset
@@ -20,9 +23,11 @@ from tests.central.broker import Mosquitto, subscriber
 from tests.central.room import validate
 
 
-def _publisher(broker: Mosquitto, session_id: int) -> CentralPublisher:
+def _publisher(broker: Mosquitto, session_id: int, remote_ack: bool = False
+               ) -> CentralPublisher:
     config = RoomConfig("room-2", BrokerConfig(broker.host, broker.port, True, Path(broker.ca),
-                                               "room-2", broker.passwords["room-2"]))
+                                               "room-2", broker.passwords["room-2"]),
+                        allow_remote_ack=remote_ack)
     marks = SessionMarks(session_id, Patient(), DoseProtocol(), preset(None), time.time())
     engine = AlarmEngine(preset(None), wall0=time.time())
     return CentralPublisher(config, LiveState(), engine, marks, lambda: 0.0,
@@ -73,3 +78,27 @@ def test_a_slow_broker_drops_old_numerics_but_keeps_the_latest_alarm_set(
     pub._refresh_alarms()
     waiting = json.loads(pub._alarms or b"{}")
     assert [a["text"] for a in waiting["alarms"]] == ["central station link down"]
+
+
+def test_a_retained_acknowledgement_is_never_applied(mosquitto: Mosquitto,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    """An ack the broker kept (published retained by mistake) would acknowledge whatever
+    alarm later has that id: the room drops it, even with --allow-remote-ack."""
+    pub = _publisher(mosquitto, 4, remote_ack=True)
+    pub.alarms.storage_failed(OSError("disk full"))
+    key = "storage-failure:vigil"
+    ack = {"v": 1, "alarm_id": key, "user": "nurse-c", "t": time.time()}
+    mosquitto.publish("board", ("vigil/room-2/ack", json.dumps(ack).encode()), retain=True)
+
+    async def run() -> None:
+        task = pub.start()
+        await _until(lambda: "dropped a retained acknowledgement" in caplog.text)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    try:
+        with caplog.at_level(logging.WARNING, "monitor.central.publisher"):
+            asyncio.run(run())
+    finally:
+        mosquitto.publish("board", ("vigil/room-2/ack", b""), retain=True)
+    assert not next(a for a in pub.alarms.snapshot().alarms if a.key == key).acknowledged
