@@ -125,6 +125,9 @@ class CentralPublisher:
         payload = room_state.numerics(self.config.room, self.live.snapshot(now), self.wall,
                                       self.wall(now))
         if len(self._numerics) == self._numerics.maxlen:
+            if self.dropped == 0 and self.connected:
+                log.warning("central station %s is slow: the oldest numerics are dropped",
+                            self.config.broker.url)
             self.dropped += 1
         self._numerics.append(p.to_json(payload))
         self._poke()
