@@ -301,7 +301,8 @@ def test_main_dashboard_options_reach_run_dashboard(monkeypatch, tmp_path: Path)
 
     calls: list[tuple[RecordingPlan, bool]] = []
 
-    def fake_run(_path, plan, kiosk=False, dialog=True, watchdog=()):
+    def fake_run(_path, plan, kiosk=False, dialog=True, watchdog=(), central=None):
+        assert central is None  # no --room: the dashboard publishes nothing
         calls.append((plan, dialog))
         return 0
 
