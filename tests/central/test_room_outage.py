@@ -3,6 +3,7 @@ raises the LOW technical condition "central station link down" through its alarm
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -46,3 +47,25 @@ def test_a_broker_that_never_answers_does_not_slow_the_room(mosquitto: Mosquitto
     assert "central station link down" in room.stdout()
     assert room.query("SELECT COUNT(*) FROM samples WHERE vital = 'hr'")[0][0] >= 95
     assert room.longest_gap() <= 2.0
+
+
+def test_without_its_broker_the_room_alarms_exactly_as_before(tmp_path: Path) -> None:
+    """The same simulated desaturation at --speed max, without --room and with a broker that
+    is not there: the same alarm episodes at the same session times, plus the link's."""
+    def alarms(name: str, *room: str) -> list[list[str]]:
+        db = tmp_path / f"{name}.db"
+        subprocess.run([sys.executable, str(REPO / "main.py"), "record", "--device",
+                        "sim:desaturation?dose=0", "--speed", "max", "--duration", "900",
+                        "--db", str(db), *room], check=True, capture_output=True, timeout=120,
+                       env={**os.environ, "VIGIL_MQTT_PASSWORD": "unused"})
+        out = subprocess.run([sys.executable, str(REPO / "main.py"), "export", "--db", str(db),
+                              "--format", "alarms", "--out", "-"], check=True,
+                             capture_output=True, text=True, timeout=60).stdout
+        return [row.split(",")[2:] for row in out.splitlines()[1:]]  # session times onward
+
+    alone = alarms("alone")
+    linked = alarms("linked", "--room", "room-1", "--broker", f"mqtt://127.0.0.1:{free_port()}")
+    assert [r[4] for r in alone] == ["RR LOW", "SpO2 LOW"]
+    link = [r for r in linked if r[4] == "central station link down"]
+    assert len(link) == 1 and link[0][3:6] == ["technical", "central station link down", "low"]
+    assert [r for r in linked if r not in link] == alone
