@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 def test_broker_down_raises_link_down_and_the_room_records(mosquitto: Mosquitto,
                                                            tmp_path: Path) -> None:
     nobody = f"mqtts://127.0.0.1:{free_port()}"  # nothing listens there
-    room = Room(mosquitto, tmp_path, "room-4", "sim", speed=10, duration=120, url=nobody)
+    room = Room(mosquitto, tmp_path, "room-4", "sim", speed=20, duration=120, url=nobody)
     room.wait_output("central station link down", where="stdout")  # --live prints alarms
     assert room.proc.wait(60) == 0, room.stderr()
     out = subprocess.run([sys.executable, str(REPO / "main.py"), "export", "--db",
@@ -42,10 +42,10 @@ def test_a_broker_that_never_answers_does_not_slow_the_room(mosquitto: Mosquitto
         hung.bind(("127.0.0.1", 0))
         hung.listen(8)  # never accepted, never answered
         url = f"mqtts://127.0.0.1:{hung.getsockname()[1]}"
-        room = Room(mosquitto, tmp_path, "room-2", "sim", speed=10, duration=100, url=url)
+        room = Room(mosquitto, tmp_path, "room-2", "sim", speed=20, duration=140, url=url)
         assert room.proc.wait(60) == 0, room.stderr()
     assert "central station link down" in room.stdout()
-    assert room.query("SELECT COUNT(*) FROM samples WHERE vital = 'hr'")[0][0] >= 95
+    assert room.query("SELECT COUNT(*) FROM samples WHERE vital = 'hr'")[0][0] >= 135
     assert room.longest_gap() <= 2.0
 
 

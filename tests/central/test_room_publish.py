@@ -71,7 +71,7 @@ def test_a_room_publishes_what_it_shows_and_takes_a_remote_ack(mosquitto: Mosqui
 def test_stale_values_are_published_as_stale_with_no_number(mosquitto: Mosquitto,
                                                             tmp_path: Path) -> None:
     with subscriber(mosquitto, "vigil/room-2/numerics") as board:
-        room = Room(mosquitto, tmp_path, "room-2", "sim:device-dropout?dose=0", speed=10)
+        room = Room(mosquitto, tmp_path, "room-2", "sim:device-dropout?dose=0", speed=20)
         try:
             board.wait_for(lambda m: any(v["vital"] == "spo2" and v["state"] == "live"
                                          for v in json.loads(m.payload)["values"]), 20)
