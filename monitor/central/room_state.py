@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from alarms.model import AlarmKind, AlarmSnapshot, AlarmState
+from alarms.model import AlarmKind, AlarmSnapshot, AlarmState, Priority
 from alarms.presets import Preset
 from monitor.central import payloads as p
 from monitor.live import Freshness, Snapshot
@@ -21,6 +21,8 @@ from monitor.session import DoseProtocol, Patient, Session, SessionStatus, Timel
 from monitor.vitals import VITALS
 
 Wall = Callable[[float], float]  # session seconds -> epoch seconds
+_PRIORITY: Mapping[Priority, p.PriorityName] = MappingProxyType({
+    Priority.HIGH: "HIGH", Priority.MEDIUM: "MEDIUM", Priority.LOW: "LOW"})
 
 
 def numerics(room: str, snap: Snapshot, wall: Wall, now: float) -> p.Numerics:
@@ -56,7 +58,7 @@ def alarm_items(snap: AlarmSnapshot, wall: Wall) -> tuple[p.Alarm, ...]:
         text = a.condition + (", ended" if a.state is AlarmState.LATCHED else "")
         paused = (snap.audio_paused_until_s is not None and a.state is AlarmState.ACTIVE
                   and not a.acknowledged)
-        items.append(p.Alarm(a.key, a.vital, kind, text, a.priority.name,  # type: ignore[arg-type]
+        items.append(p.Alarm(a.key, a.vital, kind, text, _PRIORITY[a.priority],
                              wall(a.onset_t_s), a.acknowledged, paused))
     return tuple(items)
 
