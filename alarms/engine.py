@@ -370,6 +370,10 @@ class AlarmEngine:
             self._system(rule_id, on, self._action_time(t_s))
         self._flush()
 
+    def set_central_link(self, up: bool, t_s: float | None = None) -> None:
+        """The link to the central station is up (or down: a LOW technical condition)."""
+        self.system_condition("central-link", not up, t_s)
+
     def forget_source(self, source: str, user: str = "", t_s: float | None = None) -> None:
         """A person disconnected `source` on purpose: its alarms end now and nothing it
         sends afterwards (its "disconnected" status included) raises an alarm. Call it

@@ -210,6 +210,10 @@ def _system() -> tuple[SystemRule, ...]:
         SystemRule("ehr-feed-down", L, "EHR feed down",
                    "design choice (issue 15): the HL7 receiver has not acknowledged for "
                    "5 min; the data wait in the store, nothing is lost"),
+        SystemRule("central-link", L, "central station link down",
+                   "design choice: IEC 60601-1-8 §6.11 asks for a technical alarm at each end "
+                   "of a failed distributed link (central.md §3); LOW, as the room's own "
+                   "screen and sound are unaffected"),
     )
 
 

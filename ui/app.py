@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QApplication, QDialog, QWidget
 from devices.base import SpecError
 from devices.spec import DeviceSpec, is_simulated
 from monitor.buffers import PlethRing, SessionTrends
+from monitor.central.config import RoomConfig
 from monitor.heartbeat import BEAT_S, SessionPulse, WatchdogLink, io_beats
 from monitor.hl7.feed import FeedConfig, attach_feed
 from monitor.recorder import RecordingPlan, SessionRecorder, resume_plan
@@ -66,7 +67,8 @@ def nibp_interval(specs: tuple[DeviceSpec, ...]) -> float | None:
 class DashboardSession:
     def __init__(self, store: SessionStore, plan: RecordingPlan,
                  alarm_factory: AlarmFactory | None = None,
-                 limits: LimitSource | None = None) -> None:
+                 limits: LimitSource | None = None,
+                 central: RoomConfig | None = None) -> None:
         self.bridge = Bridge()  # on the GUI thread: its signals are delivered there
         self.pleth = PlethRing()
         self.trends = SessionTrends(hours=(plan.duration_s or SESSION_S) / 3600,
@@ -90,6 +92,10 @@ class DashboardSession:
         relay = AlarmRelay(self.alarm_source, self.bridge)
         self.recorder.runtime.add_sink(relay.sink)  # after the engine's own sink
         self.recorder.add_ticker(ALARM_POLL_S, relay.tick)
+        if central is not None:  # the central station: one more sink on the device-io loop
+            from monitor.central.publisher import attach
+
+            attach(self.recorder, central)
         self.control: AlarmControl | None = AlarmControl(relay, self.io)
         self.limits: LimitSource = self.alarm_source if limits is None else limits
         self.nibp_interval_s = nibp_interval(plan.specs)
@@ -235,7 +241,8 @@ def run_dashboard(store_path: Path, plan: RecordingPlan, kiosk: bool = False,
                   audio: Callable[[], AudioOutput] | None = None,
                   dialog: bool = True, watchdog: Sequence[str] | None = (),
                   hl7: FeedConfig | None = None,
-                  signout_after_s: float = DEFAULT_IDLE_S) -> int:
+                  signout_after_s: float = DEFAULT_IDLE_S,
+                  central: RoomConfig | None = None) -> int:
     """`dialog`: ask for the session (resume / new-session dialogs) before recording, and
     offer the next one when it ends; False records `plan` as given. `watchdog`: the options
     of the watchdog process started with each session (`monitor/watchdog.py`); None: none."""
@@ -259,7 +266,7 @@ def run_dashboard(store_path: Path, plan: RecordingPlan, kiosk: bool = False,
 
         def open_session(this_plan: RecordingPlan, previous: DashboardWindow | None,
                          notice: str = "") -> None:
-            session = DashboardSession(store, this_plan, alarm_factory)
+            session = DashboardSession(store, this_plan, alarm_factory, central=central)
             if hl7 is not None:  # the HL7 feed (issue 15), before the session starts
                 attach_feed(session.recorder, hl7)
             sessions.append(session)

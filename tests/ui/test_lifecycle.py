@@ -292,7 +292,10 @@ def test_main_dashboard_options_reach_run_dashboard(monkeypatch, tmp_path: Path)
 
     signouts: list[float] = []
 
-    def fake_run(_path, plan, kiosk=False, dialog=True, watchdog=(), signout_after_s=0.0):
+    def fake_run(_path, plan, kiosk=False, dialog=True, watchdog=(), hl7=None,
+                 signout_after_s=0.0, central=None):
+        assert central is None  # no --room: the dashboard publishes nothing
+        assert hl7 is None  # no --hl7: no feed
         calls.append((plan, dialog))
         signouts.append(signout_after_s)
         return 0
