@@ -13,6 +13,10 @@
                           --out FILE|-
     python main.py devices [--timeout S] [--adapter hciN] [--all]
     python main.py browse [--db PATH]
+    python main.py board --broker URL [--broker-ca FILE] [--broker-user U]
+                         [--broker-password-file F] [--insecure]
+                         [--board-sound high,medium|high|none] [--kiosk]
+    python main.py board --demo N [--board-sound ...]
 
 SESSION (the same for both): [--patient ID] [--weight KG] [--drug NAME] [--route ROUTE]
 [--dose-mg MG] [--infusion-min MIN] [--lot LOT].
@@ -185,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     browse = sub.add_parser("browse", help="past sessions: list, open read-only, export")
     db(browse)
     # -- end session browser --
+    add_board_parser(sub)
     return p
 
 
@@ -415,6 +420,71 @@ def cmd_devices(args: argparse.Namespace) -> int:
 # --- end devices ---------------------------------------------------------------------------
 
 
+# --- the central station's board (issue 13) ------------------------------------------------
+
+BOARD_SOUNDS = {"high,medium": ("HIGH", "MEDIUM"), "medium,high": ("HIGH", "MEDIUM"),
+                "high": ("HIGH",), "none": ()}
+
+
+def _board_sound(text: str) -> tuple[str, ...]:
+    try:
+        return BOARD_SOUNDS[text.replace(" ", "").lower()]
+    except KeyError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: say high,medium, high or none") from None
+
+
+def _demo_rooms(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= n <= 32:
+        raise argparse.ArgumentTypeError(f"{text!r}: the demo runs 1 to 32 rooms")
+    return n
+
+
+def add_board_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from monitor.central.config import add_broker_arguments
+
+    board = sub.add_parser("board", help="the central station: every room on one screen")
+    add_broker_arguments(board)
+    board.add_argument("--board-sound", type=_board_sound, default=("HIGH", "MEDIUM"),
+                       metavar="high,medium|high|none",
+                       help="which rooms' alarm priorities the board sounds (default "
+                       "high,medium); a room offline is MEDIUM")
+    board.add_argument("--kiosk", action="store_true", help="full screen, no window frame")
+    board.add_argument("--demo", type=_demo_rooms, metavar="N",
+                       help="a private Mosquitto on loopback and N simulated rooms")
+
+
+def cmd_board(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from alarms.model import Priority
+    from monitor.central.config import broker_config
+
+    sound = frozenset(Priority[p] for p in args.board_sound)
+    if args.demo is not None:
+        if args.broker:
+            parser.error("--demo starts its own broker: give --broker or --demo, not both")
+        from monitor.central.demo import Demo
+
+        from ui.board.app import run_board
+
+        with Demo(args.demo) as demo:
+            print(f"vigil: demo broker {demo.url} with {args.demo} simulated rooms",
+                  file=sys.stderr, flush=True)
+            return run_board(demo.board_config, sound, demo.board_config.user or "board",
+                             kiosk=args.kiosk, title="Vigil central station (demo)")
+    if not args.broker:
+        parser.error("the board needs --broker URL (or --demo N)")
+    config = broker_config(args, default_user="board")
+    from ui.board.app import run_board  # Qt only here, as for the dashboard
+
+    return run_board(config, sound, config.user or "board", kiosk=args.kiosk)
+
+# --- end board -----------------------------------------------------------------------------
+
+
 def _on_sigterm(_signum: int, _frame: FrameType | None) -> None:
     raise _Terminated()
 
@@ -448,6 +518,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_devices(args)
         if args.command == "browse":
             return cmd_browse(args)
+        if args.command == "board":
+            return cmd_board(args, parser)
     except (StoreError, ExportError) as e:
         print(f"vigil: error: {e}", file=sys.stderr)
         return 1
