@@ -260,10 +260,12 @@ class BoardModel:
                 del room.pending_acks[key]
                 room.ack_note = ("acknowledgement not applied: this room does not accept "
                                  "remote acknowledgement", now)
-        if room.pending_acks:
+        last_sent = max(room.pending_acks.values(), default=None)
+        if room.ack_note is not None and now - room.ack_note[1] < 3 * ACK_WAIT_S and (
+                last_sent is None or room.ack_note[1] >= last_sent):
+            note = room.ack_note[0]  # the newest outcome
+        elif last_sent is not None:
             note = "acknowledgement sent, waiting for the room"
-        elif room.ack_note is not None and now - room.ack_note[1] < 3 * ACK_WAIT_S:
-            note = room.ack_note[0]
         return RoomView(name, not offline, room.last_message, why, closed,
                         session.phase if session else None,
                         session.dose_start if session else None, next_due,
@@ -317,6 +319,10 @@ class BoardModel:
         """A remote acknowledgement went out; it counts as applied only when the room's
         republished alarms show it acknowledged."""
         self._rooms[name].pending_acks[alarm_id] = now
+
+    def ack_not_sent(self, name: str, now: float) -> None:
+        """The link to the broker is down: the board says the request did not go."""
+        self._rooms[name].ack_note = ("acknowledgement not sent: no link to the broker", now)
 
     def sounding(self, now: float, allowed: Iterable[Priority]) -> Priority | None:
         """What the board sounds: the worst unacknowledged alarm of any room whose priority

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QWidget
 from test_screenshots import REPO, share_of, to_array
 
@@ -171,3 +171,30 @@ def test_board_sound_setting(qtbot, sound):
     bridge.sink(received("alarms", alarms("room-1", T0, 2, alarm(
         "hr-high", "HR HIGH 131", "MEDIUM", vital="hr")), T0))
     assert win.model.sounding(clock.t, sound) is None
+
+
+def test_a_tile_opens_the_rooms_last_30_minutes_and_its_acknowledgements(qtbot):
+    sent: list[tuple[str, str]] = []
+    win, bridge, clock, _ = open_board(qtbot, rooms=2)
+    win._acknowledge = lambda room, aid: sent.append((room, aid)) or True
+    for s in range(1, 120):
+        clock.t = T0 + s
+        bridge.sink(received("numerics", numerics("room-2", clock.t, hr=60 + s % 20), clock.t))
+    bridge.sink(received("alarms", alarms("room-2", clock.t, 2, alarm(
+        "spo2-critical", "SpO2 LOW 84", "HIGH")), clock.t))
+    win.redraw()
+    tile = win.tiles["room-2"]
+    qtbot.mouseClick(tile, Qt.MouseButton.LeftButton)
+    detail = win.detail
+    assert detail is not None and detail.room == "room-2"
+    x, y = detail.curves["hr"].getData()
+    assert len(x) == 120 and y[-1] == 60 + 119 % 20 and -2.1 < x[0] < -1.9  # minutes
+    assert "SpO2 LOW 84" in detail.events.item(0).text()
+    button = detail._buttons["spo2-critical"]
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert sent == [("room-2", "spo2-critical")]
+    assert win.model.view("room-2", clock.t).ack_note.startswith("acknowledgement sent")
+    win._acknowledge = lambda room, aid: False  # the link is down
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert win.model.view("room-2", clock.t).ack_note.startswith("acknowledgement not sent")
+    detail.close()

@@ -159,8 +159,11 @@ class BoardWindow(QWidget):
         """The board's own alarm is acknowledged here; a room's is asked of the room."""
         if alarm.board:
             self.model.acknowledge_offline(room)
-        elif self._acknowledge is not None and self._acknowledge(room, alarm.id):
-            self.model.ack_sent(room, alarm.id, self.now())
+        elif self._acknowledge is not None:
+            if self._acknowledge(room, alarm.id):
+                self.model.ack_sent(room, alarm.id, self.now())
+            else:
+                self.model.ack_not_sent(room, self.now())
         self.redraw()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
