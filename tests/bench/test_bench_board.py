@@ -21,12 +21,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.central.broker import board_config_for
 
 from monitor.central.board_client import BoardClient
 from monitor.central.board_model import BoardModel
 from monitor.runtime import IoThread
 from tests.bench.conftest import report
-from tests.central.broker import board_config_for
 from ui.board.bridge import BoardBridge
 from ui.board.window import BoardWindow
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.central.board_payloads import alarms, numerics, status  # noqa: E402
+from tests.central.board_payloads import alarms, numerics, status
 
 
 def connect(room: str, port: int, ca: str | None, password: str | None) -> mqtt.Client:
