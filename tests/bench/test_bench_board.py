@@ -78,6 +78,8 @@ def measure(qtbot, mosquitto, rooms: int) -> tuple[float, np.ndarray, float]:
         measuring[0] = False
     finally:
         pub.wait(timeout=30)
+        assert pub.stdout is not None
+        pub.stdout.close()
         io.stop()
         window.close()
     assert client.dropped == 0

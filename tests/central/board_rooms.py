@@ -23,16 +23,19 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from tests.central.board_payloads import alarms, numerics, status
+from tests.central.board_payloads import alarms, numerics, status, will
 
 
 def connect(room: str, port: int, ca: str | None, password: str | None) -> mqtt.Client:
+    """As a room connects: its own user, TLS, keep-alive 2 s and the contract's last will."""
     c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"bench-{room}")
     if password is not None:
         c.username_pw_set(room, password)
     if ca:
         c.tls_set_context(ssl.create_default_context(cafile=ca))
-    c.connect("127.0.0.1", port, keepalive=30)
+    c.will_set(f"vigil/{room}/status", json.dumps(will(room, time.time())), qos=1,
+               retain=True)
+    c.connect("127.0.0.1", port, keepalive=2)
     c.loop_start()
     return c
 
