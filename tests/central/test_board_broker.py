@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,6 +55,7 @@ def share(pixels: np.ndarray, colour) -> float:
     return float((np.abs(pixels - target).max(axis=-1) <= 40).mean())
 
 
+@contextmanager
 def open_board(qtbot, mosquitto, offline_after_s: float = 3.0) -> Iterator[Board]:
     bridge = BoardBridge()
     window = BoardWindow(BoardModel(offline_after_s), bridge, sound=())
@@ -74,7 +76,8 @@ def open_board(qtbot, mosquitto, offline_after_s: float = 3.0) -> Iterator[Board
 
 @pytest.fixture
 def board(qtbot, mosquitto) -> Iterator[Board]:
-    yield from open_board(qtbot, mosquitto)
+    with open_board(qtbot, mosquitto) as b:
+        yield b
 
 
 def test_a_rooms_payloads_reach_the_painted_board(qtbot, board, mosquitto):
@@ -84,7 +87,7 @@ def test_a_rooms_payloads_reach_the_painted_board(qtbot, board, mosquitto):
         publish(room, "vigil/room-1/status", status("room-1", now, dose_start=now - 1920),
                 retain=True)
         publish(room, "vigil/room-1/alarms", alarms("room-1", now, 1), retain=True)
-        for k in range(3):
+        for _ in range(3):
             publish(room, "vigil/room-1/numerics", numerics("room-1", time.time(), hr=88),
                     qos=0)
         qtbot.waitUntil(lambda: "room-1" in board.window.tiles
@@ -125,7 +128,7 @@ def test_a_dead_or_frozen_room_is_offline_within_5_s(qtbot, mosquitto, how,
     own clock is switched off here, 60 s, so that only the will can do it). A frozen room
     keeps its socket open and says nothing: the board's 3-s clock (or the will, when the
     2-s keep-alive expires) makes it offline."""
-    for board in open_board(qtbot, mosquitto, offline_after_s):
+    with open_board(qtbot, mosquitto, offline_after_s) as board:
         proc = start_room_process(mosquitto)
         try:
             qtbot.waitUntil(lambda: "room-1" in board.window.tiles
