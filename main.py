@@ -460,27 +460,29 @@ def add_board_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 def cmd_board(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from alarms.model import Priority
-    from monitor.central.config import broker_config
+    from monitor.central.config import BOARD_USER, BrokerConfigError, broker_config
 
     sound = frozenset(Priority[p] for p in args.board_sound)
     if args.demo is not None:
         if args.broker:
             parser.error("--demo starts its own broker: give --broker or --demo, not both")
         from monitor.central.demo import Demo
-
         from ui.board.app import run_board
 
         with Demo(args.demo) as demo:
             print(f"vigil: demo broker {demo.url} with {args.demo} simulated rooms",
                   file=sys.stderr, flush=True)
-            return run_board(demo.board_config, sound, demo.board_config.user or "board",
+            return run_board(demo.board_config, sound, demo.board_config.user,
                              kiosk=args.kiosk, title="Vigil central station (demo)")
-    if not args.broker:
+    try:
+        config = broker_config(args, default_user=BOARD_USER)
+    except BrokerConfigError as e:
+        parser.error(str(e))
+    if config is None:
         parser.error("the board needs --broker URL (or --demo N)")
-    config = broker_config(args, default_user="board")
     from ui.board.app import run_board  # Qt only here, as for the dashboard
 
-    return run_board(config, sound, config.user or "board", kiosk=args.kiosk)
+    return run_board(config, sound, config.user, kiosk=args.kiosk)
 
 # --- end board -----------------------------------------------------------------------------
 

@@ -12,9 +12,7 @@ retried with back-off for as long as the board runs; acknowledgements go out on
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import re
 import ssl
 import time
 from collections.abc import Callable
@@ -22,17 +20,14 @@ from collections.abc import Callable
 import aiomqtt
 
 from monitor.central.board_model import LinkState, Received
-from monitor.central.config import BrokerConfig
-from monitor.central.payloads import PayloadError, parse
+from monitor.central.config import KEEPALIVE_S, BrokerConfig
+from monitor.central.payloads import Ack, PayloadError, parse, split_topic, to_json, topic
 
 log = logging.getLogger(__name__)
 
-SUBSCRIPTIONS = ("vigil/+/status", "vigil/+/numerics", "vigil/+/alarms")
-# The board also hears anything else under vigil/ so that a stray publisher is logged, not
-# silently ignored; its own acknowledgements are not news.
+# Everything under vigil/, so that a stray publisher is logged rather than silently unheard;
+# acknowledgements (the board's own, or another board's) are not news.
 ALL_TOPICS = "vigil/#"
-_ROOM_TOPIC = re.compile(r"^vigil/([A-Za-z0-9_-]{1,32})/(status|numerics|alarms)$")
-KEEPALIVE_S = 2
 BACKOFF_START_S = 0.5
 BACKOFF_MAX_S = 5.0
 
@@ -57,26 +52,21 @@ class BoardClient:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.dropped = 0  # payloads refused (for tests and the bench)
 
-    def handle(self, topic: str, data: bytes, retained: bool = False) -> None:
+    def handle(self, name: str, data: bytes, retained: bool = False) -> None:
         """One incoming message: parsed and handed on, or dropped with one log line."""
-        m = _ROOM_TOPIC.match(topic)
-        if m is None:
-            if not (topic.startswith("vigil/") and topic.endswith("/ack")):
-                self.dropped += 1
-                log.warning("dropped a message on unexpected topic %r (%d bytes)",
-                            topic[:100], len(data))
+        if not data:  # a retained message being cleared: nothing to show, nothing wrong
             return
         try:
-            payload = parse(topic, data)
+            room, kind = split_topic(name)
+            if kind == "ack":
+                return
+            payload = parse(name, data)
         except PayloadError as e:
             self.dropped += 1
             log.warning("dropped a payload: %s", e)
             return
-        if payload.room != m.group(1):
-            self.dropped += 1
-            log.warning("dropped a payload on %s: it names room %r", topic, payload.room)
-            return
-        self._sink(Received(topic, m.group(1), payload, self._now(), retained))
+        assert not isinstance(payload, Ack)
+        self._sink(Received(name, room, payload, self._now(), retained))
 
     async def run(self) -> None:
         """Connects, subscribes and delivers until cancelled, reconnecting with back-off."""
@@ -113,11 +103,11 @@ class BoardClient:
         loop, client = self._loop, self._client
         if loop is None or client is None or loop.is_closed():
             return False
-        body = json.dumps({"v": 1, "alarm_id": alarm_id, "user": user, "t": self._now()})
+        body = to_json(Ack(alarm_id, user, self._now()))
 
         async def send() -> None:
             try:
-                await client.publish(f"vigil/{room}/ack", body, qos=1, retain=False)
+                await client.publish(topic(room, "ack"), body, qos=1, retain=False)
             except aiomqtt.MqttError as e:
                 log.warning("acknowledgement to %s not sent: %s", room, e)
 

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from alarms.model import AlarmKind, Priority
-from monitor.central.payloads import AlarmItem, AlarmsPayload, NumericsPayload, Payload, Status
+from monitor.central.payloads import REASON_CLOSED, REASON_LOST, Alarm, AlarmSet, Numerics, Status
 from monitor.vitals import VITALS, VitalKind
 
 OFFLINE_AFTER_S = 3.0  # no live message for this long (board clock): the room is offline
@@ -36,7 +36,7 @@ class Received:
 
     topic: str
     room: str
-    payload: Payload
+    payload: Status | Numerics | AlarmSet
     at: float  # board wall clock, epoch s
     retained: bool = False  # a broker's stored copy: not a sign that the room is alive
 
@@ -122,8 +122,8 @@ class AlarmTransition:
 class _Room:
     name: str
     status: Status | None = None
-    numerics: NumericsPayload | None = None
-    alarms: AlarmsPayload | None = None
+    numerics: Numerics | None = None
+    alarms: AlarmSet | None = None
     last_live_at: float | None = None  # board clock
     last_message: float | None = None  # room clock
     offline_status_at: float | None = None  # board clock: a will or a clean stop arrived
@@ -145,7 +145,7 @@ def _priority(text: str) -> Priority:
     return Priority[text]
 
 
-def _alarm(item: AlarmItem) -> RoomAlarm:
+def _alarm(item: Alarm) -> RoomAlarm:
     return RoomAlarm(item.id, item.vital, AlarmKind(item.kind), item.text,
                      _priority(item.priority), item.onset, item.acknowledged, item.audio_paused)
 
@@ -175,18 +175,18 @@ class BoardModel:
         elif not event.retained:
             room.last_live_at = event.at
             room.offline_acked = False
-        if not (isinstance(p, Status) and p.reason == "connection lost"):
+        if not (isinstance(p, Status) and p.reason == REASON_LOST):
             room.last_message = max(room.last_message or p.t, p.t)  # a will: connect time
         if isinstance(p, Status):
             room.status = p
-        elif isinstance(p, NumericsPayload):
+        elif isinstance(p, Numerics):
             room.numerics = p
             room.history.append((p.t, tuple((v.vital, v.value) for v in p.values)))
-        elif isinstance(p, AlarmsPayload):
+        elif isinstance(p, AlarmSet):
             self._alarms(room, p, event.at)
         self._prune(room, event.at)
 
-    def _alarms(self, room: _Room, p: AlarmsPayload, now: float) -> None:
+    def _alarms(self, room: _Room, p: AlarmSet, now: float) -> None:
         old = room.alarms
         # QoS 1 may deliver twice and a reconnect republishes: an older set never wins.
         if old is not None and p.seq <= old.seq and p.t <= old.t:
@@ -224,8 +224,8 @@ class BoardModel:
                 room.last_live_at is None or room.offline_status_at >= room.last_live_at):
             reason = (st.reason if st is not None and not st.online else None) or "offline"
             watching = st is not None and st.session is not None and not st.session.discharged
-            if reason == "closed" and not watching:
-                return True, "closed", True
+            if reason == REASON_CLOSED and not watching:
+                return True, REASON_CLOSED, True
             return True, reason, False
         if room.last_live_at is None:
             return True, "no live message since the board started", False
@@ -282,7 +282,7 @@ class BoardModel:
             return ()
         out = []
         for v in room.numerics.values:
-            state = v.state
+            state: str = v.state
             value = v.value if state == "live" else None  # never a stale number as live
             vital = VITALS.get(v.vital)
             too_old = (vital is not None and vital.kind == VitalKind.CONTINUOUS

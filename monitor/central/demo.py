@@ -1,10 +1,12 @@
 """`python main.py board --demo N`: a private Mosquitto and N simulated rooms, for a newcomer.
 
-The broker listens on a free loopback port only, with a password per user generated for
-this run (rooms room-1..room-N and the board), the shipped ACL (docs/central/acl) and no
-anonymous access. Each room is a real `main.py record --device sim:... --room room-k
---broker ...` process, so the demo runs the same publisher a clinic runs; the rooms differ
-in scenario, dose time and speed, so they are soon in different phases and some alarm.
+The broker listens on a free loopback port only, with TLS, a CA, a server certificate and a
+password per user made for this run by the shipped docs/central/make-certs.sh (rooms
+room-1..room-N and the board), the shipped ACL (docs/central/acl) and no anonymous access:
+the set-up a clinic runs, on one computer. Each room is a real `main.py record --device
+sim:... --room room-k --broker ...` process, so the demo runs the same publisher a clinic
+runs; the rooms differ in scenario, dose time and speed, so they are soon in different
+phases and some alarm.
 Everything (rooms, broker, the temporary directory with the passwords and the rooms'
 stores) is stopped and removed on exit.
 """
@@ -12,9 +14,9 @@ stores) is stopped and removed on exit.
 from __future__ import annotations
 
 import argparse
+import getpass
 import logging
 import os
-import secrets
 import shutil
 import socket
 import subprocess
@@ -30,6 +32,7 @@ log = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parents[2]
 ACL = REPO / "docs" / "central" / "acl"
+MAKE_CERTS = REPO / "docs" / "central" / "make-certs.sh"
 MAIN = REPO / "main.py"
 READY_S = 10.0
 STOP_S = 5.0
@@ -75,11 +78,12 @@ class Demo:
         self.room_procs: list[subprocess.Popen[bytes]] = []
         self.port = 0
         self.passwords: dict[str, str] = {}
+        self.ca: Path | None = None
         self.board_config: BrokerConfig
 
     @property
     def url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}"
+        return f"mqtts://127.0.0.1:{self.port}"
 
     def __enter__(self) -> Demo:
         try:
@@ -97,27 +101,36 @@ class Demo:
         binary = mosquitto_binary()
         self._tmp = tempfile.TemporaryDirectory(prefix="vigil-demo-")
         tmp = Path(self._tmp.name)
-        users = [f"room-{k}" for k in range(1, self.rooms + 1)] + ["board"]
-        self.passwords = {u: secrets.token_urlsafe(18) for u in users}
-        pw = tmp / "passwd"
-        pw.write_text("".join(f"{u}:{p}\n" for u, p in self.passwords.items()))
-        pw.chmod(0o600)
-        subprocess.run(["mosquitto_passwd", "-U", str(pw)], check=True, capture_output=True)
+        certs = tmp / "certs"
+        made = subprocess.run(["sh", str(MAKE_CERTS), str(certs), str(self.rooms)],
+                              capture_output=True, text=True, timeout=60)
+        if made.returncode != 0:
+            raise DemoError(f"{MAKE_CERTS.name} failed: {made.stderr.strip()}")
+        pairs = (line.split(" ", 1) for line in
+                 (certs / "passwords.txt").read_text().splitlines() if line)
+        self.passwords = dict(pairs)
+        self.ca = certs / "ca.crt"
         self.port = free_port()
         conf = tmp / "mosquitto.conf"
-        conf.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous false\n"
-                        f"password_file {pw}\nacl_file {ACL}\npersistence false\n"
+        conf.write_text(f"per_listener_settings false\nuser {getpass.getuser()}\n"
+                        f"listener {self.port} 127.0.0.1\ncafile {self.ca}\n"
+                        f"certfile {certs / 'server.crt'}\nkeyfile {certs / 'server.key'}\n"
+                        f"allow_anonymous false\npassword_file {certs / 'passwd'}\n"
+                        f"acl_file {ACL}\npersistence false\nmessage_size_limit 65536\n"
                         "log_dest stderr\nlog_type error\n")
-        self.broker = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL)
+        self.broker = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL,
+                                       stdin=subprocess.DEVNULL)
         self._wait_ready()
         board_pw = tmp / "board.password"
         board_pw.write_text(self.passwords["board"])
         board_pw.chmod(0o600)
         parser = argparse.ArgumentParser()
         add_broker_arguments(parser)
-        self.board_config = broker_config(parser.parse_args(
-            ["--broker", self.url, "--broker-user", "board",
+        config = broker_config(parser.parse_args(
+            ["--broker", self.url, "--broker-ca", str(self.ca), "--broker-user", "board",
              "--broker-password-file", str(board_pw)]))
+        assert config is not None
+        self.board_config = config
         for k in range(1, self.rooms + 1):
             self.room_procs.append(self._room(k, tmp))
 
@@ -141,7 +154,8 @@ class Demo:
         cmd = [sys.executable, str(MAIN), "record", "--device",
                f"sim:{scenario}?dose={dose:g}&seed={k}", "--duration", str(8 * 3600),
                "--speed", f"{speed * self.speed_scale:g}", "--db",
-               str(tmp / f"{room}.sqlite3"), "--room", room, "--broker", self.url]
+               str(tmp / f"{room}.sqlite3"), "--room", room, "--broker", self.url,
+               "--broker-ca", str(self.ca), "--allow-remote-ack"]
         return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
 

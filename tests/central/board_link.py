@@ -3,29 +3,24 @@
 from __future__ import annotations
 
 import json
-import ssl
 import time
 from typing import Any
 
 import paho.mqtt.client as mqtt
 
 from monitor.central.config import BrokerConfig
+from tests.central.broker import Mosquitto
 
 
-def board_config_for(broker: Any, user: str = "board") -> BrokerConfig:
+def board_config_for(broker: Mosquitto, user: str = "board") -> BrokerConfig:
     """The board's BrokerConfig for the fixture's broker (TLS, its CA, the user's password)."""
     return BrokerConfig(broker.host, broker.port, True, broker.ca, user, broker.passwords[user])
 
 
-def room_client(broker: Any, user: str, will: dict[str, Any] | None = None,
-                keepalive: int = 30) -> mqtt.Client:
-    """A connected paho client as `user` (a room), with an optional retained last will."""
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"test-{user}-{time.time()}")
-    c.username_pw_set(user, broker.passwords[user])
-    c.tls_set_context(ssl.create_default_context(cafile=str(broker.ca)))
-    if will is not None:
-        c.will_set(f"vigil/{will['room']}/status", json.dumps(will), qos=1, retain=True)
-    c.connect(broker.host, broker.port, keepalive=keepalive)
+def room_client(broker: Mosquitto, user: str) -> mqtt.Client:
+    """A connected paho client as `user` (a room), its network loop running."""
+    c = broker.client(user, connect=False)
+    c.connect(broker.host, broker.port, keepalive=30)
     c.loop_start()
     deadline = time.monotonic() + 10
     while not c.is_connected():

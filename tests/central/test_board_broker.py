@@ -153,26 +153,27 @@ def test_a_dead_or_frozen_room_is_offline_within_5_s(qtbot, mosquitto, how,
 
 
 def test_garbage_payloads_leave_the_board_running(qtbot, board, mosquitto):
-    roomA = room_client(mosquitto, "room-3")
-    roomB = room_client(mosquitto, "room-4")
+    room3 = room_client(mosquitto, "room-3")
+    room4 = room_client(mosquitto, "room-4")
     try:
         good = numerics("room-3", time.time())
-        publish(roomA, "vigil/room-3/numerics", b"\x00not json{")
-        publish(roomA, "vigil/room-3/numerics", json.dumps(
-            {**good, "pad": "x" * 70_000}).encode())  # over 64 KiB
-        publish(roomA, "vigil/room-3/numerics", {**good, "v": 2})
-        publish(roomA, "vigil/room-3/alarms", {"v": 1, "room": "room-3"})  # malformed
-        publish(roomB, "vigil/room-4/numerics", good)  # room-3's payload on room-4's topic
-        qtbot.waitUntil(lambda: board.client.dropped == 5, timeout=5_000)
-        assert "room-3" not in board.window.model.names
-        publish(roomA, "vigil/room-3/numerics", numerics("room-3", time.time(), hr=77))
+        # over 64 KiB: the broker's message_size_limit refuses it, or the board drops it
+        publish(room3, "vigil/room-3/numerics", json.dumps(
+            {**good, "pad": "x" * 70_000}).encode())
+        publish(room3, "vigil/room-3/numerics", b"\x00not json{")
+        publish(room3, "vigil/room-3/numerics", {**good, "v": 2})
+        publish(room3, "vigil/room-3/alarms", {"v": 1, "room": "room-3"})  # malformed
+        publish(room4, "vigil/room-4/numerics", good)  # room-3's payload on room-4's topic
+        publish(room3, "vigil/room-3/numerics", numerics("room-3", time.time(), hr=77))
         qtbot.waitUntil(lambda: "room-3" in board.window.tiles
                         and board.window.tiles["room-3"].view.reading("hr") is not None,
                         timeout=5_000)
         assert board.window.tiles["room-3"].view.reading("hr").value == 77
+        assert board.client.dropped in (4, 5)  # each garbage payload, none of the good
+        assert "room-4" not in board.window.model.names
         assert board.io.running
     finally:
-        for c in (roomA, roomB):
+        for c in (room3, room4):
             c.loop_stop()
             c.disconnect()
 
