@@ -3,9 +3,9 @@
     python main.py                      the dashboard on the simulator
     python main.py dashboard [--device SPEC ...] [--db PATH] [--kiosk] [--duration SECONDS]
                              [--speed N] [--no-dialog] [--no-watchdog] [--preset NAME]
-                             [SESSION]
+                             [SESSION] [ROOM]
     python main.py record --device SPEC [--device SPEC ...] --duration SECONDS
-                          [--speed N|max] [--db PATH] [--preset NAME] [SESSION]
+                          [--speed N|max] [--db PATH] [--preset NAME] [SESSION] [ROOM]
     python main.py replay FILE [--speed N|max] [--db PATH] [--preset NAME]
     python main.py sessions [--db PATH]
     python main.py export [--db PATH] [--session ID|latest] --format csv|alarms|pdf|fhir
@@ -20,6 +20,10 @@
 
 SESSION (the same for both): [--patient ID] [--weight KG] [--drug NAME] [--route ROUTE]
 [--dose-mg MG] [--infusion-min MIN] [--lot LOT].
+ROOM (record and dashboard: publish to the central station): --room NAME --broker URL
+[--broker-ca FILE] [--broker-user NAME] [--broker-password-file FILE] [--insecure]
+[--allow-remote-ack] [--central-patient none|initials]; the password from
+$VIGIL_MQTT_PASSWORD or --broker-password-file, never the command line.
 
 Exit status: 0 done, 1 the work failed (the message says why), 2 a bad argument or SPEC.
 """
@@ -39,6 +43,7 @@ from alarms.presets import DEFAULT_PRESET, PRESET_NAMES
 from devices.base import SpecError
 from devices.spec import parse_spec
 from monitor.atomic import ExportError, write_atomically
+from monitor.central.config import BrokerConfigError, RoomConfig, add_room_arguments, room_config
 from monitor.export_alarms import write_alarms_csv
 from monitor.export_csv import write_vitals_csv
 from monitor.live import Freshness, Snapshot
@@ -141,6 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--duration", type=_positive, required=True, metavar="SECONDS")
     session_opts(rec)
     session_fields(rec)
+    add_room_arguments(rec)
 
     rep = sub.add_parser("replay", help="record a session from a vitals CSV, its whole length")
     rep.add_argument("file", type=Path)
@@ -168,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help=f"alarm preset (default {DEFAULT_PRESET})")
     session_fields(dash)
     # -- end session lifecycle --
+    add_room_arguments(dash)
 
     ses = sub.add_parser("sessions", help="list the sessions in the store")
     db(ses)
@@ -242,10 +249,25 @@ class _DataSeen:
             self.last_status[msg.source] = msg.detail
 
 
-def _run_recording(args: argparse.Namespace, plan: RecordingPlan) -> int:
+def _room(args: argparse.Namespace, parser: argparse.ArgumentParser) -> RoomConfig | None:
+    """The central-station options (exit 2 with the reason when they cannot be used)."""
+    try:
+        return room_config(args)
+    except BrokerConfigError as e:
+        parser.error(str(e))
+
+
+def _run_recording(args: argparse.Namespace, plan: RecordingPlan,
+                   room: RoomConfig | None = None) -> int:
     with _open_store(args.db) as store:
         seen = _DataSeen()
         recorder = SessionRecorder(store, plan, [seen])
+        if room is not None:
+            from monitor.central.publisher import attach  # aiomqtt only for a room that publishes
+
+            attach(recorder, room)
+            print(f"vigil: publishing room {room.room} to {room.broker.url}", file=sys.stderr,
+                  flush=True)
         if args.live:
             def show(t_s: float) -> None:
                 print(_live_line(recorder.live.snapshot(t_s)), flush=True)
@@ -291,7 +313,7 @@ def cmd_record(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int
         plan.check()
     except SpecError as e:
         parser.error(str(e))
-    return _run_recording(args, plan)
+    return _run_recording(args, plan, _room(args, parser))
 
 
 def cmd_replay(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -315,13 +337,14 @@ def cmd_dashboard(args: argparse.Namespace, parser: argparse.ArgumentParser) -> 
         plan.check()
     except SpecError as e:
         parser.error(str(e))
+    room = _room(args, parser)
     from ui.app import run_dashboard  # Qt only here: the CLI commands never import it
 
     watchdog = None if args.no_watchdog else (
         [] if args.watchdog_min_sound is None
         else ["--min-sound", f"{args.watchdog_min_sound:g}"])
     return run_dashboard(args.db or default_store_path(), plan, kiosk=args.kiosk,
-                         dialog=not args.no_dialog, watchdog=watchdog)
+                         dialog=not args.no_dialog, watchdog=watchdog, central=room)
 
 
 # -- session browser (issue 6) --

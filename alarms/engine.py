@@ -370,6 +370,13 @@ class AlarmEngine:
             self._system("storage-failure", exc is not None, t)
         self._flush()
 
+    def set_central_link(self, up: bool, t_s: float | None = None) -> None:
+        """The link to the central station is up (or down: a LOW technical condition)."""
+        with self._lock:
+            t = self._action_time(t_s)
+            self._system("central-link", not up, t)
+        self._flush()
+
     def forget_source(self, source: str, user: str = "", t_s: float | None = None) -> None:
         """A person disconnected `source` on purpose: its alarms end now and nothing it
         sends afterwards (its "disconnected" status included) raises an alarm. Call it

@@ -207,6 +207,10 @@ def _system() -> tuple[SystemRule, ...]:
                    "design choice: alarms would be silent (§1.4 alarm-system failure)"),
         SystemRule("storage-failure", M, "storage failure: data kept in memory",
                    "design choice: the record is at risk"),
+        SystemRule("central-link", L, "central station link down",
+                   "design choice: IEC 60601-1-8 §6.11 asks for a technical alarm at each end "
+                   "of a failed distributed link (central.md §3); LOW, as the room's own "
+                   "screen and sound are unaffected"),
     )
 
 

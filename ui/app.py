@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QApplication, QDialog, QWidget
 from devices.base import SpecError
 from devices.spec import DeviceSpec, is_simulated
 from monitor.buffers import PlethRing, SessionTrends
+from monitor.central.config import RoomConfig
 from monitor.heartbeat import BEAT_S, SessionPulse, WatchdogLink, io_beats
 from monitor.recorder import RecordingPlan, SessionRecorder, resume_plan
 from monitor.resume import history, resumable_session, resumable_sessions
@@ -68,7 +69,8 @@ def _recorder_alarms(recorder: SessionRecorder) -> AlarmSource:
 class DashboardSession:
     def __init__(self, store: SessionStore, plan: RecordingPlan,
                  alarm_factory: AlarmFactory | None = None,
-                 limits: LimitSource | None = None) -> None:
+                 limits: LimitSource | None = None,
+                 central: RoomConfig | None = None) -> None:
         self.bridge = Bridge()  # on the GUI thread: its signals are delivered there
         self.pleth = PlethRing()
         self.trends = SessionTrends(hours=(plan.duration_s or SESSION_S) / 3600,
@@ -85,6 +87,10 @@ class DashboardSession:
         relay = AlarmRelay(self.alarm_source, self.bridge, self.trends)
         self.recorder.runtime.add_sink(relay.sink)  # after the engine's own sink
         self.recorder.add_ticker(ALARM_POLL_S, relay.tick)
+        if central is not None:  # the central station: one more sink on the device-io loop
+            from monitor.central.publisher import attach
+
+            attach(self.recorder, central)
         self.control: AlarmControl | None = AlarmControl(relay, self.io)
         if limits is None and hasattr(self.alarm_source, "limits_for"):
             # hasattr() does not narrow to LimitSource (the engine and the tests' fakes)
@@ -223,7 +229,8 @@ def unattended_plan(store: SessionStore, plan: RecordingPlan) -> tuple[Recording
 def run_dashboard(store_path: Path, plan: RecordingPlan, kiosk: bool = False,
                   alarm_factory: AlarmFactory | None = None,
                   audio: Callable[[], AudioOutput] | None = None,
-                  dialog: bool = True, watchdog: Sequence[str] | None = ()) -> int:
+                  dialog: bool = True, watchdog: Sequence[str] | None = (),
+                  central: RoomConfig | None = None) -> int:
     """`dialog`: ask for the session (resume / new-session dialogs) before recording, and
     offer the next one when it ends; False records `plan` as given. `watchdog`: the options
     of the watchdog process started with each session (`monitor/watchdog.py`); None: none."""
@@ -245,7 +252,7 @@ def run_dashboard(store_path: Path, plan: RecordingPlan, kiosk: bool = False,
 
         def open_session(this_plan: RecordingPlan, previous: DashboardWindow | None,
                          notice: str = "") -> None:
-            session = DashboardSession(store, this_plan, alarm_factory)
+            session = DashboardSession(store, this_plan, alarm_factory, central=central)
             sessions.append(session)
             if watchdog is not None:  # before the session starts: both threads beat to it
                 link = session.start_watchdog(watchdog)
