@@ -489,14 +489,20 @@ def cmd_board(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.demo is not None:
         if args.broker:
             parser.error("--demo starts its own broker: give --broker or --demo, not both")
-        from monitor.central.demo import Demo
+        from monitor.central.demo import Demo, DemoError
         from ui.board.app import run_board
 
-        with Demo(args.demo) as demo:
-            print(f"vigil: demo broker {demo.url} with {args.demo} simulated rooms",
-                  file=sys.stderr, flush=True)
-            return run_board(demo.board_config, sound, demo.board_config.user,
-                             kiosk=args.kiosk, title="Vigil central station (demo)")
+        try:
+            with Demo(args.demo) as demo:
+                print(f"vigil: demo broker {demo.url} with {args.demo} simulated rooms",
+                      file=sys.stderr, flush=True)
+                return run_board(demo.board_config, sound, demo.board_config.user,
+                                 kiosk=args.kiosk, title="Vigil central station (demo)")
+        except DemoError as e:
+            print(f"vigil: error: {e}", file=sys.stderr)
+            return 1
+        except _Terminated:  # before the window: the demo is stopped all the same
+            return 0
     try:
         config = broker_config(args, default_user=BOARD_USER)
     except BrokerConfigError as e:

@@ -79,6 +79,7 @@ class Demo:
         self.port = 0
         self.passwords: dict[str, str] = {}
         self.ca: Path | None = None
+        self._log = Path()
         self.board_config: BrokerConfig
 
     @property
@@ -117,9 +118,11 @@ class Demo:
                         f"certfile {certs / 'server.crt'}\nkeyfile {certs / 'server.key'}\n"
                         f"allow_anonymous false\npassword_file {certs / 'passwd'}\n"
                         f"acl_file {ACL}\npersistence false\nmessage_size_limit 65536\n"
-                        "log_dest stderr\nlog_type error\n")
-        self.broker = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL,
-                                       stdin=subprocess.DEVNULL)
+                        f"log_dest file {tmp / 'mosquitto.log'}\nlog_type error\n")
+        self._log = tmp / "mosquitto.stderr"
+        with open(self._log, "wb") as err:
+            self.broker = subprocess.Popen([binary, "-c", str(conf)], stdin=subprocess.DEVNULL,
+                                           stdout=err, stderr=err)
         self._wait_ready()
         board_pw = tmp / "board.password"
         board_pw.write_text(self.passwords["board"])
@@ -139,7 +142,9 @@ class Demo:
         while time.monotonic() < deadline:
             assert self.broker is not None
             if self.broker.poll() is not None:
-                raise DemoError(f"mosquitto exited with status {self.broker.returncode}")
+                why = self._log.read_text(errors="replace").strip().splitlines()[-1:]
+                raise DemoError(f"mosquitto exited with status {self.broker.returncode}: "
+                                f"{' '.join(why)}")
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
                 return

@@ -45,9 +45,10 @@ def run_board(config: BrokerConfig, sound: frozenset[Priority], user: str,
     io.start()
     io.submit(client.run())
     # Ctrl+C and SIGTERM close the board cleanly: Python runs handlers only between
-    # bytecodes, so a timer lets it in while Qt's loop runs.
+    # bytecodes, so a timer lets it in while Qt's loop runs; the quit is queued, so a signal
+    # that comes before the loop starts still ends it.
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: app.quit())
+        signal.signal(sig, lambda *_: QTimer.singleShot(0, app.quit))
     wake = QTimer()
     wake.timeout.connect(lambda: None)
     wake.start(200)
