@@ -22,7 +22,8 @@ from ui.board.window import BoardWindow
 from ui.flash import FlashClock
 from ui.theme import ALARM_COLOURS, STALE, vital_colour
 
-PHASES = ("BASELINE", "DOSING", "PEAK", "RECOVERY")
+# (phase, minutes since the dose) by room number modulo 4
+PHASES = {1: ("BASELINE", None), 2: ("DOSING", 5), 3: ("PEAK", 28), 0: ("RECOVERY", 55)}
 
 
 @pytest.fixture
@@ -51,10 +52,12 @@ def open_board(qtbot, rooms: int = 12):
     qtbot.waitExposed(win)
     for k in range(1, rooms + 1):
         room = f"room-{k}"
-        dose = None if k % 4 == 1 else T0 - (5 + 10 * k) * 60
-        bridge.sink(received("status", status(
-            room, T0 - 1, phase=PHASES[k % 4], dose_start=dose,
-            next_due=(("BP ~40 min", T0 + 6 * 60 + k),) if dose else ()), T0 - 1))
+        phase, minutes = PHASES[k % 4]
+        dose = None if minutes is None else T0 - (minutes + k) * 60
+        due = () if dose is None else (
+            (("BP ~40 min", dose + 40 * 60),) if minutes < 40 else (("2-h minimum", dose + 7200),))
+        bridge.sink(received("status", status(room, T0 - 1, phase=phase, dose_start=dose,
+                                              next_due=due), T0 - 1))
         bridge.sink(received("numerics", numerics(room, T0, hr=70 + k, spo2=96), T0))
         bridge.sink(received("alarms", alarms(room, T0 - 1, 1), T0))
     return win, bridge, clock, flash_t
@@ -173,13 +176,15 @@ def test_board_sound_setting(qtbot, sound):
     assert win.model.sounding(clock.t, sound) is None
 
 
-def test_a_tile_opens_the_rooms_last_30_minutes_and_its_acknowledgements(qtbot):
+def test_a_tile_opens_the_rooms_last_30_minutes_and_its_acknowledgements(qtbot, shots_dir):
     sent: list[tuple[str, str]] = []
     win, bridge, clock, _ = open_board(qtbot, rooms=2)
     win._acknowledge = lambda room, aid: sent.append((room, aid)) or True
     for s in range(1, 120):
         clock.t = T0 + s
-        bridge.sink(received("numerics", numerics("room-2", clock.t, hr=60 + s % 20), clock.t))
+        spo2 = 96 if s < 90 else 96 - (s - 90) / 2.5  # a desaturation over the last 30 s
+        bridge.sink(received("numerics", numerics("room-2", clock.t, hr=60 + s % 20,
+                                                  spo2=round(spo2)), clock.t))
     bridge.sink(received("alarms", alarms("room-2", clock.t, 2, alarm(
         "spo2-critical", "SpO2 LOW 84", "HIGH")), clock.t))
     win.redraw()
@@ -190,6 +195,8 @@ def test_a_tile_opens_the_rooms_last_30_minutes_and_its_acknowledgements(qtbot):
     x, y = detail.curves["hr"].getData()
     assert len(x) == 120 and y[-1] == 60 + 119 % 20 and -2.1 < x[0] < -1.9  # minutes
     assert "SpO2 LOW 84" in detail.events.item(0).text()
+    detail.resize(1100, 760)
+    detail.grab().save(str(shots_dir / "board-room.png"))
     button = detail._buttons["spo2-critical"]
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     assert sent == [("room-2", "spo2-critical")]

@@ -164,8 +164,11 @@ class RoomTile(QWidget):
         if text:
             overdue = "overdue" in text and not v.ack_note
             p.setPen(ALARM_COLOURS[Priority.MEDIUM] if overdue else TEXT_DIM)
-            p.setFont(text_font(_fit_px(text, foot.width(), foot.height() * 0.7,
-                                        bold=overdue), bold=overdue))
+            # one size on every tile (the longest due text), smaller only for a longer note
+            px = min(_fit_px(text, foot.width(), foot.height() * 0.7, bold=True),
+                     _fit_px("next: BP ~40 min overdue 59 min", foot.width(),
+                             foot.height() * 0.7, bold=True))
+            p.setFont(text_font(px, bold=overdue))
             p.drawText(foot, _LEFT, text)
         p.end()
 
