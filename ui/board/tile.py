@@ -60,6 +60,7 @@ class RoomTile(QWidget):
         self.now = 0.0
         self._key: tuple[object, ...] = ()
         self.painted_numerics_t: float | None = None  # the payload time last painted
+        self.cap_px: dict[str, float] = {}  # digit height painted per column (hr, spo2, sbp)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(180, 130)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
@@ -104,7 +105,7 @@ class RoomTile(QWidget):
         inner_w = w - 2 * pad
 
         # Row 1: the room (and initials, if the clinic sends them), the phase at the right.
-        row1 = QRectF(pad, pad * 0.6, inner_w, h * 0.16)
+        row1 = QRectF(pad, pad * 0.6, inner_w, h * 0.14)
         name = v.room + (f"  {v.patient}" if v.patient else "")
         phase = bt.phase_text(v, now) if not v.closed else "closed"
         # One size for every tile's phase (the longest phase), so the board reads evenly.
@@ -118,7 +119,7 @@ class RoomTile(QWidget):
         p.drawText(row1, _LEFT, name)
 
         # Row 2: the worst alarm, in its colour (flashing while unacknowledged).
-        band = QRectF(pad, row1.bottom() + pad * 0.4, inner_w, h * 0.19)
+        band = QRectF(pad, row1.bottom() + pad * 0.4, inner_w, h * 0.16)
         if worst is not None:
             colour = ALARM_COLOURS[worst.priority]
             lit = worst.acknowledged or self._flash_on(worst.priority)
@@ -139,7 +140,7 @@ class RoomTile(QWidget):
             p.drawText(band.adjusted(pad / 2, 0, -pad / 2, 0), _CENTRE, text)
 
         # Row 3: HR, SpO2, NIBP with their ages; or ROOM OFFLINE.
-        nums = QRectF(pad, band.bottom() + pad * 0.4, inner_w, h * 0.44)
+        nums = QRectF(pad, band.bottom() + pad * 0.4, inner_w, h * 0.52)
         if v.online:
             self._numerics(p, v, nums, now)
             self.painted_numerics_t = v.numerics_t
@@ -165,34 +166,57 @@ class RoomTile(QWidget):
             overdue = "overdue" in text and not v.ack_note
             p.setPen(ALARM_COLOURS[Priority.MEDIUM] if overdue else TEXT_DIM)
             # one size on every tile (the longest due text), smaller only for a longer note
-            px = min(_fit_px(text, foot.width(), foot.height() * 0.7, bold=True),
+            px = min(_fit_px(text, foot.width(), foot.height() * 0.8, bold=True),
                      _fit_px("next: BP ~40 min overdue 59 min", foot.width(),
-                             foot.height() * 0.7, bold=True))
+                             foot.height() * 0.8, bold=True))
             p.setFont(text_font(px, bold=overdue))
             p.drawText(foot, _LEFT, text)
         p.end()
 
     def _numerics(self, p: QPainter, v: RoomView, box: QRectF, now: float) -> None:
-        cols = (("hr", "HR", bt.value_text(v, "hr"), "188", 0.3),
-                ("spo2", "SpO2", bt.value_text(v, "spo2"), "100", 0.3),
-                ("sbp", "NIBP", bt.nibp_text(v), "188/188", 0.4))
-        x = box.left()
-        label_h = box.height() * 0.2
-        value_h = box.height() * 0.58
-        for key, label, value, tpl, share in cols:
-            digit_px = _fit_px(tpl, box.width() * share * 0.92, value_h, numeric=True)
-            col_w = box.width() * share
-            reading = v.reading(key)
-            live = value not in ("--", "--/--")
-            colour = vital_colour(key) if live else STALE
-            p.setPen(colour)
-            p.setFont(text_font(max(10, int(label_h * 0.8)), bold=True))
-            p.drawText(QRectF(x, box.top(), col_w, label_h), _LEFT, label)
-            p.setFont(numeric_font(digit_px))
-            p.drawText(QRectF(x, box.top() + label_h, col_w, value_h), _LEFT, value)
-            age = bt.age_text(reading, now)
-            p.setPen(TEXT_DIM if live else STALE)
-            p.setFont(text_font(_fit_px(age, col_w * 0.95, label_h * 0.75, bold=not live),
-                                bold=not live))
-            p.drawText(QRectF(x, box.top() + label_h + value_h, col_w, label_h), _LEFT, age)
-            x += col_w
+        """HR and SpO2 side by side in the largest digits, each with its age; NIBP with its
+        age on a line of its own under them (it changes every few minutes)."""
+        big = QRectF(box.left(), box.top(), box.width(), box.height() * 0.72)
+        top_h = big.height() * 0.2
+        for i, (key, label) in enumerate((("hr", "HR"), ("spo2", "SpO2"))):
+            col = QRectF(big.left() + i * big.width() / 2, big.top(), big.width() / 2,
+                         big.height())
+            value = bt.value_text(v, key)
+            self._labelled(p, key, label, value, bt.age_text(v.reading(key), now),
+                           QRectF(col.left(), col.top(), col.width() * 0.95, top_h))
+            px = _fit_px("188", col.width() * 0.82, (col.height() - top_h) * 0.95,
+                         numeric=True)
+            self.cap_px[key] = QFontMetricsF(numeric_font(px)).capHeight()
+            p.setFont(numeric_font(px))
+            p.setPen(vital_colour(key) if value != "--" else STALE)
+            p.drawText(QRectF(col.left(), col.top() + top_h, col.width(),
+                              col.height() - top_h), _LEFT, value)
+        row = QRectF(box.left(), big.bottom(), box.width(), box.height() - big.height())
+        value = bt.nibp_text(v)
+        live = value != "--/--"
+        p.setPen(vital_colour("sbp") if live else STALE)
+        p.setFont(text_font(max(10, int(top_h * 0.8)), bold=True))
+        p.drawText(row, _LEFT, "NIBP")
+        label_w = QFontMetricsF(p.font()).horizontalAdvance("NIBP ")
+        px = _fit_px("188/188", row.width() * 0.5, row.height() * 0.95, numeric=True)
+        self.cap_px["sbp"] = QFontMetricsF(numeric_font(px)).capHeight()
+        p.setFont(numeric_font(px))
+        p.drawText(row.adjusted(label_w, 0, 0, 0), _LEFT, value)
+        age = bt.age_text(v.reading("sbp"), now)
+        p.setPen(TEXT_DIM if live else STALE)
+        p.setFont(text_font(_fit_px(age, row.width() * 0.3, top_h * 0.75, bold=not live),
+                            bold=not live))
+        p.drawText(row, _RIGHT, age)
+
+    def _labelled(self, p: QPainter, key: str, label: str, value: str, age: str,
+                  line: QRectF) -> None:
+        """A numeric's title line: its label at the left, its age at the right."""
+        live = value not in ("--", "--/--")
+        p.setPen(vital_colour(key) if live else STALE)
+        p.setFont(text_font(max(10, int(line.height() * 0.8)), bold=True))
+        p.drawText(line, _LEFT, label)
+        label_w = QFontMetricsF(p.font()).horizontalAdvance(label + "  ")
+        p.setPen(TEXT_DIM if live else STALE)
+        p.setFont(text_font(_fit_px(age, line.width() - label_w, line.height() * 0.75,
+                                    bold=not live), bold=not live))
+        p.drawText(line, _RIGHT, age)
