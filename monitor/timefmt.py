@@ -25,3 +25,14 @@ def number(value: float) -> str:
 def seconds(t_s: float) -> str:
     """Seconds since session start, to the millisecond, without trailing zeros."""
     return number(round(t_s, 3))
+
+
+def duration_text(seconds: float) -> str:
+    """'45 s', '3 min', '1 h 05' — for ages and countdowns at a glance (the room screen and
+    the central board say them alike)."""
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min"
+    return f"{s // 3600} h {s % 3600 // 60:02d}"

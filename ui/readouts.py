@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from alarms.model import AlarmState, AlarmStatus
 from monitor.live import Freshness, Reading, Snapshot
+from monitor.timefmt import duration_text
 from monitor.vitals import VITALS
 from ui.sources import Limits, LimitSource
 from ui.tiles import LatchedMark, TileContent
@@ -22,16 +23,6 @@ NIBP_BLANK_S = 3600.0  # older than this it is not shown at all (as Philips does
 # A monitor's own alarm on the numeric (IntelliVue MSMT_STATE_IN_ALARM, S/5 asystole): shown
 # on the tile as the device says it, beside Vigil's own alarm colours.
 DEVICE_ALARM_NOTE = "MONITOR IN ALARM"
-
-
-def duration_text(seconds: float) -> str:
-    """'45 s', '3 min', '1 h 05' — for ages and countdowns at a glance."""
-    s = max(0, int(seconds))
-    if s < 60:
-        return f"{s} s"
-    if s < 3600:
-        return f"{s // 60} min"
-    return f"{s // 3600} h {s % 3600 // 60:02d}"
 
 
 def clock_text(seconds: float) -> str:

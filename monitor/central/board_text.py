@@ -9,22 +9,13 @@ from __future__ import annotations
 import time
 
 from monitor.central.board_model import Reading, RoomAlarm, RoomView
+from monitor.timefmt import duration_text
 from monitor.vitals import VITALS
 
 
 def clock(t: float) -> str:
     """The clinic's local time of day, HH:MM:SS."""
     return time.strftime("%H:%M:%S", time.localtime(t))
-
-
-def span(seconds: float) -> str:
-    """A short duration: "45 s", "12 min", "2 h 05 min"."""
-    s = max(0, int(seconds))
-    if s < 60:
-        return f"{s} s"
-    if s < 3600:
-        return f"{s // 60} min"
-    return f"{s // 3600} h {s % 3600 // 60:02d} min"
 
 
 def phase_text(view: RoomView, now: float) -> str:
@@ -43,8 +34,8 @@ def due_text(view: RoomView, now: float) -> str:
         return ""
     what, due = view.next_due
     if due >= now:
-        return f"next: {what} in {span(due - now)}"
-    return f"next: {what} overdue {span(now - due)}"
+        return f"next: {what} in {duration_text(due - now)}"
+    return f"next: {what} overdue {duration_text(now - due)}"
 
 
 def value_text(view: RoomView, vital: str) -> str:
@@ -68,7 +59,7 @@ def age_text(r: Reading | None, now: float) -> str:
         return "no data"
     if r.t is None:
         return r.state if r.state != "live" else "no data"
-    age = span(now - r.t)
+    age = duration_text(now - r.t)
     if r.state == "offline":
         return f"last {age} ago"
     if r.state != "live":
