@@ -184,6 +184,10 @@ class CentralPublisher:
                     self._set_link(False)
                     log.info("central station %s: %s; retrying in %.1f s",
                              self.config.broker.url, e, backoff)
+                except Exception:  # never let the link die for good: the room stays primary
+                    self._set_link(False)
+                    log.exception("central station %s: unexpected failure; retrying",
+                                  self.config.broker.url)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX_S)
         finally:
@@ -206,11 +210,19 @@ class CentralPublisher:
     async def _session(self, client: aiomqtt.Client) -> None:
         """One connection: the retained state first, then whatever changes; acks in."""
         await client.subscribe(self.topics["ack"], qos=1)
+        self._numerics.clear()  # numerics are "now": none from before the link came back
         self._refresh_status()
         self._refresh_alarms(force=True)  # every (re)connect republishes the alarm set
-        async with asyncio.TaskGroup() as group:
-            group.create_task(self._receive(client))
-            group.create_task(self._send(client))
+        loop = asyncio.get_running_loop()
+        tasks = [loop.create_task(self._receive(client)), loop.create_task(self._send(client))]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        for task in done:
+            task.result()  # the MqttError that ended the connection
 
     async def _send(self, client: aiomqtt.Client) -> None:
         assert self._wake is not None

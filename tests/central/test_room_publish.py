@@ -100,6 +100,25 @@ def test_a_room_killed_goes_offline_by_its_last_will(mosquitto: Mosquitto,
             board.wait_for(lambda m: json.loads(m.payload)["online"], 20)
             cmdline = Path(f"/proc/{room.proc.pid}/cmdline").read_bytes()
             assert room.password.encode() not in cmdline
+            # Without --allow-remote-ack an acknowledgement is dropped with one line; garbage
+            # on the ack topic is dropped too, and the room goes on.
+            board_client = mosquitto.client("board")
+            board_client.loop_start()
+            try:
+                for payload in (b"\xff garbage", json.dumps(
+                        {"v": 1, "alarm_id": "rr-low", "user": "nurse-b",
+                         "t": time.time()}).encode()):
+                    board_client.publish("vigil/room-3/ack", payload, qos=1
+                                         ).wait_for_publish(5)
+            finally:
+                board_client.disconnect()
+                board_client.loop_stop()
+            room.wait_output("acknowledgement of rr-low by nurse-b dropped", 10)
+            assert room.stderr().count("dropped") == 2, room.stderr()
+            assert "vigil/room-3/ack: not JSON" in room.stderr()
+            assert room.query("SELECT COUNT(*) FROM alarm_log WHERE event = 'acknowledge'"
+                              ) == [(0,)]
+            assert room.proc.poll() is None
             room.kill()  # SIGKILL: no clean disconnect, the broker sends the will
             killed = time.time()
             will = board.wait_for(lambda m: not json.loads(m.payload)["online"], 5)
