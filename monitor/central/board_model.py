@@ -100,6 +100,13 @@ class RoomView:
     alarms: tuple[RoomAlarm, ...]  # worst first; the board's "room offline" included
     ack_note: str  # the outcome of the last remote acknowledgement, for a while
     numerics_t: float | None = None  # the room's time of the numerics shown
+    offset: float = 0.0  # the room's clock minus the board's, from its last live message
+
+    def room_now(self, now: float) -> float:
+        """The board's time `now` on the room's clock: ages, the time since the dose and what
+        is due are measured on the clock that stamped them, so a room whose clock is off by
+        minutes still shows its values as live (and a stale one as stale)."""
+        return now + self.offset
 
     @property
     def worst(self) -> RoomAlarm | None:
@@ -134,6 +141,7 @@ class _Room:
         default_factory=deque)
     transitions: deque[AlarmTransition] = field(default_factory=deque)
     went_offline: float | None = None
+    offset: float = 0.0
 
 
 def _natural(name: str) -> tuple[tuple[int, int | str], ...]:
@@ -175,6 +183,7 @@ class BoardModel:
         elif not event.retained:
             room.last_live_at = event.at
             room.offline_acked = False
+            room.offset = p.t - event.at
         if not (isinstance(p, Status) and p.reason == REASON_LOST):
             room.last_message = max(room.last_message or p.t, p.t)  # a will: connect time
         if isinstance(p, Status):
@@ -205,7 +214,8 @@ class BoardModel:
         for key, a in before.items():
             if key not in after:
                 room.transitions.append(AlarmTransition(p.t, "end", a))
-                room.pending_acks.pop(key, None)
+                if room.pending_acks.pop(key, None) is not None:
+                    room.ack_note = (f"ended before the room acknowledged it: {a.text}", now)
 
     def _prune(self, room: _Room, now: float) -> None:
         # Numerics by the room's clock, transitions too: both come from the room.
@@ -270,14 +280,14 @@ class BoardModel:
                         session.phase if session else None,
                         session.dose_start if session else None, next_due,
                         session.patient if session else None,
-                        self._readings(room, offline, now), tuple(alarms), note,
-                        room.numerics.t if room.numerics else None)
+                        self._readings(room, offline, now + room.offset), tuple(alarms), note,
+                        room.numerics.t if room.numerics else None, room.offset)
 
     def _offline_alarm(self, room: _Room, onset: float, why: str) -> RoomAlarm:
         return RoomAlarm(OFFLINE_ID, None, AlarmKind.TECHNICAL, "room offline",
                          Priority.MEDIUM, onset, room.offline_acked, False, board=True)
 
-    def _readings(self, room: _Room, offline: bool, now: float) -> tuple[Reading, ...]:
+    def _readings(self, room: _Room, offline: bool, room_now: float) -> tuple[Reading, ...]:
         if room.numerics is None:
             return ()
         out = []
@@ -287,7 +297,7 @@ class BoardModel:
             vital = VITALS.get(v.vital)
             too_old = (vital is not None and vital.kind == VitalKind.CONTINUOUS
                        and vital.stale_after_s is not None and v.t is not None
-                       and now - v.t > vital.stale_after_s)
+                       and room_now - v.t > vital.stale_after_s)
             if value is not None and not math.isfinite(value):
                 value, state = None, "invalid"
             if offline:

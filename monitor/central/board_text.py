@@ -22,6 +22,7 @@ def phase_text(view: RoomView, now: float) -> str:
     """ "PEAK +32 min": the phase, and the time since the dose start once there is one."""
     if view.phase is None:
         return "no session"
+    now = view.room_now(now)
     phase = view.phase.upper()
     if view.dose_start is None:
         return phase
@@ -33,6 +34,7 @@ def due_text(view: RoomView, now: float) -> str:
     if view.next_due is None:
         return ""
     what, due = view.next_due
+    now = view.room_now(now)
     if due >= now:
         return f"next: {what} in {duration_text(due - now)}"
     return f"next: {what} overdue {duration_text(now - due)}"
@@ -53,18 +55,19 @@ def nibp_text(view: RoomView) -> str:
     return "--/--" if "--" in (s, d) else f"{s}/{d}"
 
 
-def age_text(r: Reading | None, now: float) -> str:
-    """How old the value is, and whether it is stale: "4 s", "stale 45 s", "12 min ago"."""
+def age_text(r: Reading | None, room_now: float) -> str:
+    """How old the value is, and whether it is stale: "now", "stale 45 s", "12 min ago";
+    `room_now` is the time on the room's clock (`RoomView.room_now`)."""
     if r is None:
         return "no data"
     if r.t is None:
         return r.state if r.state != "live" else "no data"
-    age = duration_text(now - r.t)
+    age = duration_text(room_now - r.t)
     if r.state == "offline":
         return f"last {age} ago"
     if r.state != "live":
         return f"{r.state} {age}"
-    return "now" if now - r.t < 2 else f"{age} ago"
+    return "now" if room_now - r.t < 2 else f"{age} ago"
 
 
 def alarm_text(a: RoomAlarm, view: RoomView) -> str:

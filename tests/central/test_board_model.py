@@ -81,9 +81,11 @@ def test_a_value_that_is_not_live_is_never_shown_as_a_number():
     spo2 = v.reading("spo2")
     assert spo2 is not None and spo2.value is None and not spo2.live
     assert bt.value_text(v, "spo2") == "--"
-    assert bt.age_text(spo2, T0) == "stale 45 s"
-    assert bt.value_text(v, "hr") == "72" and bt.age_text(v.reading("hr"), T0) == "now"
-    assert bt.nibp_text(v) == "124/78" and bt.age_text(v.reading("sbp"), T0) == "5 min ago"
+    assert bt.age_text(spo2, v.room_now(T0)) == "stale 45 s"
+    assert bt.value_text(v, "hr") == "72"
+    assert bt.age_text(v.reading("hr"), v.room_now(T0)) == "now"
+    assert bt.nibp_text(v) == "124/78"
+    assert bt.age_text(v.reading("sbp"), v.room_now(T0)) == "5 min ago"
 
 
 def test_a_live_value_older_than_its_vitals_stale_time_is_shown_stale():
@@ -183,3 +185,28 @@ def test_history_keeps_30_minutes():
     assert hist[-1][0] - hist[0][0] <= HISTORY_S
     assert hist[0][0] >= T0 + 600 - 60
     assert dict(hist[-1][1])["hr"] == 60 + (int(HISTORY_S) + 540) % 7
+
+
+def test_a_room_whose_clock_is_off_still_shows_live_values_and_true_times():
+    m = BoardModel()
+    skew = -600.0  # the room's clock is 10 min behind the board's
+    m.ingest(received("status", status("room-1", T0 + skew, dose_start=T0 + skew - 32 * 60,
+                                       next_due=(("BP ~40 min", T0 + skew + 8 * 60),)), T0))
+    m.ingest(received("numerics", numerics("room-1", T0 + skew, spo2=None, spo2_state="stale",
+                                           spo2_t=T0 + skew - 45), T0))
+    v = m.view("room-1", T0 + 1)
+    hr = v.reading("hr")
+    assert hr is not None and hr.live  # not "stale" for a 10-min clock difference
+    assert bt.age_text(hr, v.room_now(T0 + 1)) == "now"
+    assert bt.age_text(v.reading("spo2"), v.room_now(T0 + 1)) == "stale 46 s"
+    assert bt.phase_text(v, T0 + 1) == "PEAK +32 min"
+    assert bt.due_text(v, T0 + 1) == "next: BP ~40 min in 7 min"
+
+
+def test_an_alarm_that_ends_while_its_ack_is_on_the_way_says_so():
+    m = board_with()
+    m.ingest(received("alarms", alarms("room-1", T0, 1, alarm("a", "SpO2 LOW 84")), T0))
+    m.ack_sent("room-1", "a", T0)
+    m.ingest(received("alarms", alarms("room-1", T0 + 1, 2), T0 + 1))
+    assert m.view("room-1", T0 + 1).ack_note == \
+        "ended before the room acknowledged it: SpO2 LOW 84"

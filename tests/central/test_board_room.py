@@ -58,8 +58,9 @@ def test_acknowledging_a_rooms_alarm_from_the_board(qtbot, mosquitto, tmp_path: 
                 (alarm.id,)) == [("board (central station)",)], 10,
                 "the acknowledgement in the room's alarm log with the board's user")
         else:
+            # not applied; or the desaturation ended first: either way never "acknowledged"
             qtbot.waitUntil(lambda: window.model.view("room-2", time.time()).ack_note
-                            .startswith("acknowledgement not applied"),
+                            .startswith(("acknowledgement not applied", "ended before")),
                             timeout=int((ACK_WAIT_S + 5) * 1000))
             current = [a for a in window.model.view("room-2", time.time()).alarms
                        if a.id == alarm.id]

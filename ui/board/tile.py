@@ -182,7 +182,7 @@ class RoomTile(QWidget):
             col = QRectF(big.left() + i * big.width() / 2, big.top(), big.width() / 2,
                          big.height())
             value = bt.value_text(v, key)
-            self._labelled(p, key, label, value, bt.age_text(v.reading(key), now),
+            self._labelled(p, key, label, value, bt.age_text(v.reading(key), v.room_now(now)),
                            QRectF(col.left(), col.top(), col.width() * 0.95, top_h))
             px = _fit_px("188", col.width() * 0.82, (col.height() - top_h) * 0.95,
                          numeric=True)
@@ -202,7 +202,7 @@ class RoomTile(QWidget):
         self.cap_px["sbp"] = QFontMetricsF(numeric_font(px)).capHeight()
         p.setFont(numeric_font(px))
         p.drawText(row.adjusted(label_w, 0, 0, 0), _LEFT, value)
-        age = bt.age_text(v.reading("sbp"), now)
+        age = bt.age_text(v.reading("sbp"), v.room_now(now))
         p.setPen(TEXT_DIM if live else STALE)
         p.setFont(text_font(_fit_px(age, row.width() * 0.3, top_h * 0.75, bold=not live),
                             bold=not live))
