@@ -197,3 +197,34 @@ def test_a_remote_acknowledgement_goes_to_the_rooms_ack_topic(qtbot, board, mosq
     finally:
         room.loop_stop()
         room.disconnect()
+
+
+def test_a_broker_restart_is_shown_and_the_board_comes_back(qtbot, board, mosquitto):
+    """The board's own link: broker gone -> BROKER LINK DOWN (MEDIUM) and every room offline;
+    broker back -> the board reconnects by itself, gets the retained state, and the room is
+    live again once it publishes."""
+    room = room_client(mosquitto, "room-1")
+    now = time.time()
+    publish(room, "vigil/room-1/status", status("room-1", now), retain=True)
+    publish(room, "vigil/room-1/numerics", numerics("room-1", now))
+    qtbot.waitUntil(lambda: "room-1" in board.window.tiles
+                    and board.window.tiles["room-1"].view.online, timeout=5_000)
+    room.loop_stop()
+    room.disconnect()
+    mosquitto.stop()
+    qtbot.waitUntil(lambda: not board.window.model.link.connected, timeout=5_000)
+    qtbot.waitUntil(lambda: not board.window.tiles["room-1"].view.online, timeout=5_000)
+    assert board.window.model.sounding(time.time(), (Priority.MEDIUM,)) is Priority.MEDIUM
+    assert board.window.link_label.text().startswith("** BROKER LINK DOWN")
+    mosquitto.start()
+    qtbot.waitUntil(lambda: board.window.model.link.connected, timeout=15_000)
+    qtbot.waitUntil(lambda: board.window.link_label.text() == "", timeout=1_000)
+    room = room_client(mosquitto, "room-1")
+    try:
+        publish(room, "vigil/room-1/numerics", numerics("room-1", time.time(), hr=66))
+        qtbot.waitUntil(lambda: board.window.tiles["room-1"].view.online
+                        and board.window.tiles["room-1"].view.reading("hr").value == 66,
+                        timeout=5_000)
+    finally:
+        room.loop_stop()
+        room.disconnect()
