@@ -334,13 +334,15 @@ class BoardModel:
         """The link to the broker is down: the board says the request did not go."""
         self._rooms[name].ack_note = ("acknowledgement not sent: no link to the broker", now)
 
-    def sounding(self, now: float, allowed: Iterable[Priority]) -> Priority | None:
+    def sounding(self, now: float, allowed: Iterable[Priority],
+                 views: Iterable[RoomView] | None = None) -> Priority | None:
         """What the board sounds: the worst unacknowledged alarm of any room whose priority
         the site lets the board sound. A room's audio pause means someone is at that bedside:
-        the board does not sound that room's alarms either."""
+        the board does not sound that room's alarms either. `views`: this moment's views, if
+        the caller has them already."""
         allowed = frozenset(allowed)
         worst: Priority | None = None
-        for view in self.views(now):
+        for view in self.views(now) if views is None else views:
             for a in view.alarms:
                 if a.acknowledged or a.audio_paused or a.priority not in allowed:
                     continue

@@ -110,7 +110,8 @@ class BoardWindow(QWidget):
         if len(self.tiles) != len(self.model.names):
             self._layout_tiles()
         flashing = False
-        for view in self.model.views(now):
+        views = self.model.views(now)
+        for view in views:
             tile = self.tiles[view.room]
             before = tile.painted_numerics_t
             tile.set_view(view, now)
@@ -129,7 +130,7 @@ class BoardWindow(QWidget):
         else:
             self.link_label.setText("")
         self.flash.set_running(flashing)
-        sounding = self.model.sounding(now, self.sound)
+        sounding = self.model.sounding(now, self.sound, views)
         if self.audio is not None:
             if self.audio.sounding != sounding:
                 self.audio.set_sounding(sounding)
