@@ -42,6 +42,13 @@ BACKOFF_START_S: Final = 0.5
 BACKOFF_MAX_S: Final = 5.0
 CONNECT_TIMEOUT_S: Final = 5.0
 CLOSE_TIMEOUT_S: Final = 2.0
+# The alarm set's seq rises through the whole process (the dashboard's next session publishes
+# with a new publisher), from the process's start in milliseconds, so a restarted room's seq is
+# higher too: a board may ignore a seq lower than one it has seen.
+_SEQ: Final = itertools.count(int(time.time() * 1000))
+# The room's newest publisher in this process: an earlier one (the dashboard's previous
+# session, stopped after the next one started) must not announce the room closed.
+_NEWEST: dict[str, CentralPublisher] = {}
 
 
 class CentralPublisher:
@@ -68,7 +75,6 @@ class CentralPublisher:
         self._status: bytes | None = None  # the latest status, always the one sent next
         self._alarms: bytes | None = None
         self._alarm_items: tuple[p.Alarm, ...] | None = None
-        self._seq = itertools.count(1)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
@@ -110,7 +116,7 @@ class CentralPublisher:
         if items == self._alarm_items and not force:
             return
         self._alarm_items = items
-        self._alarms = p.to_json(p.AlarmSet(self.config.room, self._t(), next(self._seq),
+        self._alarms = p.to_json(p.AlarmSet(self.config.room, self._t(), next(_SEQ),
                                             items))
         self._poke()
 
@@ -132,14 +138,14 @@ class CentralPublisher:
         if self._wake is not None:
             self._wake.set()
 
-    def _set_link(self, up: bool) -> None:
+    def _set_link(self, up: bool, why: object = None) -> None:
         if self._link_known is up:
             return
         self._link_known = up
         self.connected = up
         self.alarms.set_central_link(up)
         log.warning("central station %s: %s", self.config.broker.url,
-                    "connected" if up else "link down")
+                    "connected" if up else f"link down ({why})")
 
     # -- the task ------------------------------------------------------------------------
 
@@ -147,8 +153,12 @@ class CentralPublisher:
         """Starts publishing; call on the device-io loop (runtime.call_soon)."""
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
-        self._refresh_status()
-        self._refresh_alarms(force=True)
+        _NEWEST[self.config.room] = self
+        try:
+            self._refresh_status()
+            self._refresh_alarms(force=True)
+        except Exception:  # called from the runtime's start: never stop the session for it
+            log.exception("central station: building the first payloads failed")
         self._task = self._loop.create_task(self._run(), name=f"central {self.config.room}")
         return self._task
 
@@ -181,11 +191,11 @@ class CentralPublisher:
                             await self._say_closed(client)
                             raise
                 except aiomqtt.MqttError as e:
-                    self._set_link(False)
+                    self._set_link(False, e)
                     log.info("central station %s: %s; retrying in %.1f s",
                              self.config.broker.url, e, backoff)
-                except Exception:  # never let the link die for good: the room stays primary
-                    self._set_link(False)
+                except Exception as e:  # never let the link die for good: the room is primary
+                    self._set_link(False, e)
                     log.exception("central station %s: unexpected failure; retrying",
                                   self.config.broker.url)
                 await asyncio.sleep(backoff)
@@ -278,7 +288,10 @@ class CentralPublisher:
                         ack.user, ack.alarm_id)
 
     async def _say_closed(self, client: aiomqtt.Client) -> None:
-        """A clean stop: the retained status says offline, "closed" (not the last will)."""
+        """A clean stop: the retained status says offline, "closed" (not the last will),
+        unless a newer session of this room already publishes."""
+        if _NEWEST.get(self.config.room) is not self:
+            return
         data = p.to_json(self._status_payload(False, p.REASON_CLOSED))
         try:
             async with asyncio.timeout(CLOSE_TIMEOUT_S):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import sqlite3
@@ -32,7 +33,8 @@ class Room:
 
     def __init__(self, broker: Mosquitto, tmp: Path, room: str, device: str, *,
                  speed: float = 1, duration: float = 3600, extra: tuple[str, ...] = (),
-                 password_file: bool = False, url: str | None = None) -> None:
+                 password_file: bool = False, url: str | None = None,
+                 password: str | None = None) -> None:
         self.db = tmp / f"{room}.db"
         self.stderr_path = tmp / f"{room}.stderr"
         self.stdout_path = tmp / f"{room}.stdout"
@@ -42,7 +44,7 @@ class Room:
                 "--duration", f"{duration:g}", "--speed", f"{speed:g}", "--db", str(self.db),
                 "--live", "--room", room, "--broker", url or broker.url,
                 "--broker-ca", str(broker.ca), *extra]
-        self.password = broker.passwords[room]
+        self.password = password or broker.passwords[room]
         if password_file:
             pw = tmp / f"{room}.password"
             pw.write_text(self.password + "\n")
@@ -81,6 +83,12 @@ class Room:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(10)
+
+    def longest_gap(self) -> float:
+        """The longest gap between the HR samples the room stored (session seconds)."""
+        times = [float(t) for (t,) in self.query(  # type: ignore[arg-type]
+            "SELECT t_s FROM samples WHERE vital = 'hr' ORDER BY t_s")]
+        return max((b - a for a, b in itertools.pairwise(times)), default=float("inf"))
 
     def query(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
         """Read the room's store while it records (read-only; never changes it)."""

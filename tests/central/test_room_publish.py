@@ -126,4 +126,7 @@ def test_a_room_killed_goes_offline_by_its_last_will(mosquitto: Mosquitto,
             room.kill()
     assert will.t - killed < 5
     assert validate(will)["reason"] == "connection lost"
+    with subscriber(mosquitto, "vigil/room-3/status") as late:  # a board that starts later
+        kept = late.wait_for(lambda m: True, 5)
+    assert kept.retain and kept.payload == will.payload
     assert room.password not in room.stderr() + room.stdout()
