@@ -36,6 +36,8 @@ BAD = {
     "outside vigil": ("clinic/room-1/status", SECRET.encode()),
     "malformed": ("vigil/room-1/status", json.dumps(
         {**status("room-1", T0, patient=SECRET), "online": "yes"}).encode()),
+    "initials too long": ("vigil/room-1/status", json.dumps(
+        status("room-1", T0, patient=SECRET + " Smith")).encode()),
 }
 
 
