@@ -16,6 +16,10 @@
     python main.py staff [--db PATH] [--admin NAME] add --name NAME --role ROLE [--pin-file F]
     python main.py staff [--db PATH] [--admin NAME] list | disable NAME | reset-pin NAME
     python main.py audit [--db PATH] [--session ID] [--verify]
+    python main.py board --broker URL [--broker-ca FILE] [--broker-user U]
+                         [--broker-password-file F] [--insecure]
+                         [--board-sound high,medium|high|none] [--kiosk]
+    python main.py board --demo N [--board-sound ...]
 
 SESSION (the same for both): [--patient ID] [--weight KG] [--drug NAME] [--route ROUTE]
 [--dose-mg MG] [--infusion-min MIN] [--lot LOT].
@@ -204,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     browse.add_argument("--signout-after", type=_positive, default=10.0, metavar="MIN",
                         help="lock again after MIN minutes without input (default 10)")
     staff_cli.add_parsers(sub, db)  # staff accounts and the audit trail (issue 14)
+    add_board_parser(sub)
     return p
 
 
@@ -439,6 +444,77 @@ def cmd_devices(args: argparse.Namespace) -> int:
     return 0
 
 
+# The central station's board: every room on one screen.
+
+BOARD_SOUNDS = {"high,medium": ("HIGH", "MEDIUM"), "medium,high": ("HIGH", "MEDIUM"),
+                "high": ("HIGH",), "none": ()}
+
+
+def _board_sound(text: str) -> tuple[str, ...]:
+    try:
+        return BOARD_SOUNDS[text.replace(" ", "").lower()]
+    except KeyError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: say high,medium, high or none") from None
+
+
+def _demo_rooms(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= n <= 32:
+        raise argparse.ArgumentTypeError(f"{text!r}: the demo runs 1 to 32 rooms")
+    return n
+
+
+def add_board_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from monitor.central.config import add_broker_arguments
+
+    board = sub.add_parser("board", help="the central station: every room on one screen")
+    add_broker_arguments(board)
+    board.add_argument("--board-sound", type=_board_sound, default=("HIGH", "MEDIUM"),
+                       metavar="high,medium|high|none",
+                       help="which rooms' alarm priorities the board sounds (default "
+                       "high,medium); a room offline is MEDIUM")
+    board.add_argument("--kiosk", action="store_true", help="full screen, no window frame")
+    board.add_argument("--demo", type=_demo_rooms, metavar="N",
+                       help="a private Mosquitto on loopback and N simulated rooms")
+
+
+def cmd_board(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from alarms.model import Priority
+    from monitor.central.config import BOARD_USER, BrokerConfigError, broker_config
+
+    sound = frozenset(Priority[p] for p in args.board_sound)
+    if args.demo is not None:
+        if args.broker:
+            parser.error("--demo starts its own broker: give --broker or --demo, not both")
+        from monitor.central.demo import Demo, DemoError
+        from ui.board.app import run_board
+
+        try:
+            with Demo(args.demo) as demo:
+                print(f"vigil: demo broker {demo.url} with {args.demo} simulated rooms",
+                      file=sys.stderr, flush=True)
+                return run_board(demo.board_config, sound, demo.board_config.user,
+                                 kiosk=args.kiosk, title="Vigil central station (demo)")
+        except DemoError as e:
+            print(f"vigil: error: {e}", file=sys.stderr)
+            return 1
+        except _Terminated:  # before the window: the demo is stopped all the same
+            return 0
+    try:
+        config = broker_config(args, default_user=BOARD_USER)
+    except BrokerConfigError as e:
+        parser.error(str(e))
+    if config is None:
+        parser.error("the board needs --broker URL (or --demo N)")
+    from ui.board.app import run_board  # Qt only here, as for the dashboard
+
+    return run_board(config, sound, config.user, kiosk=args.kiosk)
+
+
 def _on_sigterm(_signum: int, _frame: FrameType | None) -> None:
     raise _Terminated()
 
@@ -476,6 +552,8 @@ def main(argv: list[str] | None = None) -> int:
             return staff_cli.cmd_staff(args, args.db or default_store_path())
         if args.command == "audit":
             return staff_cli.cmd_audit(args, args.db or default_store_path())
+        if args.command == "board":
+            return cmd_board(args, parser)
     except (StoreError, ExportError, AuditError) as e:
         print(f"vigil: error: {e}", file=sys.stderr)
         return 1

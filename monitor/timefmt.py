@@ -52,3 +52,14 @@ def clock_text(seconds: float) -> str:
     s = max(0, int(seconds))
     h, rem = divmod(s, 3600)
     return f"{h}:{rem // 60:02d}:{rem % 60:02d}" if h else f"{rem // 60}:{rem % 60:02d}"
+
+
+def duration_text(seconds: float) -> str:
+    """'45 s', '3 min', '1 h 05' — for ages and countdowns at a glance (the room screen and
+    the central board say them alike)."""
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min"
+    return f"{s // 3600} h {s % 3600 // 60:02d}"

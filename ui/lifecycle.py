@@ -223,7 +223,6 @@ class SessionLifecycle(QObject):
         self.record_discharge(dialog.data, signer)
         return True
 
-    # -- staff sign-in (issue 14) --
     def _who(self) -> str:
         """Whoever is signed in at the room screen (the author given, without sign-in)."""
         return self.window.who() if self.window.room is not None else self.author
@@ -234,7 +233,6 @@ class SessionLifecycle(QObject):
         if room is None:
             return self.author
         return room.authorize_clinician("signing the discharge", self._run)
-    # -- end staff sign-in --
 
     def record_discharge(self, data: dict[str, Any], author: str | None = None) -> None:
         """Stores the DISCHARGE entry (the alarm engine checks the minimum monitoring time on

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from alarms.model import AlarmState, AlarmStatus
 from monitor.live import Freshness, LatestReading, Snapshot
 from monitor.timefmt import clock_text as clock_text  # moved: the quick-entry model uses it
+from monitor.timefmt import duration_text
 from monitor.vitals import VITALS
 from ui.sources import Limits, LimitSource
 from ui.tiles import LatchedMark, TileContent
@@ -25,14 +26,6 @@ NIBP_BLANK_S = 3600.0  # older than this it is not shown at all (as Philips does
 DEVICE_ALARM_NOTE = "MONITOR IN ALARM"
 
 
-def duration_text(seconds: float) -> str:
-    """'45 s', '3 min', '1 h 05' — for ages and countdowns at a glance."""
-    s = max(0, int(seconds))
-    if s < 60:
-        return f"{s} s"
-    if s < 3600:
-        return f"{s // 60} min"
-    return f"{s // 3600} h {s % 3600 // 60:02d}"
 
 
 def wall_clock_text(wall: float) -> str:

@@ -201,8 +201,12 @@ def to_json(payload: Payload) -> bytes:
 
 
 def _describe(error: jsonschema.ValidationError) -> str:
+    """Where the payload breaks its schema and which rule, never the offending value: the
+    message is logged, and a bad value may be patient data (initials too long, say)."""
     where = "/".join(str(p) for p in error.absolute_path) or "(top)"
-    return f"at {where}: {error.message}"
+    if error.validator == "required":  # names a field of the schema, not a value
+        return f"at {where}: {error.message}"
+    return f"at {where}: the value breaks the schema's {error.validator!r} rule"
 
 
 def _load(topic_name: str, kind: str, data: bytes) -> dict[str, Any]:

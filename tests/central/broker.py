@@ -24,7 +24,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.helpers.paths import REPO
+
 MOSQUITTO = Path("/usr/sbin/mosquitto")
 ACL = REPO / "docs" / "central" / "acl"
 MAKE_CERTS = REPO / "docs" / "central" / "make-certs.sh"

@@ -15,6 +15,7 @@ from pathlib import Path
 import jsonschema
 
 from tests.central.broker import REPO, Mosquitto, Received
+from tests.helpers.waiting import until
 
 SCHEMAS = REPO / "docs" / "central"
 
@@ -100,8 +101,5 @@ class Room:
 
 
 def poll(cond: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        time.sleep(0.05)
+    """`until` with the argument order these tests read best in."""
+    until(cond, what, timeout)

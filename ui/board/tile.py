@@ -1,0 +1,222 @@
+"""One room on the board, painted to scale with its tile (12 rooms readable at 3 m on 1080p,
+32 still usable).
+
+Top to bottom: the room and its phase ("PEAK +32 min"); the room's worst alarm in its IEC
+colour, flashing as on the room screen while unacknowledged, steady and marked "✓ ACK" once
+acknowledged; HR, SpO2 and NIBP with their age (dashes in grey when not live); what is due
+next. A room that went quiet shows ROOM OFFLINE with the time of its last message, and its
+numbers are dashes: the board never shows a silent room's last values as current.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QFontMetricsF, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from alarms.model import Priority
+from monitor.central import board_text as bt
+from monitor.central.board_model import RoomView
+from ui.theme import (
+    ALARM_COLOURS,
+    ALARM_TEXT,
+    BORDER,
+    PANEL,
+    STALE,
+    TEXT,
+    TEXT_DIM,
+    numeric_font,
+    text_font,
+    vital_colour,
+)
+
+_LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+_CENTRE = Qt.AlignmentFlag.AlignCenter
+
+
+def _fit_px(text: str, width: float, height: float, bold: bool = True,
+            numeric: bool = False) -> int:
+    """The largest pixel size at which `text` fits `width` on one line, at most `height`."""
+    px = max(8, int(height))
+    font = numeric_font(px) if numeric else text_font(px, bold)
+    advance = QFontMetricsF(font).horizontalAdvance(text) or 1.0
+    if advance > width:
+        px = max(8, int(px * width / advance))
+    return px
+
+
+class RoomTile(QWidget):
+    clicked = Signal(str)  # the room name
+
+    def __init__(self, room: str, flash_on: Callable[[Priority], bool],
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.room = room
+        self._flash_on = flash_on
+        self.view: RoomView | None = None
+        self.now = 0.0
+        self._key: tuple[object, ...] = ()
+        self.painted_numerics_t: float | None = None  # the payload time last painted
+        self.cap_px: dict[str, float] = {}  # digit height painted per column (hr, spo2, sbp)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(180, 130)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+
+    def flashing(self) -> Priority | None:
+        """The priority this tile flashes at now (an unacknowledged alarm), else None."""
+        worst = self.view.worst if self.view is not None else None
+        if worst is None or worst.acknowledged:
+            return None
+        return worst.priority
+
+    def set_view(self, view: RoomView, now: float) -> None:
+        """Repaints only when what the tile shows changed (ages move once a second)."""
+        flash = self.flashing()
+        key = (view, int(now), self._flash_on(flash) if flash is not None else None)
+        self.view, self.now = view, now
+        if key != self._key:
+            self._key = key
+            self.update()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self.clicked.emit(self.room)
+
+    def paintEvent(self, _event: QPaintEvent) -> None:
+        p = QPainter(self)
+        w, h = float(self.width()), float(self.height())
+        p.fillRect(self.rect(), PANEL)
+        v = self.view
+        if v is None:
+            p.end()
+            return
+        now = self.now
+        worst = v.worst
+        pad = max(6.0, min(w, h) * 0.035)
+        frame = ALARM_COLOURS[worst.priority] if worst and not worst.acknowledged else BORDER
+        pen = QPen(frame, max(3.0, h * 0.018) if worst and not worst.acknowledged else 2.0)
+        p.setPen(pen)
+        inset = pen.widthF() / 2
+        p.drawRect(QRectF(inset, inset, w - 2 * inset, h - 2 * inset))
+        inner_w = w - 2 * pad
+
+        # Row 1: the room (and initials, if the clinic sends them), the phase at the right.
+        row1 = QRectF(pad, pad * 0.6, inner_w, h * 0.14)
+        name = v.room + (f"  {v.patient}" if v.patient else "")
+        phase = bt.phase_text(v, now) if not v.closed else "closed"
+        # One size for every tile's phase (the longest phase), so the board reads evenly.
+        px = _fit_px("RECOVERY +888 min", inner_w * 0.6, row1.height() * 0.75)
+        p.setFont(text_font(px, bold=True))
+        p.setPen(TEXT)
+        p.drawText(row1, _RIGHT, phase)
+        phase_w = QFontMetricsF(p.font()).horizontalAdvance(phase)
+        px = _fit_px(name, inner_w - phase_w - pad, row1.height() * 0.85)
+        p.setFont(text_font(px, bold=True))
+        p.drawText(row1, _LEFT, name)
+
+        # Row 2: the worst alarm, in its colour (flashing while unacknowledged).
+        band = QRectF(pad, row1.bottom() + pad * 0.4, inner_w, h * 0.16)
+        if worst is not None:
+            colour = ALARM_COLOURS[worst.priority]
+            lit = worst.acknowledged or self._flash_on(worst.priority)
+            text = bt.alarm_text(worst, v)
+            more = len(v.alarms) - 1
+            if more > 0:
+                text += f"  +{more}"
+            if lit and not worst.acknowledged:
+                p.fillRect(band, colour)
+                p.setPen(ALARM_TEXT[worst.priority])
+            else:
+                p.setPen(QPen(colour, 2.0))
+                p.setBrush(Qt.BrushStyle.NoBrush)
+                p.drawRect(band.adjusted(1, 1, -1, -1))
+                p.setPen(colour)
+            px = _fit_px(text, band.width() - pad, band.height() * 0.62)
+            p.setFont(text_font(px, bold=True))
+            p.drawText(band.adjusted(pad / 2, 0, -pad / 2, 0), _CENTRE, text)
+
+        # Row 3: HR, SpO2, NIBP with their ages; or ROOM OFFLINE.
+        nums = QRectF(pad, band.bottom() + pad * 0.4, inner_w, h * 0.52)
+        if v.online:
+            self._numerics(p, v, nums, now)
+            self.painted_numerics_t = v.numerics_t
+        else:
+            title = "ROOM CLOSED" if v.closed else "ROOM OFFLINE"
+            colour = STALE if v.closed else ALARM_COLOURS[Priority.MEDIUM]
+            top = QRectF(nums.left(), nums.top(), nums.width(), nums.height() * 0.55)
+            p.setPen(colour)
+            p.setFont(text_font(_fit_px(title, nums.width(), top.height() * 0.7), bold=True))
+            p.drawText(top, _CENTRE, title)
+            last = f"last message {bt.clock(v.last_message)}" if v.last_message else \
+                "no message yet"
+            detail = f"{last} · {v.offline_reason}"
+            low = QRectF(nums.left(), top.bottom(), nums.width(), nums.height() * 0.4)
+            p.setPen(TEXT)
+            p.setFont(text_font(_fit_px(detail, nums.width(), low.height() * 0.45), bold=True))
+            p.drawText(low, _CENTRE, detail)
+
+        # Row 4: what is due next, or the outcome of a remote acknowledgement.
+        foot = QRectF(pad, nums.bottom() + pad * 0.2, inner_w, h - nums.bottom() - pad)
+        text = v.ack_note or bt.due_text(v, now)
+        if text:
+            overdue = "overdue" in text and not v.ack_note
+            p.setPen(ALARM_COLOURS[Priority.MEDIUM] if overdue else TEXT_DIM)
+            # one size on every tile (the longest due text), smaller only for a longer note
+            px = min(_fit_px(text, foot.width(), foot.height() * 0.8, bold=True),
+                     _fit_px("next: BP ~40 min overdue 59 min", foot.width(),
+                             foot.height() * 0.8, bold=True))
+            p.setFont(text_font(px, bold=overdue))
+            p.drawText(foot, _LEFT, text)
+        p.end()
+
+    def _numerics(self, p: QPainter, v: RoomView, box: QRectF, now: float) -> None:
+        """HR and SpO2 side by side in the largest digits, each with its age; NIBP with its
+        age on a line of its own under them (it changes every few minutes)."""
+        big = QRectF(box.left(), box.top(), box.width(), box.height() * 0.72)
+        top_h = big.height() * 0.2
+        for i, (key, label) in enumerate((("hr", "HR"), ("spo2", "SpO2"))):
+            col = QRectF(big.left() + i * big.width() / 2, big.top(), big.width() / 2,
+                         big.height())
+            value = bt.value_text(v, key)
+            self._labelled(p, key, label, value, bt.age_text(v.reading(key), v.room_now(now)),
+                           QRectF(col.left(), col.top(), col.width() * 0.95, top_h))
+            px = _fit_px("188", col.width() * 0.82, (col.height() - top_h) * 0.95,
+                         numeric=True)
+            self.cap_px[key] = QFontMetricsF(numeric_font(px)).capHeight()
+            p.setFont(numeric_font(px))
+            p.setPen(vital_colour(key) if value != "--" else STALE)
+            p.drawText(QRectF(col.left(), col.top() + top_h, col.width(),
+                              col.height() - top_h), _LEFT, value)
+        row = QRectF(box.left(), big.bottom(), box.width(), box.height() - big.height())
+        value = bt.nibp_text(v)
+        live = value != "--/--"
+        p.setPen(vital_colour("sbp") if live else STALE)
+        p.setFont(text_font(max(10, int(top_h * 0.8)), bold=True))
+        p.drawText(row, _LEFT, "NIBP")
+        label_w = QFontMetricsF(p.font()).horizontalAdvance("NIBP ")
+        px = _fit_px("188/188", row.width() * 0.5, row.height() * 0.95, numeric=True)
+        self.cap_px["sbp"] = QFontMetricsF(numeric_font(px)).capHeight()
+        p.setFont(numeric_font(px))
+        p.drawText(row.adjusted(label_w, 0, 0, 0), _LEFT, value)
+        age = bt.age_text(v.reading("sbp"), v.room_now(now))
+        p.setPen(TEXT_DIM if live else STALE)
+        p.setFont(text_font(_fit_px(age, row.width() * 0.3, top_h * 0.75, bold=not live),
+                            bold=not live))
+        p.drawText(row, _RIGHT, age)
+
+    def _labelled(self, p: QPainter, key: str, label: str, value: str, age: str,
+                  line: QRectF) -> None:
+        """A numeric's title line: its label at the left, its age at the right."""
+        live = value not in ("--", "--/--")
+        p.setPen(vital_colour(key) if live else STALE)
+        p.setFont(text_font(max(10, int(line.height() * 0.8)), bold=True))
+        p.drawText(line, _LEFT, label)
+        label_w = QFontMetricsF(p.font()).horizontalAdvance(label + "  ")
+        p.setPen(TEXT_DIM if live else STALE)
+        p.setFont(text_font(_fit_px(age, line.width() - label_w, line.height() * 0.75,
+                                    bold=not live), bold=not live))
+        p.drawText(line, _RIGHT, age)
