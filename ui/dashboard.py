@@ -55,6 +55,7 @@ from ui.trend import TrendView
 
 if TYPE_CHECKING:  # loaded only when the browser is opened (open_browser)
     from ui.browser import SessionBrowser
+    from ui.pleth_plot import PlotPlethView  # only the benchmark's baseline draws it
 
 TILE_REFRESH_MS = 250
 USER = "nurse"  # until sign-in exists, commands are logged under this role
@@ -95,9 +96,12 @@ class DashboardWindow(QMainWindow):
     def __init__(self, sources: DashboardSources, audio_output: AudioOutput,
                  settings: QSettings | None = None, kiosk: bool = False,
                  monotonic: Callable[[], float] = time.monotonic,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, baseline_draw: bool = False) -> None:
         super().__init__(parent)
         self.sources = sources
+        # The pleth and trend as drawn before they were made incremental: only the dashboard
+        # benchmark sets it, to measure the current design against them in the same run.
+        self.baseline_draw = baseline_draw
         self.settings = settings if settings is not None else QSettings("Vigil", "dashboard")
         self.kiosk = kiosk
         self.snapshot: AlarmSnapshot | None = None
@@ -203,7 +207,12 @@ class DashboardWindow(QMainWindow):
             tiles.setColumnStretch(i, {"hr": 9, "spo2": 10, "nibp": 16, "rr": 8}[key])
         outer.addLayout(tiles, 34)
 
-        self.pleth = PlethView(s.pleth, s.now_s)
+        self.pleth: PlethView | PlotPlethView
+        if self.baseline_draw:
+            from ui.pleth_plot import PlotPlethView
+            self.pleth = PlotPlethView(s.pleth, s.now_s)
+        else:
+            self.pleth = PlethView(s.pleth, s.now_s)
         outer.addWidget(self.pleth, 14)
 
         trend_bar = QHBoxLayout()
