@@ -231,7 +231,8 @@ class DashboardWindow(QMainWindow):
         trend_bar.addWidget(self.follow_button)
         outer.addLayout(trend_bar)
         self.trend_bar = trend_bar  # the session lifecycle adds its buttons (ui/lifecycle.py)
-        self.trend: TrendView = TrendView(s.trends, s.now_s, s.limits)
+        self.trend: TrendView = TrendView(s.trends, s.now_s, s.limits,
+                                          cached=not self.baseline_draw)
         self.trend.followChanged.connect(self._on_follow_changed)
         # The trend gives part of its height to the timeline under it (ui/entries.py, on
         # its time axis); the tiles keep theirs.
