@@ -58,6 +58,9 @@ if TYPE_CHECKING:  # loaded only when the browser is opened (open_browser)
     from ui.pleth_plot import PlotPlethView  # only the benchmark's baseline draws it
 
 TILE_REFRESH_MS = 250
+LANE_PX = 24  # a timeline lane: its marks' 14-16 px bold text in a box, at 1080 and at 768
+TIMELINE_SHOWN = "Timeline \u25be"  # the button that collapses it to the dose lane
+TIMELINE_COLLAPSED = "Timeline \u25b8"
 USER = "nurse"  # until sign-in exists, commands are logged under this role
 
 # Which tile an alarm on a vital flashes.
@@ -226,20 +229,33 @@ class DashboardWindow(QMainWindow):
         trend_bar.addSpacing(20)
         trend_bar.addWidget(self.window_label)
         trend_bar.addStretch(1)
-        trend_bar.addWidget(named(QLabel("zoom  [+] [-]   pan: drag"), "headerDim"))
+        hint = named(QLabel("zoom  [+] [-]   pan: drag"), "headerDim")
+        # A hint: on a narrow window it gives way to the buttons beside it.
+        hint.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        hint.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        trend_bar.addWidget(hint, 1)
         trend_bar.addSpacing(16)
+        # The timeline under the trend: its lanes in use, or the dose lane alone.
+        self.timeline_button = QPushButton(TIMELINE_SHOWN)
+        self.timeline_button.setCheckable(True)
+        self.timeline_button.setChecked(True)
+        self.timeline_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.timeline_button.toggled.connect(self._show_timeline_lanes)
+        trend_bar.addWidget(self.timeline_button)
+        trend_bar.addSpacing(8)
         trend_bar.addWidget(self.follow_button)
         outer.addLayout(trend_bar)
         self.trend_bar = trend_bar  # the session lifecycle adds its buttons (ui/lifecycle.py)
         self.trend: TrendView = TrendView(s.trends, s.now_s, s.limits,
                                           cached=not self.baseline_draw)
         self.trend.followChanged.connect(self._on_follow_changed)
-        # The trend gives part of its height to the timeline under it (ui/entries.py, on
-        # its time axis); the tiles keep theirs.
-        outer.addWidget(self.trend, 26)
+        # The timeline under the trend (ui/entries.py, on its time axis) is as high as its
+        # lanes in use: the trend takes the rest of the height; the tiles keep theirs.
+        outer.addWidget(self.trend, 40)
         self.entry_panel = EntryPanel(s.entries, s.now_s, s.trends, s.bridge, self.trend,
                                       lambda: USER)
-        outer.addWidget(self.entry_panel, 26)
+        self.entry_panel.timeline.fit_lanes(LANE_PX)
+        outer.addWidget(self.entry_panel, 0)
         self.setCentralWidget(root)
 
     def _actions(self) -> None:
@@ -290,6 +306,8 @@ class DashboardWindow(QMainWindow):
             self.restoreGeometry(QByteArray(geometry))
         else:
             self.resize(1920, 1080)
+        collapsed = self.settings.value("timeline/collapsed", False, type=bool)
+        self.timeline_button.setChecked(not collapsed)
         window = self.settings.value("trend/window_min", None)
         if isinstance(window, int | str):  # QSettings gives the int back as text, or as is
             self.trend.window_min = int(window)
@@ -300,6 +318,7 @@ class DashboardWindow(QMainWindow):
             self.settings.setValue("window/geometry", self.saveGeometry())
             self.settings.setValue("window/fullscreen", self.isFullScreen())
         self.settings.setValue("trend/window_min", self.trend.window_min)
+        self.settings.setValue("timeline/collapsed", self.entry_panel.timeline.collapsed)
         self.settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
@@ -422,6 +441,14 @@ class DashboardWindow(QMainWindow):
     def _update_window_label(self) -> None:
         m = self.trend.window_min
         self.window_label.setText(f"{m} min" if m < 60 else f"{m // 60} h")
+
+    def _show_timeline_lanes(self, shown: bool) -> None:
+        """All the timeline's lanes in use, or (collapsed) the dose lane alone: the trend
+        gets the height."""
+        self.entry_panel.timeline.set_collapsed(not shown)
+        self.timeline_button.setText(TIMELINE_SHOWN if shown else TIMELINE_COLLAPSED)
+        self.timeline_button.setToolTip("collapse the timeline to the dose lane" if shown
+                                        else "show the timeline's lanes")
 
     def _on_follow_changed(self, follow: bool) -> None:
         self.follow_button.setChecked(follow)
