@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 
 import numpy as np
-from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt, QTimer
+from PySide6.QtCore import QObject, QPoint, QPointF, QRect, QRectF, Qt, QTimer
 from PySide6.QtGui import QFontMetrics, QImage, QPainter, QPaintEvent, QPen, QResizeEvent
 from PySide6.QtWidgets import QLabel, QWidget
 
@@ -34,12 +34,20 @@ PEN_PX = 2
 LABEL_AT = (10, 6)  # the "Pleth" name, top left
 
 
+def frame_timer(owner: QObject, refresh: Callable[[], None]) -> QTimer:
+    timer = QTimer(owner)
+    timer.setInterval(FRAME_MS)
+    timer.timeout.connect(refresh)
+    return timer
+
+
 class SweepLogic:
     """What a frame shows, whatever draws it: the sample index the head is drawn up to, the
     sweep's y values, the auto gain and the no-signal state. A subclass draws."""
 
     ring: PlethRing
     _now_s: Callable[[], float]
+    timer: QTimer  # frame_timer(), made by the view
 
     def _init_sweep(self, ring: PlethRing, now_s: Callable[[], float], rate_hz: float) -> None:
         self.ring = ring
@@ -106,6 +114,12 @@ class SweepLogic:
             changed.extend([(a, b)] if a <= b else [(a, n - 1), (0, b)])
         return y, changed
 
+    def start(self) -> None:
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.timer.stop()
+
     def sweep_data(self) -> np.ndarray:
         """The y values drawn now, one per slot (NaN where nothing is drawn)."""
         if self._drawn_y is None:
@@ -163,15 +177,7 @@ class PlethView(QWidget, SweepLogic):
         self.no_signal.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.no_signal.setStyleSheet(f"color: {TEXT_DIM.name()}; background: transparent;")
         self.no_signal.hide()
-        self.timer = QTimer(self)
-        self.timer.setInterval(FRAME_MS)
-        self.timer.timeout.connect(self.refresh)
-
-    def start(self) -> None:
-        self.timer.start()
-
-    def stop(self) -> None:
-        self.timer.stop()
+        self.timer = frame_timer(self, self.refresh)
 
     # -- geometry ----------------------------------------------------------------------
 

@@ -10,12 +10,11 @@ from collections.abc import Callable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QTimer
 from PySide6.QtGui import QPaintEvent
 from PySide6.QtWidgets import QWidget
 
 from monitor.buffers import PlethRing
-from ui.pleth import FRAME_MS, SWEEP_S, SweepLogic
+from ui.pleth import SWEEP_S, SweepLogic, frame_timer
 from ui.theme import BACKGROUND, TEXT_DIM, text_font, vital_colour
 
 SEGMENTS = 6
@@ -48,15 +47,7 @@ class PlotPlethView(pg.PlotWidget, SweepLogic):
         self.no_signal.setFont(text_font(28, bold=True))
         self.addItem(self.no_signal, ignoreBounds=True)
         self.no_signal.hide()
-        self.timer = QTimer(self)
-        self.timer.setInterval(FRAME_MS)
-        self.timer.timeout.connect(self.refresh)
-
-    def start(self) -> None:
-        self.timer.start()
-
-    def stop(self) -> None:
-        self.timer.stop()
+        self.timer = frame_timer(self, self.refresh)
 
     def paintEvent(self, event: QPaintEvent) -> None:
         started = time.thread_time()

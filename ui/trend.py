@@ -348,11 +348,11 @@ class TrendView(pg.GraphicsLayoutWidget):
         """The running phase extends to the right edge: it does not end at 'now'. (The
         session model ends the last phase at the `now` it is given; while the session runs,
         that band would grow, and repaint whole rows, every second.)"""
-        def end(ph: Phase) -> float:
+        def band_end(ph: Phase) -> float:
             running = ph.end_s is None or (self.cached and self.live and ph.end_s == now)
             return SESSION_MAX_S if running or ph.end_s is None else ph.end_s
 
-        phases = [(ph.name, ph.start_s, end(ph)) for ph in self.trends.phases(now)]
+        phases = [(ph.name, ph.start_s, band_end(ph)) for ph in self.trends.phases(now)]
         phases = [p for p in phases if p[2] > p[1]]
         s_per_px = self._seconds_per_pixel()
         if (phases, s_per_px) == self._phases_drawn:
