@@ -18,9 +18,9 @@ import time
 from collections.abc import Callable
 
 import numpy as np
-from PySide6.QtCore import QObject, QPoint, QPointF, QRect, QRectF, Qt, QTimer
+from PySide6.QtCore import QObject, QPoint, QPointF, QRect, QRectF, QSize, Qt, QTimer
 from PySide6.QtGui import QFontMetrics, QImage, QPainter, QPaintEvent, QPen, QResizeEvent
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 from monitor.buffers import PlethRing
 from ui.theme import BACKGROUND, TEXT_DIM, text_font, vital_colour
@@ -163,6 +163,7 @@ class PlethView(QWidget, SweepLogic):
         QWidget.__init__(self, parent)
         self._init_sweep(ring, now_s, rate_hz)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.colour = vital_colour("pleth")
         self._pen = QPen(self.colour, PEN_PX)
         self._image = QImage()
@@ -180,6 +181,12 @@ class PlethView(QWidget, SweepLogic):
         self.timer = frame_timer(self, self.refresh)
 
     # -- geometry ----------------------------------------------------------------------
+
+    def sizeHint(self) -> QSize:
+        return QSize(600, 480)  # as the pyqtgraph view it replaces: the layout's stretch rules
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(68, 68)
 
     def x_px(self, slot: float) -> float:
         """The widget x of a sweep slot (slot 0 at the left edge, the sweep's end at the
