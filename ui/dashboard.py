@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QPoint, QRect, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
@@ -68,6 +68,15 @@ TILE_OF_VITAL = {"hr": "hr", "spo2": "spo2", "pr": "spo2", "sbp": "nibp", "dbp":
                  "map": "nibp", "rr": "rr", "pleth": "spo2"}
 # The vital whose number a tile shows big (a latched badge names any other).
 MAIN_VITAL = {"hr": "hr", "spo2": "spo2", "nibp": None, "rr": "rr"}
+
+
+class HintLabel(QLabel):
+    """A hint shown whole or not at all: on a narrow window (1366 px) it gives way to the
+    buttons beside it rather than showing a cut-off piece."""
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        if self.width() >= self.sizeHint().width():
+            super().paintEvent(event)
 
 
 @dataclass
@@ -229,8 +238,7 @@ class DashboardWindow(QMainWindow):
         trend_bar.addSpacing(20)
         trend_bar.addWidget(self.window_label)
         trend_bar.addStretch(1)
-        hint = named(QLabel("zoom  [+] [-]   pan: drag"), "headerDim")
-        # A hint: on a narrow window it gives way to the buttons beside it.
+        hint = named(HintLabel("zoom  [+] [-]   pan: drag"), "headerDim")
         hint.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         hint.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         trend_bar.addWidget(hint, 1)
