@@ -7,6 +7,10 @@ the ~40 min BP window (the preset's BP check, so route-aware; ticked when a read
 it) and the 2 h minimum. The bottom axis counts from the dose ("+0:40"), because that is
 what the protocol times are measured from; the trend above shows session time.
 
+On the dashboard (`fit_lanes`) only the dose lane and the lanes holding an entry are drawn,
+and the widget is as high as they need, so the trend above gets the rest; collapsed, it is
+the dose lane alone. The session browser shows all six.
+
 The widget holds no recorder: it draws the entries it is given (a tuple of
 `monitor.session.TimelineEntry`), so the session browser shows a stored session with it
 read-only, and the dashboard feeds it from the store when a mark arrives. It redraws only
