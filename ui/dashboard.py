@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QPoint, QRect, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
@@ -58,12 +58,25 @@ from ui.trend import TrendView
 
 if TYPE_CHECKING:  # loaded only when the browser is opened (open_browser)
     from ui.browser import SessionBrowser
+    from ui.pleth_plot import PlotPlethView  # only the benchmark's baseline draws it
 
 TILE_REFRESH_MS = 250
+LANE_PX = 24  # a timeline lane: its marks' 14-16 px bold text in a box, at 1080 and at 768
+TIMELINE_SHOWN = "Timeline \u25be"  # the button that collapses it to the dose lane
+TIMELINE_COLLAPSED = "Timeline \u25b8"
 USER = UNIDENTIFIED  # who acts at a dashboard with no sign-in (no store: a test's window)
 
 # The vital whose number a tile shows big (a latched badge names any other).
 MAIN_VITAL = {"hr": "hr", "spo2": "spo2", "nibp": None, "rr": "rr"}
+
+
+class HintLabel(QLabel):
+    """A hint shown whole or not at all: on a narrow window (1366 px) it gives way to the
+    buttons beside it rather than showing a cut-off piece."""
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        if self.width() >= self.sizeHint().width():
+            super().paintEvent(event)
 
 
 @dataclass
@@ -96,9 +109,12 @@ class DashboardWindow(QMainWindow):
     def __init__(self, sources: DashboardSources, audio_output: AudioOutput,
                  settings: QSettings | None = None, kiosk: bool = False,
                  monotonic: Callable[[], float] = time.monotonic,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, baseline_draw: bool = False) -> None:
         super().__init__(parent)
         self.sources = sources
+        # The pleth and trend as drawn before they were made incremental: only the dashboard
+        # benchmark sets it, to measure the current design against them in the same run.
+        self.baseline_draw = baseline_draw
         self.settings = settings if settings is not None else QSettings("Vigil", "dashboard")
         self.kiosk = kiosk
         self.snapshot: AlarmSnapshot | None = None
@@ -208,7 +224,12 @@ class DashboardWindow(QMainWindow):
             tiles.setColumnStretch(i, {"hr": 9, "spo2": 10, "nibp": 16, "rr": 8}[key])
         outer.addLayout(tiles, 34)
 
-        self.pleth = PlethView(s.pleth, s.now_s)
+        self.pleth: PlethView | PlotPlethView
+        if self.baseline_draw:
+            from ui.pleth_plot import PlotPlethView
+            self.pleth = PlotPlethView(s.pleth, s.now_s)
+        else:
+            self.pleth = PlethView(s.pleth, s.now_s)
         outer.addWidget(self.pleth, 14)
 
         trend_bar = QHBoxLayout()
@@ -222,19 +243,32 @@ class DashboardWindow(QMainWindow):
         trend_bar.addSpacing(20)
         trend_bar.addWidget(self.window_label)
         trend_bar.addStretch(1)
-        trend_bar.addWidget(named(QLabel("zoom  [+] [-]   pan: drag"), "headerDim"))
+        hint = named(HintLabel("zoom  [+] [-]   pan: drag"), "headerDim")
+        hint.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        hint.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        trend_bar.addWidget(hint, 1)
         trend_bar.addSpacing(16)
+        # The timeline under the trend: its lanes in use, or the dose lane alone.
+        self.timeline_button = QPushButton(TIMELINE_SHOWN)
+        self.timeline_button.setCheckable(True)
+        self.timeline_button.setChecked(True)
+        self.timeline_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.timeline_button.toggled.connect(self._show_timeline_lanes)
+        trend_bar.addWidget(self.timeline_button)
+        trend_bar.addSpacing(8)
         trend_bar.addWidget(self.follow_button)
         outer.addLayout(trend_bar)
         self.trend_bar = trend_bar  # the session lifecycle adds its buttons (ui/lifecycle.py)
-        self.trend: TrendView = TrendView(s.trends, s.now_s, s.limits)
+        self.trend: TrendView = TrendView(s.trends, s.now_s, s.limits,
+                                          cached=not self.baseline_draw)
         self.trend.followChanged.connect(self._on_follow_changed)
-        # The trend gives part of its height to the timeline under it (ui/entries.py, on
-        # its time axis); the tiles keep theirs.
-        outer.addWidget(self.trend, 26)
+        # The timeline under the trend (ui/entries.py, on its time axis) is as high as its
+        # lanes in use: the trend takes the rest of the height; the tiles keep theirs.
+        outer.addWidget(self.trend, 40)
         self.entry_panel = EntryPanel(s.entries, s.now_s, s.trends, s.bridge, self.trend,
                                       self.who)
-        outer.addWidget(self.entry_panel, 26)
+        self.entry_panel.timeline.fit_lanes(LANE_PX)
+        outer.addWidget(self.entry_panel, 0)
         self.setCentralWidget(root)
 
     def _actions(self) -> None:
@@ -285,6 +319,8 @@ class DashboardWindow(QMainWindow):
             self.restoreGeometry(QByteArray(geometry))
         else:
             self.resize(1920, 1080)
+        collapsed = self.settings.value("timeline/collapsed", False, type=bool)
+        self.timeline_button.setChecked(not collapsed)
         window = self.settings.value("trend/window_min", None)
         if isinstance(window, int | str):  # QSettings gives the int back as text, or as is
             self.trend.window_min = int(window)
@@ -295,6 +331,7 @@ class DashboardWindow(QMainWindow):
             self.settings.setValue("window/geometry", self.saveGeometry())
             self.settings.setValue("window/fullscreen", self.isFullScreen())
         self.settings.setValue("trend/window_min", self.trend.window_min)
+        self.settings.setValue("timeline/collapsed", self.entry_panel.timeline.collapsed)
         self.settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
@@ -439,6 +476,14 @@ class DashboardWindow(QMainWindow):
     def _update_window_label(self) -> None:
         m = self.trend.window_min
         self.window_label.setText(f"{m} min" if m < 60 else f"{m // 60} h")
+
+    def _show_timeline_lanes(self, shown: bool) -> None:
+        """All the timeline's lanes in use, or (collapsed) the dose lane alone: the trend
+        gets the height."""
+        self.entry_panel.timeline.set_collapsed(not shown)
+        self.timeline_button.setText(TIMELINE_SHOWN if shown else TIMELINE_COLLAPSED)
+        self.timeline_button.setToolTip("collapse the timeline to the dose lane" if shown
+                                        else "show the timeline's lanes")
 
     def _on_follow_changed(self, follow: bool) -> None:
         self.follow_button.setChecked(follow)

@@ -7,6 +7,10 @@ the ~40 min BP window (the preset's BP check, so route-aware; ticked when a read
 it) and the 2 h minimum. The bottom axis counts from the dose ("+0:40"), because that is
 what the protocol times are measured from; the trend above shows session time.
 
+On the dashboard (`fit_lanes`) only the dose lane and the lanes holding an entry are drawn,
+and the widget is as high as they need, so the trend above gets the rest; collapsed, it is
+the dose lane alone. The session browser shows all six.
+
 The widget holds no recorder: it draws the entries it is given (a tuple of
 `monitor.session.TimelineEntry`), so the session browser shows a stored session with it
 read-only, and the dashboard feeds it from the store when a mark arrives. It redraws only
@@ -48,6 +52,8 @@ LANE_COLOURS: tuple[QColor, ...] = (
 CHECKPOINT = QColor("#cfd8dc")
 MISSING = QColor("#ff8a65")  # a checkpoint without its reading (advisory, not an alarm)
 LANE_NAMES_PX = 112  # the timeline's: its lane names ("Interventions", 13 px bold)
+AXIS_PX = 34  # the since-dose axis under the lanes (15 px labels)
+DOSE_LANE = LANE_OF[EntryKind.DOSE_START]
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +160,13 @@ class TimelineView(pg.GraphicsLayoutWidget):
         self.nibp_times: tuple[float, ...] = tuple(nibp_times)
         self.now_s = now_s
         self.pending: Pending | None = None
+        # The lanes drawn, top to bottom (indices into LANES). With `fit_lanes` set (the
+        # dashboard) only the dose lane and those holding an entry, and the widget's height
+        # fits them; collapsed, the dose lane alone. Otherwise (the browser) all of them.
+        self.lanes_shown: tuple[int, ...] = tuple(range(len(LANES)))
+        self.lane_height_px: int | None = None  # fit_lanes: the height of a lane
+        self.collapsed = False
+        self._separators: list[pg.InfiniteLine] = []
         self._drawn: object = None
         self._items: list[pg.GraphicsObject] = []
         self.marks: list[tuple[int, pg.TextItem]] = []  # (entry id, its item)
@@ -187,7 +200,6 @@ class TimelineView(pg.GraphicsLayoutWidget):
         vb = plot.getViewBox()
         vb.disableAutoRange()
         vb.invertY(True)
-        plot.setYRange(-0.5, len(LANES) - 0.5, padding=0)
         plot.setLimits(xMin=-600, xMax=SESSION_MAX_S + 600)
         plot.setXRange(-60, 3600, padding=0)
         for side in ("left", "bottom"):
@@ -199,11 +211,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
         # The lane names have their own column, left of the data: a mark never runs under
         # one. The x axis still lines up with the trend's pixel for pixel (AlignedViewBox).
         left.setWidth(LANE_NAMES_PX)
-        left.setTicks([[(float(i), "") for i in range(len(LANES))]])
         plot.showGrid(x=False, y=False)
-        for i in range(len(LANES) - 1):  # thin separators between lanes
-            sep = pg.InfiniteLine(i + 0.5, angle=0, movable=False, pen=pg.mkPen(BORDER))
-            plot.addItem(sep, ignoreBounds=True)
         self.lane_labels: list[pg.TextItem] = []
         for i, (name, _) in enumerate(LANES):
             label = pg.TextItem(name, color=LANE_COLOURS[i], anchor=(0, 0.5))
@@ -220,13 +228,60 @@ class TimelineView(pg.GraphicsLayoutWidget):
         self.since_label.setFont(text_font(15, bold=True))
         plot.addItem(self.since_label, ignoreBounds=True)
         self.scene().sigMouseClicked.connect(self._on_click)
-        self._place_lane_labels()
+        self._layout_lanes()
 
     def _place_lane_labels(self, *_args: object) -> None:
         h = self.plot.getViewBox().height()
         top = self.plot.getViewBox().mapToItem(self.plot.getAxis("left"), QPointF(0, 0)).y()
+        shown = self.lanes_shown
         for i, label in enumerate(self.lane_labels):
-            label.setPos(0, top + h * (i + 0.5) / len(LANES))
+            if i in shown:
+                label.setPos(0, top + h * (shown.index(i) + 0.5) / len(shown))
+            label.setVisible(i in shown)
+
+    # -- lanes ---------------------------------------------------------------------------
+
+    def fit_lanes(self, lane_height_px: int) -> None:
+        """Shows only the lanes in use, each `lane_height_px` high, and fits the widget's
+        height to them: the trend above gets the rest (the dashboard)."""
+        self.lane_height_px = lane_height_px
+        self.redraw(force=True)
+
+    def set_collapsed(self, collapsed: bool) -> None:
+        """Collapsed: the dose lane alone (the dose, the BP checkpoints, time since dose)."""
+        self.collapsed = collapsed
+        self.redraw(force=True)
+
+    def row_of(self, lane: int) -> int | None:
+        """Where lane `lane` (an index into LANES) is drawn, top to bottom; None if not."""
+        return self.lanes_shown.index(lane) if lane in self.lanes_shown else None
+
+    def _lanes_wanted(self) -> tuple[int, ...]:
+        if self.collapsed:
+            return (DOSE_LANE,)
+        if self.lane_height_px is None:
+            return tuple(range(len(LANES)))
+        kinds = [e.kind for e in self.entries]
+        if self.pending is not None:
+            kinds.append(self.pending.kind)
+        used = {DOSE_LANE} | {LANE_OF.get(k, len(LANES) - 1) for k in kinds}
+        return tuple(sorted(used))
+
+    def _layout_lanes(self) -> None:
+        shown = self.lanes_shown
+        plot = self.plot
+        plot.setYRange(-0.5, len(shown) - 0.5, padding=0)
+        plot.getAxis("left").setTicks([[(float(i), "") for i in range(len(shown))]])
+        for sep in self._separators:
+            plot.removeItem(sep)
+        self._separators = []
+        for i in range(len(shown) - 1):  # thin separators between lanes
+            sep = pg.InfiniteLine(i + 0.5, angle=0, movable=False, pen=pg.mkPen(BORDER))
+            plot.addItem(sep, ignoreBounds=True)
+            self._separators.append(sep)
+        if self.lane_height_px is not None:
+            self.setFixedHeight(len(shown) * self.lane_height_px + AXIS_PX)
+        self._place_lane_labels()
 
     # -- what it shows ------------------------------------------------------------------
 
@@ -259,7 +314,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
         text = "no dose yet" if dose is None else f"dose +{clock_text(now_s - dose)}"
         if self.since_label.textItem.toPlainText() != f"{text} ":
             self.since_label.setText(f"{text} ")
-        self.since_label.setPos(now_s, LANE_OF[EntryKind.DOSE_START])
+        self.since_label.setPos(now_s, self.row_of(DOSE_LANE) or 0)
         self.since_label.setAnchor((1, 0.5) if self._since_fits_left(now_s) else (0, 0.5))
         self.since_label.show()
 
@@ -279,7 +334,8 @@ class TimelineView(pg.GraphicsLayoutWidget):
     # -- drawing -----------------------------------------------------------------------
 
     def _key(self) -> object:
-        return (self.entries, self.phases, self.checkpoints, self.nibp_times, self.pending)
+        return (self.entries, self.phases, self.checkpoints, self.nibp_times, self.pending,
+                self.collapsed, self.lane_height_px)
 
     def redraw(self, force: bool = False) -> bool:
         """Rebuilds the marks when what is shown changed; True if it did."""
@@ -287,6 +343,10 @@ class TimelineView(pg.GraphicsLayoutWidget):
         if key == self._drawn and not force:
             return False
         self._drawn = key
+        lanes = self._lanes_wanted()
+        if lanes != self.lanes_shown:
+            self.lanes_shown = lanes
+            self._layout_lanes()
         for item in self._items:
             self.plot.removeItem(item)
         self._items = []
@@ -324,8 +384,8 @@ class TimelineView(pg.GraphicsLayoutWidget):
         return item
 
     def _draw_dose(self, dose: float | None, dose_end: float | None) -> None:
-        lane = LANE_OF[EntryKind.DOSE_START]
-        colour = LANE_COLOURS[lane]
+        lane = self.row_of(DOSE_LANE) or 0
+        colour = LANE_COLOURS[DOSE_LANE]
         if dose is None:
             return
         if dose_end is not None and dose_end > dose:
@@ -348,7 +408,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
         if dose is None:
             return
         c = self.checkpoints
-        lane = LANE_OF[EntryKind.DOSE_START]
+        lane = self.row_of(DOSE_LANE) or 0
         pre_ok = any(t < dose for t in self.nibp_times)
         self.checkpoint_items["pre_dose_bp"] = self._text(
             ("BP pre \u2713" if pre_ok else "BP pre \u2717") + " ", dose, lane,
@@ -384,9 +444,12 @@ class TimelineView(pg.GraphicsLayoutWidget):
                     entry_id: int | None, edited: bool, pending: bool = False) -> None:
         lane = LANE_OF.get(kind, len(LANES) - 1)
         colour = QColor(LANE_COLOURS[lane])
+        row = self.row_of(lane)
+        if row is None:
+            return  # its lane is collapsed
         if kind in (EntryKind.DOSE_START, EntryKind.DOSE_STOP):
             text = "START" if kind == EntryKind.DOSE_START else "STOP"
-            item = self._text(f" {text}", t_s, lane, TEXT, anchor=(0, 0.5), size=14)
+            item = self._text(f" {text}", t_s, row, TEXT, anchor=(0, 0.5), size=14)
             if kind == EntryKind.DOSE_START and not pending:
                 self._start_item = item
         else:
@@ -395,7 +458,7 @@ class TimelineView(pg.GraphicsLayoutWidget):
                 text = text[:27] + "\u2026"
             fill = QColor(colour)
             fill.setAlpha(_intensity(kind, data))
-            item = self._text(text + (" \u270e" if edited else ""), t_s, lane,
+            item = self._text(text + (" \u270e" if edited else ""), t_s, row,
                               TEXT if fill.alpha() > 110 else colour, fill=fill,
                               size=16 if kind in (EntryKind.DISSOCIATION,
                                                   EntryKind.SEDATION) else 14)
@@ -420,8 +483,12 @@ class TimelineView(pg.GraphicsLayoutWidget):
         return self.mapFromScene(vb.mapViewToScene(QPointF(t_s, 0))).x()
 
     def lane_px(self, lane: int) -> float:
+        """The widget y of the middle of lane `lane` (an index into LANES), if shown."""
+        row = self.row_of(lane)
+        if row is None:
+            raise ValueError(f"lane {LANES[lane][0]!r} is not shown")
         vb = self.plot.getViewBox()
-        return self.mapFromScene(vb.mapViewToScene(QPointF(0, lane))).y()
+        return self.mapFromScene(vb.mapViewToScene(QPointF(0, row))).y()
 
 
 def _intensity(kind: str, data: Mapping[str, Any]) -> int:

@@ -17,10 +17,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QColor, QFontMetricsF
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QGraphicsItem, QWidget
 
 from alarms.model import Priority
 from monitor.buffers import SessionTrends
+from monitor.session import Phase
 from monitor.vitals import VITALS
 from ui.sources import LimitSource
 from ui.theme import ALARM_COLOURS, BACKGROUND, BORDER, TEXT_DIM, text_font, vital_colour
@@ -29,6 +30,7 @@ WINDOWS_MIN = (10, 30, 60, 120, 240, 480)
 DEFAULT_WINDOW_MIN = 60
 SESSION_MAX_S = 8 * 3600
 REDRAW_MS = 1000  # the vitals arrive at ~1 Hz
+TAIL_MAX = 300  # points of the live tail before they join the cached history (5 min at 1 Hz)
 
 PHASE_COLOURS = {
     "baseline": QColor(96, 125, 139, 34),
@@ -89,13 +91,58 @@ def top_priority_spans(spans: list[tuple[float, float, Priority]]
     return out
 
 
+def _line_item(key: str) -> pg.PlotDataItem:
+    item = pg.PlotDataItem(pen=pg.mkPen(vital_colour(key), width=1), connect="finite",
+                           antialias=False)
+    # Segments, not one path: the path mode (default at width 1) left a one-point gap
+    # in an 8 h curve with connect='finite' (pyqtgraph 0.14, seen on screenshots).
+    item.curve.setSegmentedLineMode("on")
+    item.setDownsampling(auto=True, method="peak")
+    item.setClipToView(True)
+    return item
+
+
+class TrendLine:
+    """One vital's line as two curves: the settled history, whose picture Qt keeps
+    (`DeviceCoordinateCache`: redrawn only when the view scrolls or zooms, blitted when the
+    live part repaints over it), and the live tail since, the only part given new data each
+    second. Every `TAIL_MAX` points the tail joins the history. The series are append-only,
+    so what the history holds never changes. `cached=False` draws it as before (one curve
+    given the whole series each second): the benchmark's baseline."""
+
+    def __init__(self, plot: pg.PlotItem, key: str, cached: bool = True) -> None:
+        self.settled = _line_item(key)
+        plot.addItem(self.settled)
+        self.tail: pg.PlotDataItem | None = None
+        if cached:
+            self.settled.curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+            self.tail = _line_item(key)
+            plot.addItem(self.tail)
+        self.split = 0  # points in the settled curve
+
+    def set_series(self, t: np.ndarray, v: np.ndarray) -> None:
+        if self.tail is None:
+            self.settled.setData(t, v)
+            return
+        n = len(t)
+        if n < self.split or n - self.split > TAIL_MAX:
+            self.split = n
+            self.settled.setData(t, v)
+        # From the last settled point, so that the line is unbroken where they meet.
+        first = max(0, self.split - 1)
+        self.tail.setData(t[first:], v[first:])
+
+
 class TrendView(pg.GraphicsLayoutWidget):
     followChanged = Signal(bool)
 
     def __init__(self, trends: SessionTrends, now_s: Callable[[], float],
-                 limits: LimitSource | None = None, parent: QWidget | None = None) -> None:
+                 limits: LimitSource | None = None, parent: QWidget | None = None,
+                 cached: bool = True) -> None:
         super().__init__(parent=parent)
         self.setBackground(BACKGROUND)
+        self.cached = cached  # False: drawn as before, for the benchmark's baseline
+        self.live = False  # following a running session (start() to stop())
         self.trends = trends
         self._now_s = now_s
         self.limits = limits
@@ -104,7 +151,7 @@ class TrendView(pg.GraphicsLayoutWidget):
         self._drawn_revision = -1
         self._setting_range = False
         self.plots: list[pg.PlotItem] = []
-        self.curves: dict[str, pg.PlotDataItem] = {}
+        self.lines: dict[str, TrendLine] = {}
         self._row_of: dict[str, int] = {}
         self._phase_items: list[list[pg.LinearRegionItem]] = [[] for _ in ROWS]
         self._episode_items: list[list[pg.LinearRegionItem]] = [[] for _ in ROWS]
@@ -170,15 +217,7 @@ class TrendView(pg.GraphicsLayoutWidget):
         for key in keys:
             if key in ("sbp", "dbp", "map"):
                 continue  # NIBP readings are drawn as bars and markers
-            item = pg.PlotDataItem(pen=pg.mkPen(vital_colour(key), width=1), connect="finite",
-                                   antialias=False)
-            # Segments, not one path: the path mode (default at width 1) left a one-point gap
-            # in an 8 h curve with connect='finite' (pyqtgraph 0.14, seen on screenshots).
-            item.curve.setSegmentedLineMode("on")
-            item.setDownsampling(auto=True, method="peak")
-            item.setClipToView(True)
-            plot.addItem(item)
-            self.curves[key] = item
+            self.lines[key] = TrendLine(plot, key, self.cached)
 
     def link_x(self, plot: pg.PlotItem) -> None:
         """Shares this trend's time axis with another plot (the timeline under it)."""
@@ -187,10 +226,12 @@ class TrendView(pg.GraphicsLayoutWidget):
     # -- view control ------------------------------------------------------------------
 
     def start(self) -> None:
+        self.live = True
         self.refresh(force=True)
         self.timer.start()
 
     def stop(self) -> None:
+        self.live = False
         self.timer.stop()
 
     def set_follow(self, follow: bool) -> None:
@@ -242,8 +283,12 @@ class TrendView(pg.GraphicsLayoutWidget):
 
     def refresh(self, force: bool = False) -> None:
         now = self._now_s()
-        for line in self._now_lines:
-            line.setValue(now)
+        s_per_px = self._seconds_per_pixel()
+        # The now line moves when it would move a pixel: each move repaints what it crosses.
+        if (not self.cached or force or s_per_px is None
+                or abs(now - self._now_lines[0].value()) >= s_per_px):
+            for line in self._now_lines:
+                line.setValue(now)
         if self.follow:
             self._apply_follow()
         self._draw_phases(now)  # also on zooming: a name is shown only where it fits
@@ -251,9 +296,8 @@ class TrendView(pg.GraphicsLayoutWidget):
         if revision == self._drawn_revision and not force:
             return
         self._drawn_revision = revision
-        for key, item in self.curves.items():
-            t, v = self.trends.series(key)
-            item.setData(t, v)
+        for key, line in self.lines.items():
+            line.set_series(*self.trends.series(key))
         self._draw_nibp()
         self._draw_episodes(now)
         self._draw_limits()
@@ -301,9 +345,14 @@ class TrendView(pg.GraphicsLayoutWidget):
             region.hide()
 
     def _draw_phases(self, now: float) -> None:
-        """The running phase extends to the right edge: it does not end at 'now'."""
-        phases = [(ph.name, ph.start_s, ph.end_s if ph.end_s is not None else SESSION_MAX_S)
-                  for ph in self.trends.phases(now)]
+        """The running phase extends to the right edge: it does not end at 'now'. (The
+        session model ends the last phase at the `now` it is given; while the session runs,
+        that band would grow, and repaint whole rows, every second.)"""
+        def band_end(ph: Phase) -> float:
+            running = ph.end_s is None or (self.cached and self.live and ph.end_s == now)
+            return SESSION_MAX_S if running or ph.end_s is None else ph.end_s
+
+        phases = [(ph.name, ph.start_s, band_end(ph)) for ph in self.trends.phases(now)]
         phases = [p for p in phases if p[2] > p[1]]
         s_per_px = self._seconds_per_pixel()
         if (phases, s_per_px) == self._phases_drawn:

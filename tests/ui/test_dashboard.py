@@ -273,24 +273,6 @@ def test_tile_paints_alarm_colour_when_lit(qtbot):
     assert img.pixelColor(20, 100).name() != ALARM_COLOURS[Priority.HIGH].name()
 
 
-def test_pleth_segments_match_the_sweep_across_wraps(rig):
-    """Only changed segments get new data each frame; none may be left stale."""
-    pleth = rig.window.pleth
-    rng = np.random.default_rng(5)
-    t = 0.0
-    for chunk in range(95):  # 9.5 s of 0.1 s chunks: the 6 s sweep wraps
-        values = rng.normal(size=10).astype(np.float32)
-        rig.pleth.write(values, t, 100.0)
-        t += 0.1
-        for lag in (0.0, 0.03, 0.06):
-            rig.clock.t = t - 0.05 + lag
-            pleth.refresh()
-            expected, _head = rig.pleth.sweep(600, 25, pleth._drawn_index)
-            drawn = np.concatenate([seg.getData()[1][:-1] for seg in pleth.segments[:-1]]
-                                   + [pleth.segments[-1].getData()[1]])
-            assert np.array_equal(drawn, expected, equal_nan=True), (chunk, lag)
-
-
 def test_latched_tile_shows_the_current_value_in_normal_colours_with_a_badge(rig, qtbot):
     """The desaturation is over (SpO2 96 now): no red tile around a normal number, but a
     badge with the worst value and when it was seen."""
