@@ -118,3 +118,12 @@ def test_an_ack_with_crlf_segments_is_read(code: str) -> None:
     assert result == parse_ack(ack(MESSAGE, code, "seen"))
     assert getattr(result, "code", None) == code and getattr(result, "control_id",
                                                               None) == "S-1"
+
+
+def test_a_connection_broken_mid_message_is_a_delivery_error() -> None:
+    async def breaks(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readexactly(100)  # part of the message, then the connection drops
+
+    result, elapsed = asyncio.run(against(breaks))
+    assert isinstance(result, DeliveryError) and "no ACK in time" not in str(result)
+    assert elapsed < ACK_TIMEOUT_S  # seen at once, not by the time-out
