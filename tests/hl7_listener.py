@@ -38,6 +38,7 @@ class Listener:
         self.port = port or free_port()
         self.answer = answer  # None: never answers; "garbage": a block that is no HL7
         self.received: list[str] = []
+        self.delay_s = 0.0
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.Server | None = None
         self._thread = threading.Thread(target=self._loop.run_forever, name="mllp-listener",
@@ -57,6 +58,8 @@ class Listener:
                 text = block.decode("ascii")
                 with self._lock:
                     self.received.append(text)
+                if self.delay_s:  # a slow receiver: the ACK comes this much later
+                    await asyncio.sleep(self.delay_s)
                 if self.answer == "garbage":  # framed, but no HL7 at all
                     writer.writeblock(b"<html>502 Bad Gateway</html>")  # type: ignore[attr-defined]
                     await writer.drain()  # type: ignore[attr-defined]

@@ -24,7 +24,8 @@ from devices.base import SpecError
 from devices.spec import DeviceSpec, is_simulated
 from monitor.buffers import PlethRing, SessionTrends
 from monitor.heartbeat import BEAT_S, SessionPulse, WatchdogLink, io_beats
-from monitor.hl7.feed import FeedConfig, attach_feed
+from monitor.hl7.cli import report_left
+from monitor.hl7.feed import FeedConfig, Hl7Feed, attach_feed
 from monitor.recorder import RecordingPlan, SessionRecorder, resume_plan
 from monitor.resume import history, resumable_session, resumable_sessions
 from monitor.runtime import IoThread
@@ -47,6 +48,7 @@ log = logging.getLogger(__name__)
 
 SESSION_S = 8 * 3600.0
 ALARM_POLL_S = 0.25  # session seconds between alarm snapshot re-reads (delays, pause ends)
+FEED_DRAIN_S = 5.0  # at the end of a session, the HL7 feed's last messages get this long
 
 # Builds the alarm engine for a recorder (adding its own sinks and tickers) before start.
 AlarmFactory = Callable[[SessionRecorder], AlarmSource]
@@ -96,6 +98,7 @@ class DashboardSession:
         # The screen's clock stops with the device thread (a frozen screen looks frozen).
         self.pulse = SessionPulse(self.recorder.clock)
         self.watchdog: WatchdogLink | None = None  # attached before start() to beat to it
+        self.feed: Hl7Feed | None = None  # the HL7 feed (issue 15), attached before start()
         self._stopped = False
 
     def sources(self) -> DashboardSources:
@@ -150,7 +153,23 @@ class DashboardSession:
         try:
             self.recorder.stop(status)
         finally:
-            self.io.stop()
+            try:
+                self._drain_feed()
+            finally:
+                self.io.stop()
+
+    def _drain_feed(self) -> None:
+        """What the session's last moments queued (the discharge score, a last NIBP) goes
+        to the record now, not at the next session: a bounded wait, none if the receiver
+        is down; what is left stays queued in the store."""
+        if self.feed is None or not self.io.running:
+            return
+        try:
+            left = self.io.submit(self.feed.drain(FEED_DRAIN_S)).result(FEED_DRAIN_S + 2)
+        except Exception:  # the session still stops
+            log.exception("HL7 feed: the wait for the last messages failed")
+            return
+        report_left(left)
 
 
 def _quit_on_signals(app: QCoreApplication, session: DashboardSession) -> None:
@@ -261,7 +280,7 @@ def run_dashboard(store_path: Path, plan: RecordingPlan, kiosk: bool = False,
                          notice: str = "") -> None:
             session = DashboardSession(store, this_plan, alarm_factory)
             if hl7 is not None:  # the HL7 feed (issue 15), before the session starts
-                attach_feed(session.recorder, hl7)
+                session.feed = attach_feed(session.recorder, hl7)
             sessions.append(session)
             if watchdog is not None:  # before the session starts: both threads beat to it
                 link = session.start_watchdog(watchdog)
