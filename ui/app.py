@@ -8,6 +8,7 @@ engine) followed by the relay that hands its snapshots to the GUI. `run_dashboar
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import signal
 import sys
@@ -99,6 +100,7 @@ class DashboardSession:
         self.pulse = SessionPulse(self.recorder.clock)
         self.watchdog: WatchdogLink | None = None  # attached before start() to beat to it
         self.feed: Hl7Feed | None = None  # the HL7 feed (issue 15), attached before start()
+        self._beats: concurrent.futures.Future[None] | None = None
         self._stopped = False
 
     def sources(self) -> DashboardSources:
@@ -117,8 +119,9 @@ class DashboardSession:
 
     def start(self) -> None:
         self.recorder.start()
-        self.io.submit(io_beats(self.recorder.clock, self.pulse,
-                                self.watchdog.beat if self.watchdog is not None else None))
+        self._beats = self.io.submit(io_beats(
+            self.recorder.clock, self.pulse,
+            self.watchdog.beat if self.watchdog is not None else None))
 
     def start_watchdog(self, options: Sequence[str] = ()) -> WatchdogLink:
         """The watchdog process for this session (before `start()`); the GUI thread's beats
@@ -153,23 +156,26 @@ class DashboardSession:
         try:
             self.recorder.stop(status)
         finally:
-            try:
-                self._drain_feed()
-            finally:
+            if self.feed is not None and self.io.running:
+                if self._beats is not None:  # the screen's clock stops with the session
+                    self._beats.cancel()
+                # Not on the GUI thread: a new session's screen must not wait for it.
+                threading.Thread(target=self._drain_feed_then_stop, name="hl7-drain").start()
+            else:
                 self.io.stop()
 
-    def _drain_feed(self) -> None:
+    def _drain_feed_then_stop(self) -> None:
         """What the session's last moments queued (the discharge score, a last NIBP) goes
         to the record now, not at the next session: a bounded wait, none if the receiver
-        is down; what is left stays queued in the store."""
-        if self.feed is None or not self.io.running:
-            return
+        is down; what is left stays queued in the store. Then the device thread stops."""
         try:
+            assert self.feed is not None
             left = self.io.submit(self.feed.drain(FEED_DRAIN_S)).result(FEED_DRAIN_S + 2)
-        except Exception:  # the session still stops
+            report_left(left)
+        except Exception:  # the device thread still stops
             log.exception("HL7 feed: the wait for the last messages failed")
-            return
-        report_left(left)
+        finally:
+            self.io.stop()
 
 
 def _quit_on_signals(app: QCoreApplication, session: DashboardSession) -> None:
