@@ -1,6 +1,6 @@
 """A real MLLP listener on loopback for the HL7 tests: an asyncio server (the `hl7`
 package's MLLP streams) on a thread of its own, recording every message it gets in order
-and answering AA, AE, AR, or nothing at all."""
+and answering AA, AE, AR, garbage, or nothing at all."""
 
 from __future__ import annotations
 
@@ -36,8 +36,9 @@ def validated(text: str) -> object:
 class Listener:
     def __init__(self, port: int | None = None, answer: str | None = "AA") -> None:
         self.port = port or free_port()
-        self.answer = answer  # None: never answers
+        self.answer = answer  # None: never answers; "garbage": a block that is no HL7
         self.received: list[str] = []
+        self.delay_s = 0.0
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.Server | None = None
         self._thread = threading.Thread(target=self._loop.run_forever, name="mllp-listener",
@@ -57,7 +58,12 @@ class Listener:
                 text = block.decode("ascii")
                 with self._lock:
                     self.received.append(text)
-                if self.answer is not None:
+                if self.delay_s:  # a slow receiver: the ACK comes this much later
+                    await asyncio.sleep(self.delay_s)
+                if self.answer == "garbage":  # framed, but no HL7 at all
+                    writer.writeblock(b"<html>502 Bad Gateway</html>")  # type: ignore[attr-defined]
+                    await writer.drain()  # type: ignore[attr-defined]
+                elif self.answer is not None:
                     writer.writeblock(ack(text, self.answer, "test").encode())  # type: ignore[attr-defined]
                     await writer.drain()  # type: ignore[attr-defined]
         except (asyncio.IncompleteReadError, ConnectionError):

@@ -8,6 +8,7 @@ engine) followed by the relay that hands its snapshots to the GUI. `run_dashboar
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import signal
 import sys
@@ -25,7 +26,8 @@ from devices.spec import DeviceSpec, is_simulated
 from monitor.buffers import PlethRing, SessionTrends
 from monitor.central.config import RoomConfig
 from monitor.heartbeat import BEAT_S, SessionPulse, WatchdogLink, io_beats
-from monitor.hl7.feed import FeedConfig, attach_feed
+from monitor.hl7.cli import report_left
+from monitor.hl7.feed import FeedConfig, Hl7Feed, attach_feed
 from monitor.recorder import RecordingPlan, SessionRecorder, resume_plan
 from monitor.resume import history, resumable_session, resumable_sessions
 from monitor.runtime import IoThread
@@ -48,6 +50,7 @@ log = logging.getLogger(__name__)
 
 SESSION_S = 8 * 3600.0
 ALARM_POLL_S = 0.25  # session seconds between alarm snapshot re-reads (delays, pause ends)
+FEED_DRAIN_S = 5.0  # at the end of a session, the HL7 feed's last messages get this long
 
 # Builds the alarm engine for a recorder (adding its own sinks and tickers) before start.
 AlarmFactory = Callable[[SessionRecorder], AlarmSource]
@@ -102,6 +105,8 @@ class DashboardSession:
         # The screen's clock stops with the device thread (a frozen screen looks frozen).
         self.pulse = SessionPulse(self.recorder.clock)
         self.watchdog: WatchdogLink | None = None  # attached before start() to beat to it
+        self.feed: Hl7Feed | None = None  # the HL7 feed (issue 15), attached before start()
+        self._beats: concurrent.futures.Future[None] | None = None
         self._stopped = False
 
     def sources(self) -> DashboardSources:
@@ -120,8 +125,9 @@ class DashboardSession:
 
     def start(self) -> None:
         self.recorder.start()
-        self.io.submit(io_beats(self.recorder.clock, self.pulse,
-                                self.watchdog.beat if self.watchdog is not None else None))
+        self._beats = self.io.submit(io_beats(
+            self.recorder.clock, self.pulse,
+            self.watchdog.beat if self.watchdog is not None else None))
 
     def start_watchdog(self, options: Sequence[str] = ()) -> WatchdogLink:
         """The watchdog process for this session (before `start()`); the GUI thread's beats
@@ -155,6 +161,25 @@ class DashboardSession:
                       else SessionStatus.INTERRUPTED)
         try:
             self.recorder.stop(status)
+        finally:
+            if self.feed is not None and self.io.running:
+                if self._beats is not None:  # the screen's clock stops with the session
+                    self._beats.cancel()
+                # Not on the GUI thread: a new session's screen must not wait for it.
+                threading.Thread(target=self._drain_feed_then_stop, name="hl7-drain").start()
+            else:
+                self.io.stop()
+
+    def _drain_feed_then_stop(self) -> None:
+        """What the session's last moments queued (the discharge score, a last NIBP) goes
+        to the record now, not at the next session: a bounded wait, none if the receiver
+        is down; what is left stays queued in the store. Then the device thread stops."""
+        try:
+            assert self.feed is not None
+            left = self.io.submit(self.feed.drain(FEED_DRAIN_S)).result(FEED_DRAIN_S + 2)
+            report_left(left)
+        except Exception:  # the device thread still stops
+            log.exception("HL7 feed: the wait for the last messages failed")
         finally:
             self.io.stop()
 
@@ -268,7 +293,7 @@ def run_dashboard(store_path: Path, plan: RecordingPlan, kiosk: bool = False,
                          notice: str = "") -> None:
             session = DashboardSession(store, this_plan, alarm_factory, central=central)
             if hl7 is not None:  # the HL7 feed (issue 15), before the session starts
-                attach_feed(session.recorder, hl7)
+                session.feed = attach_feed(session.recorder, hl7)
             sessions.append(session)
             if watchdog is not None:  # before the session starts: both threads beat to it
                 link = session.start_watchdog(watchdog)

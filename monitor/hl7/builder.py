@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
+from collections import deque
 from collections.abc import Callable, Collection
 from typing import Protocol
 
@@ -25,6 +26,8 @@ from monitor.vitals import NIBP_KEYS, VITALS, VitalKind
 
 log = logging.getLogger(__name__)
 
+# Messages kept in memory while the store refuses them (a full disk): a day at one a minute.
+MAX_UNSTORED = 1440
 SCORE_KINDS = (EntryKind.DISSOCIATION, EntryKind.SEDATION, EntryKind.DISCHARGE)
 _CONTINUOUS = tuple(k for k in VITAL_CODES if VITALS[k].kind is VitalKind.CONTINUOUS)
 
@@ -58,6 +61,8 @@ class Builder:
         self._live = LiveState()
         self._walls: dict[str, float] = {}  # vital -> t_wall of its latest value
         self._lock = threading.Lock()  # alarm events may come from another thread
+        self._unstored: deque[tuple[Channel, float, Callable[[str], str]]] = deque(
+            maxlen=MAX_UNSTORED)
 
     def __call__(self, msg: Message) -> None:
         """The runtime's sink: every message of the session, in order."""
@@ -110,16 +115,28 @@ class Builder:
                content: list[Observation] | Callable[[str], str]) -> None:
         build = content if callable(content) else (
             lambda cid: oru_r01(self.party, cid, t_wall, content))
+        queued: set[Channel] = set()
         with self._lock:
-            try:
-                self.queue.add(channel, t_wall, build)
-            except OutboxError as e:  # the store's own alarm covers a failing disk
-                log.error("%s", e)
-                return
-            except Exception:  # never break the runtime's sinks or the alarm listeners
-                log.exception("HL7 %s message not built", channel)
-                return
-        self._after_queue(channel)
+            if len(self._unstored) == MAX_UNSTORED:
+                log.error("HL7: %d messages wait for the store; the oldest is dropped",
+                          MAX_UNSTORED)
+            self._unstored.append((channel, t_wall, build))
+            # Oldest first: a message that could not be stored (a full disk) waits in
+            # memory, in order, and goes in with the next message once the store takes it.
+            while self._unstored:
+                ch, t, b = self._unstored[0]
+                try:
+                    self.queue.add(ch, t, b)
+                except OutboxError as e:  # the store's own alarm covers a failing disk
+                    log.error("%s; %d message(s) wait in memory", e, len(self._unstored))
+                    break
+                except Exception:  # never break the runtime's sinks or the alarm listeners
+                    log.exception("HL7 %s message not built", ch)
+                else:
+                    queued.add(ch)
+                self._unstored.popleft()
+        for ch in queued:
+            self._after_queue(ch)
 
     def _after_queue(self, channel: Channel) -> None:
         """Called after each message is queued (the live feed wakes its delivery)."""

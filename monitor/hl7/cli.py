@@ -57,6 +57,13 @@ def hl7_config(args: argparse.Namespace) -> FeedConfig | None:
                       args.hl7_down_after)
 
 
+def report_left(left: int) -> None:
+    """Says, at the end of a session, how many messages wait for the next feed."""
+    if left:
+        print(f"vigil: {left} HL7 message(s) not yet acknowledged; kept in the store, the "
+              "next feed on it delivers them", file=sys.stderr, flush=True)
+
+
 class FeedRun:
     """A CLI recording's feed: its own IoThread (so that the loop outlives the session's
     devices), and at the end a bounded wait for the queue to drain, then the loop stops.
@@ -82,8 +89,6 @@ class FeedRun:
         try:
             if self.feed is not None and self.io.running and exc_type is None:
                 left = self.io.submit(self.feed.drain(DRAIN_S)).result(DRAIN_S + 5)
-                if left:
-                    print(f"vigil: {left} HL7 message(s) not yet acknowledged; kept in the "
-                          "store, the next feed on it delivers them", file=sys.stderr)
+                report_left(left)
         finally:
             self.io.stop()  # cancels the feed's task, which closes its outbox

@@ -101,8 +101,9 @@ class Hl7Feed(Builder):
                         continue
                     backoff = BACKOFF_START_S
                 except Exception as e:  # the feed never dies: it retries, and says why
+                    # Whatever the failure, nothing is delivered: it counts toward "down".
+                    self._down_since.setdefault(channel, time.monotonic())
                     if isinstance(e, DeliveryError):
-                        self._down_since.setdefault(channel, time.monotonic())
                         log.warning("HL7 %s: %s; retry in %.0f s", channel, e, backoff)
                     elif isinstance(e, sqlite3.Error):
                         log.error("HL7 %s: the outbox: %s; retry in %.0f s", channel, e,
@@ -110,6 +111,7 @@ class Hl7Feed(Builder):
                     else:
                         log.exception("HL7 %s: delivery failed; retry in %.0f s", channel,
                                       backoff)
+                        await client.close()  # the next try starts on a new connection
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, self.config.backoff_max_s)
         finally:

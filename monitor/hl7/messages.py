@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import hl7
+from hl7.exceptions import HL7Exception
 
 from alarms.model import AlarmEvent, AlarmEventKind, AlarmState
 from monitor.hl7.codes import (
@@ -195,14 +196,24 @@ class AckError(ValueError):
     """The answer is not an HL7 ACK."""
 
 
+ACK_CODES = frozenset({"AA", "AE", "AR", "CA", "CE", "CR"})  # HL7 table 0008
+
+
 def parse_ack(text: str) -> Ack:
+    """The receiver's answer; AckError if it is not an ACK with a known MSA-1 (then the
+    message is sent again, never taken as answered). Segments may end with LF or CRLF
+    (some engines send them so)."""
+    text = text.replace("\r\n", "\r").replace("\n", "\r")
     try:
         msg = hl7.parse(text)
         msa = msg.segment("MSA")
-    except (KeyError, ValueError, IndexError) as e:
+    except (KeyError, ValueError, IndexError, HL7Exception) as e:
         raise AckError(f"not an HL7 ACK (no MSA segment): {text[:80]!r}") from e
-    fields = [str(f) for f in msa]
+    fields = [str(f).strip() for f in msa]
     fields += [""] * (4 - len(fields))
+    if fields[1] not in ACK_CODES:
+        raise AckError(f"not an HL7 ACK (MSA-1 {fields[1][:8]!r} is none of "
+                       f"{', '.join(sorted(ACK_CODES))})")
     err = ""
     with contextlib.suppress(KeyError):
         err = str(msg.segment("ERR"))

@@ -8,7 +8,6 @@ the same message (same MSH-10) later.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,6 +39,9 @@ def parse_mllp_url(text: str) -> MllpAddress:
     return MllpAddress(url.hostname, port)
 
 
+CLOSE_TIMEOUT_S = 1.0
+
+
 class DeliveryError(Exception):
     """No usable answer: the receiver is down, the connection broke, or no ACK in time."""
 
@@ -54,30 +56,44 @@ class MllpClient:
         self._writer: Any = None
 
     async def send(self, message: str) -> Ack:
-        """Sends `message` and returns its ACK; DeliveryError if none came."""
+        """Sends `message` and returns its ACK; DeliveryError if none came.
+
+        One deadline covers writing the message and reading its ACK: a receiver that
+        accepts the connection but never reads, or answers only with ACKs of other
+        messages, is given up on in `ack_timeout_s` like one that never answers."""
+        expected = control_id_of(message)
         try:
             if self._writer is None:
                 self._reader, self._writer = await asyncio.wait_for(
                     open_hl7_connection(self.address.host, self.address.port),
                     self.connect_timeout_s)
-            self._writer.writeblock(message.encode("ascii"))
-            await self._writer.drain()
-            expected = control_id_of(message)
-            while True:
-                block = await asyncio.wait_for(self._reader.readblock(), self.ack_timeout_s)
-                ack = parse_ack(block.decode("ascii", "replace"))
-                if ack.control_id == expected:  # a late ACK of an earlier try is skipped
-                    return ack
+            async with asyncio.timeout(self.ack_timeout_s):
+                self._writer.writeblock(message.encode("ascii"))
+                await self._writer.drain()
+                while True:
+                    block = await self._reader.readblock()
+                    ack = parse_ack(block.decode("ascii", "replace"))
+                    if ack.control_id == expected:  # a late ACK of an earlier try is skipped
+                        return ack
         except (OSError, TimeoutError, EOFError, asyncio.IncompleteReadError, AckError,
                 InvalidBlockError, ValueError) as e:
-            await self.close()
+            self._abort()
             what = "no ACK in time" if isinstance(e, TimeoutError) else str(e) or type(
                 e).__name__
             raise DeliveryError(f"{self.address}: {what}") from e
+
+    def _abort(self) -> None:
+        """Drops the connection at once: what is unsent is resent on the next one, and a
+        receiver that stopped reading cannot hold the close up."""
+        writer, self._reader, self._writer = self._writer, None, None
+        if writer is not None:
+            writer.transport.abort()
 
     async def close(self) -> None:
         writer, self._reader, self._writer = self._writer, None, None
         if writer is not None:
             writer.close()
-            with contextlib.suppress(OSError):
-                await writer.wait_closed()
+            try:  # a receiver that stopped reading cannot hold the close up either
+                await asyncio.wait_for(writer.wait_closed(), CLOSE_TIMEOUT_S)
+            except (OSError, TimeoutError):
+                writer.transport.abort()

@@ -23,6 +23,7 @@ from monitor.messages import Condition, DeviceCondition, Message, Numerics, Time
 from monitor.runtime import IoThread
 from monitor.session import DoseProtocol, Patient
 from monitor.store import SessionStore
+from tests.helpers.waiting import until
 from tests.hl7_listener import Listener, in_order_once, validated
 
 WALL0 = 1_795_000_000.0
@@ -150,6 +151,34 @@ def test_receiver_down_is_a_low_technical_condition(rig_factory: Callable[..., R
         while feed_down() and time.monotonic() < deadline:
             time.sleep(0.02)
         assert feed_down() == []
+    finally:
+        listener.close()
+
+
+def test_a_receiver_answering_garbage_is_down_and_loses_nothing(
+        rig_factory: Callable[..., Rig]) -> None:
+    """A proxy or a misconfigured port answering with something that is no ACK: the message
+    is neither taken as answered nor dropped, and the feed is "down" as if silent."""
+    engine = AlarmEngine(preset(None), wall0=WALL0)
+    listener = Listener(answer="garbage").start()
+    rig = rig_factory(listener.port, down_after_s=0.5, backoff_max_s=0.2,
+                      on_down=lambda d: engine.system_condition("ehr-feed-down", d))
+    try:
+        for i in range(2):
+            rig.send(nibp(10.0 * i, 120 + i, 80, 93))
+        first = rig.rows()[0][0]
+
+        def down() -> bool:
+            return any(a.condition == "EHR feed down" for a in engine.snapshot().alarms)
+
+        until(down, "EHR feed down under garbage answers")
+        listener.wait_for(lambda m: len(m) >= 2)  # resent after its back-off
+        assert set(listener.ids()) == {first}  # nothing overtakes it
+        assert [r[1] for r in rig.rows()] == ["queued", "queued"]
+        listener.answer = "AA"
+        until(lambda: not rig.feed.queued() and not down(), "delivered, feed up again")
+        assert in_order_once(listener.ids()) == [r[0] for r in rig.rows()]
+        assert [r[1:3] for r in rig.rows()] == [("accepted", "AA")] * 2
     finally:
         listener.close()
 

@@ -32,6 +32,23 @@ def test_dashboard_feeds_the_listener(tmp_path: Path) -> None:
     assert in_order_once(ids) == ids
 
 
+def test_the_last_message_goes_out_when_the_session_stops(tmp_path: Path) -> None:
+    """A slow receiver (its ACK 1 s late) holds a message when the session stops: the
+    dashboard waits for it (bounded) instead of leaving it queued until the next session."""
+    listener = Listener().start()
+    listener.delay_s = 1.0
+    dash = Dashboard(tmp_path, "--no-watchdog", "--patient", "MRN-2", "--hl7",
+                     f"mllp://127.0.0.1:{listener.port}", "--hl7-period", "2")
+    try:
+        dash.wait_recording()
+        listener.wait_for(lambda m: len(m) >= 2, timeout=60)  # its ACK is still due
+        err = dash.end(signal.SIGTERM)
+    finally:
+        listener.close()
+    assert outbox(dash.db, "queued") == [], err
+    assert in_order_once(listener.ids()) == outbox(dash.db)
+
+
 def test_a_bad_address_is_refused(tmp_path: Path) -> None:
     for command in ("dashboard", "record"):
         r = subprocess.run([sys.executable, str(REPO / "main.py"), command, "--device", "sim",
