@@ -42,24 +42,25 @@ def run_board(config: BrokerConfig, sound: frozenset[Priority], user: str,
 
     window = BoardWindow(BoardModel(), bridge, acknowledge=acknowledge, audio=audio,
                          sound=sound, title=title)
-    io.start()
-    io.submit(client.run())
     # Ctrl+C and SIGTERM close the board cleanly: Python runs handlers only between
     # bytecodes, so a timer lets it in while Qt's loop runs; the quit is queued, so a signal
-    # that comes before the loop starts still ends it.
+    # that comes before the loop starts still ends it. Installed before the network thread
+    # starts: a signal in between would leave that thread running and the process hung.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: QTimer.singleShot(0, app.quit))
     wake = QTimer()
     wake.timeout.connect(lambda: None)
-    wake.start(200)
-    if kiosk:
-        window.showFullScreen()
-    else:
-        window.resize(1920, 1080)
-        window.show()
-    if on_started is not None:
-        on_started(window)
+    io.start()
     try:
+        io.submit(client.run())
+        wake.start(200)
+        if kiosk:
+            window.showFullScreen()
+        else:
+            window.resize(1920, 1080)
+            window.show()
+        if on_started is not None:
+            on_started(window)
         return app.exec()
     finally:
         wake.stop()
