@@ -4,7 +4,8 @@ sign-out, and the clinician's sign-in for one step.
 
 Nothing here is ever between the nurse and the vitals or the alarms: the room's sign-in
 dialog is not modal and opens over the trend, the tiles and the banner stay as they are,
-and A / P work with nobody signed in (recorded as "unidentified at the room screen").
+and A / P work with nobody signed in (recorded as "unidentified at the room screen"), from
+the dialog too (ui/alarm_keys.py).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ INPUT_EVENTS = (QEvent.Type.KeyPress, QEvent.Type.ShortcutOverride,
                 QEvent.Type.MouseButtonPress, QEvent.Type.TouchBegin, QEvent.Type.Wheel)
 CHECK_MS = 1000  # how often an idle sign-in is looked at
 ACCOUNTS_MS = 5000  # how often the header learns that accounts now exist
+CLOSE_BUSY_S = 2.0  # at the end, how long audit rows not written yet wait for the store
 
 
 class SignInForm(QWidget):
@@ -246,6 +248,8 @@ class ActivityWatch(QObject):
         return False
 
     def check(self) -> None:
+        if self.signin.pending:  # audit rows the store was too busy for: try again
+            self.signin.flush()
         if self.signin.expire():
             self.expired.emit()
 
@@ -352,6 +356,8 @@ def install_room_signin(window: DashboardWindow, signin: SignIn | None) -> RoomS
     if signin is None:
         return None
     room = RoomSignIn(window, signin)
+    # The last rows not written yet (the store was busy): one longer try before the end.
+    window.closing.connect(lambda: signin.flush(CLOSE_BUSY_S))
     # Right of the System strip, under the banner: the header and the trend bar have no
     # room left at 1366 px, the strip's pills do.
     central = window.centralWidget()

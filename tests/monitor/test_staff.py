@@ -94,6 +94,19 @@ def test_disabled_and_unknown_accounts_are_refused(store_path: Path) -> None:
     assert staff.authenticate("Ann Lee", "975310", "test") == ANN
 
 
+def test_a_pin_typed_into_the_name_field_is_neither_shown_nor_audited(store_path: Path
+                                                                       ) -> None:
+    staff = StaffDirectory(store_path)
+    staff.add("Ann Lee", Role.NURSE, "246810")
+    with pytest.raises(AuthError) as refused:
+        staff.authenticate(" 246810 ", "", "room screen")
+    assert "246810" not in str(refused.value) and "PIN in the name field" in str(refused.value)
+    conn = sqlite3.connect(store_path)
+    (dumped,) = conn.execute("SELECT group_concat(actor || detail) FROM audit").fetchone()
+    conn.close()
+    assert "246810" not in dumped and audit.rows(store_path)[-1].action == "sign-in-refused"
+
+
 def test_once_an_admin_exists_only_an_admin_manages_accounts(store_path: Path) -> None:
     staff = StaffDirectory(store_path)
     staff.add("Ann Lee", Role.NURSE, "246810")  # no admin yet: anyone at the computer

@@ -1,0 +1,81 @@
+"""A and P (acknowledge, audio pause) from the dashboard's own dialogs too.
+
+The dashboard binds them as window shortcuts, which fire only while the dashboard window is
+the active one: with the sign-in (non-modal, but it takes the focus), a clinician's sign-in
+for one step (modal) or any other dialog of the dashboard in front, the keys would type into
+it or do nothing, and an alarm would wait for a PIN. This filter hands them to the dashboard
+from any dialog it opened, whichever widget has the focus, except a text field where letters
+are typed (a name, a note: there A is a letter). The PIN field is digits only, so A and P are
+the alarm keys there too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QLineEdit,
+    QPlainTextEdit,
+    QTextEdit,
+    QWidget,
+)
+
+
+def types_letters(widget: QWidget) -> bool:
+    """Whether a key A typed into `widget` is a letter of what is being written."""
+    if isinstance(widget, QLineEdit):
+        return (widget.echoMode() == QLineEdit.EchoMode.Normal and not widget.isReadOnly())
+    if isinstance(widget, QTextEdit | QPlainTextEdit):
+        return not widget.isReadOnly()
+    return False
+
+
+class AlarmKeys(QObject):
+    """Installed on the application for `window`: A calls `acknowledge`, P `pause_audio`,
+    when the key is pressed in a dialog whose parent chain leads to `window`."""
+
+    def __init__(self, window: QWidget, acknowledge: Callable[[], None],
+                 pause_audio: Callable[[], None]) -> None:
+        super().__init__(window)
+        self.window = window
+        self.keys = {Qt.Key.Key_A: acknowledge, Qt.Key.Key_P: pause_audio}
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)
+        window.destroyed.connect(self._detach)
+
+    def _detach(self) -> None:
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if event.type() != QEvent.Type.KeyPress or not isinstance(event, QKeyEvent):
+            return False
+        act = self.keys.get(Qt.Key(event.key()))
+        if act is None or event.modifiers() not in (Qt.KeyboardModifier.NoModifier,
+                                                    Qt.KeyboardModifier.KeypadModifier):
+            return False
+        target = QApplication.focusWidget() or QApplication.activeWindow()
+        if not isinstance(obj, QWidget) or obj is not target:
+            return False  # the same key also passes its window on its way: act once
+        if types_letters(obj) or not self._our_dialog(obj):
+            return False
+        if not event.isAutoRepeat():
+            act()
+        return True  # not typed into the PIN, not a button's mnemonic
+
+    def _our_dialog(self, widget: QWidget) -> bool:
+        w: QWidget | None = widget.window()
+        if w is self.window or not isinstance(w, QDialog):
+            return False  # the dashboard's own shortcuts serve it
+        while w is not None:
+            if w is self.window:
+                return True
+            parent = w.parentWidget()
+            w = parent.window() if parent is not None else None
+        return False
