@@ -21,14 +21,14 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from monitor import audit
+from monitor import audit, schema
 
 MIN_PIN_DIGITS = 6
 MAX_FAILURES = 5
 LOCK_S = 60.0
 UNIDENTIFIED = "unidentified staff"  # no accounts exist
 UNIDENTIFIED_ROOM = "unidentified at the room screen"  # accounts exist, nobody signed in
-BEFORE_SIGN_IN = "nurse (before sign-in)"  # what stores from before accounts recorded
+BEFORE_SIGN_IN = schema.BEFORE_SIGN_IN  # what stores from before accounts recorded
 
 _HASHER = PasswordHasher()  # argon2id, RFC 9106's second recommended parameters
 

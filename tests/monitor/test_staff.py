@@ -192,8 +192,9 @@ def test_a_store_from_before_sign_in_is_migrated_and_keeps_its_entries(tmp_path:
                                                                         ) -> None:
     path = tmp_path / "old.sqlite3"
     _schema_4_store(path)
-    with SessionStore(path, read_only=True) as store:  # exports never migrate
-        assert store.timeline(1)[0].author == "nurse"
+    with SessionStore(path, read_only=True) as store:  # exports never migrate, but name it
+        assert store.schema_version == 4 and store.timeline(1)[0].author == BEFORE_SIGN_IN
+        assert store.alarm_events(1)[0].user == BEFORE_SIGN_IN
     assert not StaffDirectory(path).any_accounts()
     with SessionStore(path) as store:
         (entry,) = store.timeline(1)
