@@ -24,6 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.window_filter import WindowFilter, opened_from
+
 
 def types_letters(widget: QWidget) -> bool:
     """Whether a key A typed into `widget` is a letter of what is being written."""
@@ -34,48 +36,29 @@ def types_letters(widget: QWidget) -> bool:
     return False
 
 
-class AlarmKeys(QObject):
+class AlarmKeys(WindowFilter):
     """Installed on the application for `window`: A calls `acknowledge`, P `pause_audio`,
     when the key is pressed in a dialog whose parent chain leads to `window`."""
 
     def __init__(self, window: QWidget, acknowledge: Callable[[], None],
                  pause_audio: Callable[[], None]) -> None:
         super().__init__(window)
-        self.window = window
-        self.keys = {Qt.Key.Key_A: acknowledge, Qt.Key.Key_P: pause_audio}
-        app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self)
-        window.destroyed.connect(self._detach)
-
-    def _detach(self) -> None:
-        app = QApplication.instance()
-        if app is not None:
-            app.removeEventFilter(self)
+        self.keys = {int(Qt.Key.Key_A): acknowledge, int(Qt.Key.Key_P): pause_audio}
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         if event.type() != QEvent.Type.KeyPress or not isinstance(event, QKeyEvent):
             return False
-        act = self.keys.get(Qt.Key(event.key()))
+        act = self.keys.get(int(event.key()))
         if act is None or event.modifiers() not in (Qt.KeyboardModifier.NoModifier,
                                                     Qt.KeyboardModifier.KeypadModifier):
             return False
         target = QApplication.focusWidget() or QApplication.activeWindow()
         if not isinstance(obj, QWidget) or obj is not target:
             return False  # the same key also passes its window on its way: act once
-        if types_letters(obj) or not self._our_dialog(obj):
-            return False
+        w = obj.window()
+        if (types_letters(obj) or w is self.window or not isinstance(w, QDialog)
+                or not opened_from(w, self.window)):
+            return False  # a letter of a text; the dashboard's own shortcuts serve it
         if not event.isAutoRepeat():
             act()
         return True  # not typed into the PIN, not a button's mnemonic
-
-    def _our_dialog(self, widget: QWidget) -> bool:
-        w: QWidget | None = widget.window()
-        if w is self.window or not isinstance(w, QDialog):
-            return False  # the dashboard's own shortcuts serve it
-        while w is not None:
-            if w is self.window:
-                return True
-            parent = w.parentWidget()
-            w = parent.window() if parent is not None else None
-        return False

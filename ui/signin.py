@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
-    QApplication,
     QDialog,
     QFormLayout,
     QHBoxLayout,
@@ -34,6 +33,7 @@ from ui.jobs import Job, describe
 from ui.limits_dialog import WARN, LimitEditor
 from ui.placement import place_clear_of_numerics
 from ui.theme import STYLESHEET, named
+from ui.window_filter import WindowFilter, opened_from
 
 if TYPE_CHECKING:
     from ui.dashboard import DashboardWindow
@@ -209,7 +209,7 @@ class ElidedButton(QPushButton):
             self.setText(text)
 
 
-class ActivityWatch(QObject):
+class ActivityWatch(WindowFilter):
     """Any key, tap or wheel in `window` (or a dialog it opened) counts as input for
     `signin`; a timer signs out whoever has been idle too long."""
 
@@ -217,34 +217,16 @@ class ActivityWatch(QObject):
 
     def __init__(self, window: QWidget, signin: SignIn) -> None:
         super().__init__(window)
-        self.window = window
         self.signin = signin
-        app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self)
         self.timer = QTimer(self)
         self.timer.setInterval(CHECK_MS)
         self.timer.timeout.connect(self.check)
         self.timer.start()
-        window.destroyed.connect(self._detach)
-
-    def _detach(self) -> None:
-        app = QApplication.instance()
-        if app is not None:
-            app.removeEventFilter(self)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        if event.type() in INPUT_EVENTS and isinstance(obj, QWidget) and self._ours(obj):
+        if (event.type() in INPUT_EVENTS and isinstance(obj, QWidget)
+                and opened_from(obj, self.window)):
             self.signin.touch()
-        return False
-
-    def _ours(self, widget: QWidget) -> bool:
-        w: QWidget | None = widget.window()
-        while w is not None:
-            if w is self.window:
-                return True
-            parent = w.parentWidget()
-            w = parent.window() if parent is not None else None
         return False
 
     def check(self) -> None:
