@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.window_filter import WindowFilter, opened_from
+from ui.window_filter import WindowFilter
 
 
 def types_letters(widget: QWidget) -> bool:
@@ -38,7 +38,7 @@ def types_letters(widget: QWidget) -> bool:
 
 class AlarmKeys(WindowFilter):
     """Installed on the application for `window`: A calls `acknowledge`, P `pause_audio`,
-    when the key is pressed in a dialog whose parent chain leads to `window`."""
+    when the key is pressed in a dialog `window` opened."""
 
     def __init__(self, window: QWidget, acknowledge: Callable[[], None],
                  pause_audio: Callable[[], None]) -> None:
@@ -55,10 +55,20 @@ class AlarmKeys(WindowFilter):
         target = QApplication.focusWidget() or QApplication.activeWindow()
         if not isinstance(obj, QWidget) or obj is not target:
             return False  # the same key also passes its window on its way: act once
-        w = obj.window()
-        if (types_letters(obj) or w is self.window or not isinstance(w, QDialog)
-                or not opened_from(w, self.window)):
+        if types_letters(obj) or not self._dialog_of_window(obj.window()):
             return False  # a letter of a text; the dashboard's own shortcuts serve it
         if not event.isAutoRepeat():
             act()
         return True  # not typed into the PIN, not a button's mnemonic
+
+    def _dialog_of_window(self, w: QWidget) -> bool:
+        """Whether `w` is a dialog the dashboard opened, or one such a dialog opened (not
+        one of the session browser's: there the room's alarms are not what is at hand)."""
+        if not isinstance(w, QDialog):
+            return False
+        while isinstance(w, QDialog):
+            parent = w.parentWidget()
+            if parent is None:
+                return False
+            w = parent.window()
+        return w is self.window
