@@ -258,7 +258,7 @@ def test_an_audit_trail_that_cannot_be_written_never_holds_up_an_alarm(
         assert [r.action for r in signin.pending] == ["acknowledge"]
         done_at = time.time()
         assert "acknowledge" not in [r.action for r in audit.rows(db)]
-        assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == [
+        assert [r.getMessage() for r in caplog.records if r.name == "monitor.signin"] == [
             f"audit trail not written (kept to retry): {db}: cannot write the audit trail: "
             "database is locked"]
         holder.execute("ROLLBACK")
