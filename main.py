@@ -389,11 +389,22 @@ def cmd_export(args: argparse.Namespace) -> int:
         except AuthError as e:
             print(f"vigil: export refused: {e}; no file written", file=sys.stderr)
             return 2
-        done = export_stored(store, sid, args.format, args.out,
-                             deidentify=args.deidentify, clinic=args.clinic, nurse=args.nurse,
-                             clinician=staff_cli.signing_clinician(who, args.clinician))
-        staff_cli.audit_export(store.path, who, sid, args.format, args.deidentify,
-                               args.out == "-")
+        # Recorded before any patient data leaves: an export the trail cannot name is not made.
+        audited = (store.path, who, sid, args.format, args.deidentify, args.out == "-")
+        try:
+            staff_cli.audit_export(*audited)
+        except AuditError as e:
+            print(f"vigil: export refused: the audit trail cannot record it ({e}); no file "
+                  "written", file=sys.stderr)
+            return 1
+        try:
+            done = export_stored(store, sid, args.format, args.out,
+                                 deidentify=args.deidentify, clinic=args.clinic,
+                                 nurse=args.nurse,
+                                 clinician=staff_cli.signing_clinician(who, args.clinician))
+        except (StoreError, ExportError):
+            staff_cli.audit_export(*audited, action="export-failed")
+            raise
     if args.out != "-":
         print(f"vigil: session {done.session_id}: {done.what} written to {args.out}",
               file=sys.stderr)

@@ -22,6 +22,7 @@ from typing import Any
 
 GENESIS = "0" * 64  # the `prev_hash` of the first row
 TRIGGERS = ("audit_no_update", "audit_no_delete")
+BUSY_S = 10.0  # how long a write waits for another connection's lock (the command line)
 
 
 class AuditError(Exception):
@@ -75,21 +76,22 @@ def append(conn: sqlite3.Connection, actor: str, action: str, session_id: int | 
                     MappingProxyType(json.loads(text)), prev, h)
 
 
-def connect(path: Path | str) -> sqlite3.Connection:
-    """A short read-write connection to an existing store (never creates one)."""
+def connect(path: Path | str, busy_s: float = BUSY_S) -> sqlite3.Connection:
+    """A short read-write connection to an existing store (never creates one), waiting at
+    most `busy_s` for another connection's write lock."""
     uri = f"file:{Path(path).resolve().as_posix()}?mode=rw"
     try:
-        conn = sqlite3.connect(uri, uri=True, timeout=10.0, isolation_level=None)
-        conn.execute("PRAGMA busy_timeout = 10000")
+        conn = sqlite3.connect(uri, uri=True, timeout=busy_s, isolation_level=None)
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_s * 1000)}")
     except sqlite3.Error as e:
         raise AuditError(f"{path}: cannot open the session store: {e}") from e
     return conn
 
 
 @contextmanager
-def transaction(path: Path | str) -> Iterator[sqlite3.Connection]:
+def transaction(path: Path | str, busy_s: float = BUSY_S) -> Iterator[sqlite3.Connection]:
     """A write transaction on its own connection: committed if the block ends normally."""
-    conn = connect(path)
+    conn = connect(path, busy_s)
     try:
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -122,10 +124,11 @@ def has_audit(path: Path | str) -> bool:
 
 
 def record(path: Path | str, actor: str, action: str, session_id: int | None = None,
-           detail: Mapping[str, Any] | None = None) -> AuditRow:
+           detail: Mapping[str, Any] | None = None, t_wall: float | None = None,
+           busy_s: float = BUSY_S) -> AuditRow:
     """Appends one row to the store at `path` (AuditError if it cannot)."""
-    with transaction(path) as conn:
-        return append(conn, actor, action, session_id, detail)
+    with transaction(path, busy_s) as conn:
+        return append(conn, actor, action, session_id, detail, t_wall)
 
 
 def rows(path: Path | str, session_id: int | None = None) -> list[AuditRow]:

@@ -12,6 +12,7 @@ SAMPLE_VALIDATED, SAMPLE_IN_ALARM = 1, 2  # samples.flags bits (migration 3)
 FLAGS_SINCE = 3  # the schema version that added samples.flags
 WORST_T_SINCE = 4  # the schema version that added alarm_log.worst_t_s
 STAFF_SINCE = 5  # the schema version that added the staff and audit tables
+BEFORE_SIGN_IN = "nurse (before sign-in)"  # migration 5's name for what was authored "nurse"
 
 # The device an alarm logged before alarm_log.source is about, read from its key as the
 # engine wrote it ("rule:source", "condition:source:vital"; "vigil" and "session" are no

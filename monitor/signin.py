@@ -11,8 +11,11 @@ that step only (`authorize`), leaving whoever is signed in as they were.
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from monitor import audit
@@ -28,6 +31,20 @@ from monitor.staff import (
 log = logging.getLogger(__name__)
 
 DEFAULT_IDLE_S = 10 * 60.0  # the site setting's default (`--signout-after` minutes)
+# The longest an action at a screen waits for the store's write lock before its audit row is
+# kept for later: the GUI thread writes it, and the screen must not freeze meanwhile.
+SCREEN_BUSY_S = 0.2
+
+
+@dataclass(frozen=True, slots=True)
+class PendingRow:
+    """An audit row not written yet (the store was locked or failing), stamped when done."""
+
+    t_wall: float
+    actor: str
+    action: str
+    session_id: int | None
+    detail: Mapping[str, Any]
 
 
 class SignIn:
@@ -45,6 +62,9 @@ class SignIn:
         self._last_input = clock()
         self._accounts: bool | None = None
         self._has_audit = False
+        self.pending: deque[PendingRow] = deque()  # oldest first: the chain keeps their order
+        self._failing = False
+        self._writing = threading.Lock()  # entries may be recorded from any thread
 
     # -- who ---------------------------------------------------------------------------
 
@@ -133,10 +153,34 @@ class SignIn:
             self._has_audit = self.directory.available()
             if not self._has_audit:
                 return  # a store from before the audit trail, opened read-only
-        try:
-            audit.record(self.directory.path, actor, action,
-                         session_id if session_id is not None else self.session_id, detail)
-        except audit.AuditError as e:
-            # Never between a nurse and the alarms: the action stands, the failure is logged
-            # (without patient data: the action name only).
-            log.error("audit row %r not written: %s", action, e)
+        with self._writing:
+            self.pending.append(PendingRow(
+                time.time(), actor, action,
+                session_id if session_id is not None else self.session_id, dict(detail)))
+        self.flush(SCREEN_BUSY_S)
+
+    def flush(self, busy_s: float = 0.0) -> bool:
+        """Writes the rows not written yet, oldest first, each waiting at most `busy_s` for
+        the store; True when none is left. Never raises: the action a row records has been
+        done already (an alarm never waits for its audit row), and a row that cannot be
+        written now is kept, with the time it was done, for the next try (the screen's
+        once-a-second check). Logged without patient data: the store's error only."""
+        with self._writing:
+            return self._flush(busy_s)
+
+    def _flush(self, busy_s: float) -> bool:
+        while self.pending:
+            row = self.pending[0]
+            try:
+                audit.record(self.directory.path, row.actor, row.action, row.session_id,
+                             row.detail, row.t_wall, busy_s)
+            except audit.AuditError as e:
+                if not self._failing:
+                    log.error("audit trail not written (kept to retry): %s", e)
+                    self._failing = True
+                return False
+            self.pending.popleft()
+        if self._failing:
+            log.warning("audit trail written again")
+            self._failing = False
+        return True

@@ -21,14 +21,14 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from monitor import audit
+from monitor import audit, schema
 
 MIN_PIN_DIGITS = 6
 MAX_FAILURES = 5
 LOCK_S = 60.0
 UNIDENTIFIED = "unidentified staff"  # no accounts exist
 UNIDENTIFIED_ROOM = "unidentified at the room screen"  # accounts exist, nobody signed in
-BEFORE_SIGN_IN = "nurse (before sign-in)"  # what stores from before accounts recorded
+BEFORE_SIGN_IN = schema.BEFORE_SIGN_IN  # what stores from before accounts recorded
 
 _HASHER = PasswordHasher()  # argon2id, RFC 9106's second recommended parameters
 
@@ -143,9 +143,10 @@ class StaffDirectory:
             row = conn.execute("SELECT name, role, pin_hash, disabled, failed, locked_until"
                                " FROM staff WHERE name = ?", (name.strip(),)).fetchone()
             if row is None:
-                audit.append(conn, name.strip() or "(no name)", "sign-in-refused", session_id,
+                typed, shown = _as_typed(name)
+                audit.append(conn, typed, "sign-in-refused", session_id,
                              {"where": where, "why": "unknown name"})
-                why = f"no account named {name.strip()!r}"
+                why = f"no account named {shown}"
             else:
                 who, role, pin_hash, disabled, failed, locked_until = row
                 member = StaffMember(who, Role(role))
@@ -238,6 +239,19 @@ class StaffDirectory:
         if row is None:
             raise AuthError(f"no account named {name.strip()!r}")
         return str(row[0])
+
+
+def _as_typed(name: str) -> tuple[str, str]:
+    """How a refused name is audited, and shown. Names have letters; digits alone are most
+    likely a PIN typed into the name field, which goes neither to the screen nor to the
+    trail."""
+    typed = name.strip()
+    if not typed:
+        return "(no name)", "(no name given)"
+    if not any(c.isalpha() for c in typed):
+        hidden = "(no letters: a PIN in the name field? not recorded)"
+        return hidden, hidden
+    return typed, repr(typed)
 
 
 def _matches(pin_hash: str, pin: str) -> bool:

@@ -164,12 +164,19 @@ def export_identity(args: argparse.Namespace, path: Path, session_id: int
 
 
 def audit_export(path: Path, who: StaffMember | None, session_id: int, fmt: str,
-                 deidentified: bool, to_stdout: bool) -> None:
-    """The export's audit row (none in a store from before the audit trail)."""
-    if audit.has_audit(path):
-        audit.record(path, who.label if who is not None else UNIDENTIFIED, "export",
+                 deidentified: bool, to_stdout: bool, action: str = "export") -> None:
+    """The export's audit row, written before the export (none in a store from before the
+    audit trail). AuditError if it cannot be written; "export-failed", after an export that
+    failed, is written if it can be."""
+    if not audit.has_audit(path):
+        return
+    try:
+        audit.record(path, who.label if who is not None else UNIDENTIFIED, action,
                      session_id, {"format": fmt, "deidentified": deidentified,
                                   "to": "stdout" if to_stdout else "file"})
+    except audit.AuditError:
+        if action == "export":
+            raise
 
 
 def signing_clinician(who: StaffMember | None, given: str | None) -> str | None:

@@ -18,7 +18,7 @@ import threading
 import time
 import uuid as uuidlib
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -30,11 +30,13 @@ from alarms.model import AlarmEvent, AlarmEventKind
 from monitor.schema import (
     ALARM_SOURCE_SINCE,
     APPLICATION_ID,
+    BEFORE_SIGN_IN,
     FLAGS_SINCE,
     LEGACY_ALARM_SOURCE,
     MIGRATIONS,
     SAMPLE_VALIDATED,
     SCHEMA_VERSION,
+    STAFF_SINCE,
     WORST_T_SINCE,
 )
 from monitor.session import (
@@ -447,11 +449,11 @@ class SessionStore:
                 "SELECT r.entry_id, r.revised_wall, r.author, r.t_s, r.data"
                 " FROM timeline_revisions r JOIN timeline t ON t.id = r.entry_id"
                 " WHERE t.session_id = ? ORDER BY r.id", (session_id,)):
-            revs.setdefault(entry_id, []).append(
-                Revision(wall, author, t_s, MappingProxyType(json.loads(data))))
+            revs.setdefault(entry_id, []).append(Revision(
+                wall, self._author(author), t_s, MappingProxyType(json.loads(data))))
         return tuple(
-            TimelineEntry(r[0], r[1], r[2], r[3], MappingProxyType(json.loads(r[4])), r[5], r[6],
-                          tuple(revs.get(r[0], ())))
+            TimelineEntry(r[0], r[1], r[2], r[3], MappingProxyType(json.loads(r[4])),
+                          self._author(r[5]), r[6], tuple(revs.get(r[0], ())))
             for r in self._query(
                 "SELECT id, kind, t_s, t_wall, data, author, created_wall FROM timeline"
                 " WHERE session_id = ? ORDER BY t_s, id", (session_id,)))
@@ -521,9 +523,17 @@ class SessionStore:
         worst_t_s = "worst_t_s" if self.schema_version >= WORST_T_SINCE else "NULL"
         source = ("source" if self.schema_version >= ALARM_SOURCE_SINCE
                   else LEGACY_ALARM_SOURCE)
-        return [alarm_event(row) for row in self._query(
+        events = [alarm_event(row) for row in self._query(
             f"SELECT {ALARM_COLUMNS}, {worst_t_s}, {source} FROM alarm_log WHERE session_id = ?"
             " ORDER BY rowid", (session_id,))]
+        if self.schema_version >= STAFF_SINCE:
+            return events
+        return [replace(e, user=self._author(e.user)) for e in events]
+
+    def _author(self, who: str) -> str:
+        """A read-only store from before sign-in (never migrated) names what was authored
+        "nurse" as its migration would: "nurse (before sign-in)", in reports too."""
+        return BEFORE_SIGN_IN if who == "nurse" and self.schema_version < STAFF_SINCE else who
 
     def writer(self, session_id: int, on_error: Callable[[Exception | None], None] | None = None
                ) -> SampleWriter:

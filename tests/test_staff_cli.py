@@ -193,3 +193,27 @@ def test_audit_verify_finds_a_row_edited_with_sqlite3(clinic: Path) -> None:
     r = vigil("audit", "--db", str(clinic), "--verify")
     assert r.returncode == 1
     assert "audit trail ALTERED: audit row 3: its contents were changed" in r.stderr
+
+
+def test_an_export_the_audit_trail_cannot_record_is_not_made(clinic: Path, tmp_path: Path
+                                                             ) -> None:
+    out = tmp_path / "vitals.csv"
+    base = ("export", "--db", str(clinic), "--session", "1", "--format", "csv",
+            "--user", "Dr Kim", "--pin-file", str(pin_file(tmp_path, "135791")))
+    conn = sqlite3.connect(clinic)  # a store whose audit trail refuses every new row
+    conn.execute("CREATE TRIGGER audit_broken BEFORE INSERT ON audit"
+                 " BEGIN SELECT RAISE(ABORT, 'disk says no'); END")
+    conn.commit()
+    for target in (str(out), "-"):
+        r = vigil(*base, "--out", target)
+        assert r.returncode == 1 and "the audit trail cannot record it" in r.stderr
+        assert "disk says no" in r.stderr and "no file written" in r.stderr
+        assert r.stdout == "" and not out.exists()
+    conn.execute("DROP TRIGGER audit_broken")
+    conn.commit()
+    conn.close()
+    before = len(audit.rows(clinic))
+    r = vigil(*base, "--out", str(tmp_path / "no such folder" / "vitals.csv"))
+    assert r.returncode == 1 and "no such folder" in r.stderr
+    assert [(x.action, dict(x.detail)["format"]) for x in audit.rows(clinic)[before:]] == [
+        ("export", "csv"), ("export-failed", "csv")]

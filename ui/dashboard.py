@@ -40,6 +40,7 @@ from monitor.session import phase_at
 from monitor.signin import SignIn
 from monitor.staff import UNIDENTIFIED
 from monitor.vitals import VITALS
+from ui.alarm_keys import AlarmKeys
 from ui.audio import AlarmAudio, AudioOutput
 from ui.banner import AlarmBanner, TechnicalStrip
 from ui.bridge import AlarmControl, Bridge
@@ -282,6 +283,7 @@ class DashboardWindow(QMainWindow):
 
         self.act_ack = add("Acknowledge", ["A"], self.acknowledge)
         self.act_pause = add("Audio pause", ["P"], self.pause_audio)
+        self.alarm_keys = AlarmKeys(self, self.acknowledge, self.pause_audio)  # in dialogs too
         self.act_follow = add("Follow now", ["F"], lambda: self.trend.set_follow(True))
         self.act_zoom_out = add("Trend: more time", ["-"], lambda: self._zoom(+1))
         self.act_zoom_in = add("Trend: less time", ["+", "="], lambda: self._zoom(-1))

@@ -4,7 +4,8 @@ sign-out, and the clinician's sign-in for one step.
 
 Nothing here is ever between the nurse and the vitals or the alarms: the room's sign-in
 dialog is not modal and opens over the trend, the tiles and the banner stay as they are,
-and A / P work with nobody signed in (recorded as "unidentified at the room screen").
+and A / P work with nobody signed in (recorded as "unidentified at the room screen"), from
+the dialog too (ui/alarm_keys.py).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
-    QApplication,
     QDialog,
     QFormLayout,
     QHBoxLayout,
@@ -33,6 +33,7 @@ from ui.jobs import Job, describe
 from ui.limits_dialog import WARN, LimitEditor
 from ui.placement import place_clear_of_numerics
 from ui.theme import STYLESHEET, named
+from ui.window_filter import WindowFilter, opened_from
 
 if TYPE_CHECKING:
     from ui.dashboard import DashboardWindow
@@ -43,6 +44,7 @@ INPUT_EVENTS = (QEvent.Type.KeyPress, QEvent.Type.ShortcutOverride,
                 QEvent.Type.MouseButtonPress, QEvent.Type.TouchBegin, QEvent.Type.Wheel)
 CHECK_MS = 1000  # how often an idle sign-in is looked at
 ACCOUNTS_MS = 5000  # how often the header learns that accounts now exist
+CLOSE_BUSY_S = 2.0  # at the end, how long audit rows not written yet wait for the store
 
 
 class SignInForm(QWidget):
@@ -207,7 +209,7 @@ class ElidedButton(QPushButton):
             self.setText(text)
 
 
-class ActivityWatch(QObject):
+class ActivityWatch(WindowFilter):
     """Any key, tap or wheel in `window` (or a dialog it opened) counts as input for
     `signin`; a timer signs out whoever has been idle too long."""
 
@@ -215,37 +217,21 @@ class ActivityWatch(QObject):
 
     def __init__(self, window: QWidget, signin: SignIn) -> None:
         super().__init__(window)
-        self.window = window
         self.signin = signin
-        app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self)
         self.timer = QTimer(self)
         self.timer.setInterval(CHECK_MS)
         self.timer.timeout.connect(self.check)
         self.timer.start()
-        window.destroyed.connect(self._detach)
-
-    def _detach(self) -> None:
-        app = QApplication.instance()
-        if app is not None:
-            app.removeEventFilter(self)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
-        if event.type() in INPUT_EVENTS and isinstance(obj, QWidget) and self._ours(obj):
+        if (event.type() in INPUT_EVENTS and isinstance(obj, QWidget)
+                and opened_from(obj, self.window)):
             self.signin.touch()
         return False
 
-    def _ours(self, widget: QWidget) -> bool:
-        w: QWidget | None = widget.window()
-        while w is not None:
-            if w is self.window:
-                return True
-            parent = w.parentWidget()
-            w = parent.window() if parent is not None else None
-        return False
-
     def check(self) -> None:
+        if self.signin.pending:  # audit rows the store was too busy for: try again
+            self.signin.flush()
         if self.signin.expire():
             self.expired.emit()
 
@@ -352,6 +338,8 @@ def install_room_signin(window: DashboardWindow, signin: SignIn | None) -> RoomS
     if signin is None:
         return None
     room = RoomSignIn(window, signin)
+    # The last rows not written yet (the store was busy): one longer try before the end.
+    window.closing.connect(lambda: signin.flush(CLOSE_BUSY_S))
     # Right of the System strip, under the banner: the header and the trend bar have no
     # room left at 1366 px, the strip's pills do.
     central = window.centralWidget()

@@ -94,6 +94,19 @@ def test_disabled_and_unknown_accounts_are_refused(store_path: Path) -> None:
     assert staff.authenticate("Ann Lee", "975310", "test") == ANN
 
 
+def test_a_pin_typed_into_the_name_field_is_neither_shown_nor_audited(store_path: Path
+                                                                       ) -> None:
+    staff = StaffDirectory(store_path)
+    staff.add("Ann Lee", Role.NURSE, "246810")
+    with pytest.raises(AuthError) as refused:
+        staff.authenticate(" 246810 ", "", "room screen")
+    assert "246810" not in str(refused.value) and "PIN in the name field" in str(refused.value)
+    conn = sqlite3.connect(store_path)
+    (dumped,) = conn.execute("SELECT group_concat(actor || detail) FROM audit").fetchone()
+    conn.close()
+    assert "246810" not in dumped and audit.rows(store_path)[-1].action == "sign-in-refused"
+
+
 def test_once_an_admin_exists_only_an_admin_manages_accounts(store_path: Path) -> None:
     staff = StaffDirectory(store_path)
     staff.add("Ann Lee", Role.NURSE, "246810")  # no admin yet: anyone at the computer
@@ -179,8 +192,9 @@ def test_a_store_from_before_sign_in_is_migrated_and_keeps_its_entries(tmp_path:
                                                                         ) -> None:
     path = tmp_path / "old.sqlite3"
     _schema_4_store(path)
-    with SessionStore(path, read_only=True) as store:  # exports never migrate
-        assert store.timeline(1)[0].author == "nurse"
+    with SessionStore(path, read_only=True) as store:  # exports never migrate, but name it
+        assert store.schema_version == 4 and store.timeline(1)[0].author == BEFORE_SIGN_IN
+        assert store.alarm_events(1)[0].user == BEFORE_SIGN_IN
     assert not StaffDirectory(path).any_accounts()
     with SessionStore(path) as store:
         (entry,) = store.timeline(1)

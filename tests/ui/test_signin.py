@@ -5,6 +5,8 @@ sign-out that leaves the vitals on screen."""
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -175,6 +177,96 @@ def test_an_alarm_is_acknowledged_with_nobody_signed_in(qtbot, tmp_path: Path,
         (UNIDENTIFIED_ROOM, "acknowledge", 7), (UNIDENTIFIED_ROOM, "audio-pause", 7),
         ("Ann Lee (nurse)", "pin-failed", 7), ("Ann Lee (nurse)", "sign-in", 7),
         ("Ann Lee (nurse)", "acknowledge", 7), ("Ann Lee (nurse)", "sign-out", 7)]
+
+
+def _counting_alarms(rig) -> list[str]:
+    """Who the (fake) alarms were acknowledged and paused by, in order."""
+    users: list[str] = []
+    ack, pause = rig.alarms.acknowledge, rig.alarms.pause_audio
+    rig.alarms.acknowledge = lambda key=None, user="": (users.append(f"A {user}"),
+                                                        ack(key, user))
+    rig.alarms.pause_audio = lambda user="": (users.append(f"P {user}"), pause(user))
+    return users
+
+
+def test_a_and_p_reach_the_alarms_from_the_sign_in_dialogs(qtbot, tmp_path: Path) -> None:
+    db = clinic_store(tmp_path)
+    with shown_rig(qtbot, tmp_path) as rig:
+        users = _counting_alarms(rig)
+        signin = SignIn(StaffDirectory(db), "room screen")
+        room = rig.window.room = install_room_signin(rig.window, signin)
+        rig.alarms.alarms = [physiological_alarm("spo2-low:sim", "spo2", Priority.HIGH,
+                                                 "*** SpO2 LOW 84 < 90")]
+        rig.poll_alarms()
+        dialog = room.open_dialog()
+        qtbot.waitUntil(dialog.isActiveWindow, timeout=3000)
+        # In the name field A and P are letters of a name.
+        qtbot.keyClicks(dialog.name_field, "pa")
+        assert dialog.name_field.text() == "pa" and users == []
+        # The PIN is digits: there, and on the dialog's buttons, they are the alarm keys.
+        dialog.pin_field.setFocus()
+        qtbot.keyClicks(dialog.pin_field, "24")
+        qtbot.keyClick(dialog.pin_field, Qt.Key.Key_A)
+        assert users == [f"A {UNIDENTIFIED_ROOM}"] and rig.alarms.alarms[0].acknowledged
+        qtbot.keyClick(dialog.pin_field, Qt.Key.Key_P)
+        assert users[-1] == f"P {UNIDENTIFIED_ROOM}"
+        assert dialog.pin_field.text() == "24" and dialog.isVisible()  # nothing typed
+        dialog.form.sign_in_button.setFocus()
+        qtbot.keyClick(dialog.form.sign_in_button, Qt.Key.Key_A)
+        assert len(users) == 3 and not dialog.form.busy  # acknowledged, not submitted
+        dialog.close()
+
+        # A clinician's sign-in for one step is modal: the alarm keys still work in it.
+        def in_modal() -> None:
+            modal = QApplication.activeModalWidget()
+            if not isinstance(modal, SignInDialog) or not modal.isActiveWindow():
+                QTimer.singleShot(20, in_modal)
+                return
+            modal.pin_field.setFocus()
+            qtbot.keyClick(modal.pin_field, Qt.Key.Key_A)
+            qtbot.keyClick(modal.pin_field, Qt.Key.Key_P)
+            modal.reject()
+
+        def run(d: QDialog) -> int:
+            QTimer.singleShot(0, in_modal)
+            return d.exec()
+
+        signin.sign_in("Ann Lee", "246810")
+        assert room.authorize_clinician("a test step", run) is None
+        assert users[3:] == ["A Ann Lee (nurse)", "P Ann Lee (nurse)"]
+    assert [r.action for r in audit.rows(db)][-2:] == ["acknowledge", "audio-pause"]
+
+
+def test_an_audit_trail_that_cannot_be_written_never_holds_up_an_alarm(
+        qtbot, tmp_path: Path, caplog) -> None:
+    db = clinic_store(tmp_path)
+    with shown_rig(qtbot, tmp_path) as rig:
+        users = _counting_alarms(rig)
+        signin = SignIn(StaffDirectory(db), "room screen")
+        rig.window.room = install_room_signin(rig.window, signin)
+        rig.alarms.alarms = [physiological_alarm("spo2-low:sim", "spo2", Priority.HIGH,
+                                                 "*** SpO2 LOW 84 < 90")]
+        rig.poll_alarms()
+        qtbot.waitUntil(rig.window.isActiveWindow, timeout=3000)  # its keys
+        holder = sqlite3.connect(db, isolation_level=None)  # another process's write lock
+        holder.execute("BEGIN IMMEDIATE")
+        started = time.monotonic()
+        qtbot.keyClick(rig.window, Qt.Key.Key_A)
+        held_up = time.monotonic() - started
+        assert users == [f"A {UNIDENTIFIED_ROOM}"] and rig.alarms.alarms[0].acknowledged
+        assert held_up < 2.0  # the store's own wait would be 10 s
+        assert [r.action for r in signin.pending] == ["acknowledge"]
+        done_at = time.time()
+        assert "acknowledge" not in [r.action for r in audit.rows(db)]
+        assert [r.getMessage() for r in caplog.records if r.name == "monitor.signin"] == [
+            f"audit trail not written (kept to retry): {db}: cannot write the audit trail: "
+            "database is locked"]
+        holder.execute("ROLLBACK")
+        holder.close()
+        qtbot.waitUntil(lambda: not signin.pending, timeout=5000)  # the 1 s check
+    (row,) = [r for r in audit.rows(db) if r.action == "acknowledge"]
+    assert row.actor == UNIDENTIFIED_ROOM and row.t_wall <= done_at  # when it was done
+    assert audit.verify(db) is None
 
 
 def test_only_a_clinician_loosens_a_limit_beyond_the_preset(qtbot, tmp_path: Path) -> None:
