@@ -1,9 +1,10 @@
 """One room on the board, painted to scale with its tile (12 rooms readable at 3 m on 1080p,
 32 still usable).
 
-Top to bottom: the room and its phase ("PEAK +32 min"); the room's worst alarm in its IEC
-colour, flashing as on the room screen while unacknowledged, steady and marked "✓ ACK" once
-acknowledged (its band is kept when there is none, so no number moves when one comes); HR and
+Top to bottom: the room; its phase ("PEAK +32 min") large, or, while the room has an alarm,
+the worst one in its IEC colour, flashing as on the room screen while unacknowledged, steady
+and marked "✓ ACK" once acknowledged, and the phase small beside the room's name (no number
+moves when an alarm comes); HR and
 SpO2 with their age (dashes in grey when not live); NIBP nearly as large, its label and age at
 its left; what is due next. A room that went quiet shows ROOM OFFLINE with the time of its last
 message, and no numbers: the board never shows a silent room's last values as current.
@@ -118,26 +119,33 @@ class RoomTile(QWidget):
         p.drawRect(QRectF(inset, inset, w - 2 * inset, h - 2 * inset))
         inner_w = w - 2 * pad
 
-        # Row 1: the room (and initials, if the clinic sends them), the phase at the right,
-        # dimmed when the room is offline (it is the last phase the room sent).
+        # Row 1: the room (and initials, if the clinic sends them). Row 2: the phase, large,
+        # or, while the room has an alarm, the alarm, and the phase goes small beside the
+        # room's name. The phase is dimmed when the room is offline (the last one it sent).
         row1 = QRectF(pad, pad * 0.5, inner_w, h * _ROW1)
+        band = QRectF(pad, row1.bottom() + pad * 0.3, inner_w, h * _BAND)
         name = v.room + (f"  {v.patient}" if v.patient else "")
         phase = bt.phase_text(v, now) if not v.closed else "closed"
-        # One size for every tile's phase (the longest phase), so the board reads evenly.
-        px = _fit_px("RECOVERY +888 min", inner_w * 0.64, row1.height() * 0.8)
-        p.setFont(text_font(px, bold=True))
-        self.cap_px["phase"] = QFontMetricsF(p.font()).capHeight()
         p.setPen(TEXT if v.online else STALE)
-        p.drawText(row1, _RIGHT, phase)
-        phase_w = QFontMetricsF(p.font()).horizontalAdvance(phase)
-        px = _fit_px(name, inner_w - phase_w - pad, row1.height() * 0.9)
+        # One size for every tile's phase (the longest phase), so the board reads evenly.
+        if worst is None:
+            px = _fit_px("RECOVERY +888 min", band.width(), band.height() * 0.8)
+            p.setFont(text_font(px, bold=True))
+            p.drawText(band, _LEFT, phase)
+            phase_w = 0.0
+        else:
+            px = _fit_px("RECOVERY +888 min", inner_w * 0.64, row1.height() * 0.8)
+            p.setFont(text_font(px, bold=True))
+            p.drawText(row1, _RIGHT, phase)
+            phase_w = QFontMetricsF(p.font()).horizontalAdvance(phase) + pad
+        self.cap_px["phase"] = QFontMetricsF(p.font()).capHeight()
+        px = _fit_px(name, inner_w - phase_w, row1.height() * 0.9)
         p.setFont(text_font(px, bold=True))
         p.setPen(TEXT)
         p.drawText(row1, _LEFT, name)
 
-        # Row 2: the worst alarm, in its colour (flashing while unacknowledged), as large as
-        # the tile's width lets it be; the band stays reserved so nothing moves when it comes.
-        band = QRectF(pad, row1.bottom() + pad * 0.3, inner_w, h * _BAND)
+        # The worst alarm, in its colour (flashing while unacknowledged), as large as the
+        # tile's width lets it be.
         self.cap_px.pop("alarm", None)
         if worst is not None:
             colour = ALARM_COLOURS[worst.priority]
