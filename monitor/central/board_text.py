@@ -70,12 +70,14 @@ def age_text(r: Reading | None, room_now: float) -> str:
     return "now" if room_now - r.t < 2 else f"{age} ago"
 
 
-def alarm_text(a: RoomAlarm, view: RoomView) -> str:
-    """ "*** SpO2 LOW 84", the board's "** ROOM OFFLINE · last 14:02:11", acknowledged
-    ones marked."""
-    if a.board:
-        last = f" · last {clock(view.last_message)}" if view.last_message else ""
-        text = f"{a.priority.asterisks} ROOM OFFLINE{last}"
-    else:
-        text = f"{a.priority.asterisks} {a.text}"
+def alarm_text(a: RoomAlarm) -> str:
+    """ "*** SpO2 LOW 84", the board's own "** ROOM OFFLINE" (short, so it stays large on a
+    tile: `last_message_text` says since when), acknowledged ones marked."""
+    text = f"{a.priority.asterisks} {'ROOM OFFLINE' if a.board else a.text}"
     return f"{text} ✓ ACK" if a.acknowledged else text
+
+
+def last_message_text(view: RoomView) -> str:
+    """ "last message 14:02:11": when an offline room was last heard from."""
+    return f"last message {clock(view.last_message)}" if view.last_message else \
+        "no message yet"

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListWidget,
+    QListWidgetItem,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -26,11 +27,11 @@ from PySide6.QtWidgets import (
 
 from monitor.central import board_text as bt
 from monitor.central.board_model import HISTORY_S, BoardModel, RoomAlarm
-from ui.theme import ALARM_COLOURS, BORDER, TEXT_DIM, vital_colour
+from ui.theme import ALARM_COLOURS, BORDER, TEXT_DIM, text_font, vital_colour
 
 AckRequest = Callable[[str, RoomAlarm], None]  # (room, alarm)
 
-_ROWS = (("HR", ("hr",)), ("SpO2", ("spo2",)), ("NIBP", ("sbp", "dbp")))
+_ROWS = (("HR /min", ("hr",)), ("SpO2 %", ("spo2",)), ("NIBP mmHg", ("sbp", "dbp")))
 
 
 class RoomDetail(QDialog):
@@ -49,12 +50,17 @@ class RoomDetail(QDialog):
         self.curves: dict[str, pg.PlotDataItem] = {}
         for row, (label, keys) in enumerate(_ROWS):
             plot = self.plots.ci.addPlot(row=row, col=0)
-            plot.setXRange(-HISTORY_S / 60, 0, padding=0)
+            plot.setXRange(-HISTORY_S / 60, 0, padding=0.01)  # the end points whole
             plot.setLabel("left", label)
             plot.showGrid(x=True, y=True, alpha=0.2)
             for ax in ("left", "bottom"):
                 plot.getAxis(ax).setPen(pg.mkPen(BORDER))
                 plot.getAxis(ax).setTextPen(pg.mkPen(TEXT_DIM))
+                plot.getAxis(ax).setStyle(tickFont=text_font(15))
+                plot.getAxis(ax).label.setFont(text_font(16, bold=True))
+            plot.getAxis("left").setWidth(78)  # the three time axes line up
+            if row < len(_ROWS) - 1:  # one time axis, under the last plot
+                plot.getAxis("bottom").setStyle(showValues=False)
             for key in keys:
                 symbol = "o" if key in ("sbp", "dbp") else None
                 self.curves[key] = plot.plot(
@@ -65,7 +71,7 @@ class RoomDetail(QDialog):
         layout.addWidget(self.plots, 3)
         lower = QHBoxLayout()
         self.events = QListWidget()
-        self.events.setStyleSheet("font-size: 18px;")
+        self.events.setStyleSheet("font-size: 20px;")
         lower.addWidget(self.events, 2)
         self.buttons_box = QVBoxLayout()
         holder = QWidget()
@@ -103,8 +109,11 @@ class RoomDetail(QDialog):
         self.events.clear()
         for tr in reversed(self.model.transitions(self.room)):
             a = tr.alarm
-            self.events.addItem(f"{bt.clock(tr.t)}  {tr.what:<12}  {a.priority.name:<6} "
-                                f"{'room offline' if a.board else a.text}")
+            item = QListWidgetItem(f"{bt.clock(tr.t)}  {tr.what:<12} {a.priority.asterisks:<3} "
+                                   f"{a.priority.name:<6} "
+                                   f"{'room offline' if a.board else a.text}")
+            item.setForeground(ALARM_COLOURS[a.priority] if tr.what == "start" else TEXT_DIM)
+            self.events.addItem(item)
         self._update_buttons(view.alarms)
 
     def _update_buttons(self, alarms: tuple[RoomAlarm, ...]) -> None:
