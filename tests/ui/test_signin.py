@@ -16,13 +16,20 @@ import numpy as np
 from PySide6.QtCore import QPoint, QRect, QSettings, Qt, QTimer
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QApplication, QDialog, QWidget
-from ui_fakes import FakeAudioOutput, FakeMonotonic, physiological_alarm, shown_rig
+from ui_fakes import (
+    FakeAudioOutput,
+    FakeMonotonic,
+    physiological_alarm,
+    session_messages,
+    shown_rig,
+)
 
 from alarms.log import limit_changes
 from alarms.model import Priority
 from devices.spec import parse_spec
 from monitor import audit
 from monitor.discharge import ALDRETE
+from monitor.messages import Numerics
 from monitor.recorder import RecordingPlan
 from monitor.signin import SignIn
 from monitor.staff import UNIDENTIFIED_ROOM, Role, StaffDirectory
@@ -126,8 +133,12 @@ def test_an_alarm_is_acknowledged_with_nobody_signed_in(qtbot, tmp_path: Path,
         rig.window.room = install_room_signin(rig.window, signin)
         room = rig.window.room
         assert room.button.isVisible() and room.button.full_text == "Sign in  [Ctrl+I]"
+        # 25 min into a session, the SpO2 falls to 84: the screen shows what the alarm says.
+        rig.clock.t = 1500.0
+        rig.feed(*session_messages("normal", 1500.0),
+                 Numerics("sim", 1500.0, 1500.0, (("spo2", 84.0), ("pr", 76.0))))
         rig.alarms.alarms = [physiological_alarm("spo2-low:sim", "spo2", Priority.HIGH,
-                                                 "*** SpO2 LOW 84 < 90")]
+                                                 "*** SpO2 LOW 84 < 90", onset=1490.0)]
         rig.poll_alarms()
         qtbot.waitUntil(lambda: rig.window.banner.alarms != (), timeout=3000)
         qtbot.keyClick(rig.window, Qt.Key.Key_A)  # no PIN asked: the alarm never waits
@@ -143,6 +154,7 @@ def test_an_alarm_is_acknowledged_with_nobody_signed_in(qtbot, tmp_path: Path,
         qtbot.waitExposed(dialog)
         qtbot.waitUntil(dialog.isActiveWindow, timeout=3000)
         rig.window.refresh()
+        rig.window.trend.refresh(force=True)  # its 1-s timer has not run yet
         QApplication.processEvents()  # the header laid out again for "AUDIO PAUSED"
         shot = rig.window.grab()  # the dialog where it opens: over the trend
         painter = QPainter(shot)
