@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -32,6 +33,8 @@ from monitor.timefmt import iso_utc
 PIN_ENV = "VIGIL_PIN"
 
 Ask = Callable[[str], str]
+
+log = logging.getLogger(__name__)
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -166,17 +169,20 @@ def export_identity(args: argparse.Namespace, path: Path, session_id: int
 def audit_export(path: Path, who: StaffMember | None, session_id: int, fmt: str,
                  deidentified: bool, to_stdout: bool, action: str = "export") -> None:
     """The export's audit row, written before the export (none in a store from before the
-    audit trail). AuditError if it cannot be written; "export-failed", after an export that
-    failed, is written if it can be."""
+    audit trail). Once accounts exist (`who` signed in), AuditError if it cannot be written:
+    no export goes unrecorded. With no accounts Vigil exports as before sign-in existed, from
+    a store on a full or read-only disk too: the row is written if it can be, else logged.
+    "export-failed", after an export that failed, is written if it can be."""
     if not audit.has_audit(path):
         return
     try:
         audit.record(path, who.label if who is not None else UNIDENTIFIED, action,
                      session_id, {"format": fmt, "deidentified": deidentified,
                                   "to": "stdout" if to_stdout else "file"})
-    except audit.AuditError:
-        if action == "export":
+    except audit.AuditError as e:
+        if action == "export" and who is not None:
             raise
+        log.warning("export of session %d not in the audit trail: %s", session_id, e)
 
 
 def signing_clinician(who: StaffMember | None, given: str | None) -> str | None:
