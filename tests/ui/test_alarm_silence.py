@@ -14,24 +14,24 @@ again. A technical condition that starts after the acknowledgement sounds.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
+from pytestqt.exceptions import TimeoutError as WaitTimeout
 
 from alarms.model import AlarmKind, AlarmState, Priority
 from alarms.presets import with_rules
 from devices.spec import parse_spec
-from monitor.messages import Condition, DeviceCondition, Numerics
+from monitor.messages import Message, Numerics
 from monitor.recorder import RecordingPlan, SessionRecorder
 from monitor.store import SessionStore
 from tests.alarm_sound import BURST_GAP_S, Burst, find_bursts
 from tests.pulse import PulseServer, Recording
-from ui.alarm_tones import PATTERNS
+from ui.alarm_tones import PATTERNS, SAMPLE_RATE
 from ui.app import DashboardSession
-from ui.audio import AlarmAudio
 from ui.dashboard import DashboardWindow
 from ui.pulse_output import pulse_output
 
@@ -47,6 +47,9 @@ REACT_S = 0.6
 # A burst is whole once the recording has gone this long past its last pulse: longer than any
 # gap inside a burst (HIGH 0.35 s between its two groups of five), shorter than between bursts.
 WHOLE_AFTER_S = 0.5
+# The shortened reminder for an acknowledged alarm still present (the product's is 3 min):
+# long enough that the technical alarm's burst before it stands apart.
+REMINDER_S = 9.0
 
 
 def _replay(path: Path, seconds: int = 120) -> Path:
@@ -82,7 +85,12 @@ class Room:
             found[:] = [b for b in self.bursts() if b.start_s > after_s
                         and (not complete or self.now_s() - b.end_s >= WHOLE_AFTER_S)]
             return bool(found)
-        self.qtbot.waitUntil(began, timeout=timeout_ms)
+        try:
+            self.qtbot.waitUntil(began, timeout=timeout_ms)
+        except WaitTimeout as e:
+            raise AssertionError(f"no burst began after {after_s:.2f} s within {timeout_ms} ms "
+                                 f"(recorded {self.now_s():.2f} s): {self.bursts()}; "
+                                 f"alarms {self.window.snapshot}") from e
         return found[0]
 
     def wait_recorded(self, until_s: float, timeout_ms: int) -> None:
@@ -95,11 +103,12 @@ class Room:
         self.qtbot.keyClick(self.window, key)
         return at
 
-    def inject(self, msg_of_t: object) -> None:
-        """A device message at the session's current time, on the device-io thread."""
+    def inject(self, message: Callable[[float, float], Message]) -> None:
+        """A device message (made from wall and session time, now), handed to the sinks on
+        the device-io thread as the device's own would be."""
         clock = self.session.recorder.clock
         t = clock.now()
-        self.session.recorder.runtime.inject(msg_of_t(clock.wall(t), t))  # type: ignore[operator]
+        self.session.recorder.runtime.inject(message(clock.wall(t), t))
 
     def patient_alarms(self):
         return self.window.banner.alarms
@@ -107,19 +116,20 @@ class Room:
 
 @contextmanager
 def room(qtbot, tmp_path: Path, server: PulseServer, monkeypatch: pytest.MonkeyPatch,
-         pause_s: float | None = None) -> Iterator[Room]:
+         **rules: float) -> Iterator[Room]:
+    """`rules`: preset settings the test shortens (`audio_pause_s`, `reminder_s`)."""
     for name, value in server.env.items():  # libpulse in this process uses the private server
         monkeypatch.setenv(name, value)
-    output = pulse_output(48_000)
+    output = pulse_output(SAMPLE_RATE)
     if output is None:
         pytest.skip("libpulse-simple is not installed (Debian: libpulse0)")
     plan = RecordingPlan((parse_spec(f"replay:{_replay(tmp_path / 'spo2-80.csv')}"),),
                          3600.0, 1.0)
 
     def engine(recorder: SessionRecorder):
-        """The recorder's own engine (already a sink and a ticker); with a shorter pause."""
-        if pause_s is not None:
-            recorder.alarms.preset = with_rules(recorder.alarms.preset, audio_pause_s=pause_s)
+        """The recorder's own engine (already a sink and a ticker), shorter times if asked."""
+        if rules:
+            recorder.alarms.preset = with_rules(recorder.alarms.preset, **rules)
         return recorder.alarms
 
     rec = server.record()
@@ -139,7 +149,6 @@ def room(qtbot, tmp_path: Path, server: PulseServer, monkeypatch: pytest.MonkeyP
             window.close()
             session.stop()
             output.close()
-    assert isinstance(window.audio, AlarmAudio)
 
 
 def _spo2_alarm(r: Room):
@@ -150,6 +159,8 @@ def _spo2_alarm(r: Room):
 def test_acknowledge_silences_the_high_alarm_and_a_new_condition_sounds(
         qtbot, tmp_path: Path, pulse_server: PulseServer,
         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A: no HIGH burst begins for more than a whole period while the banner shows the alarm
+    acknowledged; a new condition (HR 20, HIGH) sounds at once."""
     with room(qtbot, tmp_path, pulse_server, monkeypatch) as r:
         first = r.wait_burst_after(-1.0, 15_000, complete=True)  # heard: a whole HIGH burst
         assert len(first.pulses) == 10 and 150 <= first.fundamental_hz <= 1000, first
@@ -176,14 +187,17 @@ def test_acknowledge_silences_the_high_alarm_and_a_new_condition_sounds(
         assert len(again.pulses) == 10, again
         hr = [a for a in r.patient_alarms() if a.vital == "hr"]
         assert hr and not hr[0].acknowledged and hr[0].priority is Priority.HIGH, hr
-        print(f"ack: silent from {ended - pressed:+.2f} s after A (end of the burst "
-              f"playing); new condition heard {again.start_s - new_at:.2f} s after it began")
+        print(f"ack: A pressed {pressed - ended:.2f} s after the last burst ended; silent "
+              f"{again.start_s - ended:.2f} s (HIGH period {HIGH_PERIOD_S:g} s) until the new "
+              f"condition, heard {again.start_s - new_at:.2f} s after it began")
 
 
 def test_audio_pause_silences_for_its_period_then_the_alarm_sounds_again(
         qtbot, tmp_path: Path, pulse_server: PulseServer,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    with room(qtbot, tmp_path, pulse_server, monkeypatch, pause_s=PAUSE_S) as r:
+    """P silences the alarms present for the pause (AUDIO PAUSED shown), and they sound again
+    when it ends; during a pause a new condition still sounds (IEC 60601-1-8 6.8.1)."""
+    with room(qtbot, tmp_path, pulse_server, monkeypatch, audio_pause_s=PAUSE_S) as r:
         r.wait_burst_after(-1.0, 15_000, complete=True)
         pressed = r.press(Qt.Key.Key_P)
         qtbot.waitUntil(lambda: r.window.audio_label.text().startswith("AUDIO PAUSED"),
@@ -199,16 +213,34 @@ def test_audio_pause_silences_for_its_period_then_the_alarm_sounds_again(
         full = r.wait_burst_after(pressed + REACT_S, 5000, complete=True)
         assert len(full.pulses) == 10, full  # the HIGH alarm itself, not a stray sound
         assert not _spo2_alarm(r).acknowledged
-        print(f"pause: silent from {ended - pressed:+.2f} s after P; sound back "
-              f"{back.start_s - pressed:.2f} s after P (pause {PAUSE_S:g} s)")
+        # Paused again: the alarm present is silenced, a new condition sounds (6.8.1).
+        second = r.press(Qt.Key.Key_P)
+        qtbot.waitUntil(lambda: r.window.audio_label.text().startswith("AUDIO PAUSED"),
+                        timeout=3000)
+        last_end = max(b.end_s for b in r.bursts())  # the new burst must stand apart from it
+        r.wait_recorded(max(last_end + BURST_GAP_S, second + REACT_S), 5000)
+        assert not [b for b in r.bursts() if b.start_s > second + REACT_S], r.bursts()
+        new_at = r.now_s()
+        r.inject(lambda wall, t: Numerics("replay", wall, t, (("hr", 20.0),)))
+        r.wait_burst_after(new_at, 3000)
+        assert r.window.audio_label.text().startswith("AUDIO PAUSED")  # heard in the pause
+        new = r.wait_burst_after(new_at, 5000, complete=True)
+        assert new.start_s - new_at <= 1.0 and len(new.pulses) == 10, (new_at, new)
+        hr = [a for a in r.patient_alarms() if a.vital == "hr"]
+        assert hr and hr[0].priority is Priority.HIGH, hr
+        print(f"pause: new condition heard {new.start_s - new_at:.2f} s after it began")
+        print(f"pause: P pressed {pressed - ended:.2f} s after the last burst ended; sound "
+              f"back {back.start_s - pressed:.2f} s after P (pause {PAUSE_S:g} s)")
 
 
-def test_a_technical_alarm_after_the_acknowledgement_sounds(
+def test_a_technical_alarm_after_the_acknowledgement_sounds_and_the_reminder_comes(
         qtbot, tmp_path: Path, pulse_server: PulseServer,
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Acknowledging silences the conditions present (clinical.md §1.5): a technical one that
-    starts after it, an SpO2 sensor fault (MEDIUM), sounds its own MEDIUM bursts."""
-    with room(qtbot, tmp_path, pulse_server, monkeypatch) as r:
+    starts after it, a storage failure (MEDIUM, Vigil's own), sounds its MEDIUM bursts while
+    the acknowledged SpO2 alarm stays silent; and the acknowledged alarm, still present, sounds
+    again after the preset's reminder time (shortened here; 3 min in the product)."""
+    with room(qtbot, tmp_path, pulse_server, monkeypatch, reminder_s=REMINDER_S) as r:
         r.wait_burst_after(-1.0, 15_000, complete=True)
         pressed = r.press(Qt.Key.Key_A)
         qtbot.waitUntil(lambda: _spo2_alarm(r).acknowledged, timeout=3000)
@@ -216,17 +248,28 @@ def test_a_technical_alarm_after_the_acknowledgement_sounds(
         # sound is a burst of its own (tests/alarm_sound.py BURST_GAP_S)
         r.wait_recorded(pressed + REACT_S + HIGH_BURST_S + BURST_GAP_S, 8000)
         fault_at = r.now_s()
-        r.inject(lambda wall, t: DeviceCondition("replay", wall, t, Condition.SENSOR_FAULT,
-                                                 True, "spo2", "sensor fault"))
+        engine = r.session.recorder.alarms  # as the store writer reports a failed write
+        r.session.recorder.runtime.call_soon(
+            lambda: engine.storage_failed(OSError(28, "No space left on device")))
         heard = r.wait_burst_after(fault_at, 8000, complete=True)
-        assert heard.start_s - fault_at <= 1.5, (fault_at, heard)
+        assert heard.start_s - fault_at <= 1.0, (fault_at, heard)
         # MEDIUM's burst: 3 pulses at 523 Hz, not the acknowledged HIGH alarm's 10 at 660 Hz
         assert len(heard.pulses) == 3, heard
         assert abs(heard.fundamental_hz - PATTERNS[Priority.MEDIUM].fundamental_hz) < 20, heard
         snap = r.window.snapshot
-        assert snap is not None
+        assert snap is not None and snap.sounding is Priority.MEDIUM
         [fault] = [a for a in snap.alarms if a.kind is AlarmKind.TECHNICAL
-                   and "sensor fault" in a.message]
+                   and a.condition.startswith("storage failure")]
         assert fault.priority is Priority.MEDIUM and not fault.acknowledged
-        assert snap.sounding is Priority.MEDIUM
-        print(f"technical: heard {heard.start_s - fault_at:.2f} s after it began")
+        spo2 = _spo2_alarm(r)  # still there, still silent
+        assert spo2.state is AlarmState.ACTIVE and spo2.acknowledged
+        # The reminder: the HIGH alarm sounds again REMINDER_S after the acknowledgement
+        # (the engine stamps the key with its last sample: up to 0.5 s before it).
+        reminded = r.wait_burst_after(heard.end_s, round((REMINDER_S + 3) * 1000),
+                                      complete=True)
+        assert REMINDER_S - 0.8 <= reminded.start_s - pressed <= REMINDER_S + 1.0, \
+            (pressed, reminded)
+        assert len(reminded.pulses) == 10, reminded
+        assert not _spo2_alarm(r).acknowledged
+        print(f"technical: heard {heard.start_s - fault_at:.2f} s after it began; reminder "
+              f"{reminded.start_s - pressed:.2f} s after A (reminder {REMINDER_S:g} s)")
