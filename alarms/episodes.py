@@ -112,6 +112,25 @@ class EpisodeFold:
             self._done.append(ep)
         return tuple(ep) != before
 
+    def interrupt(self, stopped_s: float, resumed_s: float) -> bool:
+        """A recording gap (a crash, then a resume): the engine that logged the episodes
+        still open died with the process and will never end them, so each one whose
+        condition began before `resumed_s` ends where the recording stopped (`stopped_s`,
+        or its signal start if later). The live trend and the stored log both end them here."""
+        ended = [(k, ep) for k, ep in self._open.items() if ep.onset_t_s < resumed_s]
+        for ident, ep in ended:
+            del self._open[ident]
+            self._done.append(ep._replace(end_t_s=max(stopped_s, ep.signal_t_s)))
+        return bool(ended)
+
+    def add_log(self, events: Iterable[AlarmEvent],
+                gaps: Iterable[tuple[float, float]] = ()) -> bool:
+        """A stored alarm log, then its recording gaps ((stopped, resumed), in time order);
+        returns whether any episode changed."""
+        changed = [self.add(ev) for ev in events]
+        ended = [self.interrupt(*gap) for gap in sorted(gaps)]
+        return any(changed) or any(ended)
+
     def episodes(self) -> list[Episode]:
         """Every episode so far, in order of signal start (then key)."""
         out = self._done + list(self._open.values())
@@ -119,9 +138,10 @@ class EpisodeFold:
         return out
 
 
-def episodes_from_events(events: Iterable[AlarmEvent]) -> list[Episode]:
-    """The episodes an event stream describes, in order of signal start."""
+def episodes_from_events(events: Iterable[AlarmEvent],
+                         gaps: Iterable[tuple[float, float]] = ()) -> list[Episode]:
+    """The episodes an event stream describes, in order of signal start; `gaps` are the
+    recording's (stopped, resumed) gaps (`EpisodeFold.interrupt`)."""
     fold = EpisodeFold()
-    for ev in events:
-        fold.add(ev)
+    fold.add_log(events, gaps)
     return fold.episodes()

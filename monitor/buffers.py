@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -219,6 +220,14 @@ class SessionTrends:
         CSV read them."""
         with self._lock:
             if self._alarm_fold.add(ev):
+                self._revision += 1
+
+    def alarm_log(self, events: Iterable[AlarmEvent],
+                  gaps: Iterable[tuple[float, float]] = ()) -> None:
+        """A stored alarm log and its recording gaps, folded as `episodes_from_events` does
+        (a session read back, or resumed after a crash)."""
+        with self._lock:
+            if self._alarm_fold.add_log(events, gaps):
                 self._revision += 1
 
     def episodes(self) -> tuple[Episode, ...]:

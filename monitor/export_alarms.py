@@ -12,7 +12,8 @@ import csv
 from collections.abc import Iterator
 from typing import IO
 
-from alarms.episodes import Episode, episodes_from_events
+from alarms.episodes import Episode
+from monitor.resume import stored_episodes
 from monitor.store import SessionStore
 from monitor.timefmt import iso_utc, number, seconds
 
@@ -39,7 +40,7 @@ def alarm_rows(store: SessionStore, session_id: int, wall_shift_s: float = 0.0
                ) -> Iterator[tuple[str, ...]]:
     """`wall_shift_s` moves the UTC times (the de-identified export shifts dates)."""
     session_wall0 = store.load_session(session_id).start_wall
-    for ep in episodes_from_events(store.alarm_events(session_id)):
+    for ep in stored_episodes(store, session_id):
         if wall_shift_s:
             ep = ep._replace(start_wall=None if ep.start_wall is None
                          else ep.start_wall + wall_shift_s,

@@ -20,7 +20,7 @@ HEADER = ("time_utc", "t_s", "vital", "value", "unit", "source")
 def vitals_rows(store: SessionStore, session_id: int, wall_shift_s: float = 0.0
                 ) -> Iterator[tuple[str, ...]]:
     """`wall_shift_s` moves time_utc (a de-identified export shifts dates); t_s is kept."""
-    for t_s, t_wall, key, value, source in store.iter_samples(session_id):
+    for t_s, t_wall, key, value, source, _flags in store.iter_samples(session_id):
         v = VITALS.get(key)
         if v is None or v.kind is VitalKind.WAVEFORM:
             continue

@@ -14,9 +14,10 @@ from datetime import date, datetime
 from alarms.episodes import Episode
 from alarms.model import AlarmKind
 from monitor.buffers import SessionTrends
+from monitor.resume import fold_alarm_log
 from monitor.session import EntryKind, Phase, Session, SessionStatus, entry_mark, phases
 from monitor.store import SessionStore
-from monitor.store_rows import readings
+from monitor.store_rows import DeviceEventRow, device_event_row, readings
 from monitor.vitals import NUMERIC_KEYS
 
 
@@ -82,17 +83,6 @@ def filter_rows(rows: Iterable[SessionRow], f: SessionFilter) -> list[SessionRow
 
 
 @dataclass(frozen=True, slots=True)
-class DeviceEventRow:
-    t_s: float
-    source: str
-    kind: str  # status, condition, battery
-    code: str  # e.g. disconnected, sensor_off
-    active: bool | None  # conditions: began (True) or ended (False)
-    vital: str | None
-    value: float | None  # battery percent
-
-
-@dataclass(frozen=True, slots=True)
 class SessionHistory:
     """One stored session as the read-only view shows it."""
 
@@ -118,15 +108,15 @@ def load_history(store: SessionStore, session_id: int) -> SessionHistory:
     trend folds them, dose marks carrying the stored route and infusion length so the
     phases match the report's."""
     session = store.load_session(session_id)
-    samples = list(store.iter_flagged_samples(session_id))
+    samples = list(store.iter_samples(session_id))
     last_sample = samples[-1][0] if samples else 0.0
     last_entry = max((e.t_s for e in session.entries), default=0.0)
     end_s = (session.end_wall - session.start_wall if session.end_wall is not None
              else max(last_sample, last_entry))
     has_log = store.has_table("alarm_log")
     trends = SessionTrends(hours=max(end_s, 60.0) / 3600.0)
-    for ev in store.alarm_events(session_id) if has_log else ():
-        trends.alarm_event(ev)
+    if has_log:
+        fold_alarm_log(store, session_id, trends)
     for reading in readings(samples, set(NUMERIC_KEYS)):
         trends.add_numerics(reading)
     protocol = session.protocol
@@ -141,9 +131,6 @@ def load_history(store: SessionStore, session_id: int) -> SessionHistory:
             if protocol.infusion_min is not None:
                 data.setdefault("infusion_min", protocol.infusion_min)
         trends(entry_mark(e, data))
-    device_events = tuple(
-        DeviceEventRow(r[0], r[2], r[3], r[4], None if r[5] is None else bool(r[5]), r[6],
-                       r[7])
-        for r in store.device_events(session_id))
+    device_events = tuple(map(device_event_row, store.device_events(session_id)))
     return SessionHistory(session, end_s, trends, trends.episodes(), device_events, has_log)
 

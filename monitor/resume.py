@@ -10,6 +10,8 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator
 
+from alarms.episodes import Episode, episodes_from_events
+from monitor.buffers import SessionTrends
 from monitor.messages import Message
 from monitor.session import EntryKind, Session, SessionStatus, entry_mark
 from monitor.store import SessionStore
@@ -58,12 +60,32 @@ def history(store: SessionStore, session_id: int, vitals: Iterable[str] | None =
     marks = [entry_mark(e) for e in store.timeline(session_id)
              if wanted is None or e.kind in wanted]
     mi = 0
-    for reading in readings(store.iter_flagged_samples(session_id), keep):
+    for reading in readings(store.iter_samples(session_id), keep):
         while mi < len(marks) and marks[mi].t_s <= reading.t_s:
             yield marks[mi]
             mi += 1
         yield reading
     yield from marks[mi:]
+
+
+def recording_gaps(store: SessionStore, session_id: int) -> tuple[tuple[float, float], ...]:
+    """(recording stopped, resumed at), in session seconds, of each resume: its gap note."""
+    return tuple((float(e.data["gap_start_s"]), e.t_s) for e in store.timeline(session_id)
+                 if e.kind == EntryKind.NOTE and e.data.get("event") == "resumed"
+                 and isinstance(e.data.get("gap_start_s"), int | float))
+
+
+def stored_episodes(store: SessionStore, session_id: int) -> list[Episode]:
+    """The session's alarm episodes from its log; one the crash left open ends where the
+    recording stopped (`EpisodeFold.interrupt`), as on the live trend after the resume."""
+    return episodes_from_events(store.alarm_events(session_id),
+                                recording_gaps(store, session_id))
+
+
+def fold_alarm_log(store: SessionStore, session_id: int, trends: SessionTrends) -> None:
+    """The same episodes into a trend (the browser's, or the live one of a resumed
+    session, before its fresh engine adds to them)."""
+    trends.alarm_log(store.alarm_events(session_id), recording_gaps(store, session_id))
 
 
 def gap_note(last_s: float, resumed_s: float) -> dict[str, float | str]:

@@ -460,19 +460,10 @@ class SessionStore:
 
     # -- reading samples -----------------------------------------------------------------
 
-    def iter_samples(self, session_id: int) -> Iterator[tuple[float, float, str, float, str]]:
-        """(t_s, t_wall, vital, value, source), in time order, as stored."""
-        with self._lock:
-            cur = self._conn.execute(
-                "SELECT t_s, t_wall, vital, value, source FROM samples WHERE session_id = ?"
-                " ORDER BY t_s, rowid", (session_id,))
-            rows = cur.fetchall()
-        yield from rows
-
-    def iter_flagged_samples(self, session_id: int
-                             ) -> Iterator[tuple[float, float, str, float, str, int]]:
-        """As `iter_samples`, with each sample's flags (`SAMPLE_VALIDATED`, `SAMPLE_IN_ALARM`;
-        0 in a store made before they were kept)."""
+    def iter_samples(self, session_id: int
+                     ) -> Iterator[tuple[float, float, str, float, str, int]]:
+        """(t_s, t_wall, vital, value, source, flags), in time order, as stored. The flags:
+        `SAMPLE_VALIDATED`, `SAMPLE_IN_ALARM`; 0 in a store made before they were kept."""
         with self._lock:
             cur = self._conn.execute(
                 f"SELECT t_s, t_wall, vital, value, source, {self._flags_column()} FROM samples"

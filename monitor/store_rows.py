@@ -9,6 +9,7 @@ import itertools
 import json
 import time
 from collections.abc import Collection, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from alarms.model import (
@@ -106,6 +107,28 @@ class Rows:
 
 # -- rows to messages ------------------------------------------------------------------
 
+@dataclass(frozen=True, slots=True)
+class DeviceEventRow:
+    """One stored device event, as the browser's timeline and the report list it."""
+
+    t_s: float
+    source: str
+    kind: str  # status, condition, battery
+    code: str  # e.g. disconnected, sensor_off
+    active: bool | None  # conditions: began (True) or ended (False)
+    vital: str | None
+    value: float | None  # battery percent
+    detail: str = ""
+
+
+def device_event_row(row: tuple[Any, ...]) -> DeviceEventRow:
+    """A `SessionStore.device_events` row (t_s, t_wall, source, kind, code, active, vital,
+    value, detail)."""
+    t_s, _wall, source, kind, code, active, vital, value, detail = row
+    return DeviceEventRow(t_s, source, kind, code, None if active is None else bool(active),
+                          vital, value, detail or "")
+
+
 def alarm_event(row: tuple[Any, ...]) -> AlarmEvent:
     """An alarm-log row (`ALARM_COLUMNS`, then worst_t_s and source) as the event the engine
     emitted."""
@@ -118,7 +141,7 @@ def alarm_event(row: tuple[Any, ...]) -> AlarmEvent:
 
 
 def sample_flags(rows: Iterable[SampleRow]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(validated, in_alarm) of a `Numerics` rebuilt from `iter_flagged_samples` rows."""
+    """(validated, in_alarm) of a `Numerics` rebuilt from `iter_samples` rows."""
     rows = list(rows)
     return (tuple(r[2] for r in rows if r[5] & SAMPLE_VALIDATED),
             tuple(r[2] for r in rows if r[5] & SAMPLE_IN_ALARM))

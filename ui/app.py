@@ -29,7 +29,7 @@ from monitor.heartbeat import BEAT_S, SessionPulse, WatchdogLink, io_beats
 from monitor.hl7.cli import report_left
 from monitor.hl7.feed import FeedConfig, Hl7Feed, attach_feed
 from monitor.recorder import RecordingPlan, SessionRecorder, resume_plan
-from monitor.resume import history, resumable_session, resumable_sessions
+from monitor.resume import fold_alarm_log, history, resumable_session, resumable_sessions
 from monitor.runtime import IoThread
 from monitor.session import Route, SessionStatus
 from monitor.signin import DEFAULT_IDLE_S, SignIn
@@ -83,6 +83,7 @@ class DashboardSession:
             for msg in history(store, self.recorder.session_id):  # then no line across
                 self.trends(msg)                                   # the gap
             self.trends.break_lines(self.recorder.resumed_gap[0])
+            fold_alarm_log(store, self.recorder.session_id, self.trends)  # its alarms
         # The recorder's own engine (its sink and ticker are wired there), whose limits the
         # nurse can change; tests inject fakes, which only show alarms and limits.
         self._editable: EditableAlarms | None = None

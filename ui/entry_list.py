@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
 )
 
 from alarms.episodes import Episode
-from monitor.history import DeviceEventRow
 from monitor.session import EntryKind, TimelineEntry
+from monitor.store_rows import DeviceEventRow
 from ui.theme import TEXT_DIM
 
 COLUMNS = ("Time", "Since dose", "Entry", "Value", "By", "Edited")

@@ -17,15 +17,16 @@ from typing import Any
 
 import numpy as np
 
-from alarms.episodes import episodes_from_events
 from alarms.log import limit_changes
 from alarms.model import AlarmEventKind, Priority
 from alarms.presets import PRESETS
 from monitor.discharge import DISCHARGE_MIN_SCORE, EARLY_DISCHARGE_KEY, monitoring_time
 from monitor.reports.deidentify import DAY_S, date_shift_days, deidentify, pseudonym
+from monitor.resume import stored_episodes
 from monitor.session import EntryKind, Phase, Route, SessionStatus, TimelineEntry
 from monitor.session import phases as session_phases
 from monitor.store import SessionStore
+from monitor.store_rows import DeviceEventRow, device_event_row
 from monitor.validity import measurements
 from monitor.vitals import NIBP_KEYS, NUMERIC_KEYS, VITALS, VitalKind
 
@@ -135,17 +136,6 @@ class Discharge:
 
 
 @dataclass(frozen=True, slots=True)
-class DeviceEvent:
-    t_s: float
-    source: str
-    kind: str  # status, condition, battery
-    code: str
-    active: bool | None
-    vital: str | None
-    detail: str
-
-
-@dataclass(frozen=True, slots=True)
 class LimitChangeRow:
     """An alarm limit a person changed during the session (the preset's otherwise)."""
 
@@ -229,7 +219,7 @@ class ReportData:
     ratings: tuple[Rating, ...]
     events: tuple[Event, ...]
     discharges: tuple[Discharge, ...]
-    device_events: tuple[DeviceEvent, ...]
+    device_events: tuple[DeviceEventRow, ...]
     alarms: tuple[AlarmRow, ...] | None  # None: this store has no alarm log for the session
     revisions: tuple[Revision, ...]
     extremes: Mapping[str, Extreme]
@@ -317,7 +307,7 @@ def load_alarm_log(store: SessionStore, session_id: int) -> tuple[AlarmRow, ...]
         AlarmRow(ep.signal_t_s, ep.end_t_s, ep.vital, str(ep.kind), ep.condition,
                  ep.highest, ep.worst_value, ep.limit, ep.acknowledged_t_s,
                  acked_by.get((ep.key, ep.acknowledged_t_s)) or None)
-        for ep in episodes_from_events(events))
+        for ep in stored_episodes(store, session_id))
 
 
 def load_limit_changes(store: SessionStore, session_id: int) -> tuple[LimitChangeRow, ...]:
@@ -498,10 +488,7 @@ def load_report(store: SessionStore, session_id: int, *, now_wall: float | None 
     firsts = [float(s.t_s[0]) for s in series.values() if len(s.t_s)]
     rems = _rems(nibp, dose_s, tuple(ratings), tuple(events), tuple(discharges),
                  min(firsts) if firsts else None, end_t_s)
-    device_events = tuple(
-        DeviceEvent(r[0], r[2], r[3], r[4], None if r[5] is None else bool(r[5]), r[6],
-                    r[8] or "")
-        for r in store.device_events(session_id))
+    device_events = tuple(map(device_event_row, store.device_events(session_id)))
     phases = session_phases(entries, session.protocol, end_t_s)
     return ReportData(
         session_id=session.id, uuid=session.uuid, status=session.status,

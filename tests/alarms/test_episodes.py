@@ -90,6 +90,28 @@ def _status(priority: Priority = Priority.MEDIUM, worst: float = 88.0) -> AlarmS
                        "", AlarmState.ACTIVE, 10.0, 25.0, worst, 90.0, False, source="ox")
 
 
+def test_a_crash_ends_the_open_episodes_where_the_recording_stopped() -> None:
+    """Onset 10 s, signal 25 s, never ended (the process was killed): with a gap from 40 s
+    to 100 s it ends at 40 s; the resumed engine's alarm (onset 110 s) stays open; an
+    alarm signalled after the last stored datum (60 s, still before the resume) ends at
+    its signal, never before it; an episode ended before the crash keeps its end."""
+    ev = AlarmEventKind
+    ended = replace(_status(), key="rr-low:ox")
+    late = replace(_status(), key="hr-low:ox", onset_t_s=45.0, signal_t_s=60.0)
+    fresh = replace(_status(), onset_t_s=110.0, signal_t_s=125.0)
+    log = [AlarmEvent(t, WALL0 + t, kind, a) for t, kind, a in [
+        (25.0, ev.START, _status()), (25.0, ev.START, ended), (30.0, ev.END, ended),
+        (60.0, ev.START, late), (125.0, ev.START, fresh)]]
+    got = {(e.key, e.onset_t_s): e.end_t_s
+           for e in episodes_from_events(log, [(40.0, 100.0)])}
+    assert got == {("spo2-low:ox", 10.0): 40.0, ("rr-low:ox", 10.0): 30.0,
+                   ("hr-low:ox", 45.0): 60.0, ("spo2-low:ox", 110.0): None}
+    assert [e.end_t_s for e in episodes_from_events(log)].count(None) == 3  # no gap: open
+    fold = EpisodeFold()
+    assert fold.add_log(log[:1], [(40.0, 100.0)])
+    assert not fold.interrupt(200.0, 300.0)  # nothing left open: nothing changed
+
+
 def test_the_fold_says_when_an_episode_changed() -> None:
     """Start, a higher tier, a reminder (nothing to redraw), the end, then a late
     acknowledgement of the ended alarm, and an event about an alarm it never saw."""

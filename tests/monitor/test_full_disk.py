@@ -112,7 +112,7 @@ def test_full_disk_during_record_raises_the_alarm_and_loses_nothing(
     with SessionStore(db, read_only=True) as store:
         [session] = store.list_sessions()
         stored = Counter((t, vital, value)
-                         for t, _w, vital, value, _src in store.iter_samples(session.id))
+                         for t, _w, vital, value, _src, _f in store.iter_samples(session.id))
         alarms = [str(e.event) for e in store.alarm_events(session.id)
                   if e.alarm is not None and e.alarm.key.startswith("storage-failure")]
     assert session.status is SessionStatus.COMPLETED

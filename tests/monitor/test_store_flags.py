@@ -43,7 +43,7 @@ def _record(store: SessionStore, *msgs: Numerics) -> int:
 def test_flags_are_stored_and_read_back(db_path: Path) -> None:
     with SessionStore(db_path) as store:
         sid = _record(store, VF, FILE_ZERO, PLAIN)
-        assert [(r[2], r[5]) for r in store.iter_flagged_samples(sid)] == [
+        assert [(r[2], r[5]) for r in store.iter_samples(sid)] == [
             ("hr", SAMPLE_VALIDATED | SAMPLE_IN_ALARM), ("spo2", SAMPLE_VALIDATED),
             ("hr", 0), ("hr", 0)]
         assert store.sample_series(sid, "hr")[2].tolist() == [True, False, False]
@@ -72,11 +72,11 @@ def test_a_schema_2_store_is_read_as_before_and_migrated(db_path: Path) -> None:
     _schema_2_store(db_path)
     with SessionStore(db_path, read_only=True) as store:  # an export: no migration
         assert store.schema_version == 2
-        assert list(store.iter_flagged_samples(1)) == [(5.0, W0 + 5, "hr", 0.0, "mp", 0)]
+        assert list(store.iter_samples(1)) == [(5.0, W0 + 5, "hr", 0.0, "mp", 0)]
         assert store.sample_series(1, "hr")[2].tolist() == [False]
     with SessionStore(db_path) as store:
         assert store.schema_version == SCHEMA_VERSION >= 3
-        assert list(store.iter_flagged_samples(1)) == [(5.0, W0 + 5, "hr", 0.0, "mp", 0)]
+        assert list(store.iter_samples(1)) == [(5.0, W0 + 5, "hr", 0.0, "mp", 0)]
         sid = _record(store, VF)
         assert store.sample_series(sid, "hr")[2].tolist() == [True]
     conn = sqlite3.connect(db_path)

@@ -349,8 +349,8 @@ def test_browse_command_without_a_store_says_so(tmp_path):
 def test_entry_rows_say_what_was_entered_by_whom_and_edits():
     from types import MappingProxyType
 
-    from monitor.history import DeviceEventRow
     from monitor.session import Revision, TimelineEntry
+    from monitor.store_rows import DeviceEventRow
     from ui.entry_list import entry_rows
 
     def entry(i: int, kind: str, t_s: float, revisions: tuple[Revision, ...] = (),

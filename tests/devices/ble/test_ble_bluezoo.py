@@ -152,7 +152,7 @@ def test_session_records_hr_spo2_and_bp_from_ble_peripherals(system_bus: Zoo,
             recorder.stop()
         sid = recorder.session_id
         samples = {(vital, source): value
-                   for _t, _w, vital, value, source in store.iter_samples(sid)}
+                   for _t, _w, vital, value, source, _f in store.iter_samples(sid)}
         assert samples[("hr", "ble")] == 72.0
         assert samples[("spo2", "ble-2")] == 97.0 and samples[("pr", "ble-2")] == 72.0
         assert (samples[("sbp", "ble-3")], samples[("dbp", "ble-3")],
@@ -290,7 +290,7 @@ def test_cuff_connect_send_disconnect_cycles_record_each_reading_once(
     with SessionStore(db, read_only=True) as store:
         [session] = store.list_sessions()
         readings: dict[float, dict[str, float]] = {}
-        for t, _w, vital, value, _src in store.iter_samples(session.id):
+        for t, _w, vital, value, _src, _f in store.iter_samples(session.id):
             assert vital not in readings.setdefault(t, {}), f"{vital} twice at {t}"
             readings[t][vital] = value
         statuses = [state for _, state, _ in _statuses(store, session.id)]

@@ -60,7 +60,7 @@ def _check(store: SessionStore, sid: int, condition: str, spo2: float, pr: float
     samples = list(store.iter_samples(sid))
     events = store.device_events(sid)
     assert samples, "nothing stored"
-    assert {(vital, value) for _, _, vital, value, _ in samples} == {("spo2", spo2), ("pr", pr)}
+    assert {(vital, value) for _, _, vital, value, _, _ in samples} == {("spo2", spo2), ("pr", pr)}
     started = [e for e in events if e[3] == "condition" and e[4] == condition and e[5] == 1]
     assert len(started) == 1
     t_start = started[0][0]
@@ -174,8 +174,8 @@ def test_record_survives_the_port_vanishing_and_returning_at_the_same_path(
         assert sid is not None
         rows = list(store.iter_samples(sid))
         events = [e for e in store.device_events(sid) if e[3] == "status"]
-    pr = [(wall, value) for _, wall, vital, value, _ in rows if vital == "pr"]
-    assert {value for _, _, vital, value, _ in rows if vital == "spo2"} == {97.0}
+    pr = [(wall, value) for _, wall, vital, value, _, _ in rows if vital == "pr"]
+    assert {value for _, _, vital, value, _, _ in rows if vital == "spo2"} == {97.0}
     codes = [e[4] for e in events]
     assert codes[:5] == ["connecting", "streaming", "disconnected", "connecting",
                          "streaming"], codes

@@ -121,7 +121,7 @@ def _rows(text: str) -> list[dict[str, str]]:
 
 def test_csv_reimports_into_the_store_numbers(recorded: Recorded) -> None:
     with SessionStore(recorded.db) as store:
-        stored = [(t, key, value) for t, _w, key, value, _s in
+        stored = [(t, key, value) for t, _w, key, value, _s, _f in
                   store.iter_samples(recorded.session_id)]
         session = store.load_session(recorded.session_id)
     rows = _rows(export(recorded, "csv", "-").stdout)

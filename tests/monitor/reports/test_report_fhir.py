@@ -133,7 +133,7 @@ def test_vital_observations_are_loinc_coded_store_values(bundle: dict[str, Any],
     with SessionStore(recorded.db) as store:
         start = store.load_session(recorded.session_id).start_wall
         stored: dict[tuple[str, float], float] = {}
-        for t, _w, key, value, _src in store.iter_samples(recorded.session_id):
+        for t, _w, key, value, _src, _f in store.iter_samples(recorded.session_id):
             stored[(key, round(t, 2))] = value
     vitals = [o for o in resources(bundle, "Observation")
               if o["category"][0]["coding"][0]["code"] == "vital-signs"]

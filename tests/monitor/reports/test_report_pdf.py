@@ -71,7 +71,7 @@ class Raw:
         with SessionStore(rec.db) as store:
             self.session = store.load_session(rec.session_id)
             self.samples: dict[str, list[tuple[float, float]]] = {}
-            for t, _wall, key, value, _src in store.iter_samples(rec.session_id):
+            for t, _wall, key, value, _src, _f in store.iter_samples(rec.session_id):
                 if VITALS[key].is_plausible(value):
                     self.samples.setdefault(key, []).append((t, value))
                 else:

@@ -59,7 +59,7 @@ def desat(tmp_path_factory: pytest.TempPathFactory) -> Desat:
         session = store.load_session(sid)
         assert session.dose_start_s is not None
         lows: dict[str, tuple[float, float]] = {}
-        for t, _wall, key, value, _src in store.iter_samples(sid):
+        for t, _wall, key, value, _src, _f in store.iter_samples(sid):
             if key in ("spo2", "rr") and VITALS[key].is_plausible(value) and (
                     key not in lows or value < lows[key][1]):
                 lows[key] = (t, value)
