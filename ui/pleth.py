@@ -41,15 +41,25 @@ def frame_timer(owner: QObject, refresh: Callable[[], None]) -> QTimer:
     return timer
 
 
+Draw = Callable[[np.ndarray, "list[tuple[int, int]] | None"], None]
+
+
 class SweepLogic:
     """What a frame shows, whatever draws it: the sample index the head is drawn up to, the
-    sweep's y values, the auto gain and the no-signal state. A subclass draws."""
+    sweep's y values, the auto gain and the no-signal state. The view hands in how it draws
+    (`draw(y, changed)`: only the runs of slots in `changed`, or all of it when None) and
+    how it shows and hides "no pleth signal"."""
 
     ring: PlethRing
     _now_s: Callable[[], float]
     timer: QTimer  # frame_timer(), made by the view
 
-    def _init_sweep(self, ring: PlethRing, now_s: Callable[[], float], rate_hz: float) -> None:
+    def _init_sweep(self, ring: PlethRing, now_s: Callable[[], float], rate_hz: float, *,
+                    draw: Draw, show_no_signal: Callable[[], None],
+                    hide_no_signal: Callable[[], None]) -> None:
+        self._draw_sweep = draw
+        self._show_no_signal_now = show_no_signal
+        self._hide_no_signal_now = hide_no_signal
         self.ring = ring
         self._now_s = now_s
         self._rate = rate_hz
@@ -72,7 +82,7 @@ class SweepLogic:
         if last_t is None or now - last_t > NO_SIGNAL_AFTER_S:
             if self.showing_signal or self._drawn_index == -1:
                 self._drawn_y = None
-                self._show_no_signal()
+                self._show_no_signal_now()
                 self.showing_signal = False
                 self._drawn_index = written
             return
@@ -85,11 +95,11 @@ class SweepLogic:
         started = time.thread_time()
         y, changed = self._next_sweep(upto)
         rescaled = self._autoscale(y)
-        self._draw(y, None if rescaled else changed)
+        self._draw_sweep(y, None if rescaled else changed)
         self._drawn_y = y
         self._drawn_index = upto
         if not self.showing_signal:
-            self._hide_no_signal()
+            self._hide_no_signal_now()
             self.showing_signal = True
         self.frames += 1
         self.paint_s += time.thread_time() - started
@@ -144,16 +154,6 @@ class SweepLogic:
         self._y_range = (lo - 0.1 * span, hi + 0.1 * span)
         return True
 
-    def _draw(self, y: np.ndarray, changed: list[tuple[int, int]] | None) -> None:
-        """Draws sweep `y`: only the runs of slots in `changed`, or all of it (None)."""
-        raise NotImplementedError
-
-    def _show_no_signal(self) -> None:
-        raise NotImplementedError
-
-    def _hide_no_signal(self) -> None:
-        raise NotImplementedError
-
 
 class PlethView(QWidget, SweepLogic):
     """The pleth drawn into a backing image, repainting only the strip a frame changed."""
@@ -161,7 +161,9 @@ class PlethView(QWidget, SweepLogic):
     def __init__(self, ring: PlethRing, now_s: Callable[[], float], rate_hz: float = 100.0,
                  parent: QWidget | None = None) -> None:
         QWidget.__init__(self, parent)
-        self._init_sweep(ring, now_s, rate_hz)
+        self._init_sweep(ring, now_s, rate_hz, draw=self._draw,
+                         show_no_signal=self._show_no_signal,
+                         hide_no_signal=self._hide_no_signal)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.colour = vital_colour("pleth")

@@ -24,7 +24,9 @@ class PlotPlethView(pg.PlotWidget, SweepLogic):
     def __init__(self, ring: PlethRing, now_s: Callable[[], float], rate_hz: float = 100.0,
                  parent: QWidget | None = None) -> None:
         pg.PlotWidget.__init__(self, parent=parent, background=BACKGROUND)
-        self._init_sweep(ring, now_s, rate_hz)
+        self._init_sweep(ring, now_s, rate_hz, draw=self._draw,
+                         show_no_signal=self._show_no_signal,
+                         hide_no_signal=self._hide_no_signal)
         colour = vital_colour("pleth")
         self.segments = [pg.PlotCurveItem(pen=pg.mkPen(colour, width=2), connect="finite",
                                           antialias=False) for _ in range(SEGMENTS)]
