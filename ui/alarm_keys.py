@@ -37,13 +37,25 @@ def types_letters(widget: QWidget) -> bool:
 
 
 class AlarmKeys(WindowFilter):
-    """Installed on the application for `window`: A calls `acknowledge`, P `pause_audio`,
-    when the key is pressed in a dialog `window` opened."""
+    """A calls `acknowledge`, P `pause_audio`, when the key is pressed in a dialog `window`
+    opened. Installed on the application only while such a dialog is the active window (in
+    the dashboard itself its own shortcuts serve, and the filter would cost every event)."""
 
     def __init__(self, window: QWidget, acknowledge: Callable[[], None],
                  pause_audio: Callable[[], None]) -> None:
-        super().__init__(window)
+        super().__init__(window, attach=False)
         self.keys = {int(Qt.Key.Key_A): acknowledge, int(Qt.Key.Key_P): pause_audio}
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            # Disconnected by Qt when this filter, a child of `window`, is deleted.
+            app.focusWindowChanged.connect(self._follow_active_window)
+
+    def _follow_active_window(self) -> None:
+        active = QApplication.activeWindow()
+        if active is not None and self._dialog_of_window(active):
+            self._attach()
+        else:
+            self._detach()
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         if event.type() != QEvent.Type.KeyPress or not isinstance(event, QKeyEvent):

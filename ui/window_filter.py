@@ -23,17 +23,28 @@ def opened_from(widget: QWidget, window: QWidget) -> bool:
 
 
 class WindowFilter(QObject):
-    """Installed on the application for `window` (a child of it); removed with it."""
+    """Installed on the application for `window` (a child of it); removed with it.
 
-    def __init__(self, window: QWidget) -> None:
+    Every event of the application then passes through Python, which costs the dashboard
+    about a point of CPU: `attach=False` leaves the installing to the subclass, for a filter
+    needed only at times."""
+
+    def __init__(self, window: QWidget, attach: bool = True) -> None:
         super().__init__(window)
         self.window = window
-        app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self)
+        self.attached = False
+        if attach:
+            self._attach()
         window.destroyed.connect(self._detach)
+
+    def _attach(self) -> None:
+        app = QApplication.instance()
+        if app is not None and not self.attached:
+            app.installEventFilter(self)
+            self.attached = True
 
     def _detach(self) -> None:
         app = QApplication.instance()
-        if app is not None:
+        if app is not None and self.attached:
             app.removeEventFilter(self)
+            self.attached = False
